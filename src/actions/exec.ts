@@ -1,0 +1,104 @@
+/**
+ * Script execution: `execScript`, `execCheckedScript`.
+ *
+ * Scripts run with `/bin/sh` (POSIX). Like the original's exec-script, a plain
+ * script is not fail-fast: it fails only if its last command fails. Use
+ * `execCheckedScript` to stop at the first failing command.
+ */
+import { z } from 'zod';
+import { defineAction } from '../plan/action.js';
+import { checkedBlock, shQuote } from '../script/quote.js';
+import { validate } from '../spec/spec.js';
+
+export interface ExecScriptOptions {
+  /** Skip the script when this path exists (makes a command idempotent). */
+  creates?: string;
+  /** Skip the script when this shell condition succeeds. */
+  unless?: string;
+  /**
+   * How the script reports a change: `always` (default: running it is a
+   * change), `never`, or `reported` (the script calls `pallet_changed`).
+   */
+  changes?: 'always' | 'never' | 'reported';
+}
+
+const execOptions = z.strictObject({
+  creates: z.string().optional(),
+  unless: z.string().optional(),
+  changes: z.enum(['always', 'never', 'reported']).optional(),
+});
+
+interface ExecArgs {
+  script: string;
+  opts: ExecScriptOptions;
+}
+
+function firstLine(s: string): string {
+  const l = s.trim().split('\n')[0] ?? '';
+  return l.length > 60 ? `${l.slice(0, 57)}...` : l;
+}
+
+function guard(opts: ExecScriptOptions): string {
+  const parts: string[] = [];
+  if (opts.creates) parts.push(`if [ -e ${shQuote(opts.creates)} ]; then exit 0; fi`);
+  if (opts.unless) parts.push(`if ${opts.unless}; then exit 0; fi`);
+  return parts.join('\n');
+}
+
+function wrap(body: string, opts: ExecScriptOptions): { script: string; changes: 'always' | 'never' | 'reported' } {
+  const changes = opts.changes ?? 'always';
+  const g = guard(opts);
+  if (changes !== 'always') return { script: g ? `${g}\n${body}` : body, changes };
+  // A command is a change when it ran (past its guard) and succeeded.
+  return { script: `${g}\n(\n${body}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`, changes: 'reported' };
+}
+
+/**
+ * Run a shell script on the node. The script is the user's own shell code;
+ * values inside it must be quoted by the user (see `shQuote`).
+ */
+export const execScript = defineAction<[script: string | (() => string), opts?: ExecScriptOptions], ExecArgs>({
+  name: 'execScript',
+  execution: 'in-sequence',
+  parse: (script, opts = {}) => ({ script: script as string, opts: validate(execOptions, opts, 'execScript') }),
+  summary: ([a]) => `execScript ${typeof a?.script === 'string' ? firstLine(a.script) : '(deferred)'}`,
+  script: ([a]) => wrap(a!.script, a!.opts),
+});
+
+interface CheckedArgs {
+  name: string;
+  script: string | string[];
+  opts: ExecScriptOptions;
+}
+
+/**
+ * Run a script that stops at its first failing command, printing
+ * `#> name : SUCCESS` or `#> name : FAIL`. Give a list of commands to have the
+ * failing one named in the message.
+ */
+export const execCheckedScript = defineAction<
+  [name: string, script: string | string[] | (() => string), opts?: ExecScriptOptions],
+  CheckedArgs
+>({
+  name: 'execCheckedScript',
+  execution: 'in-sequence',
+  parse: (name, script, opts = {}) => ({
+    name,
+    script: script as string | string[],
+    opts: validate(execOptions, opts, `execCheckedScript '${name}'`),
+  }),
+  summary: ([a]) => `execCheckedScript ${a?.name ?? ''}`,
+  script: ([a]) => {
+    const { name, script } = a!;
+    const body = Array.isArray(script)
+      ? checkedBlock(name, script.map((cmd) => ({ label: firstLine(cmd), script: cmd })))
+      : [
+          `echo ${shQuote(`${name}...`)}`,
+          `sh -e -c ${shQuote(script)}`,
+          `pallet_rc=$?`,
+          `if [ "$pallet_rc" -ne 0 ]; then echo ${shQuote(`#> ${name} : FAIL`)} >&2; exit "$pallet_rc"; fi`,
+          `echo ${shQuote(`#> ${name} : SUCCESS`)}`,
+        ].join('\n');
+    return wrap(body, a!.opts);
+  },
+});

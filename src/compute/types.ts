@@ -1,0 +1,43 @@
+/**
+ * The compute service interface: what lift and converge need from a provider.
+ */
+import type { GroupSpec } from '../spec/spec.js';
+import type { Transport } from '../transport/types.js';
+import type { Node } from '../types.js';
+import type { User } from '../user.js';
+
+/** Per-node state kept by the service between operations (e.g. `bootstrapped`). */
+export type NodeState = Record<string, boolean>;
+
+export interface RunNodesOptions {
+  /** The admin user, whose public key new nodes should authorize. */
+  user: User;
+  /** Provider-specific options (lift/converge `providerOptions`). */
+  providerOptions?: Record<string, unknown>;
+}
+
+export interface ComputeService {
+  /** The service's name, for messages. */
+  readonly name: string;
+  /** The provider, e.g. `localhost`, `node-list`, `docker`. */
+  readonly provider: string;
+  /** An environment merged under the operation's environment. */
+  readonly environment?: Record<string, unknown>;
+  /**
+   * The running nodes. `groups` scopes the listing: a provider should return
+   * only nodes of those groups when it can tell (never act on nodes it did not
+   * create).
+   */
+  nodes(query?: { groups?: ReadonlyArray<string> }): Promise<Node[]>;
+  /** Create `count` nodes for `group`. */
+  runNodes(group: GroupSpec, count: number, opts: RunNodesOptions): Promise<Node[]>;
+  destroyNode(node: Node): Promise<void>;
+  /** Destroy every node of the group, and only those. */
+  destroyNodesInGroup(groupName: string): Promise<void>;
+  /** The node's state flags (a provider that cannot store them may keep them on the node itself). */
+  nodeState(node: Node): Promise<NodeState>;
+  setNodeState(node: Node, patch: NodeState): Promise<void>;
+  /** Open a transport to `node` authenticating as `user`. */
+  connect(node: Node, user: User): Promise<Transport>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,339 @@
+/**
+ * Execution of one target's shaped plan for one phase.
+ *
+ * Target actions whose arguments are known are gathered into a batch and sent
+ * in one round trip (see batch.ts). A batch is cut only where the semantics
+ * need the controller: an origin action (asAction, withActionValues), an
+ * argument given as a function, or a planWhen whose condition is a function.
+ * The target stops at its first failed action.
+ */
+import { isPlainObject } from '../spec/merge.js';
+import { recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
+import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
+import type { Transport } from '../transport/types.js';
+import { buildBatch, extractMarkers, FrameParser, newNonce, prelude, type BatchEntry, type Frame } from './batch.js';
+import type { ActionResult } from './result.js';
+
+export interface ExecuteEvents {
+  onAction?: (r: ActionResult) => void;
+}
+
+export interface ExecuteOptions {
+  session: Session;
+  transport: Transport | undefined;
+  /** Node id or group name, for messages. */
+  where: string;
+  signal?: AbortSignal;
+  events?: ExecuteEvents;
+  /** Count of round trips made (for tests and benchmarks). */
+  roundTrips?: { count: number };
+}
+
+/** Does `v` contain a function (an argument evaluated at execution time)? */
+export function hasDeferred(v: unknown): boolean {
+  if (typeof v === 'function') return true;
+  if (Array.isArray(v)) return v.some(hasDeferred);
+  if (isPlainObject(v)) return Object.values(v).some(hasDeferred);
+  return false;
+}
+
+async function resolveDeferred(v: unknown): Promise<unknown> {
+  if (typeof v === 'function') return await (v as () => unknown)();
+  if (Array.isArray(v)) return Promise.all(v.map(resolveDeferred));
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await resolveDeferred(x);
+    return out;
+  }
+  return v;
+}
+
+function isTargetAction(def: ActionDef): boolean {
+  return typeof def.script === 'function';
+}
+
+/** Can every item run inside one batch, without the controller? */
+function batchable(items: ReadonlyArray<PlanItem>): boolean {
+  return items.every((i) =>
+    i.type === 'when'
+      ? typeof i.cond === 'string' && batchable(i.then)
+      : isTargetAction(i.def) && !hasDeferred(i.args),
+  );
+}
+
+function contextLabel(context: string[]): string {
+  return context.length ? ` (in ${context.join(': ')})` : '';
+}
+
+function tail(s: string, lines = 5): string {
+  const t = s.trimEnd().split('\n');
+  return t.slice(-lines).join('\n');
+}
+
+export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteOptions): Promise<{ ok: boolean; actions: ActionResult[] }> {
+  const s = opts.session;
+  const results: ActionResult[] = [];
+  const execSession: Session = { ...s, mode: 'execute' };
+  const ctxFor = (call: { options: ActionCall['options'] }): ScriptContext => ({
+    osFamily: s.os.osFamily,
+    osVersion: s.os.osVersion,
+    packager: s.os.packager,
+    options: call.options,
+    target: s.target,
+    user: s.user,
+  });
+
+  const push = (r: ActionResult) => {
+    results.push(r);
+    opts.events?.onAction?.(r);
+  };
+
+  const failure = (call: { summary: string; context: string[]; action: string }, message: string, exit?: number): ActionResult => ({
+    action: call.action,
+    summary: call.summary,
+    context: call.context,
+    location: 'origin',
+    out: '',
+    err: message,
+    changed: false,
+    flags: [],
+    flagValues: {},
+    durationMs: 0,
+    error: {
+      node: opts.where,
+      phase: s.phase,
+      action: call.summary,
+      message: `${opts.where}: phase '${s.phase}', action '${call.summary}'${contextLabel(call.context)}: ${message}`,
+      ...(exit === undefined ? {} : { exit }),
+    },
+  });
+
+  // -- batches ---------------------------------------------------------------
+  interface Pending {
+    key: string;
+    kind: 'action' | 'test';
+    call?: ActionCall;
+    when?: WhenBlock;
+    script: string;
+    summary: string;
+  }
+  let entries: BatchEntry[] = [];
+  let stack: BatchEntry[][] = [entries];
+  const pending = new Map<string, Pending>();
+  let keyN = 0;
+
+  const compile = (call: ActionCall, args: unknown[]): string => {
+    const out = call.def.script!(args, ctxFor(call));
+    const changes = out.changes;
+    if (changes !== 'always') return out.script;
+    return `(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
+  };
+
+  const addAction = (call: ActionCall, args: unknown[]) => {
+    const key = `a${keyN++}`;
+    const script = compile(call, args);
+    stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
+    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args) });
+  };
+
+  const addWhen = (w: WhenBlock, fill: () => void) => {
+    const key = `t${keyN++}`;
+    const cond = w.cond as string;
+    const entry: BatchEntry = { kind: 'test', key, cond, negate: w.negate, options: w.options, then: [] };
+    stack[stack.length - 1]!.push(entry);
+    pending.set(key, { key, kind: 'test', when: w, script: cond, summary: `${w.negate ? 'planWhenNot' : 'planWhen'} ${cond}` });
+    stack.push(entry.then);
+    try {
+      fill();
+    } finally {
+      stack.pop();
+    }
+  };
+
+  const flush = async (): Promise<boolean> => {
+    if (entries.length === 0) return true;
+    const batch = entries;
+    entries = [];
+    stack = [entries];
+    const nonce = newNonce();
+    const script = buildBatch(batch, nonce);
+    let ok = true;
+    let last = Date.now();
+    const seen = new Set<string>();
+    const onFrame = (f: Frame) => {
+      const p = pending.get(f.key);
+      if (!p) return;
+      seen.add(f.key);
+      const now = Date.now();
+      const m = extractMarkers(f.out.toString('utf8'), nonce);
+      const err = f.err.toString('utf8');
+      const r: ActionResult = {
+        action: p.kind === 'test' ? (p.when!.negate ? 'planWhenNot' : 'planWhen') : p.call!.def.name,
+        summary: p.summary,
+        context: p.call?.context ?? p.when!.context,
+        location: 'target',
+        script: p.script,
+        exit: f.exit,
+        out: m.out,
+        err,
+        changed: p.kind === 'test' ? false : m.changed,
+        flags: m.flags,
+        flagValues: m.flagValues,
+        durationMs: now - last,
+      };
+      last = now;
+      if (p.kind === 'action' && f.exit !== 0) {
+        ok = false;
+        const detail = tail(err) || tail(m.out) || '(no output)';
+        r.error = {
+          node: opts.where,
+          phase: s.phase,
+          action: p.summary,
+          exit: f.exit,
+          message: `${opts.where}: phase '${s.phase}', action '${p.summary}'${contextLabel(r.context)} failed with exit code ${f.exit}: ${detail}`,
+        };
+      }
+      const value: ScriptValue = { exit: f.exit, out: m.out, err, changed: r.changed, flags: m.flags, flagValues: m.flagValues };
+      if (p.call) for (const id of p.call.ids) s.values.set(id, value);
+      if (p.when) s.values.set(p.when.id, value);
+      recordFlags(s, m.flags, m.flagValues);
+      push(r);
+    };
+    const parser = new FrameParser(nonce, onFrame);
+    if (!opts.transport) {
+      push(failure({ action: 'script', summary: [...pending.values()][0]?.summary ?? 'script', context: [] }, 'this target has no node (group phases run on the controller only), so scripts cannot run here'));
+      pending.clear();
+      return false;
+    }
+    try {
+      if (opts.roundTrips) opts.roundTrips.count++;
+      const res = await opts.transport.run(script, { onStdout: (c) => parser.push(c), ...(opts.signal ? { signal: opts.signal } : {}) });
+      parser.finish();
+      const unreported = [...pending.values()].find((p) => !seen.has(p.key));
+      if (ok && res.exit !== 0 && unreported) {
+        ok = false;
+        push(
+          failure(
+            { action: unreported.call?.def.name ?? 'planWhen', summary: unreported.summary, context: unreported.call?.context ?? [] },
+            `the script could not run on ${opts.transport.description} (exit ${res.exit}): ${tail(res.stderr.toString('utf8') + parser.garbage) || 'no output'}`,
+            res.exit,
+          ),
+        );
+      }
+    } catch (e) {
+      ok = false;
+      const first = [...pending.values()].find((p) => !seen.has(p.key));
+      push(
+        failure(
+          { action: first?.call?.def.name ?? 'script', summary: first?.summary ?? 'script', context: first?.call?.context ?? [] },
+          `could not run on ${opts.transport.description}: ${(e as Error).message}`,
+        ),
+      );
+    }
+    pending.clear();
+    return ok;
+  };
+
+  // -- walking the plan -------------------------------------------------------
+  const fill = (items: ReadonlyArray<PlanItem>) => {
+    for (const item of items) {
+      if (item.type === 'when') addWhen(item, () => fill(item.then));
+      else addAction(item, item.args);
+    }
+  };
+
+  const runOrigin = async (call: ActionCall): Promise<boolean> => {
+    const started = Date.now();
+    const summary = call.def.summary(call.args);
+    try {
+      const value = await runInSession(execSession, () => call.def.run!(call.args, ctxFor(call)));
+      for (const id of call.ids) s.values.set(id, value);
+      push({
+        action: call.def.name,
+        summary,
+        context: call.context,
+        location: 'origin',
+        out: '',
+        err: '',
+        changed: false,
+        flags: [],
+        flagValues: {},
+        durationMs: Date.now() - started,
+        value,
+      });
+      return true;
+    } catch (e) {
+      push({ ...failure({ action: call.def.name, summary, context: call.context }, `threw ${(e as Error).name}: ${(e as Error).message}`), durationMs: Date.now() - started });
+      return false;
+    }
+  };
+
+  const walk = async (items: ReadonlyArray<PlanItem>): Promise<boolean> => {
+    for (const item of items) {
+      if (opts.signal?.aborted) {
+        if (!(await flush())) return false;
+        push(failure({ action: 'abort', summary: 'operation aborted', context: [] }, 'the operation was aborted'));
+        return false;
+      }
+      try {
+        if (item.type === 'action') {
+          if (!isTargetAction(item.def)) {
+            if (!(await flush())) return false;
+            if (!(await runOrigin(item))) return false;
+          } else if (hasDeferred(item.args)) {
+            if (!(await flush())) return false;
+            const args = (await runInSession(execSession, () => resolveDeferred(item.args))) as unknown[];
+            addAction(item, args);
+          } else {
+            addAction(item, item.args);
+          }
+        } else if (typeof item.cond === 'string' && batchable(item.then)) {
+          addWhen(item, () => fill(item.then));
+        } else {
+          if (!(await flush())) return false;
+          let taken: boolean;
+          if (typeof item.cond === 'string') {
+            addWhen({ ...item, then: [] }, () => {});
+            if (!(await flush())) return false;
+            taken = ((s.values.get(item.id) as ScriptValue | undefined)?.exit === 0) !== item.negate;
+          } else {
+            const cond = item.cond;
+            const started = Date.now();
+            const v = await runInSession(execSession, () => cond());
+            taken = Boolean(v) !== item.negate;
+            push({
+              action: item.negate ? 'planWhenNot' : 'planWhen',
+              summary: `${item.negate ? 'planWhenNot' : 'planWhen'} (controller predicate)`,
+              context: item.context,
+              location: 'origin',
+              out: '',
+              err: '',
+              changed: false,
+              flags: [],
+              flagValues: {},
+              durationMs: Date.now() - started,
+              value: Boolean(v),
+            });
+          }
+          if (taken && !(await walk(item.then))) return false;
+        }
+      } catch (e) {
+        await flush();
+        const summary = item.type === 'action' ? item.def.summary(item.args.map((a) => (hasDeferred(a) ? '(deferred)' : a))) : 'planWhen';
+        push(failure({ action: item.type === 'action' ? item.def.name : 'planWhen', summary, context: item.context }, `${(e as Error).name}: ${(e as Error).message}`));
+        return false;
+      }
+    }
+    return true;
+  };
+
+  let ok = await walk(items);
+  if (ok) ok = await flush();
+  return { ok, actions: results };
+}
+
+/** The script an action compiles to (for explainPlan), with the helper prelude. */
+export function explainScript(call: ActionCall, ctx: ScriptContext): string {
+  const out = call.def.script!(call.args, ctx);
+  return `${prelude('<nonce>', call.options)}\n${out.script}`;
+}

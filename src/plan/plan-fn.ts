@@ -1,0 +1,106 @@
+/**
+ * Plan functions and the ordering of recorded actions.
+ */
+import { withContext } from './session.js';
+import type { ActionCall, PlanItem } from './types.js';
+import type { PhaseFn } from '../spec/spec.js';
+
+/**
+ * A plan function. With a name, the name is added to the context of every
+ * action it records (it appears in logs and results). Plan functions may be
+ * async; they run on the controller once per target and only record actions.
+ */
+export function planFn<A extends unknown[]>(fn: (...args: A) => void | Promise<void>): PhaseFn;
+export function planFn<A extends unknown[]>(name: string, fn: (...args: A) => void | Promise<void>): PhaseFn;
+export function planFn<A extends unknown[]>(
+  nameOrFn: string | ((...args: A) => void | Promise<void>),
+  maybeFn?: (...args: A) => void | Promise<void>,
+): PhaseFn {
+  if (typeof nameOrFn === 'function') return nameOrFn as unknown as PhaseFn;
+  const name = nameOrFn;
+  const fn = maybeFn;
+  if (typeof fn !== 'function') throw new TypeError(`planFn('${name}', fn): fn must be a function`);
+  const wrapped = (...args: A) => withContext(name, () => fn(...args));
+  Object.defineProperty(wrapped, 'planName', { value: name, enumerable: true });
+  return wrapped as unknown as PhaseFn;
+}
+
+/**
+ * Order one scope as Pallet does: aggregated actions first (calls of the same
+ * action merged into one, at the position of its first call), then in-sequence
+ * actions and blocks, then collected actions (merged likewise); then
+ * `alwaysBefore` / `alwaysAfter` constraints are enforced with a stable
+ * topological sort. Nested scopes are ordered recursively.
+ */
+export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
+  const aggregated: ActionCall[] = [];
+  const sequence: PlanItem[] = [];
+  const collected: ActionCall[] = [];
+  const mergeInto = (list: ActionCall[], call: ActionCall) => {
+    const key = `${call.def.name}\0${call.options.actionId ?? ''}`;
+    const prev = list.find((c) => `${c.def.name}\0${c.options.actionId ?? ''}` === key);
+    if (prev) {
+      prev.args.push(...call.args);
+      prev.ids.push(...call.ids);
+    } else {
+      list.push({ ...call, args: [...call.args], ids: [...call.ids] });
+    }
+  };
+  for (const item of items) {
+    if (item.type === 'when') sequence.push({ ...item, then: shapeScope(item.then) });
+    else if (item.def.execution === 'aggregated') mergeInto(aggregated, item);
+    else if (item.def.execution === 'collected') mergeInto(collected, item);
+    else sequence.push(item);
+  }
+  return enforceConstraints([...aggregated, ...sequence, ...collected]);
+}
+
+function names(item: PlanItem): string[] {
+  if (item.type === 'when') return item.options.actionId ? [item.options.actionId] : [];
+  return item.options.actionId ? [item.def.name, item.options.actionId] : [item.def.name];
+}
+
+function constraints(item: PlanItem): { before: string[]; after: string[] } {
+  const before = [...(item.options.alwaysBefore ?? [])];
+  const after = [...(item.options.alwaysAfter ?? [])];
+  if (item.type === 'action') {
+    before.push(...(item.def.alwaysBefore ?? []));
+    after.push(...(item.def.alwaysAfter ?? []));
+  }
+  return { before, after };
+}
+
+function enforceConstraints(items: PlanItem[]): PlanItem[] {
+  const n = items.length;
+  const edges: Array<Set<number>> = items.map(() => new Set());
+  const indeg = new Array<number>(n).fill(0);
+  const addEdge = (a: number, b: number) => {
+    if (a === b || edges[a]!.has(b)) return;
+    edges[a]!.add(b);
+    indeg[b]!++;
+  };
+  items.forEach((item, i) => {
+    const { before, after } = constraints(item);
+    items.forEach((other, j) => {
+      const on = names(other);
+      if (before.some((x) => on.includes(x))) addEdge(i, j);
+      if (after.some((x) => on.includes(x))) addEdge(j, i);
+    });
+  });
+  const done = new Array<boolean>(n).fill(false);
+  const out: PlanItem[] = [];
+  while (out.length < n) {
+    const i = indeg.findIndex((d, k) => d === 0 && !done[k]);
+    if (i < 0) {
+      // A cycle: keep the remaining items in their recorded order.
+      items.forEach((item, k) => {
+        if (!done[k]) out.push(item);
+      });
+      break;
+    }
+    done[i] = true;
+    out.push(items[i]!);
+    for (const j of edges[i]!) indeg[j]!--;
+  }
+  return out;
+}

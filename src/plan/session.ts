@@ -1,0 +1,443 @@
+/**
+ * The session: the implicit context of a plan function.
+ *
+ * Plan functions run on the controller, once per target, inside a session held
+ * in AsyncLocalStorage (so they may be async). Calling an action records it in
+ * the current scope; nothing touches the node. Controller-side code that must
+ * see node results (node values, flags) runs later, at execution time, in a
+ * session whose mode is 'execute'.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { NodeValueError, PlanError } from '../errors.js';
+import { deepMerge, isPlainObject } from '../spec/merge.js';
+import type { Target } from '../spec/spec.js';
+import type { Node } from '../types.js';
+import type { User } from '../user.js';
+import type { ActionCall, ActionDef, ActionOptions, PlanItem, WhenBlock } from './types.js';
+
+/** Per-node state carried across phases and returned in the result. */
+export interface HostState {
+  /** `settings[facility][instanceId]` */
+  settings: Record<string, Record<string, Record<string, unknown>>>;
+  /** Flags set by actions on the node (e.g. `flagOnChanged`). */
+  flags: string[];
+  /** Values set by actions with `pallet_set_value`. */
+  flagValues: Record<string, string>;
+}
+
+export interface PlanState {
+  host: Record<string, HostState>;
+}
+
+export function emptyPlanState(): PlanState {
+  return { host: {} };
+}
+
+function emptyHost(): HostState {
+  return { settings: {}, flags: [], flagValues: {} };
+}
+
+/** Merge `b` into a copy of `a`: settings deep-merge, flags union. */
+export function mergePlanStates(a: PlanState, b: PlanState): PlanState {
+  const out: PlanState = { host: { ...a.host } };
+  for (const [id, h] of Object.entries(b.host)) {
+    const prev = out.host[id] ?? emptyHost();
+    out.host[id] = {
+      settings: deepMerge(prev.settings, h.settings),
+      flags: [...new Set([...prev.flags, ...h.flags])],
+      flagValues: { ...prev.flagValues, ...h.flagValues },
+    };
+  }
+  return out;
+}
+
+/** The value of a script action's node value. */
+export interface ScriptValue {
+  exit: number;
+  out: string;
+  err: string;
+  changed: boolean;
+  flags: string[];
+  flagValues: Record<string, string>;
+}
+
+export interface Session {
+  mode: 'plan' | 'execute';
+  target: Target;
+  /** Every target of the operation (the service state). */
+  targets: ReadonlyArray<Target>;
+  phase: string;
+  environment: Record<string, unknown>;
+  /** The admin user. */
+  user: User;
+  /** The plan state as it was when the phase started. */
+  planState: PlanState;
+  /** What this target wrote in this phase; merged into the plan state after the phase barrier. */
+  delta: PlanState;
+  /** Where recorded actions go. */
+  scope: PlanItem[];
+  context: string[];
+  options: ActionOptions;
+  /** Values of node values, at execution time. */
+  values: Map<string, unknown>;
+  nextId: () => string;
+  /** OS family and version resolved for the target (image, detected, node). */
+  os: { osFamily?: string; osVersion?: string; packager?: string };
+}
+
+const store = new AsyncLocalStorage<Session>();
+
+export function runInSession<T>(session: Session, fn: () => T): T {
+  return store.run(session, fn);
+}
+
+/** The current session, or a clear error naming what was called outside a phase. */
+export function currentSession(what: string): Session {
+  const s = store.getStore();
+  if (!s) {
+    throw new PlanError(
+      `${what} was called outside a phase. It can only be used inside a plan function ` +
+        'run by lift, converge or explainPlan (for example lift(group, { phase: planFn(() => { ... }) })).',
+      { action: what },
+    );
+  }
+  return s;
+}
+
+export function maybeSession(): Session | undefined {
+  return store.getStore();
+}
+
+// ---------------------------------------------------------------------------
+// Node values
+
+/**
+ * A handle on the result of an action. Its value exists only once the action
+ * has run on the node: read it in a `planWhen` predicate, in
+ * `withActionValues`, in an `asAction` body, or in an action argument given as a
+ * function. Reading it while the plan is being built throws.
+ */
+export class NodeValue<T = ScriptValue> {
+  constructor(
+    readonly id: string,
+    readonly description: string,
+  ) {}
+
+  get(): T {
+    const s = store.getStore();
+    if (!s || s.mode !== 'execute') {
+      throw new NodeValueError(
+        `Invalid access of the node value of '${this.description}' while the plan is being built: ` +
+          'it has no value until the action has run on the node. Read it at execution time instead: ' +
+          'in planWhen(() => ...), withActionValues([value], (v) => ...), asAction(() => ...), ' +
+          'or an action argument given as a function (e.g. { content: () => ... }).',
+        { node: s?.target.node.id, phase: s?.phase, action: this.description },
+      );
+    }
+    if (!s.values.has(this.id)) {
+      throw new NodeValueError(
+        `The node value of '${this.description}' has no value: its action has not run ` +
+          '(it may be in a branch that was not taken, or in another phase).',
+        { node: s.target.node.id, phase: s.phase, action: this.description },
+      );
+    }
+    return s.values.get(this.id) as T;
+  }
+
+  /** Same as `get()`. */
+  get value(): T {
+    return this.get();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Recording
+
+/** Record a call of `def` in the current scope and return its node value. */
+export function recordAction<A, T = ScriptValue>(def: ActionDef<A>, args: A): NodeValue<T> {
+  const s = currentSession(def.name);
+  if (s.mode !== 'plan') {
+    throw new PlanError(
+      `${def.name} was called at execution time (inside asAction, withActionValues or a deferred argument). ` +
+        'Actions can only be recorded while the plan is built; use planWhen to choose actions by node results.',
+      { node: s.target.node.id, phase: s.phase, action: def.name },
+    );
+  }
+  const id = s.nextId();
+  const call: ActionCall = {
+    type: 'action',
+    id,
+    def: def as ActionDef,
+    args: [args],
+    ids: [id],
+    options: { ...s.options },
+    context: [...s.context],
+  };
+  s.scope.push(call);
+  return new NodeValue<T>(id, def.summary([args]));
+}
+
+/** Run `body` with extra plan-function context names (a named plan function). */
+export function withContext<T>(name: string, body: () => T): T {
+  const s = currentSession('planFn');
+  return store.run({ ...s, context: [...s.context, name] }, body);
+}
+
+/**
+ * Run `body` with action options merged into the current ones; every action
+ * called inside captures them.
+ */
+export function withActionOptions<T>(options: ActionOptions, body: () => T): T {
+  const s = currentSession('withActionOptions');
+  return store.run({ ...s, options: { ...s.options, ...options } }, body);
+}
+
+function when<T>(cond: WhenBlock['cond'], negate: boolean, body: () => T, what: string): T {
+  const s = currentSession(what);
+  if (typeof cond !== 'string' && typeof cond !== 'function') {
+    throw new PlanError(
+      `${what}: the condition must be a shell test string (run on the node) or a function evaluated at execution time. ` +
+        'For a decision made while planning, use an ordinary if statement.',
+      { node: s.target.node.id, phase: s.phase, action: what },
+    );
+  }
+  const block: WhenBlock = {
+    type: 'when',
+    id: s.nextId(),
+    cond,
+    negate,
+    then: [],
+    context: [...s.context],
+    options: { ...s.options },
+  };
+  s.scope.push(block);
+  return store.run({ ...s, scope: block.then }, body);
+}
+
+/**
+ * Run the actions of `body` only when `cond` holds on the node at execution
+ * time. `cond` is a shell condition evaluated on the node (e.g.
+ * `'[ -f /etc/motd ]'`), or a function evaluated on the controller at
+ * execution time (it may read node values and `targetFlag`s).
+ */
+export function planWhen<T>(cond: string | (() => boolean | Promise<boolean>), body: () => T): T {
+  return when(cond, false, body, 'planWhen');
+}
+
+/** The opposite of `planWhen`. */
+export function planWhenNot<T>(cond: string | (() => boolean | Promise<boolean>), body: () => T): T {
+  return when(cond, true, body, 'planWhenNot');
+}
+
+function originAction<T>(name: string, summary: string, run: () => T | Promise<T>): NodeValue<Awaited<T>> {
+  const def: ActionDef<null> = {
+    name,
+    execution: 'in-sequence',
+    summary: () => summary,
+    run: () => run(),
+  };
+  return recordAction<null, Awaited<T>>(def, null);
+}
+
+/**
+ * An action that runs `fn` on the controller at execution time, in order with
+ * the node's other actions. Its node value is `fn`'s return value.
+ */
+export function asAction<T>(fn: () => T | Promise<T>, summary = 'asAction'): NodeValue<Awaited<T>> {
+  return originAction('asAction', summary, fn);
+}
+
+type ValuesOf<V extends ReadonlyArray<NodeValue<unknown>>> = { [K in keyof V]: V[K] extends NodeValue<infer T> ? T : never };
+
+/**
+ * Run `fn` at execution time with the values of `values`; its return value is
+ * the node value of the new action.
+ */
+export function withActionValues<const V extends ReadonlyArray<NodeValue<unknown>>, T>(
+  values: V,
+  fn: (...vals: ValuesOf<V>) => T | Promise<T>,
+): NodeValue<Awaited<T>> {
+  const names = values.map((v) => v.description).join(', ');
+  return originAction('withActionValues', `withActionValues [${names}]`, () =>
+    fn(...(values.map((v) => v.get()) as unknown as ValuesOf<V>)),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Accessors
+
+/** The current target: its node and merged group spec. */
+export function target(): Target {
+  return currentSession('target').target;
+}
+export function targetNode(): Node {
+  return currentSession('targetNode').target.node;
+}
+export function targetName(): string {
+  return currentSession('targetName').target.node.hostname;
+}
+export function targetId(): string {
+  return currentSession('targetId').target.node.id;
+}
+export function targetIp(): string {
+  return currentSession('targetIp').target.node.primaryIp;
+}
+export function groupName(): string {
+  return currentSession('groupName').target.spec.groupName;
+}
+export function osFamily(): string | undefined {
+  return currentSession('osFamily').os.osFamily;
+}
+export function osVersion(): string | undefined {
+  return currentSession('osVersion').os.osVersion;
+}
+export function packager(): string | undefined {
+  return currentSession('packager').os.packager;
+}
+/** The admin user (not the login user of bootstrap). */
+export function adminUser(): User {
+  return currentSession('adminUser').user;
+}
+/** Every target of the operation. */
+export function targets(): ReadonlyArray<Target> {
+  return currentSession('targets').targets;
+}
+function inGroup(t: Target, g: string): boolean {
+  return t.spec.groupName === g || t.groupNames.includes(g);
+}
+/** Targets in group `g` (default: the current target's group). */
+export function targetsInGroup(g?: string): Target[] {
+  const s = currentSession('targetsInGroup');
+  const name = g ?? s.target.spec.groupName;
+  return s.targets.filter((t) => inGroup(t, name));
+}
+export function nodesInGroup(g?: string): Node[] {
+  return targetsInGroup(g).map((t) => t.node);
+}
+export function targetsWithRole(role: string): Target[] {
+  return currentSession('targetsWithRole').targets.filter((t) => t.spec.roles.includes(role));
+}
+export function nodesWithRole(role: string): Node[] {
+  return targetsWithRole(role).map((t) => t.node);
+}
+
+// ---------------------------------------------------------------------------
+// Settings, environment, flags
+
+function hostOf(ps: PlanState, nodeId: string): HostState | undefined {
+  return ps.host[nodeId];
+}
+
+function writableHost(s: Session): HostState {
+  const id = s.target.node.id;
+  return (s.delta.host[id] ??= emptyHost());
+}
+
+export interface SettingsOptions {
+  instanceId?: string;
+}
+
+/**
+ * Merge `values` into the settings of `facility` for the current target.
+ * Settings written in the `settings` phase are visible to every node's later
+ * phases; other writes become visible to other nodes after the current phase.
+ */
+export function assocSettings(facility: string, values: Record<string, unknown>, opts: SettingsOptions = {}): void {
+  const s = currentSession('assocSettings');
+  const host = writableHost(s);
+  const inst = opts.instanceId ?? 'default';
+  const fac = (host.settings[facility] ??= {});
+  fac[inst] = deepMerge(fac[inst] ?? {}, values);
+}
+
+function readSettings(s: Session, nodeId: string, facility: string, inst: string): Record<string, unknown> | undefined {
+  const base = hostOf(s.planState, nodeId)?.settings[facility]?.[inst];
+  const own = hostOf(s.delta, nodeId)?.settings[facility]?.[inst];
+  if (base === undefined) return own;
+  if (own === undefined) return base;
+  return deepMerge(base, own);
+}
+
+/** The settings of `facility` for the current target, or `opts.default`. */
+export function getSettings<T extends Record<string, unknown> = Record<string, unknown>>(
+  facility: string,
+  opts: SettingsOptions & { default?: T } = {},
+): T | undefined {
+  const s = currentSession('getSettings');
+  return (readSettings(s, s.target.node.id, facility, opts.instanceId ?? 'default') as T | undefined) ?? opts.default;
+}
+
+/** The settings of `facility` for another node (e.g. a db node's, from an app node). */
+export function getNodeSettings<T extends Record<string, unknown> = Record<string, unknown>>(
+  node: Node | Target | string,
+  facility: string,
+  opts: SettingsOptions & { default?: T } = {},
+): T | undefined {
+  const s = currentSession('getNodeSettings');
+  const id = typeof node === 'string' ? node : 'node' in node ? node.node.id : node.id;
+  return (readSettings(s, id, facility, opts.instanceId ?? 'default') as T | undefined) ?? opts.default;
+}
+
+/** Replace the settings of `facility` with `f(current)`. */
+export function updateSettings(
+  facility: string,
+  f: (current: Record<string, unknown>) => Record<string, unknown>,
+  opts: SettingsOptions = {},
+): void {
+  const s = currentSession('updateSettings');
+  const inst = opts.instanceId ?? 'default';
+  const next = f(readSettings(s, s.target.node.id, facility, inst) ?? {});
+  const host = writableHost(s);
+  const fac = (host.settings[facility] ??= {});
+  fac[inst] = next;
+}
+
+/**
+ * A value from the operation's environment, by a dotted path or a list of
+ * keys. Without a default, a missing value throws.
+ */
+export function getEnvironment<T = unknown>(path: string | ReadonlyArray<string>, ...dflt: [] | [T]): T {
+  const s = currentSession('getEnvironment');
+  const keys = typeof path === 'string' ? path.split('.') : [...path];
+  let v: unknown = s.environment;
+  for (const k of keys) {
+    if (isPlainObject(v) && k in v) v = v[k];
+    else {
+      if (dflt.length) return dflt[0] as T;
+      throw new PlanError(
+        `Could not find '${keys.join('.')}' in the environment. Pass it with lift/converge { environment: {...} } ` +
+          'or give getEnvironment a default.',
+        { node: s.target.node.id, phase: s.phase, action: 'getEnvironment' },
+      );
+    }
+  }
+  return v as T;
+}
+
+/**
+ * A predicate, evaluated at execution time, that is true when `flag` has been
+ * set on the current target (by `flagOnChanged`, `pallet_set_flag`, ...).
+ * Use it as a `planWhen` condition.
+ */
+export function targetFlag(flag: string): () => boolean {
+  currentSession('targetFlag');
+  return () => {
+    const s = currentSession('targetFlag');
+    const id = s.target.node.id;
+    return (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false);
+  };
+}
+
+/** The value set for `flag` on the current target by an earlier phase (`pallet_set_value`). */
+export function targetFlagValue(flag: string): string | undefined {
+  const s = currentSession('targetFlagValue');
+  const id = s.target.node.id;
+  return hostOf(s.delta, id)?.flagValues[flag] ?? hostOf(s.planState, id)?.flagValues[flag];
+}
+
+/** Record flags and values reported by an action (called by the executor). */
+export function recordFlags(s: Session, flags: string[], values: Record<string, string>): void {
+  const host = writableHost(s);
+  for (const f of flags) if (!host.flags.includes(f)) host.flags.push(f);
+  Object.assign(host.flagValues, values);
+}

@@ -1,0 +1,97 @@
+/**
+ * The data that plan functions produce: recorded actions in nested scopes.
+ */
+import type { Target } from '../spec/spec.js';
+import type { User } from '../user.js';
+
+/** Options that change how an action's script runs (`withActionOptions`). */
+export interface ActionOptions {
+  /** Run the action as this user (through sudo). */
+  sudoUser?: string;
+  /** `cd` into this directory (created if missing) before the action runs. */
+  scriptDir?: string;
+  /** Extra environment variables for the action. */
+  scriptEnv?: Record<string, string>;
+  /** `set -x` in the action's script. */
+  scriptTrace?: boolean;
+  /** Comments naming the action in the generated script. */
+  scriptComments?: boolean;
+  /** An id other actions can name in `alwaysBefore` / `alwaysAfter`. */
+  actionId?: string;
+  /** This action runs before the named actions (action names or action ids) of its scope. */
+  alwaysBefore?: string[];
+  /** This action runs after the named actions (action names or action ids) of its scope. */
+  alwaysAfter?: string[];
+}
+
+/** What an action's script needs to know about the node it compiles for. */
+export interface ScriptContext {
+  osFamily?: string;
+  osVersion?: string;
+  packager?: string;
+  options: ActionOptions;
+  target: Target;
+  /** The admin user (for defaults such as file owners with noSudo). */
+  user: User;
+}
+
+/** How an action says whether it changed the node. */
+export type ChangeReport =
+  /** The script calls `pallet_changed` when it changed something. */
+  | 'reported'
+  /** Running the script is a change (plain commands). */
+  | 'always'
+  /** The action never changes the node (reads, tests). */
+  | 'never';
+
+export interface CompiledScript {
+  /** POSIX shell. Runs with `sh`, helpers `pallet_changed`, `pallet_set_flag`, `pallet_set_value` defined. */
+  script: string;
+  changes: ChangeReport;
+}
+
+/**
+ * An action: a named unit of work. Target actions compile to shell; origin
+ * actions run a function on the controller at execution time.
+ */
+export interface ActionDef<A = unknown> {
+  name: string;
+  /** `aggregated`: every call in a scope merges into one action placed first; `collected`: merged, placed last. */
+  execution: 'in-sequence' | 'aggregated' | 'collected';
+  alwaysBefore?: string[];
+  alwaysAfter?: string[];
+  /** One-line description of a call, for logs and results. */
+  summary: (args: ReadonlyArray<A>) => string;
+  /** Target actions: the script for these calls' arguments (one entry per call; aggregated actions get several). */
+  script?: (args: ReadonlyArray<A>, ctx: ScriptContext) => CompiledScript;
+  /** Origin actions: run on the controller at execution time. */
+  run?: (args: ReadonlyArray<A>, ctx: ScriptContext) => unknown;
+}
+
+/** One recorded call of an action. */
+export interface ActionCall {
+  type: 'action';
+  id: string;
+  def: ActionDef;
+  /** Arguments of each merged call (one entry for in-sequence actions). */
+  args: unknown[];
+  /** Node-value ids that alias this action's result (merged calls). */
+  ids: string[];
+  options: ActionOptions;
+  /** Names of the plan functions the call was made in, outermost first. */
+  context: string[];
+}
+
+/** A conditional block (`planWhen` / `planWhenNot`). */
+export interface WhenBlock {
+  type: 'when';
+  id: string;
+  /** A shell condition run on the node, or a function evaluated on the controller at execution time. */
+  cond: string | (() => boolean | Promise<boolean>);
+  negate: boolean;
+  then: PlanItem[];
+  context: string[];
+  options: ActionOptions;
+}
+
+export type PlanItem = ActionCall | WhenBlock;

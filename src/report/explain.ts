@@ -1,0 +1,166 @@
+/**
+ * Readable reports: `explainSession` (what an operation did) and
+ * `explainPlan` (what a plan function would do, without a node).
+ */
+import type { OperationResult } from '../operation/result.js';
+import { hasDeferred } from '../operation/execute.js';
+import { prelude } from '../operation/batch.js';
+import { shapeScope } from '../plan/plan-fn.js';
+import { emptyPlanState, runInSession, type Session } from '../plan/session.js';
+import type { PlanItem } from '../plan/types.js';
+import { packagerForOs } from '../script/os.js';
+import { groupSpec, type PhaseFn } from '../spec/spec.js';
+import type { Node } from '../types.js';
+import { makeUser } from '../user.js';
+
+const indent = (s: string, pad: string) =>
+  s
+    .trimEnd()
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
+
+export interface ExplainSessionOptions {
+  /** Show output and scripts (default true). */
+  showDetail?: boolean;
+  /** Show internal phases such as OS detection (default false). */
+  showInternalPhases?: boolean;
+}
+
+/** A readable report of an operation's result. */
+export function explainSession(result: OperationResult, opts: ExplainSessionOptions = {}): string {
+  const detail = opts.showDetail ?? true;
+  const out: string[] = [];
+  const byGroup = (nodes: Node[]) => {
+    const m = new Map<string, Node[]>();
+    for (const n of nodes) m.set(n.groupName, [...(m.get(n.groupName) ?? []), n]);
+    return m;
+  };
+  for (const [g, nodes] of byGroup(result.newNodes)) {
+    out.push(`nodes created in ${g}: ${nodes.length}`);
+    for (const n of nodes) out.push(`  ${n.primaryIp} ${n.hostname}`);
+  }
+  for (const [g, nodes] of byGroup(result.oldNodes)) out.push(`nodes destroyed in ${g}: ${nodes.length}`);
+  const visible = result.results.filter((r) => opts.showInternalPhases || !r.phase.startsWith('pallet/'));
+  const phases = [...new Set(visible.map((r) => r.phase))];
+  out.push(`PHASES: ${phases.join(', ')}`);
+  out.push(`GROUPS: ${[...new Set(visible.map((r) => r.groupName))].join(', ')}`);
+  out.push(`RESULT: ${result.ok ? 'OK' : 'FAILED'}`);
+  out.push('ACTIONS:');
+  for (const phase of phases) {
+    out.push(`  PHASE ${phase}:`);
+    for (const group of new Set(visible.filter((r) => r.phase === phase).map((r) => r.groupName))) {
+      out.push(`    GROUP ${group}:`);
+      for (const r of visible.filter((x) => x.phase === phase && x.groupName === group)) {
+        out.push(`      NODE ${r.node ? `${r.node.id} (${r.node.primaryIp})` : '(group)'}: ${r.ok ? 'OK' : 'ERROR'}`);
+        for (const a of r.actions) {
+          const status = a.error ? 'FAILED' : a.changed ? 'changed' : 'ok';
+          out.push(`        ${a.location === 'origin' ? 'LOCAL ACTION' : 'ACTION ON NODE'}: ${a.summary} [${status}]`);
+          if (a.context.length) out.push(`          CONTEXT: ${a.context.join(': ')}`);
+          if (detail && a.script) out.push('          SCRIPT:', indent(a.script, '          | '));
+          if (a.exit !== undefined) out.push(`          EXIT CODE: ${a.exit}`);
+          if (detail && a.out.trim()) out.push('          OUTPUT:', indent(a.out, '          | '));
+          if (a.error) {
+            out.push(`          ERROR: ${a.error.message}`);
+            if (detail && a.err.trim()) out.push(indent(a.err, '          ! '));
+          }
+        }
+      }
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** A one-line-per-node summary: `NODE id: OK|ERROR` per phase. */
+export function sessionSummary(result: OperationResult): string {
+  return (
+    result.results
+      .filter((r) => !r.phase.startsWith('pallet/'))
+      .map((r) => {
+        const changed = r.actions.filter((a) => a.changed).length;
+        const failed = r.actions.filter((a) => a.error).length;
+        return `${r.phase} ${r.groupName} ${r.node?.id ?? '(group)'}: ${r.ok ? 'OK' : 'ERROR'} (${r.actions.length} actions, ${changed} changed, ${failed} failed)`;
+      })
+      .join('\n') + '\n'
+  );
+}
+
+export interface ExplainPlanOptions {
+  osFamily?: string;
+  osVersion?: string;
+  packager?: string;
+  groupName?: string;
+  /** Arguments given to the plan function. */
+  args?: unknown[];
+}
+
+function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: string, out: string[]): void {
+  for (const item of items) {
+    if (item.type === 'when') {
+      const cond = typeof item.cond === 'string' ? `shell condition: ${item.cond}` : 'controller predicate, evaluated at execution time';
+      out.push(`${pad}${item.negate ? 'WHEN NOT' : 'WHEN'} (${cond}):`);
+      describeItems(item.then, session, `${pad}  `, out);
+      continue;
+    }
+    const where = item.def.script ? 'on the node' : 'on the controller';
+    out.push(`${pad}ACTION: ${item.def.summary(item.args)} (${item.def.name}, ${item.def.execution}, runs ${where})`);
+    if (item.context.length) out.push(`${pad}  CONTEXT: ${item.context.join(': ')}`);
+    if (!item.def.script) continue;
+    if (hasDeferred(item.args)) {
+      out.push(`${pad}  SCRIPT: (depends on arguments evaluated at execution time)`);
+      continue;
+    }
+    const compiled = item.def.script(item.args, {
+      ...session.os,
+      options: item.options,
+      target: session.target,
+      user: session.user,
+    });
+    out.push(`${pad}  SCRIPT:`, indent(`${prelude('<nonce>', item.options)}\n${compiled.script}`, `${pad}  | `));
+  }
+}
+
+/**
+ * The actions and the exact scripts a plan function would run, computed
+ * against a mock node (nothing is contacted).
+ */
+export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}): Promise<string> {
+  const osFamily = opts.osFamily ?? 'debian';
+  const osVersion = opts.osVersion ?? '12';
+  const group = groupSpec(opts.groupName ?? 'mock-group');
+  const node: Node = {
+    id: 'mock-node',
+    hostname: 'mock-node',
+    groupName: group.groupName,
+    primaryIp: '0.0.0.0',
+    sshPort: 22,
+    osFamily,
+    osVersion,
+    running: true,
+    service: 'explain',
+  };
+  const target = { node, spec: group, groupNames: [group.groupName] };
+  let n = 0;
+  const session: Session = {
+    mode: 'plan',
+    target,
+    targets: [target],
+    phase: 'explain',
+    environment: {},
+    user: makeUser('admin', { privateKeyPath: '/dev/null' }),
+    planState: emptyPlanState(),
+    delta: emptyPlanState(),
+    scope: [],
+    context: [],
+    options: {},
+    values: new Map(),
+    nextId: () => `nv${++n}`,
+    os: { osFamily, osVersion, ...((opts.packager ?? packagerForOs(osFamily, osVersion)) ? { packager: opts.packager ?? packagerForOs(osFamily, osVersion)! } : {}) },
+  };
+  await runInSession(session, async () => {
+    await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
+  });
+  const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`];
+  describeItems(shapeScope(session.scope), session, '  ', out);
+  return `${out.join('\n')}\n`;
+}

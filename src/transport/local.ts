@@ -1,0 +1,53 @@
+/**
+ * The local transport: runs scripts on this machine with `/bin/sh -s`.
+ */
+import { spawn } from 'node:child_process';
+import { TransportError } from '../errors.js';
+import type { RunOptions, RunResult, Transport } from './types.js';
+
+export interface LocalTransportOptions {
+  /** Working directory of scripts (default: the current directory). */
+  cwd?: string;
+  /** Prefix command, e.g. `['sudo', '-n']`. Default: none (run as the current user). */
+  prefix?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
+export function localTransport(opts: LocalTransportOptions = {}): Transport {
+  return {
+    description: 'local',
+    run(script: string, runOpts: RunOptions = {}): Promise<RunResult> {
+      const argv = [...(opts.prefix ?? []), '/bin/sh', '-s'];
+      return new Promise((resolve, reject) => {
+        const child = spawn(argv[0]!, argv.slice(1), {
+          cwd: opts.cwd,
+          env: { ...process.env, ...opts.env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          signal: runOpts.signal,
+          timeout: runOpts.timeoutMs,
+        });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on('data', (c: Buffer) => {
+          out.push(c);
+          runOpts.onStdout?.(c);
+        });
+        child.stderr.on('data', (c: Buffer) => err.push(c));
+        child.on('error', (e) => reject(new TransportError(`local: could not run /bin/sh: ${e.message}`, 'localhost', { cause: e })));
+        child.on('close', (code, signal) => {
+          resolve({
+            exit: code ?? (signal ? 128 + 15 : 1),
+            stdout: Buffer.concat(out),
+            stderr: Buffer.concat(err),
+          });
+        });
+        child.stdin.on('error', () => {
+          /* the script may exit before reading all of stdin */
+        });
+        child.stdin.end(script);
+      });
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * A transport runs a shell script on one node. Implementations: local
+ * (child_process) and SSH. One transport is opened per node per operation and
+ * reused by every phase.
+ */
+export interface RunOptions {
+  /** Called with stdout chunks as they arrive (for streaming results). */
+  onStdout?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+  /** Kill the script after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  exit: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface Transport {
+  /** A short description for messages, e.g. `local` or `ssh admin@127.0.0.1:2222`. */
+  readonly description: string;
+  /**
+   * Run `script` with a POSIX shell on the node (with the privilege the
+   * transport was opened with: sudo for the admin user, etc.).
+   */
+  run(script: string, opts?: RunOptions): Promise<RunResult>;
+  close(): Promise<void>;
+}

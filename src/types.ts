@@ -1,0 +1,73 @@
+/**
+ * Plain data types shared by every layer. No behaviour lives here.
+ */
+
+/** A machine a compute service knows about. */
+export interface Node {
+  /** Stable identifier, unique within its compute service. */
+  id: string;
+  hostname: string;
+  /** The group this node belongs to. */
+  groupName: string;
+  /**
+   * Extra groups the node is a member of (a node may serve several groups: the
+   * localhost node serves every group it is asked about).
+   */
+  groupNames?: string[];
+  primaryIp: string;
+  privateIp?: string;
+  sshPort: number;
+  osFamily?: string;
+  osVersion?: string;
+  packager?: string;
+  running: boolean;
+  /** Login credentials of the image, used by `bootstrap` on new nodes. */
+  imageUser?: { username: string };
+  /** Name of the compute service that owns the node (for messages). */
+  service: string;
+}
+
+/** Image options of a node spec. Providers may read extra keys. */
+export interface ImageSpec {
+  imageId?: string;
+  osFamily?: string;
+  osVersion?: string;
+  loginUser?: string;
+  os64Bit?: boolean;
+  /** Container command (Docker provider). */
+  init?: string | string[];
+  [key: string]: unknown;
+}
+
+export interface HardwareSpec {
+  hardwareId?: string;
+  minRam?: number;
+  minCores?: number;
+  minDisk?: number;
+  [key: string]: unknown;
+}
+
+export interface NetworkSpec {
+  inboundPorts?: Array<number | { startPort: number; endPort: number; protocol?: string }>;
+}
+
+export interface QosSpec {
+  spotPrice?: number;
+  enableMonitoring?: boolean;
+}
+
+export interface LocationSpec {
+  locationId?: string;
+  [key: string]: unknown;
+}
+
+/** Everything `nodeSpec` accepts. */
+export interface NodeSpecOptions {
+  image?: ImageSpec;
+  hardware?: HardwareSpec;
+  location?: LocationSpec;
+  network?: NetworkSpec;
+  qos?: QosSpec;
+  /** Provider-specific options, keyed by provider name. */
+  provider?: Record<string, Record<string, unknown>>;
+}

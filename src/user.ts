@@ -1,0 +1,64 @@
+/**
+ * Users that authenticate to nodes: the admin user, and the image's login user
+ * used by `bootstrap`.
+ */
+import { existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export interface User {
+  username: string;
+  privateKeyPath?: string;
+  publicKeyPath?: string;
+  /** Private key text (instead of a path). */
+  privateKey?: string;
+  publicKey?: string;
+  passphrase?: string;
+  /** Login password. */
+  password?: string;
+  /** Password given to `sudo -S`. */
+  sudoPassword?: string;
+  /** Run commands as the login user, without sudo. */
+  noSudo?: boolean;
+  /** The user sudo switches to (default root). */
+  sudoUser?: string;
+  /** Root of pallet's state on nodes (default `/var/lib/pallet`). */
+  stateRoot?: string;
+}
+
+export type MakeUserOptions = Omit<User, 'username'>;
+
+function defaultKeyPaths(): { privateKeyPath: string; publicKeyPath: string } {
+  const dir = join(homedir(), '.ssh');
+  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    const p = join(dir, name);
+    if (existsSync(p)) return { privateKeyPath: p, publicKeyPath: `${p}.pub` };
+  }
+  return { privateKeyPath: join(dir, 'id_rsa'), publicKeyPath: join(dir, 'id_rsa.pub') };
+}
+
+/**
+ * A user. Without a password or key, the first of `~/.ssh/id_ed25519`,
+ * `id_ecdsa`, `id_rsa` that exists is used (as the original's `~/.ssh/id_rsa`).
+ * With a password and no sudo password, the password is also used for sudo.
+ */
+export function makeUser(username: string, opts: MakeUserOptions = {}): User {
+  const u: User = { username, ...opts };
+  if (!u.password && !u.privateKey && !u.privateKeyPath) Object.assign(u, defaultKeyPaths());
+  if (u.password && u.sudoPassword === undefined) u.sudoPassword = u.password;
+  return u;
+}
+
+/** The default admin user: the current user name (or `PALLET_ADMIN_USERNAME`) with the default keys. */
+export function defaultAdminUser(): User {
+  return makeUser(process.env.PALLET_ADMIN_USERNAME ?? userInfo().username);
+}
+
+/** A copy of the user safe to print: secrets replaced. */
+export function redactUser(u: User): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...u };
+  for (const k of ['password', 'sudoPassword', 'passphrase', 'privateKey'] as const) {
+    if (out[k] !== undefined) out[k] = '***';
+  }
+  return out;
+}
