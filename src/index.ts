@@ -62,7 +62,7 @@ export {
   type HostState,
   type SettingsOptions,
 } from './plan/session.js';
-export type { ActionDef, ActionOptions, ScriptContext, CompiledScript, ChangeReport } from './plan/types.js';
+export type { ActionDef, ActionOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
 
 // Actions
 export { execScript, execCheckedScript, type ExecScriptOptions } from './actions/exec.js';

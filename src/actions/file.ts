@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
+import type { Deferred } from '../plan/types.js';
 import { ensureAttrs, normaliseMode } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
@@ -31,8 +32,11 @@ const attrShape = {
 };
 
 export interface RemoteFileOptions {
-  /** The file's content, exactly (bytes are preserved; nothing is expanded). */
-  content?: string | Buffer;
+  /**
+   * The file's content, exactly (bytes are preserved; nothing is expanded).
+   * A function is evaluated at execution time (it may read node values).
+   */
+  content?: Deferred<string | Buffer>;
   owner?: string;
   group?: string;
   /** Octal mode, e.g. '0644'. New files default to 0644. */
@@ -91,7 +95,7 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
       `pallet_p=${p}`,
       `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || { echo "remoteFile: cannot write in the directory of $pallet_p (does it exist?)" >&2; exit 1; }`,
       `trap 'rm -f "$pallet_t"' EXIT`,
-      writeBytes(opts.content ?? '', '"$pallet_t"', 'exit 1'),
+      writeBytes((opts.content as string | Buffer | undefined) ?? '', '"$pallet_t"', 'exit 1'),
       `if [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; then`,
       `  rm -f "$pallet_t"`,
       `else`,

@@ -5,8 +5,9 @@
  * The node is a member of every group it is asked about, unless `groupName`
  * is given. `runNodes` adds a group to its membership (at most one node per
  * group: there is only one machine) and destroying removes the membership; the
- * machine itself is never touched. The node counts as bootstrapped; its state
- * is kept in memory for the life of the service.
+ * machine itself is never touched. The node counts as bootstrapped (unless
+ * `bootstrapped: false`); its state is kept in memory for the life of the
+ * service.
  */
 import { hostname } from 'node:os';
 import { ComputeError } from '../errors.js';
@@ -23,13 +24,15 @@ export interface LocalhostServiceOptions {
   /** Command prefix for scripts, e.g. ['sudo', '-n'] (default: run as the current user). */
   prefix?: string[];
   environment?: Record<string, unknown>;
+  /** Whether the node starts flagged bootstrapped (default true, as the original). */
+  bootstrapped?: boolean;
 }
 
 export function localhostService(opts: LocalhostServiceOptions = {}): ComputeService {
   const all = opts.groupName === undefined;
   const include = new Set<string>(opts.groupName ? [opts.groupName] : []);
   const exclude = new Set<string>();
-  const state: NodeState = { bootstrapped: true };
+  const state: NodeState = { bootstrapped: opts.bootstrapped ?? true };
   const member = (g: string) => !exclude.has(g) && (all || include.has(g));
   const makeNode = (groups: string[]): Node => ({
     id: 'localhost',

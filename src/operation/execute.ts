@@ -8,6 +8,7 @@
  * The target stops at its first failed action.
  */
 import { isPlainObject } from '../spec/merge.js';
+import { DeferredArgs, hasDeferred } from '../plan/action.js';
 import { recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
@@ -29,14 +30,6 @@ export interface ExecuteOptions {
   roundTrips?: { count: number };
 }
 
-/** Does `v` contain a function (an argument evaluated at execution time)? */
-export function hasDeferred(v: unknown): boolean {
-  if (typeof v === 'function') return true;
-  if (Array.isArray(v)) return v.some(hasDeferred);
-  if (isPlainObject(v)) return Object.values(v).some(hasDeferred);
-  return false;
-}
-
 async function resolveDeferred(v: unknown): Promise<unknown> {
   if (typeof v === 'function') return await (v as () => unknown)();
   if (Array.isArray(v)) return Promise.all(v.map(resolveDeferred));
@@ -46,6 +39,13 @@ async function resolveDeferred(v: unknown): Promise<unknown> {
     return out;
   }
   return v;
+}
+
+/** Evaluate the execution-time arguments of a call and validate them. */
+async function resolveArgs(args: unknown[]): Promise<unknown[]> {
+  return Promise.all(
+    args.map(async (a) => (a instanceof DeferredArgs ? a.parse(...((await resolveDeferred(a.params)) as unknown[])) : resolveDeferred(a))),
+  );
 }
 
 function isTargetAction(def: ActionDef): boolean {
@@ -282,7 +282,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
             if (!(await runOrigin(item))) return false;
           } else if (hasDeferred(item.args)) {
             if (!(await flush())) return false;
-            const args = (await runInSession(execSession, () => resolveDeferred(item.args))) as unknown[];
+            const args = await runInSession(execSession, () => resolveArgs(item.args));
             addAction(item, args);
           } else {
             addAction(item, item.args);
@@ -319,7 +319,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         }
       } catch (e) {
         await flush();
-        const summary = item.type === 'action' ? item.def.summary(item.args.map((a) => (hasDeferred(a) ? '(deferred)' : a))) : 'planWhen';
+        const summary = item.type === 'action' ? item.def.summary(item.args) : 'planWhen';
         push(failure({ action: item.type === 'action' ? item.def.name : 'planWhen', summary, context: item.context }, `${(e as Error).name}: ${(e as Error).message}`));
         return false;
       }

@@ -4,6 +4,9 @@
 import type { Target } from '../spec/spec.js';
 import type { User } from '../user.js';
 
+/** A value, or a function that computes it at execution time (it may read node values). */
+export type Deferred<T> = T | (() => T | Promise<T>);
+
 /** Options that change how an action's script runs (`withActionOptions`). */
 export interface ActionOptions {
   /** Run the action as this user (through sudo). */

@@ -3,7 +3,7 @@
  * `explainPlan` (what a plan function would do, without a node).
  */
 import type { OperationResult } from '../operation/result.js';
-import { hasDeferred } from '../operation/execute.js';
+import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import { emptyPlanState, runInSession, type Session } from '../plan/session.js';

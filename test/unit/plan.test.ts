@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  defineAction,
+  execScript,
+  explainPlan,
+  getEnvironment,
+  NodeValueError,
+  PlanError,
+  planFn,
+  planWhen,
+  remoteFile,
+  withActionOptions,
+  withActionValues,
+} from '../../src/index.js';
+import { shapeScope } from '../../src/plan/plan-fn.js';
+import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
+import type { PlanItem } from '../../src/plan/types.js';
+import { groupSpec } from '../../src/spec/spec.js';
+
+function session(): Session {
+  const g = groupSpec('g');
+  const t = { node: { id: 'n1', hostname: 'n1', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test' }, spec: g, groupNames: ['g'] };
+  let n = 0;
+  return {
+    mode: 'plan', target: t, targets: [t], phase: 'configure', environment: { app: { port: 8080 } }, user: { username: 'admin' },
+    planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
+    nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+  };
+}
+
+const record = async (fn: () => void | Promise<void>): Promise<PlanItem[]> => {
+  const s = session();
+  await runInSession(s, fn);
+  return shapeScope(s.scope);
+};
+
+const summaries = (items: PlanItem[]): string[] =>
+  items.map((i) => (i.type === 'when' ? `when[${summaries(i.then).join(',')}]` : `${i.def.name}:${i.args.map((a) => String(a)).join('+')}`));
+
+const pkgLike = defineAction<[name: string], string>({ name: 'pkgLike', execution: 'aggregated', parse: (n) => n, summary: (a) => `pkgLike ${a.join(' ')}`, script: (a) => ({ script: `echo ${a.join(' ')}`, changes: 'never' }) });
+const source = defineAction<[name: string], string>({ name: 'source', execution: 'aggregated', alwaysBefore: ['pkgLike'], parse: (n) => n, summary: (a) => `source ${a.join(' ')}`, script: () => ({ script: ':', changes: 'never' }) });
+const collect = defineAction<[name: string], string>({ name: 'collect', execution: 'collected', parse: (n) => n, summary: (a) => `collect ${a.join(' ')}`, script: () => ({ script: ':', changes: 'never' }) });
+const step = defineAction<[name: string], string>({ name: 'step', execution: 'in-sequence', parse: (n) => n, summary: (a) => `step ${a[0]}`, script: () => ({ script: ':', changes: 'never' }) });
+
+test('aggregated calls merge into one action placed before in-sequence actions; collected go last', async () => {
+  const items = await record(() => {
+    step('1');
+    pkgLike('curl');
+    collect('x');
+    step('2');
+    pkgLike('git');
+    collect('y');
+  });
+  assert.deepEqual(summaries(items), ['pkgLike:curl+git', 'step:1', 'step:2', 'collect:x+y']);
+});
+
+test('alwaysBefore on the definition and in action options is honoured', async () => {
+  const items = await record(() => {
+    pkgLike('curl');
+    source('repo');
+    step('a');
+    withActionOptions({ actionId: 'late', alwaysAfter: ['step-b'] }, () => step('first-recorded'));
+    withActionOptions({ actionId: 'step-b' }, () => step('b'));
+  });
+  assert.deepEqual(summaries(items), ['source:repo', 'pkgLike:curl', 'step:a', 'step:b', 'step:first-recorded']);
+});
+
+test('planWhen scopes are ordered on their own', async () => {
+  const items = await record(() => {
+    step('1');
+    planWhen('[ -f /x ]', () => {
+      step('in');
+      pkgLike('inner');
+    });
+    pkgLike('outer');
+  });
+  assert.deepEqual(summaries(items), ['pkgLike:outer', 'step:1', 'when[pkgLike:inner,step:in]']);
+});
+
+test('actions outside a phase throw a clear error', () => {
+  assert.throws(() => execScript('true'), (e: unknown) => e instanceof PlanError && /outside a phase/.test(e.message) && /execScript/.test(e.message));
+  assert.throws(() => getEnvironment('x'), /outside a phase/);
+});
+
+test('reading a node value at plan time throws and says how to read it', async () => {
+  await assert.rejects(
+    record(() => {
+      const v = execScript('hostname');
+      void v.get().out;
+    }),
+    (e: unknown) => e instanceof NodeValueError && /while the plan is being built/.test(e.message) && /withActionValues/.test(e.message),
+  );
+});
+
+test('named plan functions add their name to the context of their actions', async () => {
+  const inner = planFn('inner', () => void step('x'));
+  const outer = planFn('outer', () => {
+    step('y');
+    inner();
+  });
+  const items = await record(() => outer());
+  assert.deepEqual(items.map((i) => i.context), [['outer'], ['outer', 'inner']]);
+  assert.equal(outer.planName, 'outer');
+});
+
+test('async plan functions record into the right scope after awaits', async () => {
+  const items = await record(async () => {
+    await planWhen('true', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      step('late');
+    });
+    step('after');
+  });
+  assert.deepEqual(summaries(items), ['when[step:late]', 'step:after']);
+});
+
+test('getEnvironment reads dotted paths, uses defaults, and throws on missing keys', async () => {
+  await record(() => {
+    assert.equal(getEnvironment('app.port'), 8080);
+    assert.equal(getEnvironment(['app', 'missing'], 'dflt'), 'dflt');
+    assert.throws(() => getEnvironment('app.missing'), /Could not find 'app.missing'/);
+  });
+});
+
+test('action options are validated at plan time with the action and key named', async () => {
+  await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mdoe: '0644' } as never)), /remoteFile '\/etc\/x': unknown key 'mdoe'/);
+  await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mode: 'rwx' })), /octal mode/);
+  await assert.rejects(record(() => void remoteFile('/etc/x', {})), /give the content/);
+});
+
+test('explainPlan shows actions and exact scripts without a node', async () => {
+  const text = await explainPlan(
+    planFn('demo', () => {
+      const v = execScript('hostname', { changes: 'never' });
+      withActionValues([v], (r) => r.out);
+      remoteFile('/etc/motd', { content: "it's $HOME", mode: '0644' });
+      planWhen(() => true, () => step('maybe'));
+    }),
+  );
+  assert.match(text, /PLAN for debian 12 \(demo\)/);
+  assert.match(text, /ACTION: execScript hostname \(execScript, in-sequence, runs on the node\)/);
+  assert.match(text, /withActionValues.*runs on the controller/);
+  assert.match(text, /remoteFile \/etc\/motd/);
+  assert.match(text, /base64 -d/);
+  assert.match(text, /WHEN \(controller predicate/);
+});
