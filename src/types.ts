@@ -23,6 +23,10 @@ export interface Node {
   running: boolean;
   /** Login credentials of the image, used by `bootstrap` on new nodes. */
   imageUser?: { username: string };
+  /** Host keys learned by the provider (`type base64`), trusted like known_hosts entries. */
+  hostKeys?: string[];
+  /** How to reach the node: SSH (default) or this machine's shell. */
+  transport?: 'ssh' | 'local';
   /** Name of the compute service that owns the node (for messages). */
   service: string;
 }

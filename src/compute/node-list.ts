@@ -10,9 +10,8 @@ import { z } from 'zod';
 import { ComputeError } from '../errors.js';
 import { validate } from '../spec/spec.js';
 import { localTransport } from '../transport/local.js';
-import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import { isLoopback, sshConnector, type Connector, type SshConnectorOptions } from './connect.js';
 import type { ComputeService, NodeState } from './types.js';
 
 export interface NodeListEntry {
@@ -24,16 +23,19 @@ export interface NodeListEntry {
   sshPort?: number;
   id?: string;
   privateIp?: string;
+  /** Host keys of the node (`type base64`), trusted like known_hosts entries. */
+  hostKeys?: string[];
+  /** `local` runs on this machine's shell; default: SSH, or local for 127.0.0.1 without an sshPort. */
+  transport?: 'ssh' | 'local';
 }
 
 export type NodeListTuple = [name: string, group: string, ip: string, osFamily?: string, extra?: Partial<NodeListEntry>];
 
-/** How a node-list service reaches a node that is not this machine. */
-export type Connector = (node: Node, user: User) => Promise<Transport>;
-
 export interface NodeListServiceOptions {
   environment?: Record<string, unknown>;
-  /** How to reach remote nodes (the SSH transport). Nodes at 127.0.0.1 without it run locally. */
+  /** SSH options for every node: host-key policy, known_hosts path, timeouts. */
+  ssh?: SshConnectorOptions;
+  /** Replace how nodes are reached (default: SSH, or the local shell for `transport: 'local'`). */
   connector?: Connector;
   name?: string;
 }
@@ -47,6 +49,8 @@ const entrySchema = z.strictObject({
   sshPort: z.number().int().positive().optional(),
   id: z.string().optional(),
   privateIp: z.string().optional(),
+  hostKeys: z.array(z.string()).optional(),
+  transport: z.enum(['ssh', 'local']).optional(),
 });
 
 function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
@@ -68,6 +72,8 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
       primaryIp: e.ip,
       ...(e.privateIp ? { privateIp: e.privateIp } : {}),
       sshPort: e.sshPort ?? 22,
+      ...(e.hostKeys ? { hostKeys: e.hostKeys } : {}),
+      transport: e.transport ?? (isLoopback(e.ip) && e.sshPort === undefined ? 'local' : 'ssh'),
       ...(e.osFamily ? { osFamily: e.osFamily } : {}),
       ...(e.osVersion ? { osVersion: e.osVersion } : {}),
       running: true,
@@ -75,6 +81,7 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
     };
   });
   const states = new Map<string, NodeState>();
+  const ssh = sshConnector(opts.ssh ?? {});
   return {
     name,
     provider: 'node-list',
@@ -107,11 +114,8 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
     },
     async connect(node, user) {
       if (opts.connector) return opts.connector(node, user);
-      if (node.primaryIp === '127.0.0.1' || node.primaryIp === 'localhost') return localTransport();
-      throw new ComputeError(
-        `${name}: no transport to reach ${node.hostname} (${node.primaryIp}); give nodeListService a connector (the SSH transport).`,
-        name,
-      );
+      if (node.transport === 'local') return localTransport();
+      return ssh(node, user);
     },
     async close() {},
   };

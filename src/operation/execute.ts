@@ -125,8 +125,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const compile = (call: ActionCall, args: unknown[]): string => {
     const out = call.def.script!(args, ctxFor(call));
     const changes = out.changes;
-    if (changes !== 'always') return out.script;
-    return `(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
+    const comment = call.options.scriptComments ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n` : '';
+    if (changes !== 'always') return `${comment}${out.script}`;
+    return `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
   };
 
   const addAction = (call: ActionCall, args: unknown[]) => {

@@ -13,8 +13,10 @@
  *
  * Each phase is a barrier: it is planned for every target, then run on all
  * targets at once (bounded by `concurrency`); a target stops at its first
- * failed action; if any target failed, later phases do not run. Failed actions
- * are reported in the result, never thrown.
+ * failed action; if any target failed, later phases do not run. A node that
+ * cannot be reached at all (connection refused, authentication, host key) is
+ * reported and left out, and the other nodes carry on. Failed actions are
+ * reported in the result, never thrown.
  */
 import { z } from 'zod';
 import { PlanError, SpecError } from '../errors.js';
@@ -48,7 +50,7 @@ import {
 import type { ComputeService } from '../compute/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
-import { defaultAdminUser, type User } from '../user.js';
+import { defaultAdminUser, redactUser, type User } from '../user.js';
 import { executePlan } from './execute.js';
 import type { ActionResult, OperationResult, PhaseResult } from './result.js';
 
@@ -233,6 +235,8 @@ class Operation {
   private readonly baseOptions: ActionOptions;
   private idCounter = 0;
   private serviceState: Target[] = [];
+  /** Nodes that could not be reached: left out of later phases. */
+  private readonly unreachable = new Set<string>();
   ok = true;
 
   private readonly overrides: Record<string, Phase> = {};
@@ -345,7 +349,7 @@ class Operation {
    * another, each a barrier. Returns false when any target failed.
    */
   async runPhase(phase: string, args: unknown[], targets: Target[], extra: { onlyWithout?: string } = {}): Promise<boolean> {
-    let having = targets.filter((t) => this.phaseOf(t, phase));
+    let having = targets.filter((t) => this.phaseOf(t, phase) && !this.unreachable.has(t.node.id));
     if (having.length === 0) return true;
     const meta: PhaseMeta = this.phaseOf(having[0]!, phase)!.meta;
     const flag = extra.onlyWithout ?? meta.runOnceFlag;
@@ -369,7 +373,15 @@ class Operation {
       const phaseResults = await mapLimit(planned, this.opts.concurrency ?? 50, (p) => this.runTarget(p.t, phase, p.session, p.items, meta));
       for (const p of planned) this.planState = mergePlanStates(this.planState, p.session.delta);
       this.results.push(...phaseResults);
-      const ok = phaseResults.every((r) => r.ok);
+      // A node that cannot be reached is left out of the rest of the operation (the result says so);
+      // an action that fails on a reachable node stops the operation after this phase.
+      phaseResults.forEach((r, i) => {
+        if (!r.ok && r.actions.length === 1 && r.actions[0]!.action === 'connect') {
+          this.unreachable.add(planned[i]!.t.node.id);
+          this.ok = false;
+        }
+      });
+      const ok = phaseResults.every((r, i) => r.ok || this.unreachable.has(planned[i]!.t.node.id));
       if (flag && this.opts.compute) {
         const compute = this.opts.compute;
         await Promise.all(phaseResults.map((r, i) => (r.ok && !isGroupTarget(planned[i]!.t) ? compute.setNodeState(planned[i]!.t.node, { [flag]: true }) : undefined)));
@@ -498,7 +510,8 @@ class Operation {
       newNodes,
       oldNodes,
       planState: this.planState,
-      environment: this.environment,
+      // Secrets of the admin user never leave in a result.
+      environment: { ...this.environment, user: redactUser(this.user) },
       phases: this.phasesRun,
     };
   }

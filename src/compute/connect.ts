@@ -1,0 +1,29 @@
+/**
+ * Reaching a node: the SSH transport with the provider's SSH options.
+ */
+import { sshTransport, type SshOptions } from '../transport/ssh.js';
+import type { Transport } from '../transport/types.js';
+import type { Node } from '../types.js';
+import type { User } from '../user.js';
+
+/** How a compute service reaches a node as a user. */
+export type Connector = (node: Node, user: User) => Promise<Transport>;
+
+export type SshConnectorOptions = Omit<SshOptions, 'host' | 'port' | 'user' | 'nodeName'>;
+
+export function isLoopback(ip: string): boolean {
+  return ip === 'localhost' || ip === '::1' || /^127\./.test(ip);
+}
+
+/** Connect over SSH to the node's primary IP and SSH port, trusting the host keys its provider learned. */
+export function sshConnector(opts: SshConnectorOptions): Connector {
+  return (node, user) =>
+    sshTransport({
+      ...opts,
+      host: node.primaryIp,
+      port: node.sshPort,
+      user,
+      nodeName: node.id,
+      hostKeys: [...(opts.hostKeys ?? []), ...(node.hostKeys ?? [])],
+    });
+}

@@ -1,0 +1,281 @@
+/**
+ * The SSH transport, on the ssh2 library: one connection per node, reused for
+ * every script of the operation; scripts go to `sh -s` on stdin (under sudo
+ * unless the user is root or `noSudo`).
+ *
+ * Host keys are checked against known_hosts by default. Failures are precise:
+ * connection refused, timeout, authentication, unknown or changed host key,
+ * sudo needing a password. Secrets (passwords, passphrases, keys) are never
+ * put on a command line or in a message.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import SSHConfig from 'ssh-config';
+import { Client, type ConnectConfig } from 'ssh2';
+import { TransportError } from '../errors.js';
+import { shQuote } from '../script/quote.js';
+import type { User } from '../user.js';
+import { addKnownHost, checkHostKey, hostEntryName, keysFor, keyTypeOf, readKnownHosts, type KnownKey } from './known-hosts.js';
+import type { RunOptions, RunResult, Transport } from './types.js';
+
+/**
+ * How unknown host keys are treated: `strict` (default) rejects them;
+ * `accept-new` records a new host's key on first use (a changed key is still
+ * rejected); `insecure` skips the check (throwaway nodes only).
+ */
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'insecure';
+
+export interface SshOptions {
+  host: string;
+  port?: number;
+  user: User;
+  /** Name of the node, for messages (default `host`). */
+  nodeName?: string;
+  hostKeyPolicy?: HostKeyPolicy;
+  /** Default `~/.ssh/known_hosts`. */
+  knownHostsPath?: string;
+  /** Host keys known in advance (`type base64` lines), e.g. learned by the provider that created the node. */
+  hostKeys?: string[];
+  /** Default 20 s. */
+  connectTimeoutMs?: number;
+  /** Kill a script that runs longer than this (default: no limit). */
+  commandTimeoutMs?: number;
+  /** `~/.ssh/config` (default), another path, or false to ignore it. */
+  sshConfigPath?: string | false;
+  /** An ssh-agent socket (default `SSH_AUTH_SOCK`), or false. */
+  agent?: string | false;
+}
+
+function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+const hostKeyAlgorithms: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+};
+
+interface ResolvedTarget {
+  host: string;
+  port: number;
+  identityFiles: string[];
+}
+
+function resolveWithConfig(opts: SshOptions): ResolvedTarget {
+  const path = opts.sshConfigPath === false ? undefined : (opts.sshConfigPath ?? join(homedir(), '.ssh', 'config'));
+  let host = opts.host;
+  let port = opts.port;
+  let identityFiles: string[] = [];
+  if (path && existsSync(path)) {
+    const c = SSHConfig.parse(readFileSync(path, 'utf8')).compute(opts.host);
+    if (typeof c.HostName === 'string') host = c.HostName;
+    if ((port === undefined || port === 22) && typeof c.Port === 'string') port = Number(c.Port);
+    const ids = c.IdentityFile;
+    identityFiles = (Array.isArray(ids) ? ids : ids ? [ids] : []).map((p) => p.replace(/^~(?=\/)/, homedir()));
+  }
+  return { host, port: port ?? 22, identityFiles };
+}
+
+/** The command that runs a script from stdin with the user's privileges. */
+export function shellCommand(user: User): { command: string; stdinPrefix: string } {
+  const asRoot = user.username === 'root' && !user.sudoUser;
+  if (user.noSudo || asRoot) return { command: 'sh -s', stdinPrefix: '' };
+  const u = user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : '';
+  if (user.sudoPassword !== undefined) {
+    // The password travels as the first line of stdin, never on a command line. It is given to sudo
+    // only when sudo asks for one, so it can never reach the shell as a command.
+    const inner =
+      `IFS= read -r p; if sudo -n${u} true 2>/dev/null; then p=; exec sudo -n${u} sh -s; fi; ` +
+      `{ printf '%s\\n' "$p"; exec cat; } | sudo -S -p ''${u} sh -s`;
+    return { command: `sh -c ${shQuote(inner)}`, stdinPrefix: `${user.sudoPassword}\n` };
+  }
+  return { command: `sudo -n${u} sh -s`, stdinPrefix: '' };
+}
+
+/** Open an SSH connection to a node and return a transport over it. */
+export async function sshTransport(opts: SshOptions): Promise<Transport> {
+  const { host, port, identityFiles } = resolveWithConfig(opts);
+  const node = opts.nodeName ?? opts.host;
+  const where = `${host}:${port}`;
+  const user = opts.user;
+  const policy = opts.hostKeyPolicy ?? 'strict';
+  const knownPath = opts.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
+  const entryName = hostEntryName(host, port);
+  const pinned: KnownKey[] = (opts.hostKeys ?? []).map((l) => {
+    const [type, key] = l.trim().split(/\s+/);
+    return { type: type!, key: key! };
+  });
+  const known = [...pinned, ...keysFor(readKnownHosts(knownPath), entryName)];
+
+  const config: ConnectConfig = {
+    host,
+    port,
+    username: user.username,
+    readyTimeout: opts.connectTimeoutMs ?? 20_000,
+    keepaliveInterval: 15_000,
+  };
+  const tried: string[] = [];
+  const keyPaths = [user.privateKeyPath, ...identityFiles].filter((p): p is string => Boolean(p));
+  if (user.privateKey) {
+    config.privateKey = user.privateKey;
+    tried.push('the given private key');
+  } else {
+    const found = keyPaths.find((p) => existsSync(p));
+    if (found) {
+      config.privateKey = readFileSync(found);
+      tried.push(`key ${found}`);
+    }
+  }
+  if (user.passphrase !== undefined) config.passphrase = user.passphrase;
+  const agent = opts.agent === false ? undefined : (opts.agent ?? process.env.SSH_AUTH_SOCK);
+  if (agent) {
+    config.agent = agent;
+    tried.push('ssh-agent');
+  }
+  if (user.password !== undefined) {
+    config.password = user.password;
+    tried.push('password');
+  }
+  if (tried.length === 0) {
+    throw new TransportError(
+      `${node}: no credentials to log in as ${user.username}@${where}: none of ${keyPaths.join(', ') || '(no key path)'} exists, ` +
+        'no ssh-agent (SSH_AUTH_SOCK) and no password. Give the user a privateKeyPath, a password, or start an agent.',
+      node,
+    );
+  }
+
+  let hostKeyProblem: string | undefined;
+  if (policy !== 'insecure') {
+    const types = [...new Set(known.filter((k) => !k.revoked).map((k) => k.type))];
+    const prefer = types.flatMap((t) => hostKeyAlgorithms[t] ?? []);
+    if (prefer.length) config.algorithms = { serverHostKey: { prepend: prefer } } as unknown as ConnectConfig['algorithms'];
+    config.hostVerifier = (blob: Buffer) => {
+      const v = checkHostKey(known, blob);
+      const offered = `${keyTypeOf(blob)} ${fingerprint(blob)}`;
+      if (v.result === 'match') return true;
+      if (v.result === 'unknown' && policy === 'accept-new') {
+        addKnownHost(knownPath, entryName, keyTypeOf(blob), blob.toString('base64'));
+        return true;
+      }
+      if (v.result === 'unknown') {
+        hostKeyProblem =
+          `the host key of ${entryName} (${offered}) is not known: it is not in ${knownPath}. ` +
+          `Check it and add it (ssh-keyscan -p ${port} ${host} >> ${knownPath}), or use hostKeyPolicy 'accept-new' for new nodes.`;
+      } else if (v.result === 'revoked') {
+        hostKeyProblem = `the host key of ${entryName} (${offered}) is marked @revoked in ${knownPath}.`;
+      } else {
+        hostKeyProblem =
+          `HOST KEY MISMATCH for ${entryName}: it offered ${offered}, which is not the key recorded in ${knownPath}. ` +
+          `Someone may be intercepting the connection, or the node was rebuilt. If you know it was rebuilt, remove the old key: ssh-keygen -R '${entryName}' -f ${knownPath}`;
+      }
+      return false;
+    };
+  }
+
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    const fail = (e: Error & { level?: string; code?: string }) => {
+      client.removeAllListeners('ready');
+      let msg: string;
+      if (hostKeyProblem) msg = hostKeyProblem;
+      else if (e.code === 'ECONNREFUSED') msg = `connection refused at ${where} (is sshd running and the port right?)`;
+      else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where}`;
+      else if (e.level === 'client-authentication') msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
+      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') msg = `cannot resolve host name ${host}`;
+      else if (/passphrase|encrypted/i.test(e.message)) msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
+      else msg = `cannot connect to ${where}: ${e.message}`;
+      reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
+    };
+    client.once('ready', () => {
+      client.removeListener('error', fail);
+      client.on('error', () => {
+        /* later errors surface on the next run */
+      });
+      resolve();
+    });
+    client.once('error', fail);
+    try {
+      client.connect(config);
+    } catch (e) {
+      fail(e as Error);
+    }
+  });
+
+  let closed = false;
+  client.on('close', () => {
+    closed = true;
+  });
+  const shell = shellCommand(user);
+
+  return {
+    description: `ssh ${user.username}@${where}`,
+    run(script: string, runOpts: RunOptions = {}): Promise<RunResult> {
+      if (closed) return Promise.reject(new TransportError(`${node}: the SSH connection to ${where} was closed`, node));
+      return new Promise((resolve, reject) => {
+        client.exec(shell.command, (err, stream) => {
+          if (err) {
+            reject(new TransportError(`${node}: cannot open a session on ${where}: ${err.message}`, node, { cause: err }));
+            return;
+          }
+          const out: Buffer[] = [];
+          const errs: Buffer[] = [];
+          let timer: NodeJS.Timeout | undefined;
+          let timedOut = false;
+          const onAbort = () => stream.close();
+          runOpts.signal?.addEventListener('abort', onAbort, { once: true });
+          const limit = runOpts.timeoutMs ?? opts.commandTimeoutMs;
+          if (limit) {
+            timer = setTimeout(() => {
+              timedOut = true;
+              stream.signal('KILL');
+              stream.close();
+            }, limit);
+          }
+          stream.on('data', (c: Buffer) => {
+            out.push(c);
+            runOpts.onStdout?.(c);
+          });
+          stream.stderr.on('data', (c: Buffer) => errs.push(c));
+          stream.on('close', (code: number | null) => {
+            if (timer) clearTimeout(timer);
+            runOpts.signal?.removeEventListener('abort', onAbort);
+            const stdout = Buffer.concat(out);
+            const stderr = Buffer.concat(errs);
+            const text = stderr.toString('utf8');
+            if (timedOut) {
+              reject(new TransportError(`${node}: the script was killed after ${limit} ms (commandTimeoutMs)`, node));
+              return;
+            }
+            if (code !== 0 && stdout.length === 0 && /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)) {
+              reject(
+                new TransportError(
+                  `${node}: sudo needs a password for ${user.username} on ${where}: give the user a sudoPassword, ` +
+                    'grant it passwordless sudo (NOPASSWD), or log in as root',
+                  node,
+                ),
+              );
+              return;
+            }
+            if (code !== 0 && stdout.length === 0 && /incorrect password attempt|Sorry, try again/.test(text)) {
+              reject(new TransportError(`${node}: sudo rejected the sudoPassword of ${user.username} on ${where}`, node));
+              return;
+            }
+            resolve({ exit: code ?? 255, stdout, stderr });
+          });
+          stream.on('error', () => {
+            /* reported by close */
+          });
+          stream.end(shell.stdinPrefix + script);
+        });
+      });
+    },
+    async close() {
+      if (!closed) client.end();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Real Debian test nodes: sshd in podman containers from the image built by
+ * scripts/test-nodes.sh, reached only on 127.0.0.1 ports. Every container is
+ * labelled and removed by label (also at start, after an interrupted run).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+export const TEST_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
+
+export interface TestNode {
+  container: string;
+  name: string;
+  port: number;
+  /** The node's ed25519 host key, `type base64`. */
+  hostKey: string;
+  exec(cmd: string): { status: number; stdout: string; stderr: string };
+  logs(): string;
+  stop(): void;
+}
+
+function podman(args: string[], input?: string): string {
+  return execFileSync('podman', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+}
+
+export function assertTestNodesReady(): void {
+  const r = spawnSync('podman', ['image', 'exists', TEST_IMAGE]);
+  if (r.error || r.status !== 0) {
+    throw new Error(`The test image ${TEST_IMAGE} is missing: run 'bash scripts/test-nodes.sh' first (as root).`);
+  }
+}
+
+export function removeNodes(label: string): void {
+  const ids = podman(['ps', '-aq', '--filter', `label=pallet-test=${label}`]);
+  if (ids) podman(['rm', '-f', '-t', '0', ...ids.split('\n')]);
+}
+
+/** Wait until sshd answers with its banner (the published port accepts TCP before sshd listens). */
+async function waitForSsh(port: number, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      let data = '';
+      s.setTimeout(1000, () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.on('data', (c) => {
+        data += c.toString();
+        if (data.startsWith('SSH-')) {
+          s.destroy();
+          resolve(true);
+        }
+      });
+      s.on('error', () => resolve(false));
+      s.on('close', () => resolve(data.startsWith('SSH-')));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`sshd on 127.0.0.1:${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface StartOptions {
+  /** Public keys authorized for root. */
+  authorizedKeys: string[];
+  /** Shell run before sshd starts (as root, inside the node). */
+  setup?: string;
+}
+
+export async function startNodes(label: string, count: number, opts: StartOptions): Promise<TestNode[]> {
+  const keys = opts.authorizedKeys.join('\n');
+  const start = [
+    'mkdir -p /run/sshd /root/.ssh',
+    'printf "%s\\n" "$PALLET_KEYS" > /root/.ssh/authorized_keys',
+    'chmod 700 /root/.ssh; chmod 600 /root/.ssh/authorized_keys',
+    'ssh-keygen -A >/dev/null',
+    opts.setup ?? ':',
+    'exec /usr/sbin/sshd -D -e',
+  ].join(' && ');
+  const nodes: TestNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `${label}-${i}`;
+    const container = podman([
+      'run', '-d', '--label', `pallet-test=${label}`, '--hostname', name, '-e', `PALLET_KEYS=${keys}`,
+      '-p', '127.0.0.1::22', TEST_IMAGE, 'sh', '-c', start,
+    ]);
+    const port = Number(podman(['port', container, '22/tcp']).split(':').pop());
+    nodes.push({
+      container,
+      name,
+      port,
+      hostKey: '',
+      exec(cmd: string) {
+        const r = spawnSync('podman', ['exec', container, 'sh', '-c', cmd], { encoding: 'utf8' });
+        return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+      },
+      logs() {
+        const r = spawnSync('podman', ['logs', container], { encoding: 'utf8' });
+        return r.stdout + r.stderr;
+      },
+      stop() {
+        podman(['rm', '-f', '-t', '0', container]);
+      },
+    });
+  }
+  for (const n of nodes) {
+    await waitForSsh(n.port);
+    const pub = n.exec('cat /etc/ssh/ssh_host_ed25519_key.pub').stdout.trim().split(/\s+/);
+    n.hostKey = `${pub[0]} ${pub[1]}`;
+  }
+  return nodes;
+}
+
+/** A known_hosts file that knows exactly these nodes. */
+export function knownHostsFor(nodes: TestNode[], dir: string): string {
+  const path = join(dir, 'known_hosts');
+  writeFileSync(path, nodes.map((n) => `[127.0.0.1]:${n.port} ${n.hostKey}\n`).join(''), { mode: 0o600 });
+  return path;
+}
+
+/** A new key pair; returns the private key path and the public key text. */
+export function makeKey(dir: string, name: string, passphrase = ''): { path: string; pub: string } {
+  const path = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', name, '-f', path]);
+  return { path, pub: execFileSync('cat', [`${path}.pub`], { encoding: 'utf8' }).trim() };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}

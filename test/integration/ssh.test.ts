@@ -1,0 +1,197 @@
+/**
+ * lift over SSH to real sshd nodes (Debian containers on 127.0.0.1 ports).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  directory,
+  execScript,
+  explainSession,
+  groupSpec,
+  lift,
+  makeUser,
+  nodeListService,
+  phaseErrors,
+  remoteFile,
+  shQuote,
+  targetId,
+  type NodeListEntry,
+} from '../../src/index.js';
+import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+
+const LABEL = 'ssh-suite';
+let dir: string;
+let key: { path: string; pub: string };
+let protectedKey: { path: string; pub: string };
+let agentKey: { path: string; pub: string };
+let nodes: TestNode[];
+let known: string;
+
+before(async () => {
+  assertTestNodesReady();
+  removeNodes(LABEL);
+  dir = tempDir('pallet-ssh-');
+  key = makeKey(dir, 'id_main');
+  protectedKey = makeKey(dir, 'id_protected', 'a long passphrase');
+  agentKey = makeKey(dir, 'id_agent');
+  nodes = await startNodes(LABEL, 3, {
+    authorizedKeys: [key.pub, protectedKey.pub, agentKey.pub],
+    // A non-root user who logs in with a password and must give it to sudo.
+    setup:
+      "useradd -m -s /bin/sh deploy && echo 'deploy:dep pass $1' | chpasswd && echo 'deploy ALL=(ALL) ALL' > /etc/sudoers.d/deploy && " +
+      "useradd -m -s /bin/sh nopw && echo 'nopw:nopw-pass' | chpasswd",
+  });
+  known = knownHostsFor(nodes, dir);
+});
+
+after(() => removeNodes(LABEL));
+
+const entries = (ns: TestNode[]): NodeListEntry[] => ns.map((n) => ({ name: n.name, id: n.name, group: 'web', ip: '127.0.0.1', sshPort: n.port }));
+
+const writeMarker = () => {
+  directory('/srv/pallet');
+  remoteFile('/srv/pallet/marker', { content: `node ${targetId()} $HOME\n`, mode: '0600' });
+};
+
+const accepted = (n: TestNode) => (n.logs().match(/Accepted (publickey|password) for/g) ?? []).length;
+
+test('key auth: lift reaches every node, changes it, then changes nothing; one connection per node', async () => {
+  const compute = nodeListService(entries(nodes), { ssh: { knownHostsPath: known, agent: false } });
+  const user = makeUser('root', { privateKeyPath: key.path });
+  const before = nodes.map(accepted);
+  const g = groupSpec('web', {
+    phases: {
+      configure: writeMarker,
+      check: () => {
+        for (let i = 0; i < 10; i++) execScript(`test -f /srv/pallet/marker`, { changes: 'never' });
+      },
+    },
+  });
+  const r1 = await lift(g, { compute, user, phase: ['configure', 'check'] });
+  assert.equal(r1.ok, true, explainSession(r1));
+  for (const n of nodes) assert.equal(n.exec('cat /srv/pallet/marker').stdout, `node ${n.name} $HOME\n`);
+  assert.ok(r1.results.filter((r) => r.phase === 'configure').every((r) => r.actions.some((a) => a.changed)));
+  // OS detection + configure + check over exactly one SSH connection per node.
+  assert.deepEqual(nodes.map((n, i) => accepted(n) - before[i]!), nodes.map(() => 1));
+  const r2 = await lift(g, { compute, user, phase: 'configure' });
+  assert.equal(r2.ok, true);
+  assert.deepEqual(r2.results.filter((r) => r.phase === 'configure').flatMap((r) => r.actions.filter((a) => a.changed)), []);
+  const detected = r1.planState.host[nodes[0]!.name]!.settings['pallet/os']!.default as Record<string, string>;
+  assert.equal(detected.osFamily, 'debian');
+});
+
+test('a passphrase-protected key', async () => {
+  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'a long passphrase' }), phase: () => void execScript('true') });
+  assert.equal(r.ok, true, explainSession(r));
+  const bad = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'wrong' }), phase: () => void execScript('true') });
+  assert.equal(bad.ok, false);
+  assert.match(phaseErrors(bad)[0]!.message, /passphrase|private key/i);
+  assert.doesNotMatch(JSON.stringify(bad), /a long passphrase|"wrong"/);
+});
+
+test('ssh-agent auth', async () => {
+  const sock = join(dir, 'agent.sock');
+  const agent: ChildProcess = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50; i++) {
+      try {
+        execFileSync('ssh-add', [agentKey.path], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: sock } });
+    const user = makeUser('root', { privateKeyPath: join(dir, 'does-not-exist') });
+    const r = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('true') });
+    assert.equal(r.ok, true, explainSession(r));
+  } finally {
+    agent.kill();
+  }
+});
+
+test('password login as a non-root user, with sudo -S: the password never shows', async () => {
+  const password = 'dep pass $1';
+  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  const user = makeUser('deploy', { password });
+  const r = await lift(groupSpec('web'), {
+    compute,
+    user,
+    phase: () => {
+      remoteFile('/root/sudo-worked', { content: 'yes\n' });
+      execScript('id -un', { changes: 'never' });
+    },
+  });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(nodes[0]!.exec('stat -c %U /root/sudo-worked').stdout.trim(), 'root');
+  const idOut = r.results.find((x) => x.phase === 'inline')!.actions[1]!.out.trim();
+  assert.equal(idOut, 'root');
+  assert.ok(!JSON.stringify(r).includes(password), 'the password must not appear in the result');
+  assert.ok(!explainSession(r).includes(password));
+  // The password is on no command line while scripts run.
+  assert.ok(!nodes[0]!.logs().includes(password));
+});
+
+test('sudo that needs a password, without one, is a clear per-node error', async () => {
+  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  const user = makeUser('nopw', { password: 'nopw-pass', sudoPassword: undefined });
+  // nopw is not a sudoer: a wrong-privilege setup must fail clearly.
+  const r = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('true') });
+  assert.equal(r.ok, false);
+  assert.match(phaseErrors(r)[0]!.message, /sudo/);
+  const r2 = await lift(groupSpec('web'), { compute, user: { username: 'deploy', password: 'dep pass $1' }, phase: () => void execScript('true') });
+  assert.equal(r2.ok, false);
+  assert.match(phaseErrors(r2)[0]!.message, /sudo needs a password for deploy/);
+});
+
+test('a wrong key is a clean authentication error', async () => {
+  const other = makeKey(dir, 'id_other');
+  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: other.path }), phase: () => void execScript('true') });
+  assert.equal(r.ok, false);
+  const e = phaseErrors(r)[0]!;
+  assert.equal(e.node, nodes[0]!.name);
+  assert.match(e.message, /authentication failed for root@127\.0\.0\.1:\d+ \(tried key .*id_other\)/);
+});
+
+test('an unknown host key is rejected by default; accept-new records it; a changed key is refused', async () => {
+  const empty = join(dir, 'known_hosts_empty');
+  const compute = (policy?: 'accept-new') =>
+    nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: empty, agent: false, ...(policy ? { hostKeyPolicy: policy } : {}) } });
+  const user = makeUser('root', { privateKeyPath: key.path });
+  const r = await lift(groupSpec('web'), { compute: compute(), user, phase: () => void execScript('true') });
+  assert.equal(r.ok, false);
+  assert.match(phaseErrors(r)[0]!.message, /host key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:.*\) is not known/);
+  const r2 = await lift(groupSpec('web'), { compute: compute('accept-new'), user, phase: () => void execScript('true') });
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.match(readFileSync(empty, 'utf8'), new RegExp(`\\[127\\.0\\.0\\.1\\]:${nodes[0]!.port} ssh-ed25519 `));
+  // Now pretend the node was replaced: a different key for the same address.
+  const forged = join(dir, 'known_hosts_forged');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(forged, `[127.0.0.1]:${nodes[0]!.port} ${nodes[1]!.hostKey}\n`);
+  const r3 = await lift(groupSpec('web'), {
+    compute: nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: forged, agent: false, hostKeyPolicy: 'accept-new' } }),
+    user,
+    phase: () => void execScript('true'),
+  });
+  assert.equal(r3.ok, false);
+  assert.match(phaseErrors(r3)[0]!.message, /HOST KEY MISMATCH/);
+});
+
+test('a node that is down fails alone; the others succeed', async () => {
+  const [n0, n1, n2] = nodes;
+  const down = { name: 'down', id: 'down', group: 'web', ip: '127.0.0.1', sshPort: 1 };
+  const compute = nodeListService([...entries([n0!, n1!, n2!]), down], { ssh: { knownHostsPath: known, agent: false, connectTimeoutMs: 5000 } });
+  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: key.path }), phase: () => void remoteFile('/srv/pallet/alive', { content: 'yes' }) });
+  assert.equal(r.ok, false);
+  const errs = phaseErrors(r);
+  assert.equal(errs.length, 1);
+  assert.equal(errs[0]!.node, 'down');
+  assert.match(errs[0]!.message, /connection refused at 127\.0\.0\.1:1/);
+  for (const n of nodes) assert.equal(n.exec('cat /srv/pallet/alive').stdout, 'yes');
+  void shQuote;
+});
