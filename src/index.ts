@@ -65,11 +65,57 @@ export {
 export type { ActionDef, ActionOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
 
 // Actions
-export { execScript, execCheckedScript, type ExecScriptOptions } from './actions/exec.js';
-export { remoteFile, directory, file, type RemoteFileOptions, type DirectoryOptions, type FileOptions } from './actions/file.js';
+export { execScript, execCheckedScript, exec, type ExecScriptOptions, type ExecOptions } from './actions/exec.js';
+export { remoteFile, interpolate, type RemoteFileOptions } from './actions/remote-file.js';
+export {
+  directory,
+  directories,
+  file,
+  symbolicLink,
+  fifo,
+  sed,
+  type DirectoryOptions,
+  type FileOptions,
+  type SymbolicLinkOptions,
+  type SedOptions,
+} from './actions/file.js';
+export {
+  pkg,
+  packages,
+  packageManager,
+  packageSource,
+  packageSourceChangedFlag,
+  debconfSetSelections,
+  minimalPackages,
+  installDeb,
+  addRpm,
+  type PackageOptions,
+  type PackageAction,
+  type PackagesByManager,
+  type PackageManagerOptions,
+  type PackageSourceOptions,
+  type DebconfSelection,
+} from './actions/package.js';
+export { user, group, type UserOptions, type GroupOptions, type Shell } from './actions/user.js';
+export { service, serviceScript, withServiceRestart, type ServiceOptions, type ServiceAction, type ServiceScriptOptions } from './actions/service.js';
+export {
+  waitForFile,
+  retryUntil,
+  onOneNode,
+  remoteFileContent,
+  transferFile,
+  remoteDirectory,
+  rsync,
+  rsyncDirectory,
+  type WaitOptions,
+  type RetryOptions,
+  type RemoteDirectoryOptions,
+  type RsyncOptions,
+} from './actions/flow.js';
 
 // Shell building
 export { shQuote, shArgs } from './script/quote.js';
+export { dispatch, type Implementation, type Criteria, type DispatchKey } from './script/dispatch.js';
 
 // Operations and results
 export {
@@ -98,6 +144,8 @@ export { localhostService, type LocalhostServiceOptions } from './compute/localh
 export { nodeListService, type NodeListEntry, type NodeListTuple, type NodeListServiceOptions } from './compute/node-list.js';
 export type { ComputeService, NodeState, RunNodesOptions } from './compute/types.js';
 export type { Transport, RunOptions, RunResult } from './transport/types.js';
+export { sshTransport, type SshOptions, type HostKeyPolicy } from './transport/ssh.js';
+export type { SshConnectorOptions, Connector } from './compute/connect.js';
 
 // Users
 export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { checkedBlock, shQuote } from '../script/quote.js';
+import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 
 export interface ExecScriptOptions {
@@ -100,5 +100,53 @@ export const execCheckedScript = defineAction<
           `echo ${shQuote(`#> ${name} : SUCCESS`)}`,
         ].join('\n');
     return wrap(body, a!.opts);
+  },
+});
+
+export interface ExecOptions extends ExecScriptOptions {
+  /** An interpreter by name (looked up on the node's PATH): bash, perl, python3, ... Default `bash`. */
+  language?: string;
+  /** The interpreter's path (instead of `language`). */
+  interpreter?: string;
+  interpreterArgs?: string[];
+}
+
+interface InterpArgs {
+  script: string;
+  opts: ExecOptions;
+}
+
+/**
+ * Run a script with another interpreter (bash, perl, python3, ...): the script
+ * is written to a temporary file on the node, run, and removed.
+ */
+export const exec = defineAction<[opts: ExecOptions, script: string | (() => string)], InterpArgs>({
+  name: 'exec',
+  execution: 'in-sequence',
+  parse: (opts, script) => ({
+    script: script as string,
+    opts: validate(
+      execOptions.extend({
+        language: z.string().regex(/^[A-Za-z0-9._+-]+$/).optional(),
+        interpreter: z.string().regex(/^\/\S+$/).optional(),
+        interpreterArgs: z.array(z.string()).optional(),
+      }),
+      opts,
+      'exec',
+    ),
+  }),
+  summary: ([a]) => `exec ${a?.opts.interpreter ?? a?.opts.language ?? 'bash'} ${typeof a?.script === 'string' ? firstLine(a.script) : ''}`,
+  script: ([a]) => {
+    const { script, opts } = a!;
+    const interp = opts.interpreter ? shQuote(opts.interpreter) : `"$(command -v ${shQuote(opts.language ?? 'bash')})"`;
+    const body = [
+      `pallet_i=${interp}`,
+      `[ -n "$pallet_i" ] && [ -x "$pallet_i" ] || { echo ${shQuote(`exec: interpreter ${opts.interpreter ?? opts.language ?? 'bash'} not found on the node`)} >&2; exit 127; }`,
+      'pallet_f=$(mktemp "${TMPDIR:-/tmp}/pallet-exec.XXXXXXXX") || exit 1',
+      `trap 'rm -f "$pallet_f"' EXIT`,
+      writeBytes(script, '"$pallet_f"', 'exit 1'),
+      `"$pallet_i" ${shArgs(opts.interpreterArgs ?? [])} "$pallet_f"`,
+    ].join('\n');
+    return wrap(body, opts);
   },
 });

@@ -1,16 +1,12 @@
 /**
- * Files and directories: `remoteFile` (content), `directory`, `file`.
- *
- * A managed file is replaced atomically: the new content is written beside the
- * target (a temporary file in the same directory), compared with the current
- * file, and renamed over it only when it differs, so an interrupted run never
- * leaves half a file. Owner, group and mode are re-applied when they drift.
+ * Files, directories, links, fifos and line edits: `directory`, `directories`,
+ * `file`, `symbolicLink`, `fifo`, `sed`. Owner, group and mode are re-applied
+ * only when they drift, so a second run changes nothing.
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import type { Deferred } from '../plan/types.js';
 import { ensureAttrs, normaliseMode } from '../script/fs.js';
-import { shQuote, writeBytes } from '../script/quote.js';
+import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 
 const mode = z.union([z.string(), z.number()]).refine(
@@ -31,38 +27,6 @@ const attrShape = {
   mode: mode.optional(),
 };
 
-export interface RemoteFileOptions {
-  /**
-   * The file's content, exactly (bytes are preserved; nothing is expanded).
-   * A function is evaluated at execution time (it may read node values).
-   */
-  content?: Deferred<string | Buffer>;
-  owner?: string;
-  group?: string;
-  /** Octal mode, e.g. '0644'. New files default to 0644. */
-  mode?: string | number;
-  /** Set this flag on the target when the content changes (for `planWhen(targetFlag(...))`). */
-  flagOnChanged?: string;
-  /** `delete` removes the file. */
-  action?: 'create' | 'delete';
-}
-
-const remoteFileOptions = z
-  .strictObject({
-    ...attrShape,
-    content: z.union([z.string(), z.instanceof(Buffer)]).optional(),
-    flagOnChanged: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'flag names are letters, digits, _ . -').optional(),
-    action: z.enum(['create', 'delete']).optional(),
-  })
-  .refine((o) => o.action === 'delete' || o.content !== undefined, {
-    message: 'give the content (content: ...) or action: "delete"',
-  });
-
-interface RemoteFileArgs {
-  path: string;
-  opts: RemoteFileOptions;
-}
-
 function checkPath(what: string, path: unknown): string {
   if (typeof path !== 'string' || path === '' || path.includes('\0')) {
     throw new Error(`${what}: the path must be a non-empty string`);
@@ -71,48 +35,6 @@ function checkPath(what: string, path: unknown): string {
 }
 
 const modeStr = (m: string | number | undefined) => (m === undefined ? undefined : normaliseMode(m));
-
-/**
- * Make the file at `path` have the given content, owner, group and mode.
- * Reports a change only when one of them differed.
- */
-export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], RemoteFileArgs>({
-  name: 'remoteFile',
-  execution: 'in-sequence',
-  parse: (path, opts) => ({
-    path: checkPath('remoteFile', path),
-    opts: validate(remoteFileOptions, opts, `remoteFile '${path}'`) as RemoteFileOptions,
-  }),
-  summary: ([a]) => `remoteFile ${a?.path ?? ''}`,
-  script: ([a]) => {
-    const { path, opts } = a!;
-    const p = shQuote(path);
-    if (opts.action === 'delete') {
-      return { script: `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`, changes: 'reported' };
-    }
-    const flag = opts.flagOnChanged ? `pallet_set_flag ${shQuote(opts.flagOnChanged)}` : ':';
-    const lines = [
-      `pallet_p=${p}`,
-      `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || { echo "remoteFile: cannot write in the directory of $pallet_p (does it exist?)" >&2; exit 1; }`,
-      `trap 'rm -f "$pallet_t"' EXIT`,
-      writeBytes((opts.content as string | Buffer | undefined) ?? '', '"$pallet_t"', 'exit 1'),
-      `if [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; then`,
-      `  rm -f "$pallet_t"`,
-      `else`,
-      `  if [ -e "$pallet_p" ]; then`,
-      `    chmod "$(stat -c %a "$pallet_p")" "$pallet_t" && chown "$(stat -c %u:%g "$pallet_p")" "$pallet_t" || exit 1`,
-      `  else`,
-      `    chmod 644 "$pallet_t" || exit 1`,
-      `  fi`,
-      `  mv -f "$pallet_t" "$pallet_p" || exit 1`,
-      `  pallet_changed`,
-      `  ${flag}`,
-      `fi`,
-      ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) }),
-    ];
-    return { script: lines.filter(Boolean).join('\n'), changes: 'reported' };
-  },
-});
 
 export interface DirectoryOptions {
   action?: 'create' | 'delete';
@@ -143,18 +65,7 @@ export const directory = defineAction<[path: string, opts?: DirectoryOptions], P
     opts: validate(directoryOptions, opts, `directory '${path}'`) as DirectoryOptions,
   }),
   summary: ([a]) => `directory ${a?.path ?? ''}`,
-  script: ([a]) => {
-    const { path, opts } = a!;
-    const p = shQuote(path);
-    if (opts.action === 'delete') {
-      return { script: `if [ -e ${p} ] || [ -L ${p} ]; then rm -rf ${p} || exit 1; pallet_changed; fi`, changes: 'reported' };
-    }
-    const lines = [
-      `if [ ! -d ${p} ]; then mkdir -p ${p} || exit 1; pallet_changed; fi`,
-      ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }),
-    ];
-    return { script: lines.filter(Boolean).join('\n'), changes: 'reported' };
-  },
+  script: ([a]) => ({ script: directoryScript(a!.path, a!.opts), changes: 'reported' }),
 });
 
 export interface FileOptions {
@@ -189,5 +100,122 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
         : `if [ ! -e ${p} ]; then touch ${p} || exit 1; pallet_changed; fi`;
     const lines = [create, ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) })];
     return { script: lines.filter(Boolean).join('\n'), changes: 'reported' };
+  },
+});
+
+/** `directory` for each path, in one action. */
+export const directories = defineAction<[paths: string[], opts?: DirectoryOptions], { paths: string[]; opts: DirectoryOptions }>({
+  name: 'directories',
+  execution: 'in-sequence',
+  parse: (paths, opts = {}) => ({
+    paths: validate(z.array(z.string().min(1)).min(1), paths, 'directories'),
+    opts: validate(directoryOptions, opts, 'directories') as DirectoryOptions,
+  }),
+  summary: ([a]) => `directories ${a?.paths.join(' ') ?? ''}`,
+  script: ([a]) => ({
+    script: a!.paths.map((path) => `{\n${directoryScript(path, a!.opts)}\n} || exit 1`).join('\n'),
+    changes: 'reported',
+  }),
+});
+
+function directoryScript(path: string, opts: DirectoryOptions): string {
+  const p = shQuote(path);
+  if (opts.action === 'delete') return `if [ -e ${p} ] || [ -L ${p} ]; then rm -rf ${p} || exit 1; pallet_changed; fi`;
+  return [
+    `if [ ! -d ${p} ]; then mkdir -p ${p} || exit 1; pallet_changed; fi`,
+    ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export interface SymbolicLinkOptions {
+  action?: 'create' | 'delete';
+  /** Replace what is at `name` even if it is a regular file. */
+  force?: boolean;
+}
+
+/** Make `name` a symbolic link to `from` (or remove it). */
+export const symbolicLink = defineAction<[from: string, name: string, opts?: SymbolicLinkOptions], { from: string; name: string; opts: SymbolicLinkOptions }>({
+  name: 'symbolicLink',
+  execution: 'in-sequence',
+  parse: (from, name, opts = {}) => ({
+    from: checkPath('symbolicLink', from),
+    name: checkPath('symbolicLink', name),
+    opts: validate(z.strictObject({ action: z.enum(['create', 'delete']).optional(), force: z.boolean().optional() }), opts, `symbolicLink '${name}'`),
+  }),
+  summary: ([a]) => `symbolicLink ${a?.name ?? ''} -> ${a?.from ?? ''}`,
+  script: ([a]) => {
+    const f = shQuote(a!.from);
+    const n = shQuote(a!.name);
+    if (a!.opts.action === 'delete') return { script: `if [ -L ${n} ]; then rm -f ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    const guard = a!.opts.force ? '' : `if [ -e ${n} ] && [ ! -L ${n} ]; then echo ${shQuote(`symbolicLink: ${a!.name} exists and is not a link (use force: true to replace it)`)} >&2; exit 1; fi\n`;
+    return { script: `${guard}if [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ln -sfn ${f} ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
+  },
+});
+
+/** Make a named pipe exist (or remove it). */
+export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<FileOptions>>({
+  name: 'fifo',
+  execution: 'in-sequence',
+  parse: (path, opts = {}) => ({ path: checkPath('fifo', path), opts: validate(fileOptions, opts, `fifo '${path}'`) as FileOptions }),
+  summary: ([a]) => `fifo ${a?.path ?? ''}`,
+  script: ([a]) => {
+    const p = shQuote(a!.path);
+    if (a!.opts.action === 'delete') return { script: `if [ -p ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    return {
+      script: [`if [ ! -p ${p} ]; then mkfifo ${p} || exit 1; pallet_changed; fi`, ensureAttrs(p, { owner: a!.opts.owner, group: a!.opts.group, mode: modeStr(a!.opts.mode) })]
+        .filter(Boolean)
+        .join('\n'),
+      changes: 'reported',
+    };
+  },
+});
+
+export interface SedOptions {
+  /** Only lines matching this address (a sed address such as `/^#/` or `1,5`). */
+  restriction?: string;
+  /** The separator of the `s` command (default `/`). */
+  separator?: string;
+}
+
+/**
+ * Edit a file in place with sed `s` commands: `{ regexp: replacement }` or a
+ * list of pairs. The file is replaced atomically, only when it changes.
+ */
+export const sed = defineAction<
+  [path: string, exprs: Record<string, string> | Array<[string, string]>, opts?: SedOptions],
+  { path: string; exprs: Array<[string, string]>; opts: SedOptions }
+>({
+  name: 'sed',
+  execution: 'in-sequence',
+  parse: (path, exprs, opts = {}) => {
+    const pairs = Array.isArray(exprs) ? exprs : Object.entries(exprs);
+    const o = validate(z.strictObject({ restriction: z.string().optional(), separator: z.string().length(1).optional() }), opts, `sed '${path}'`);
+    const sep = o.separator ?? '/';
+    for (const [from, to] of pairs) {
+      if (from.includes('\n') || to.includes('\n')) throw new Error(`sed '${path}': expressions are single lines`);
+      if (from.includes(sep) || to.replace(/\\./g, '').includes(sep)) throw new Error(`sed '${path}': '${from}' or '${to}' contains the separator '${sep}'; choose another with { separator }`);
+    }
+    return { path: checkPath('sed', path), exprs: pairs, opts: o };
+  },
+  summary: ([a]) => `sed ${a?.path ?? ''}`,
+  script: ([a]) => {
+    const sep = a!.opts.separator ?? '/';
+    const program = a!.exprs.map(([from, to]) => `${a!.opts.restriction ?? ''}s${sep}${from}${sep}${to}${sep}g`).join('\n');
+    return {
+      script: [
+        `pallet_p=${shQuote(a!.path)}`,
+        `[ -f "$pallet_p" ] || { echo ${shQuote(`sed: ${a!.path} does not exist`)} >&2; exit 1; }`,
+        `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || exit 1`,
+        `trap 'rm -f "$pallet_t"' EXIT`,
+        `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,
+        'if cmp -s "$pallet_t" "$pallet_p"; then rm -f "$pallet_t"; else',
+        '  chmod "$(stat -c %a "$pallet_p")" "$pallet_t" && chown "$(stat -c %u:%g "$pallet_p")" "$pallet_t" && mv -f "$pallet_t" "$pallet_p" || exit 1',
+        '  pallet_changed',
+        'fi',
+      ].join('\n'),
+      changes: 'reported',
+    };
   },
 });

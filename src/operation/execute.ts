@@ -256,7 +256,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         location: 'origin',
         out: '',
         err: '',
-        changed: false,
+        changed: call.def.changedBy ? call.def.changedBy(value) : false,
         flags: [],
         flagValues: {},
         durationMs: Date.now() - started,

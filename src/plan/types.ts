@@ -69,6 +69,8 @@ export interface ActionDef<A = unknown> {
   script?: (args: ReadonlyArray<A>, ctx: ScriptContext) => CompiledScript;
   /** Origin actions: run on the controller at execution time. */
   run?: (args: ReadonlyArray<A>, ctx: ScriptContext) => unknown;
+  /** Origin actions: did the run change the node? (Default: no.) */
+  changedBy?: (value: unknown) => boolean;
 }
 
 /** One recorded call of an action. */

@@ -1,0 +1,270 @@
+/**
+ * Waiting, retrying, running on one node, reading a remote file, moving files
+ * and directories: `waitForFile`, `retryUntil`, `onOneNode`,
+ * `remoteFileContent`, `transferFile`, `remoteDirectory`, `rsync`,
+ * `rsyncDirectory`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineAction } from '../plan/action.js';
+import { currentSession, recordAction, withActionValues, type NodeValue } from '../plan/session.js';
+import type { ActionDef } from '../plan/types.js';
+import { shQuote } from '../script/quote.js';
+import { validate } from '../spec/spec.js';
+import { directory } from './file.js';
+import { execScript } from './exec.js';
+import { remoteFile, type RemoteFileOptions } from './remote-file.js';
+
+export interface WaitOptions {
+  /** `create` (default): wait until the path exists; `remove`: until it is gone. */
+  action?: 'create' | 'remove';
+  /** Default 5. */
+  maxRetries?: number;
+  /** Seconds between tries (default 2). */
+  standoff?: number;
+}
+
+const waitSchema = z.strictObject({
+  action: z.enum(['create', 'remove']).optional(),
+  maxRetries: z.number().int().positive().optional(),
+  standoff: z.number().nonnegative().optional(),
+});
+
+function loop(test: string, what: string, max: number, standoff: number): string {
+  return [
+    'pallet_try=0',
+    `until ${test}; do`,
+    '  pallet_try=$((pallet_try + 1))',
+    `  if [ "$pallet_try" -ge ${max} ]; then echo ${shQuote(`${what}: still not true after ${max} tries`)} >&2; exit 1; fi`,
+    `  sleep ${standoff}`,
+    'done',
+  ].join('\n');
+}
+
+/** Wait until a file exists (or is gone). Never a change. */
+export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { path: string; opts: WaitOptions }>({
+  name: 'waitForFile',
+  execution: 'in-sequence',
+  parse: (path, opts = {}) => ({ path: validate(z.string().min(1), path, 'waitForFile'), opts: validate(waitSchema, opts, `waitForFile '${path}'`) }),
+  summary: ([a]) => `waitForFile ${a?.path ?? ''}`,
+  script: ([a]) => {
+    const p = shQuote(a!.path);
+    const test = a!.opts.action === 'remove' ? `[ ! -e ${p} ]` : `[ -e ${p} ]`;
+    return { script: loop(test, `waitForFile ${a!.path}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2), changes: 'never' };
+  },
+});
+
+export interface RetryOptions {
+  maxRetries?: number;
+  standoff?: number;
+  /** Named in the failure message. */
+  serviceName?: string;
+}
+
+/** Run a shell condition until it succeeds (`maxRetries` tries, `standoff` seconds apart). Never a change. */
+export const retryUntil = defineAction<[opts: RetryOptions, condition: string], { opts: RetryOptions; condition: string }>({
+  name: 'retryUntil',
+  execution: 'in-sequence',
+  parse: (opts, condition) => ({
+    opts: validate(z.strictObject({ maxRetries: z.number().int().positive().optional(), standoff: z.number().nonnegative().optional(), serviceName: z.string().optional() }), opts, 'retryUntil'),
+    condition: validate(z.string().min(1), condition, 'retryUntil'),
+  }),
+  summary: ([a]) => `retryUntil ${a?.opts.serviceName ?? a?.condition ?? ''}`,
+  script: ([a]) => ({
+    script: loop(`{ ${a!.condition}\n}`, `retryUntil ${a!.opts.serviceName ?? a!.condition}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2),
+    changes: 'never',
+  }),
+});
+
+/**
+ * Run `body` on one node only: the first (by id) of the nodes that have every
+ * one of `roles`.
+ */
+export function onOneNode<T>(roles: string | string[], body: () => T): T | undefined {
+  const s = currentSession('onOneNode');
+  const list = typeof roles === 'string' ? [roles] : roles;
+  const candidates = s.targets.filter((t) => list.every((r) => t.spec.roles.includes(r))).map((t) => t.node.id).sort();
+  if (candidates[0] === s.target.node.id) return body();
+  return undefined;
+}
+
+/** The text of a file on the node, as a node value. */
+export function remoteFileContent(path: string): NodeValue<string> {
+  const v = execScript(`cat ${shQuote(path)}`, { changes: 'never' });
+  return withActionValues([v], (r) => r.out);
+}
+
+/** Copy a file from the controller to the node (no versioning). */
+export function transferFile(localPath: string, remotePath: string, opts: Pick<RemoteFileOptions, 'owner' | 'group' | 'mode'> = {}): void {
+  remoteFile(remotePath, { ...opts, localFile: localPath, noVersioning: true });
+}
+
+export interface RemoteDirectoryOptions {
+  url?: string;
+  localFile?: string;
+  remoteFile?: string;
+  md5?: string;
+  /** `tar` (default; compression detected), `unzip`. */
+  unpack?: 'tar' | 'unzip';
+  /** Leading path components to drop from the archive (tar; default 1, as the original). */
+  stripComponents?: number;
+  /** Only these members of the archive. */
+  extractFiles?: string[];
+  owner?: string;
+  group?: string;
+  /** Apply owner and group to everything unpacked (default true). */
+  recursive?: boolean;
+}
+
+interface UnpackArgs {
+  path: string;
+  archive: string;
+  opts: RemoteDirectoryOptions;
+}
+
+const unpackAction: ActionDef<UnpackArgs> = {
+  name: 'remoteDirectory',
+  execution: 'in-sequence',
+  summary: ([a]) => `remoteDirectory ${a?.path ?? ''}`,
+  script: ([a]) => {
+    const { path, archive, opts } = a!;
+    const d = shQuote(path);
+    const ar = shQuote(archive);
+    const files = (opts.extractFiles ?? []).map(shQuote).join(' ');
+    const unpack =
+      opts.unpack === 'unzip'
+        ? `(cd ${d} && unzip -o -q ${ar} ${files})`
+        : `tar -x -f ${ar} -C ${d} --strip-components=${opts.stripComponents ?? 1} ${files}`;
+    const lines = [
+      `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
+      `if [ "$(cat ${d}/.pallet.directory.md5 2>/dev/null)" != "$pallet_new" ]; then`,
+      `  ${unpack} || exit 1`,
+      `  printf '%s\\n' "$pallet_new" > ${d}/.pallet.directory.md5 || exit 1`,
+      '  pallet_changed',
+      'fi',
+    ];
+    if (opts.recursive !== false) {
+      if (opts.owner) lines.push(`if [ -n "$(find ${d} ! -user ${shQuote(opts.owner)} -print | head -n 1)" ]; then chown -R ${shQuote(opts.owner)} ${d} || exit 1; pallet_changed; fi`);
+      if (opts.group) lines.push(`if [ -n "$(find ${d} ! -group ${shQuote(opts.group)} -print | head -n 1)" ]; then chgrp -R ${shQuote(opts.group)} ${d} || exit 1; pallet_changed; fi`);
+    }
+    return { script: lines.join('\n'), changes: 'reported' };
+  },
+};
+
+/**
+ * Unpack an archive (from a URL, a controller file or a file on the node) into
+ * a directory. The archive is kept in the state root; an unchanged archive is
+ * not unpacked again.
+ */
+export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): void {
+  const o = validate(
+    z
+      .strictObject({
+        url: z.string().optional(),
+        localFile: z.string().optional(),
+        remoteFile: z.string().optional(),
+        md5: z.string().optional(),
+        unpack: z.enum(['tar', 'unzip']).optional(),
+        stripComponents: z.number().int().nonnegative().optional(),
+        extractFiles: z.array(z.string()).optional(),
+        owner: z.string().optional(),
+        group: z.string().optional(),
+        recursive: z.boolean().optional(),
+      })
+      .refine((x) => [x.url, x.localFile, x.remoteFile].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of url, localFile, remoteFile' }),
+    opts,
+    `remoteDirectory '${path}'`,
+  ) as RemoteDirectoryOptions;
+  const s = currentSession('remoteDirectory');
+  const root = s.user.stateRoot ?? '/var/lib/pallet';
+  const archive = `${root}/archives${path.startsWith('/') ? path : `/${path}`}.archive`;
+  directory(path, { ...(o.owner ? { owner: o.owner } : {}), ...(o.group ? { group: o.group } : {}), recursive: false });
+  directory(archive.slice(0, archive.lastIndexOf('/')), { mode: '0700' });
+  remoteFile(archive, {
+    ...(o.url ? { url: o.url } : {}),
+    ...(o.localFile ? { localFile: o.localFile } : {}),
+    ...(o.remoteFile ? { remoteFile: o.remoteFile } : {}),
+    ...(o.md5 ? { md5: o.md5 } : {}),
+    noVersioning: true,
+    mode: '0600',
+  });
+  recordAction(unpackAction, { path, archive, opts: o });
+}
+
+export interface RsyncOptions {
+  /** Extra rsync arguments. */
+  args?: string[];
+  /** Remove files on the node that are not in the source (default true, as the original). */
+  delete?: boolean;
+}
+
+interface RsyncArgs {
+  from: string;
+  to: string;
+  opts: RsyncOptions;
+}
+
+function runRsync(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('rsync', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', (e) => reject(new Error(`cannot run rsync on the controller: ${e.message} (install rsync)`)));
+    child.on('close', (code) => resolve({ code: code ?? 1, out, err }));
+  });
+}
+
+const rsyncAction: ActionDef<RsyncArgs> = {
+  name: 'rsync',
+  execution: 'in-sequence',
+  summary: ([a]) => `rsync ${a?.from ?? ''} -> ${a?.to ?? ''}`,
+  changedBy: (v) => (v as { changed: boolean }).changed,
+  // Runs on the controller: rsync over ssh to the node, with host keys checked.
+  run: async ([a], ctx) => {
+    const { from, to, opts } = a!;
+    const node = ctx.target.node;
+    const user = ctx.user;
+    const base = ['-rlptD', '--itemize-changes', ...(opts.delete === false ? [] : ['--delete']), ...(opts.args ?? [])];
+    if (node.transport === 'local') {
+      const r = await runRsync([...base, from, to]);
+      if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
+      return { changed: r.out.trim().length > 0, out: r.out };
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
+    try {
+      const known = join(dir, 'known_hosts');
+      const userKnown = join(homedir(), '.ssh', 'known_hosts');
+      const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
+      writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
+      const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`];
+      if (user.privateKeyPath) ssh.push('-i', user.privateKeyPath);
+      const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${user.sudoUser}` : ''} rsync`];
+      const r = await runRsync([...base, '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, from, `${user.username}@${node.primaryIp}:${to}`]);
+      if (r.code !== 0) throw new Error(`rsync to ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
+      return { changed: r.out.trim().length > 0, out: r.out };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+/**
+ * Copy `from` (on the controller) to `to` on the node with rsync over SSH.
+ * Needs rsync on both sides (install it on the node first with `pkg('rsync')`).
+ */
+export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
+  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), opts, 'rsync');
+  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncAction, { from, to, opts: o });
+}
+
+/** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */
+export function rsyncDirectory(from: string, to: string, opts: RsyncOptions & { owner?: string; group?: string; mode?: string } = {}): NodeValue<{ changed: boolean; out: string }> {
+  const { owner, group, mode, ...r } = opts;
+  directory(to, { ...(owner ? { owner } : {}), ...(group ? { group } : {}), ...(mode ? { mode } : {}), recursive: false });
+  return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, r);
+}

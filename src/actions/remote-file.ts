@@ -1,0 +1,277 @@
+/**
+ * `remoteFile`: a file whose content, owner, group and mode pallet manages.
+ *
+ * - The new content is produced beside the target (a temporary file in the
+ *   same directory), compared with the current file, and renamed over it only
+ *   when it differs: an interrupted run never leaves half a file.
+ * - Content sources: `content` (exact bytes), `localFile` (read on the
+ *   controller), `url` (curl or wget on the node, with `md5` / `md5Url`),
+ *   `remoteFile` (a file already on the node), `link` (a symbolic link),
+ *   `template` (a local file with `~{name}` placeholders and `values`).
+ * - The state root (default `/var/lib/pallet`, or the admin user's
+ *   `stateRoot`) keeps a master copy, its md5 and numbered backups
+ *   (`maxVersions`, default 5). If the file was edited on the node since pallet
+ *   wrote it, the run fails with a clear message unless `overwriteChanges`.
+ *   `noVersioning` keeps no state.
+ * - Owner, group and mode are re-applied when they drift, even if the content
+ *   is unchanged (the original did not).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { defineAction } from '../plan/action.js';
+import type { Deferred, ScriptContext } from '../plan/types.js';
+import { ensureAttrs, normaliseMode } from '../script/fs.js';
+import { heredoc, shQuote, writeBytes } from '../script/quote.js';
+import { validate } from '../spec/spec.js';
+
+export interface RemoteFileOptions {
+  /** Exact content (bytes are preserved; nothing is expanded unless `literal: false`). */
+  content?: Deferred<string | Buffer>;
+  /** A file on the controller whose content is sent. */
+  localFile?: string;
+  /** Download on the node with curl or wget. */
+  url?: string;
+  /** Expected md5 of the download: the download is skipped when the file already has it. */
+  md5?: string;
+  /** URL of an md5 file for `url`. */
+  md5Url?: string;
+  /** Copy this file, already on the node. */
+  remoteFile?: string;
+  /** Make the path a symbolic link to this target. */
+  link?: string;
+  /** A file on the controller with `~{name}` placeholders, filled from `values`. */
+  template?: string;
+  values?: Record<string, string | number | boolean>;
+  /** With `content`: false lets the node's shell expand `$VARS` in the content. Default true. */
+  literal?: boolean;
+  owner?: string;
+  group?: string;
+  /** Octal mode, e.g. '0644'. New files default to 0644. */
+  mode?: string | number;
+  /** Set this flag on the target when the content changes. */
+  flagOnChanged?: string;
+  /** Replace the file even if it was edited on the node since pallet wrote it. */
+  overwriteChanges?: boolean;
+  /** Keep no master copy, md5 or backups in the state root. */
+  noVersioning?: boolean;
+  /** How many numbered backups to keep (default 5). */
+  maxVersions?: number;
+  /** A command run with the new file's path before it is installed; failure aborts. */
+  verify?: string;
+  /** Accept any TLS certificate for `url`. */
+  insecure?: boolean;
+  /** `delete` removes the file. */
+  action?: 'create' | 'delete';
+}
+
+const modeSchema = z.union([z.string(), z.number()]).refine(
+  (m) => {
+    try {
+      normaliseMode(m);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected an octal mode such as '0644'" },
+);
+
+const sources = ['content', 'localFile', 'url', 'remoteFile', 'link', 'template'] as const;
+
+const optionsSchema = z
+  .strictObject({
+    content: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    localFile: z.string().min(1).optional(),
+    url: z.string().regex(/^(https?|ftp|file):\/\//, 'an http(s), ftp or file URL').optional(),
+    md5: z.string().regex(/^[0-9a-f]{32}$/i, '32 hex digits').optional(),
+    md5Url: z.string().optional(),
+    remoteFile: z.string().min(1).optional(),
+    link: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+    values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    literal: z.boolean().optional(),
+    owner: z.string().optional(),
+    group: z.string().optional(),
+    mode: modeSchema.optional(),
+    flagOnChanged: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'flag names are letters, digits, _ . -').optional(),
+    overwriteChanges: z.boolean().optional(),
+    noVersioning: z.boolean().optional(),
+    maxVersions: z.number().int().nonnegative().optional(),
+    verify: z.string().optional(),
+    insecure: z.boolean().optional(),
+    action: z.enum(['create', 'delete']).optional(),
+  })
+  .superRefine((o, ctx) => {
+    const given = sources.filter((k) => o[k] !== undefined);
+    if (o.action !== 'delete' && given.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `give one content source (${sources.join(', ')}) or action: 'delete'` });
+    }
+    if (given.length > 1) ctx.addIssue({ code: 'custom', message: `give only one content source, not ${given.join(' and ')}` });
+  });
+
+export interface RemoteFileArgs {
+  path: string;
+  opts: RemoteFileOptions;
+  /** `localFile` content, read on the controller when the call was made. */
+  local?: Buffer;
+}
+
+/** Fill `~{name}` placeholders. An unknown name is an error (a typo should not ship an empty value). */
+export function interpolate(text: string, values: Record<string, string | number | boolean>, what: string): string {
+  return text.replace(/~\{([A-Za-z0-9_.-]+)\}/g, (_m, name: string) => {
+    if (!(name in values)) throw new Error(`${what}: the template uses ~{${name}} but values has no '${name}'`);
+    return String(values[name]);
+  });
+}
+
+/** The first existing variant: `path_<group>`, `path_<osFamily>`, `path_<packager>`, `path`. */
+function templateFile(path: string, ctx: ScriptContext): string {
+  const candidates = [ctx.target.spec.groupName, ctx.osFamily, ctx.packager].filter((x): x is string => Boolean(x)).map((s) => `${path}_${s}`);
+  candidates.push(path);
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`remoteFile template: none of ${candidates.join(', ')} exists on the controller`);
+  return found;
+}
+
+function stateRoot(ctx: ScriptContext): string {
+  return ctx.user.stateRoot ?? '/var/lib/pallet';
+}
+
+function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
+  const o = a.opts;
+  const t = '"$pallet_t"';
+  if (o.content !== undefined) {
+    if (o.literal === false) {
+      const doc = heredoc(String(o.content));
+      // Unquoted delimiter: the user asked for shell expansion of the content.
+      return [`cat > ${t} <<${doc.open.slice(3, -1)} || exit 1\n${doc.text}`];
+    }
+    return [writeBytes(o.content as string | Buffer, t, 'exit 1')];
+  }
+  if (a.local !== undefined) return [writeBytes(a.local, t, 'exit 1')];
+  if (o.template !== undefined) {
+    const file = templateFile(o.template, ctx);
+    return [writeBytes(interpolate(readFileSync(file, 'utf8'), o.values ?? {}, `remoteFile ${a.path}`), t, 'exit 1')];
+  }
+  if (o.remoteFile !== undefined) return [`cp -f ${shQuote(o.remoteFile)} ${t} || exit 1`];
+  if (o.url !== undefined) {
+    const u = shQuote(o.url);
+    const k = o.insecure ? ' --insecure' : '';
+    const wk = o.insecure ? ' --no-check-certificate' : '';
+    const lines = [
+      `if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 5${k} -o ${t} ${u}`,
+      `elif command -v wget >/dev/null 2>&1; then wget -q --tries 5${wk} -O ${t} ${u}`,
+      `else echo ${shQuote(`remoteFile ${a.path}: neither curl nor wget is installed on the node`)} >&2; exit 1; fi || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed`)} >&2; exit 1; }`,
+    ];
+    if (o.md5) {
+      lines.push(`[ "$(md5sum < ${t} | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5 ${o.md5}`)} >&2; exit 1; }`);
+    }
+    return lines;
+  }
+  return [];
+}
+
+function script(a: RemoteFileArgs, ctx: ScriptContext): string {
+  const o = a.opts;
+  const p = shQuote(a.path);
+  const versioned = !o.noVersioning && o.link === undefined;
+  const state = a.path.startsWith('/') ? `${stateRoot(ctx)}${a.path}` : `${stateRoot(ctx)}/relative/${a.path}`;
+  const st = shQuote(state);
+  if (o.action === 'delete') {
+    return `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`;
+  }
+  const flag = o.flagOnChanged ? ` pallet_set_flag ${shQuote(o.flagOnChanged)};` : '';
+  if (o.link !== undefined) {
+    const l = shQuote(o.link);
+    return [
+      `if [ "$(readlink ${p} 2>/dev/null)" != ${l} ]; then`,
+      `  [ ! -d ${p} ] || [ -L ${p} ] || { echo ${shQuote(`remoteFile ${a.path}: is a directory, not replacing it with a link`)} >&2; exit 1; }`,
+      `  ln -sfn ${l} ${p} || exit 1; pallet_changed;${flag}`,
+      'fi',
+    ].join('\n');
+  }
+  const lines: string[] = [`pallet_p=${p}`];
+  if (versioned && !o.overwriteChanges) {
+    lines.push(
+      `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
+      `  echo ${shQuote(`remoteFile ${a.path}: the file was changed on the node since pallet last wrote it (it no longer matches the master copy ${state}). Copy the change into your spec, or use overwriteChanges: true to replace it.`)} >&2`,
+      `  diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
+      '  exit 1',
+      'fi',
+    );
+  }
+  if (o.md5 && o.url !== undefined) {
+    // Nothing to download when the file already has the expected content.
+    lines.push(`if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ]; then pallet_skip=1; else pallet_skip=; fi`);
+  } else if (o.md5Url && o.url !== undefined) {
+    lines.push(
+      `pallet_md5=$( { curl -fsSL ${shQuote(o.md5Url)} 2>/dev/null || wget -q -O - ${shQuote(o.md5Url)}; } | head -c 32) || exit 1`,
+      `if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = "$pallet_md5" ]; then pallet_skip=1; else pallet_skip=; fi`,
+    );
+  } else {
+    lines.push('pallet_skip=');
+  }
+  lines.push(
+    'if [ -z "$pallet_skip" ]; then',
+    `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || { echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1; }`,
+    `trap 'rm -f "$pallet_t"' EXIT`,
+    ...produce(a, ctx),
+  );
+  if (o.md5Url && o.url !== undefined) {
+    lines.push(`[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`);
+  }
+  if (o.verify) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
+  lines.push(
+    'if [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; then',
+    '  rm -f "$pallet_t"',
+    'else',
+    '  if [ -e "$pallet_p" ]; then',
+    '    chmod "$(stat -c %a "$pallet_p")" "$pallet_t" && chown "$(stat -c %u:%g "$pallet_p")" "$pallet_t" || exit 1',
+    '  else',
+    '    chmod 644 "$pallet_t" || exit 1',
+    '  fi',
+    '  mv -f "$pallet_t" "$pallet_p" || exit 1',
+    `  pallet_changed;${flag}`,
+    'fi',
+    'fi',
+  );
+  if (versioned) {
+    const max = o.maxVersions ?? 5;
+    lines.push(
+      `if ! cmp -s "$pallet_p" ${st} 2>/dev/null; then`,
+      `  mkdir -p "$(dirname -- ${st})" && chmod 700 ${shQuote(stateRoot(ctx))} || exit 1`,
+      `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
+      `  (cd "$(dirname -- ${st})" && md5sum "$(basename -- ${st})" > "$(basename -- ${st}).md5") || exit 1`,
+      `  pallet_n=0; for pallet_b in $(ls -1 ${st}.~*~ 2>/dev/null | sed 's/.*\\.~\\([0-9]*\\)~$/\\1/' | sort -rn); do`,
+      `    pallet_n=$((pallet_n + 1)); [ "$pallet_n" -le ${max} ] || rm -f ${st}.~"$pallet_b"~`,
+      '  done',
+      'fi',
+    );
+  }
+  lines.push(ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }));
+  return lines.filter(Boolean).join('\n');
+}
+
+/**
+ * Make the file at `path` have the given content, owner, group and mode.
+ * Reports a change only when one of them differed.
+ */
+export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], RemoteFileArgs>({
+  name: 'remoteFile',
+  execution: 'in-sequence',
+  parse: (path, opts) => {
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new Error('remoteFile: the path must be a non-empty string');
+    const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;
+    const args: RemoteFileArgs = { path, opts: o };
+    if (o.localFile !== undefined) {
+      try {
+        args.local = readFileSync(o.localFile);
+      } catch (e) {
+        throw new Error(`remoteFile '${path}': cannot read localFile ${o.localFile}: ${(e as Error).message}`);
+      }
+    }
+    return args;
+  },
+  summary: ([a]) => `remoteFile ${a?.path ?? ''}`,
+  script: ([a], ctx) => ({ script: script(a!, ctx), changes: 'reported' }),
+});
