@@ -5,7 +5,7 @@
  *   npm start
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import {
   directory,
@@ -14,6 +14,7 @@ import {
   groupSpec,
   lift,
   localhostService,
+  makeUser,
   planFn,
   remoteFile,
   sessionSummary,
@@ -30,10 +31,12 @@ const hello = planFn('hello', () => {
 
 const web = groupSpec('web');
 const compute = localhostService();
+// Keep pallet's own state (master copies of managed files) under the temporary directory too.
+const user = makeUser(userInfo().username, { stateRoot: join(root, 'state') });
 
-const first = await lift(web, { phase: hello, compute });
+const first = await lift(web, { phase: hello, compute, user });
 process.stdout.write(explainSession(first));
-const second = await lift(web, { phase: hello, compute });
+const second = await lift(web, { phase: hello, compute, user });
 process.stdout.write(`\nSecond run (nothing should change):\n${sessionSummary(second)}`);
 process.stdout.write(`\nFiles are under ${root}\n`);
 process.exitCode = first.ok && second.ok ? 0 : 1;

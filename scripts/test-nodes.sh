@@ -21,6 +21,8 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v sudo >/dev/null || need+=(sudo)
 command -v curl >/dev/null || need+=(curl)
+command -v rsync >/dev/null || need+=(rsync)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -16,7 +16,7 @@ import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { directory } from './file.js';
 import { execScript } from './exec.js';
-import { remoteFile, type RemoteFileOptions } from './remote-file.js';
+import { remoteFile, stateRoot, type RemoteFileOptions } from './remote-file.js';
 
 export interface WaitOptions {
   /** `create` (default): wait until the path exists; `remove`: until it is gone. */
@@ -179,7 +179,7 @@ export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): voi
     `remoteDirectory '${path}'`,
   ) as RemoteDirectoryOptions;
   const s = currentSession('remoteDirectory');
-  const root = s.user.stateRoot ?? '/var/lib/pallet';
+  const root = stateRoot(s);
   const archive = `${root}/archives${path.startsWith('/') ? path : `/${path}`}.archive`;
   directory(path, { ...(o.owner ? { owner: o.owner } : {}), ...(o.group ? { group: o.group } : {}), recursive: false });
   directory(archive.slice(0, archive.lastIndexOf('/')), { mode: '0700' });

@@ -17,6 +17,8 @@
  *   is unchanged (the original did not).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
@@ -133,8 +135,11 @@ function templateFile(path: string, ctx: ScriptContext): string {
   return found;
 }
 
-function stateRoot(ctx: ScriptContext): string {
-  return ctx.user.stateRoot ?? '/var/lib/pallet';
+/** The admin user's stateRoot; else /var/lib/pallet, or ~/.local/state/pallet for this machine as a non-root user. */
+export function stateRoot(ctx: Pick<ScriptContext, 'user' | 'target'>): string {
+  if (ctx.user.stateRoot) return ctx.user.stateRoot;
+  if (ctx.target.node.transport === 'local' && process.getuid && process.getuid() !== 0) return join(homedir(), '.local', 'state', 'pallet');
+  return '/var/lib/pallet';
 }
 
 function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {

@@ -42,6 +42,7 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
     primaryIp: '127.0.0.1',
     sshPort: 22,
     running: true,
+    transport: 'local',
     service: 'localhost',
   });
   return {

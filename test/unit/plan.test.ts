@@ -126,7 +126,7 @@ test('getEnvironment reads dotted paths, uses defaults, and throws on missing ke
 test('action options are validated at plan time with the action and key named', async () => {
   await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mdoe: '0644' } as never)), /remoteFile '\/etc\/x': unknown key 'mdoe'/);
   await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mode: 'rwx' })), /octal mode/);
-  await assert.rejects(record(() => void remoteFile('/etc/x', {})), /give the content/);
+  await assert.rejects(record(() => void remoteFile('/etc/x', {})), /give one content source/);
 });
 
 test('explainPlan shows actions and exact scripts without a node', async () => {

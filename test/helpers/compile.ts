@@ -1,0 +1,62 @@
+/**
+ * Compile a plan to the scripts its actions would run, for an OS family,
+ * without a node (script-level tests).
+ */
+import { spawnSync } from 'node:child_process';
+import { shapeScope } from '../../src/plan/plan-fn.js';
+import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
+import type { PlanItem } from '../../src/plan/types.js';
+import { packagerForOs } from '../../src/script/os.js';
+import { groupSpec } from '../../src/spec/spec.js';
+
+export interface Os {
+  osFamily: string;
+  osVersion: string;
+  packager?: string;
+}
+
+export const families: Os[] = [
+  { osFamily: 'debian', osVersion: '12' },
+  { osFamily: 'ubuntu', osVersion: '24.04' },
+  { osFamily: 'centos', osVersion: '7' },
+  { osFamily: 'rocky', osVersion: '9' },
+  { osFamily: 'fedora', osVersion: '40' },
+  { osFamily: 'amzn-linux', osVersion: '2' },
+  { osFamily: 'alpine', osVersion: '3.20' },
+  { osFamily: 'arch', osVersion: 'rolling' },
+  { osFamily: 'opensuse-leap', osVersion: '15.6' },
+  { osFamily: 'darwin', osVersion: '14' },
+];
+
+export async function compile(plan: () => void, os: Os = families[0]!): Promise<Array<{ action: string; script: string }>> {
+  const g = groupSpec('g');
+  const node = { id: 'n', hostname: 'n', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test', transport: 'ssh' as const };
+  const target = { node, spec: g, groupNames: ['g'] };
+  let n = 0;
+  const packager = os.packager ?? packagerForOs(os.osFamily, os.osVersion);
+  const s: Session = {
+    mode: 'plan', target, targets: [target], phase: 'test', environment: {}, user: { username: 'root' },
+    planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
+    nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
+  };
+  await runInSession(s, plan);
+  const out: Array<{ action: string; script: string }> = [];
+  const walk = (items: PlanItem[]) => {
+    for (const i of items) {
+      if (i.type === 'when') walk(i.then);
+      else if (i.def.script) out.push({ action: i.def.name, script: i.def.script(i.args, { ...s.os, options: i.options, target, user: s.user }).script });
+    }
+  };
+  walk(shapeScope(s.scope));
+  return out;
+}
+
+/** Syntax-check a script with `sh -n` and `bash -n`; returns the errors, or ''. */
+export function syntaxErrors(script: string): string {
+  const errs: string[] = [];
+  for (const sh of ['sh', 'bash']) {
+    const r = spawnSync(sh, ['-n'], { input: script, encoding: 'utf8' });
+    if (r.status !== 0) errs.push(`${sh}: ${r.stderr}`);
+  }
+  return errs.join('\n');
+}
