@@ -199,8 +199,8 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   if (versioned && !o.overwriteChanges) {
     lines.push(
       `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
-      `  echo ${shQuote(`remoteFile ${a.path}: the file was changed on the node since pallet last wrote it (it no longer matches the master copy ${state}). Copy the change into your spec, or use overwriteChanges: true to replace it.`)} >&2`,
       `  diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
+      `  echo ${shQuote(`remoteFile ${a.path}: the file was changed on the node since pallet last wrote it (it no longer matches the master copy ${state}). Copy the change into your spec, or use overwriteChanges: true to replace it.`)} >&2`,
       '  exit 1',
       'fi',
     );

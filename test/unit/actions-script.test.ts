@@ -176,7 +176,7 @@ test('every action compiles to a script that sh -n and bash -n accept, for every
     packageManager('upgrade');
     packageManager('configure', { proxy: 'http://proxy.invalid:3128' });
     minimalPackages();
-    if (!['alpine', 'arch', 'darwin'].includes(osFamily())) {
+    if (!['alpine', 'arch', 'darwin'].includes(osFamily() ?? '')) {
       packageSource('src', { apt: { url: 'http://deb.invalid/debian', keyUrl: 'http://deb.invalid/key.asc' }, yum: { url: 'http://yum.invalid/' } });
     }
     installDeb('/tmp/x.deb');
