@@ -139,13 +139,17 @@ export {
 export { explainSession, explainPlan, sessionSummary, type ExplainSessionOptions, type ExplainPlanOptions } from './report/explain.js';
 
 // Compute services
-export { computeService } from './compute/index.js';
+export { computeService, registerProvider, supportedProviders, serviceFromConfig, type ProviderFactory } from './compute/index.js';
+export { loadConfig, configuredAdminUser, palletHome, type PalletConfig, type ServiceConfig, type AdminUserConfig } from './config/config.js';
 export { localhostService, type LocalhostServiceOptions } from './compute/localhost.js';
 export { nodeListService, type NodeListEntry, type NodeListTuple, type NodeListServiceOptions } from './compute/node-list.js';
 export type { ComputeService, NodeState, RunNodesOptions } from './compute/types.js';
 export type { Transport, RunOptions, RunResult } from './transport/types.js';
 export { sshTransport, type SshOptions, type HostKeyPolicy } from './transport/ssh.js';
 export type { SshConnectorOptions, Connector } from './compute/connect.js';
+
+// Crates
+export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys, sudoers } from './crates/admin-user.js';
 
 // Users
 export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';

@@ -1,14 +1,93 @@
 /**
- * Getting a compute service by name.
+ * Compute services by name: the providers this package knows, and the
+ * services configured in `~/.pallet` (see config/config.ts).
  */
+import { z } from 'zod';
+import { loadConfig, serviceName, type PalletConfig, type ServiceConfig } from '../config/config.js';
+import { SpecError } from '../errors.js';
+import { deepMerge } from '../spec/merge.js';
+import { validate } from '../spec/spec.js';
 import { localhostService } from './localhost.js';
+import { nodeListService, type NodeListEntry, type NodeListTuple } from './node-list.js';
 import type { ComputeService } from './types.js';
 
+/** Makes a service from its configuration (name, options, environment). */
+export type ProviderFactory = (name: string, options: Record<string, unknown>, environment: Record<string, unknown> | undefined) => ComputeService;
+
+const providers = new Map<string, { factory: ProviderFactory; description: string }>();
+
+/** Make a provider available to configuration files under `name`. */
+export function registerProvider(name: string, description: string, factory: ProviderFactory): void {
+  providers.set(name, { factory, description });
+}
+
+/** The providers that configurations can name, with a line about each. */
+export function supportedProviders(): Array<{ name: string; description: string }> {
+  return [...providers.entries()].map(([name, p]) => ({ name, description: p.description }));
+}
+
+registerProvider('localhost', 'this machine, through a local shell', (name, o, env) => {
+  const opts = validate(
+    z.strictObject({ groupName: z.string().optional(), cwd: z.string().optional(), bootstrapped: z.boolean().optional() }),
+    o,
+    `service '${name}' (localhost)`,
+  );
+  return { ...localhostService({ ...opts, ...(env ? { environment: env } : {}) }), name };
+});
+
+registerProvider('node-list', 'servers that already exist, reached over SSH', (name, o, env) => {
+  const opts = validate(
+    z.strictObject({
+      nodes: z.array(z.unknown()),
+      ssh: z
+        .strictObject({
+          hostKeyPolicy: z.enum(['strict', 'accept-new', 'insecure']).optional(),
+          knownHostsPath: z.string().optional(),
+          connectTimeoutMs: z.number().int().positive().optional(),
+          commandTimeoutMs: z.number().int().positive().optional(),
+          sshConfigPath: z.union([z.string(), z.literal(false)]).optional(),
+          agent: z.union([z.string(), z.literal(false)]).optional(),
+        })
+        .optional(),
+    }),
+    o,
+    `service '${name}' (node-list)`,
+  );
+  return nodeListService(opts.nodes as Array<NodeListEntry | NodeListTuple>, {
+    name,
+    ...(opts.ssh ? { ssh: opts.ssh } : {}),
+    ...(env ? { environment: env } : {}),
+  });
+});
+
+/** Build the configured service `name` (or the default one). */
+export function serviceFromConfig(cfg: PalletConfig, name?: string): ComputeService {
+  const chosen = serviceName(cfg, name);
+  const sc: ServiceConfig | undefined = cfg.services[chosen];
+  if (!sc) {
+    if (chosen === 'localhost') return localhostService(cfg.environment ? { environment: cfg.environment } : {});
+    const known = [...new Set([...Object.keys(cfg.services), 'localhost'])].join(', ');
+    throw new SpecError(`Could not find a configuration for service '${chosen}'. Known services: ${known}.`, chosen);
+  }
+  const p = providers.get(sc.provider);
+  if (!p) {
+    throw new SpecError(
+      `Service '${chosen}' (${cfg.sources[chosen] ?? 'configuration'}) names the provider '${sc.provider}', which is not available. ` +
+        `Providers: ${[...providers.keys()].join(', ')}.`,
+      chosen,
+      'provider',
+    );
+  }
+  const { provider: _p, environment, ...options } = sc;
+  const env = deepMerge(cfg.environment ?? {}, (environment as Record<string, unknown> | undefined) ?? {});
+  return p.factory(chosen, options, Object.keys(env).length ? env : undefined);
+}
+
 /**
- * The compute service called `name`, or the default one. With no
- * configuration, the default is the localhost service.
+ * The compute service called `name`, or the default one, from the user
+ * configuration (`~/.pallet`, or `PALLET_HOME`). With no configuration, the
+ * default is the localhost service.
  */
 export function computeService(name?: string): ComputeService {
-  if (name === undefined || name === 'localhost') return localhostService();
-  throw new Error(`Could not find a configuration for service '${name}'. Known services: localhost.`);
+  return serviceFromConfig(loadConfig(), name);
 }

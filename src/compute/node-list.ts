@@ -3,8 +3,9 @@
  *
  * Nodes are given as objects or as the original's tuples
  * `[name, group, ip, osFamily, { id, sshPort, privateIp, osVersion }]`. They
- * count as bootstrapped; `runNodes` creates nothing and destroying only
- * forgets nodes.
+ * count as bootstrapped unless an entry says `bootstrapped: false` (kept in
+ * memory for the life of the service); `runNodes` creates nothing and
+ * destroying only forgets nodes.
  */
 import { z } from 'zod';
 import { ComputeError } from '../errors.js';
@@ -27,6 +28,10 @@ export interface NodeListEntry {
   hostKeys?: string[];
   /** `local` runs on this machine's shell; default: SSH, or local for 127.0.0.1 without an sshPort. */
   transport?: 'ssh' | 'local';
+  /** The login user of a fresh node, used by `bootstrap` (default: the admin user). */
+  loginUser?: string;
+  /** False for a fresh server that `converge` should bootstrap (default true: existing servers count as bootstrapped). */
+  bootstrapped?: boolean;
 }
 
 export type NodeListTuple = [name: string, group: string, ip: string, osFamily?: string, extra?: Partial<NodeListEntry>];
@@ -51,6 +56,8 @@ const entrySchema = z.strictObject({
   privateIp: z.string().optional(),
   hostKeys: z.array(z.string()).optional(),
   transport: z.enum(['ssh', 'local']).optional(),
+  loginUser: z.string().min(1).optional(),
+  bootstrapped: z.boolean().optional(),
 });
 
 function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
@@ -63,10 +70,14 @@ function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
 
 export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTuple>, opts: NodeListServiceOptions = {}): ComputeService {
   const name = opts.name ?? 'node-list';
+  const states = new Map<string, NodeState>();
   let list: Node[] = nodes.map((n, i) => {
     const e = toEntry(n, i);
+    const id = e.id ?? `${e.name}-${e.ip.replace(/[.:]/g, '-')}`;
+    states.set(id, { bootstrapped: e.bootstrapped ?? true });
     return {
-      id: e.id ?? `${e.name}-${e.ip.replace(/[.:]/g, '-')}`,
+      ...(e.loginUser ? { imageUser: { username: e.loginUser } } : {}),
+      id,
       hostname: e.name,
       groupName: e.group,
       primaryIp: e.ip,
@@ -80,7 +91,6 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
       service: name,
     };
   });
-  const states = new Map<string, NodeState>();
   const ssh = sshConnector(opts.ssh ?? {});
   return {
     name,
@@ -107,7 +117,7 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
       list = list.filter((n) => n.groupName !== groupName);
     },
     async nodeState(node) {
-      return { bootstrapped: true, ...(states.get(node.id) ?? {}) };
+      return { ...(states.get(node.id) ?? { bootstrapped: true }) };
     },
     async setNodeState(node, patch) {
       states.set(node.id, { ...(states.get(node.id) ?? {}), ...patch });

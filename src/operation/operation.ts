@@ -51,6 +51,7 @@ import type { ComputeService } from '../compute/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
 import { defaultAdminUser, redactUser, type User } from '../user.js';
+import { configuredAdminUser } from '../config/config.js';
 import { executePlan } from './execute.js';
 import type { ActionResult, OperationResult, PhaseResult } from './result.js';
 
@@ -248,7 +249,7 @@ class Operation {
     for (const [name, fn] of Object.entries(inline)) this.overrides[name] = { fns: [fn], meta: {} };
     const compute = opts.compute;
     const envUser = (opts.environment?.user ?? compute?.environment?.user) as User | undefined;
-    this.user = opts.user ?? envUser ?? defaultAdminUser();
+    this.user = opts.user ?? envUser ?? configuredAdminUser() ?? defaultAdminUser();
     this.environment = deepMerge(deepMerge({ user: this.user } as Record<string, unknown>, compute?.environment ?? {}), opts.environment ?? {});
     if (opts.user) this.environment.user = opts.user;
     this.planState = opts.planState ?? emptyPlanState();

@@ -7,6 +7,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  automatedAdminUser,
+  computeService,
+  converge,
   directory,
   execScript,
   explainSession,
@@ -20,6 +23,7 @@ import {
   targetId,
   type NodeListEntry,
 } from '../../src/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
 
 const LABEL = 'ssh-suite';
@@ -194,4 +198,89 @@ test('a node that is down fails alone; the others succeed', async () => {
   assert.match(errs[0]!.message, /connection refused at 127\.0\.0\.1:1/);
   for (const n of nodes) assert.equal(n.exec('cat /srv/pallet/alive').stdout, 'yes');
   void shQuote;
+});
+
+test('bootstrap a fresh node from its root login to an admin user, who then runs configure', async () => {
+  const fresh = nodes.slice(1).map((n) => ({ name: n.name, id: n.name, group: 'app', ip: '127.0.0.1', sshPort: n.port, loginUser: 'root', bootstrapped: false }));
+  const compute = nodeListService(fresh, { ssh: { knownHostsPath: known, agent: false } });
+  const admin = makeUser('padmin', { privateKeyPath: key.path, publicKeyPath: `${key.path}.pub` });
+  const log: string[] = [];
+  const g = groupSpec('app', {
+    count: 2,
+    phases: {
+      bootstrap: automatedAdminUser,
+      configure: () => {
+        execScript('id -un > /root/configured-by', { creates: '/root/configured-by' });
+        execScript('echo "$SUDO_USER"', { changes: 'never' });
+      },
+    },
+  });
+  const r1 = await converge([[g, 2]], { compute, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  assert.equal(r1.ok, true, explainSession(r1));
+  assert.deepEqual(log, ['pallet/os', 'bootstrap', 'configure']);
+  for (const n of nodes.slice(1)) {
+    assert.equal(n.exec('cat /root/configured-by').stdout, 'root\n');
+    assert.match(n.exec('getent passwd padmin').stdout, /:\/bin\/bash$/m);
+    assert.match(n.exec('cat /etc/sudoers.d/pallet-padmin').stdout, /^padmin ALL=\(ALL\) NOPASSWD: ALL$/m);
+    assert.match(n.logs(), /Accepted publickey for padmin/);
+  }
+  const sudoUser = r1.results.find((x) => x.phase === 'configure')!.actions[1]!.out.trim();
+  assert.equal(sudoUser, 'padmin', 'configure ran as the admin user, through sudo');
+  log.length = 0;
+  const r2 = await converge([[g, 2]], { compute, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.deepEqual(log, ['pallet/os', 'configure'], 'bootstrap runs once');
+  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+});
+
+test('lift on existing servers from a configuration file', async () => {
+  const home = join(dir, 'pallet-home');
+  mkdirSync(join(home, 'services'), { recursive: true });
+  writeFileSync(
+    join(home, 'config.yaml'),
+    [
+      'defaultService: lab',
+      'adminUser:',
+      '  username: root',
+      `  privateKeyPath: ${key.path}`,
+      'environment:',
+      '  greeting: hello from the config',
+      'services:',
+      '  lab:',
+      '    provider: node-list',
+      '    ssh:',
+      `      knownHostsPath: ${known}`,
+      '      agent: false',
+      '    nodes:',
+      ...nodes.map((n) => `      - { name: ${n.name}, id: ${n.name}, group: web, ip: 127.0.0.1, sshPort: ${n.port} }`),
+    ].join('\n'),
+  );
+  writeFileSync(join(home, 'services', 'other.json'), JSON.stringify({ other: { provider: 'localhost' } }));
+  const saved = process.env.PALLET_HOME;
+  process.env.PALLET_HOME = home;
+  try {
+    const { getEnvironment } = await import('../../src/index.js');
+    const r = await lift(groupSpec('web'), {
+      compute: computeService(),
+      phase: () => void remoteFile('/srv/from-config', { content: getEnvironment<string>('greeting') }),
+    });
+    assert.equal(r.ok, true, explainSession(r));
+    for (const n of nodes) assert.equal(n.exec('cat /srv/from-config').stdout, 'hello from the config');
+    assert.equal(computeService('other').provider, 'localhost');
+    assert.throws(() => computeService('nope'), /Could not find a configuration for service 'nope'\. Known services: lab, other, localhost/);
+  } finally {
+    if (saved === undefined) delete process.env.PALLET_HOME;
+    else process.env.PALLET_HOME = saved;
+  }
+});
+
+test('~/.ssh/config: host alias, port and identity file are honoured', async () => {
+  const cfg = join(dir, 'ssh_config');
+  writeFileSync(cfg, `Host box-alias\n  HostName 127.0.0.1\n  Port ${nodes[0]!.port}\n  IdentityFile ${key.path}\n`);
+  const compute = nodeListService([{ name: 'aliased', id: 'aliased', group: 'web', ip: 'box-alias' }], {
+    ssh: { knownHostsPath: known, agent: false, sshConfigPath: cfg },
+  });
+  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: join(dir, 'missing-key') }), phase: () => void execScript('hostname', { changes: 'never' }) });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.results.find((x) => x.phase === 'inline')!.actions[0]!.out.trim(), nodes[0]!.name);
 });

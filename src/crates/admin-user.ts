@@ -1,0 +1,96 @@
+/**
+ * The automated admin user: what `bootstrap` usually does on a fresh node.
+ * Creates the admin user (home, bash), authorizes its public keys, installs
+ * sudo and grants passwordless sudo through a sudoers file that `visudo -c`
+ * checks before it is installed.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { pkg } from '../actions/package.js';
+import { remoteFile } from '../actions/remote-file.js';
+import { user } from '../actions/user.js';
+import { defineAction } from '../plan/action.js';
+import { planFn } from '../plan/plan-fn.js';
+import { adminUser } from '../plan/session.js';
+import { shQuote } from '../script/quote.js';
+import { serverSpec, validate, type PhaseFn, type ServerSpec } from '../spec/spec.js';
+
+interface AuthorizeArgs {
+  username: string;
+  keys: string[];
+}
+
+const keyLine = z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)?$/, 'an OpenSSH public key line');
+
+/**
+ * Add public keys to a user's `~/.ssh/authorized_keys` (created with the right
+ * owner and modes). Keys already there are left alone.
+ */
+export const authorizeKeys = defineAction<[username: string, keys: string[]], AuthorizeArgs>({
+  name: 'authorizeKeys',
+  execution: 'in-sequence',
+  parse: (username, keys) => ({
+    username: validate(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), username, 'authorizeKeys'),
+    keys: validate(z.array(keyLine).min(1), keys.map((k) => k.trim()), `authorizeKeys '${username}'`),
+  }),
+  summary: ([a]) => `authorizeKeys ${a?.username ?? ''}`,
+  script: ([a]) => {
+    const u = shQuote(a!.username);
+    const lines = [
+      `pallet_home=$(getent passwd ${u} | cut -d: -f6)`,
+      `[ -n "$pallet_home" ] || { echo ${shQuote(`authorizeKeys: no user ${a!.username}`)} >&2; exit 1; }`,
+      'pallet_ak="$pallet_home/.ssh/authorized_keys"',
+      `pallet_grp=$(id -gn ${u})`,
+      'if [ ! -d "$pallet_home/.ssh" ]; then mkdir -p "$pallet_home/.ssh" || exit 1; pallet_changed; fi',
+      `if [ "$(stat -c '%U %a' "$pallet_home/.ssh")" != ${shQuote(`${a!.username} 700`)} ]; then chown ${u}:"$pallet_grp" "$pallet_home/.ssh" && chmod 700 "$pallet_home/.ssh" || exit 1; pallet_changed; fi`,
+      '[ -e "$pallet_ak" ] || { : > "$pallet_ak" || exit 1; pallet_changed; }',
+    ];
+    for (const k of a!.keys) {
+      const [type, blob] = k.split(' ');
+      lines.push(`if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"; then printf '%s\\n' ${shQuote(k)} >> "$pallet_ak" || exit 1; pallet_changed; fi`);
+    }
+    lines.push(`if [ "$(stat -c '%U %a' "$pallet_ak")" != ${shQuote(`${a!.username} 600`)} ]; then chown ${u}:"$pallet_grp" "$pallet_ak" && chmod 600 "$pallet_ak" || exit 1; pallet_changed; fi`);
+    return { script: lines.join('\n'), changes: 'reported' };
+  },
+});
+
+/** Grant `username` passwordless sudo with a sudoers file checked by `visudo -c` before it is installed. */
+export function sudoers(username: string): void {
+  remoteFile(`/etc/sudoers.d/pallet-${username.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
+    content: `${username} ALL=(ALL) NOPASSWD: ALL\n`,
+    owner: 'root',
+    group: 'root',
+    mode: '0440',
+    verify: 'visudo -c -q -f',
+  });
+}
+
+/**
+ * Create the admin user (default: the operation's admin user) with a home
+ * and bash, authorize its public keys (default: its `publicKeyPath` or
+ * `publicKey`), install sudo, and grant it passwordless sudo.
+ */
+export const automatedAdminUser = planFn('automated-admin-user', (username?: string, publicKeys?: string[]) => {
+  const admin = adminUser();
+  const name = username ?? admin.username;
+  let keys = publicKeys?.map((k) => (k.includes(' ') ? k : readFileSync(k, 'utf8').trim()));
+  if (!keys) {
+    if (admin.publicKey) keys = [admin.publicKey];
+    else if (admin.publicKeyPath) {
+      try {
+        keys = [readFileSync(admin.publicKeyPath, 'utf8').trim()];
+      } catch (e) {
+        throw new Error(`automatedAdminUser: cannot read the admin user's public key ${admin.publicKeyPath}: ${(e as Error).message}`);
+      }
+    } else throw new Error('automatedAdminUser: the admin user has no publicKeyPath or publicKey to authorize');
+  }
+  pkg('sudo');
+  user(name, { createHome: true, shell: 'bash' });
+  authorizeKeys(name, keys);
+  sudoers(name);
+}) as PhaseFn & ((username?: string, publicKeys?: string[]) => void);
+
+/** A server spec whose `bootstrap` phase runs `automatedAdminUser`. */
+export function withAutomatedAdminUser(): ServerSpec {
+  return serverSpec({ phases: { bootstrap: automatedAdminUser } });
+}
