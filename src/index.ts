@@ -142,6 +142,7 @@ export { explainSession, explainPlan, sessionSummary, type ExplainSessionOptions
 export { computeService, registerProvider, supportedProviders, serviceFromConfig, type ProviderFactory } from './compute/index.js';
 export { loadConfig, configuredAdminUser, palletHome, type PalletConfig, type ServiceConfig, type AdminUserConfig } from './config/config.js';
 export { localhostService, type LocalhostServiceOptions } from './compute/localhost.js';
+export { dockerService, type DockerServiceOptions } from './compute/docker.js';
 export { nodeListService, type NodeListEntry, type NodeListTuple, type NodeListServiceOptions } from './compute/node-list.js';
 export type { ComputeService, NodeState, RunNodesOptions } from './compute/types.js';
 export type { Transport, RunOptions, RunResult } from './transport/types.js';

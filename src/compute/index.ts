@@ -7,6 +7,7 @@ import { loadConfig, serviceName, type PalletConfig, type ServiceConfig } from '
 import { SpecError } from '../errors.js';
 import { deepMerge } from '../spec/merge.js';
 import { validate } from '../spec/spec.js';
+import { dockerService } from './docker.js';
 import { localhostService } from './localhost.js';
 import { nodeListService, type NodeListEntry, type NodeListTuple } from './node-list.js';
 import type { ComputeService } from './types.js';
@@ -58,6 +59,26 @@ registerProvider('node-list', 'servers that already exist, reached over SSH', (n
     ...(opts.ssh ? { ssh: opts.ssh } : {}),
     ...(env ? { environment: env } : {}),
   });
+});
+
+registerProvider('docker', 'containers running sshd, on a Docker (or podman) engine', (name, o, env) => {
+  const opts = validate(
+    z.strictObject({
+      socketPath: z.string().optional(),
+      host: z.string().optional(),
+      port: z.number().int().positive().optional(),
+      protocol: z.enum(['http', 'https']).optional(),
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      hostAddress: z.string().optional(),
+      init: z.union([z.string(), z.array(z.string())]).optional(),
+      sshWaitSeconds: z.number().positive().optional(),
+    }),
+    o,
+    `service '${name}' (docker)`,
+  );
+  return dockerService({ ...opts, name, ...(env ? { environment: env } : {}) });
 });
 
 /** Build the configured service `name` (or the default one). */

@@ -1,0 +1,175 @@
+/**
+ * converge with the Docker provider against a real engine API (podman's
+ * Docker-compatible service): create, grow, shrink and remove real nodes,
+ * checking the engine's own container list after each step.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  automatedAdminUser,
+  converge,
+  dockerService,
+  execScript,
+  explainSession,
+  groupSpec,
+  lift,
+  makeUser,
+  nodeSpec,
+  remoteFile,
+  targetId,
+  withActionValues,
+  type OperationResult,
+} from '../../src/index.js';
+import { assertTestNodesReady, makeKey, TEST_IMAGE, tempDir } from '../helpers/nodes.js';
+
+const SOCK = process.env.PALLET_PODMAN_SOCK ?? '/run/podman/podman.sock';
+const SERVICE = 'pallet-test-docker';
+let dir: string;
+let admin: ReturnType<typeof makeUser>;
+
+/** The engine's own view: container name -> group label, for this service's containers. */
+function engineContainers(): Map<string, string> {
+  const out = execFileSync('podman', ['ps', '-a', '--filter', `label=pallet.service=${SERVICE}`, '--format', '{{.Names}} {{.Labels}}'], { encoding: 'utf8' });
+  const m = new Map<string, string>();
+  for (const line of out.trim().split('\n').filter(Boolean)) {
+    const [nameCol] = line.split(' ');
+    const group = /pallet\.group:([^ \]]+)/.exec(line)?.[1] ?? '';
+    m.set(nameCol!, group);
+  }
+  return m;
+}
+
+const count = (group: string) => [...engineContainers().values()].filter((g) => g === group).length;
+
+function cleanup() {
+  const ids = execFileSync('podman', ['ps', '-aq', '--filter', `label=pallet.service=${SERVICE}`], { encoding: 'utf8' }).trim();
+  if (ids) execFileSync('podman', ['rm', '-f', '-t', '0', ...ids.split('\n')]);
+}
+
+before(() => {
+  assertTestNodesReady();
+  cleanup();
+  dir = tempDir('pallet-docker-');
+  const key = makeKey(dir, 'id');
+  admin = makeUser('padmin', { privateKeyPath: key.path, publicKeyPath: `${key.path}.pub` });
+});
+after(cleanup);
+
+const compute = () => dockerService({ name: SERVICE, socketPath: SOCK });
+const image = nodeSpec({ image: { imageId: TEST_IMAGE, osFamily: 'debian', osVersion: '12', loginUser: 'root' } });
+
+const log: string[] = [];
+const spec = (name: string) =>
+  groupSpec(name, {
+    nodeSpec: image,
+    phases: {
+      bootstrap: automatedAdminUser,
+      configure: () => {
+        remoteFile('/etc/motd', { content: `managed by pallet (${name})\n` });
+        withActionValues([], () => void log.push(`configure ${name} ${targetId()}`));
+      },
+      destroyServer: () => void withActionValues([], () => void log.push(`destroyServer ${name} ${targetId()}`)),
+      destroyGroup: () => void withActionValues([], () => void log.push(`destroyGroup ${name}`)),
+    },
+  });
+const web = spec('web');
+const db = spec('db');
+
+const phasesRun = (r: OperationResult) => r.results.map((x) => `${x.phase}:${x.node?.id ?? x.groupName}`);
+const changedCount = (r: OperationResult, phase: string) => r.results.filter((x) => x.phase === phase).flatMap((x) => x.actions).filter((a) => a.changed).length;
+
+test('converge from nothing creates every node, bootstraps and configures each', async () => {
+  log.length = 0;
+  const r = await converge([[web, 2], [db, 1]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.newNodes.length, 3);
+  assert.equal(count('web'), 2);
+  assert.equal(count('db'), 1);
+  assert.equal(r.results.filter((x) => x.phase === 'bootstrap').length, 3);
+  assert.equal(r.results.filter((x) => x.phase === 'configure').length, 3);
+  for (const n of r.newNodes) {
+    const motd = execFileSync('podman', ['exec', n.id, 'cat', '/etc/motd'], { encoding: 'utf8' });
+    assert.equal(motd, `managed by pallet (${n.groupName})\n`);
+    assert.match(execFileSync('podman', ['exec', n.id, 'getent', 'passwd', 'padmin'], { encoding: 'utf8' }), /padmin/);
+  }
+});
+
+test('converge again: no node created, bootstrap does not run, configure changes nothing', async () => {
+  const before = engineContainers();
+  const r = await converge([[web, 2], [db, 1]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.newNodes.length, 0);
+  assert.deepEqual(engineContainers(), before);
+  assert.ok(!r.results.some((x) => x.phase === 'bootstrap'));
+  assert.equal(changedCount(r, 'configure'), 0);
+});
+
+test('grow web to 3: one new node, bootstrapped and configured; the others only configured', async () => {
+  const before = engineContainers();
+  const r = await converge([[web, 3], [db, 1]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.newNodes.length, 1);
+  const fresh = r.newNodes[0]!.id;
+  assert.ok(!before.has(fresh));
+  assert.equal(count('web'), 3);
+  assert.deepEqual(r.results.filter((x) => x.phase === 'bootstrap').map((x) => x.node!.id), [fresh]);
+  assert.equal(r.results.filter((x) => x.phase === 'configure').length, 4);
+  assert.deepEqual(
+    r.results.filter((x) => x.phase === 'configure' && x.actions.some((a) => a.changed)).map((x) => x.node!.id),
+    [fresh],
+  );
+});
+
+test('shrink web to 1: destroyServer runs on the removed nodes, then they are removed', async () => {
+  log.length = 0;
+  const r = await converge([[web, 1], [db, 1]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.oldNodes.length, 2);
+  assert.equal(count('web'), 1);
+  const destroyed = log.filter((l) => l.startsWith('destroyServer')).sort();
+  assert.deepEqual(destroyed, r.oldNodes.map((n) => `destroyServer web ${n.id}`).sort());
+  for (const n of r.oldNodes) assert.ok(!engineContainers().has(n.id));
+});
+
+test('lift reaches exactly the surviving nodes', async () => {
+  const r = await lift([web, db], { compute: compute(), user: admin, phase: () => void execScript('hostname', { changes: 'never' }) });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(r.targets.map((t) => t.node.id).sort(), [...engineContainers().keys()].sort());
+});
+
+test('count 0 for every group removes all their nodes; destroyGroup runs', async () => {
+  log.length = 0;
+  const r = await converge([[web, 0], [db, 0]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(r.oldNodes.length, 2);
+  assert.equal(engineContainers().size, 0);
+  assert.deepEqual(log.filter((l) => l.startsWith('destroyGroup')).sort(), ['destroyGroup db', 'destroyGroup web']);
+  void phasesRun;
+});
+
+test('clear errors: missing image, unreachable engine; nothing half-created', async () => {
+  const noImage = groupSpec('ghost', { nodeSpec: nodeSpec({ image: { imageId: 'localhost/does-not-exist:1' } }) });
+  await assert.rejects(converge([[noImage, 1]], { compute: compute(), user: admin }), /the image localhost\/does-not-exist:1 of group 'ghost' does not exist/);
+  await assert.rejects(
+    converge([[web, 1]], { compute: dockerService({ name: SERVICE, socketPath: '/nonexistent.sock' }), user: admin }),
+    /cannot reach the Docker engine at unix:\/\/\/nonexistent\.sock/,
+  );
+  const noSshd = groupSpec('nossh', { nodeSpec: nodeSpec({ image: { imageId: TEST_IMAGE, init: 'sleep 1000' } }) });
+  await assert.rejects(
+    converge([[noSshd, 1]], { compute: dockerService({ name: SERVICE, socketPath: SOCK, sshWaitSeconds: 2 }), user: admin }),
+    /never answered SSH/,
+  );
+  assert.equal(engineContainers().size, 0, 'no container left behind');
+});
+
+test('other containers are never touched', async () => {
+  const other = execFileSync('podman', ['run', '-d', '--label', 'pallet.group=web', '--label', 'pallet-test=bystander', TEST_IMAGE, 'sleep', '1000'], { encoding: 'utf8' }).trim();
+  try {
+    const r = await converge([[web, 0]], { compute: compute(), user: admin });
+    assert.equal(r.ok, true);
+    assert.equal(execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', other], { encoding: 'utf8' }).trim(), 'true');
+  } finally {
+    execFileSync('podman', ['rm', '-f', '-t', '0', other]);
+  }
+});
