@@ -23,6 +23,7 @@ command -v sudo >/dev/null || need+=(sudo)
 command -v curl >/dev/null || need+=(curl)
 command -v rsync >/dev/null || need+=(rsync)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -149,6 +149,10 @@ export type { Transport, RunOptions, RunResult } from './transport/types.js';
 export { sshTransport, type SshOptions, type HostKeyPolicy } from './transport/ssh.js';
 export type { SshConnectorOptions, Connector } from './compute/connect.js';
 
+// Projects and reports
+export { defineProject, loadProject, projectGroups, type Project, type ProjectOptions, type ProjectProvider, type ProjectVariant, type ProjectSelection } from './config/project.js';
+export { jsonRenderer, lineRenderer, liveRenderer, summaryText, summarise, redactor, type NodeSummary } from './report/render.js';
+
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys, sudoers } from './crates/admin-user.js';
 

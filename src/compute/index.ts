@@ -15,7 +15,9 @@ import type { ComputeService } from './types.js';
 /** Makes a service from its configuration (name, options, environment). */
 export type ProviderFactory = (name: string, options: Record<string, unknown>, environment: Record<string, unknown> | undefined) => ComputeService;
 
-const providers = new Map<string, { factory: ProviderFactory; description: string }>();
+// Shared by every copy of this module in the process (see plan/session.ts).
+const providersKey = Symbol.for('pallet.providers');
+const providers = ((globalThis as Record<symbol, unknown>)[providersKey] ??= new Map()) as Map<string, { factory: ProviderFactory; description: string }>;
 
 /** Make a provider available to configuration files under `name`. */
 export function registerProvider(name: string, description: string, factory: ProviderFactory): void {

@@ -17,6 +17,8 @@ import type { ActionResult } from './result.js';
 
 export interface ExecuteEvents {
   onAction?: (r: ActionResult) => void;
+  /** The summaries of the actions (and shell conditions) of a batch about to run. */
+  onBatch?: (summaries: string[]) => void;
 }
 
 export interface ExecuteOptions {
@@ -44,7 +46,7 @@ async function resolveDeferred(v: unknown): Promise<unknown> {
 /** Evaluate the execution-time arguments of a call and validate them. */
 async function resolveArgs(args: unknown[]): Promise<unknown[]> {
   return Promise.all(
-    args.map(async (a) => (a instanceof DeferredArgs ? a.parse(...((await resolveDeferred(a.params)) as unknown[])) : resolveDeferred(a))),
+    args.map(async (a) => (DeferredArgs.is(a) ? a.parse(...((await resolveDeferred(a.params)) as unknown[])) : resolveDeferred(a))),
   );
 }
 
@@ -201,6 +203,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       push(r);
     };
     const parser = new FrameParser(nonce, onFrame);
+    opts.events?.onBatch?.([...pending.values()].map((p) => p.summary));
     if (!opts.transport) {
       push(failure({ action: 'script', summary: [...pending.values()][0]?.summary ?? 'script', context: [] }, 'this target has no node (group phases run on the controller only), so scripts cannot run here'));
       pending.clear();

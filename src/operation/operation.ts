@@ -65,6 +65,8 @@ export type OperationEvent =
   | { type: 'node-destroyed'; node: Node; groupName: string }
   | { type: 'phase-start'; phase: string; targets: string[] }
   | { type: 'target-start'; phase: string; target: string }
+  /** A batch of actions is being sent to the target (in order); the first not yet reported is running. */
+  | { type: 'batch'; phase: string; target: string; actions: string[] }
   | { type: 'action'; phase: string; target: string; result: ActionResult }
   | { type: 'target-end'; phase: string; target: string; result: PhaseResult }
   | { type: 'phase-end'; phase: string; ok: boolean }
@@ -446,7 +448,10 @@ class Operation {
       transport,
       where,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      events: { onAction: (result) => this.emit({ type: 'action', phase, target: where, result }) },
+      events: {
+        onAction: (result) => this.emit({ type: 'action', phase, target: where, result }),
+        onBatch: (actions) => this.emit({ type: 'batch', phase, target: where, actions }),
+      },
     });
     const r: PhaseResult = { ...base, ok, actions, durationMs: Date.now() - started };
     this.emit({ type: 'target-end', phase, target: where, result: r });

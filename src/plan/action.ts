@@ -12,7 +12,7 @@ import type { ActionDef } from './types.js';
 /** Does `v` contain a function (an argument evaluated at execution time)? */
 export function hasDeferred(v: unknown): boolean {
   if (typeof v === 'function') return true;
-  if (v instanceof DeferredArgs) return true;
+  if (DeferredArgs.is(v)) return true;
   if (Array.isArray(v)) return v.some(hasDeferred);
   if (isPlainObject(v)) return Object.values(v).some(hasDeferred);
   return false;
@@ -26,12 +26,20 @@ export function mapDeferred(v: unknown, fn: (f: () => unknown) => unknown): unkn
   return v;
 }
 
+const deferredBrand = Symbol.for('pallet.DeferredArgs');
+
 /** The raw parameters of a call that has arguments evaluated at execution time. */
 export class DeferredArgs {
+  readonly [deferredBrand] = true;
   constructor(
     readonly params: unknown[],
     readonly parse: (...params: unknown[]) => unknown,
   ) {}
+
+  /** Recognised across copies of this module (a project file may load its own copy of pallet). */
+  static is(v: unknown): v is DeferredArgs {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[deferredBrand] === true;
+  }
 }
 
 /**
@@ -47,7 +55,7 @@ export function defineAction<P extends unknown[], A>(
     ...(rest as Omit<ActionDef<A>, 'summary'>),
     summary: (args) => {
       const concrete = args.map((a) => {
-        if (!(a instanceof DeferredArgs)) return a;
+        if (!DeferredArgs.is(a)) return a;
         try {
           return anyParse(...(mapDeferred(a.params, () => '(deferred)') as unknown[]));
         } catch {

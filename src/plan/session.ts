@@ -85,7 +85,10 @@ export interface Session {
   os: { osFamily?: string; osVersion?: string; packager?: string };
 }
 
-const store = new AsyncLocalStorage<Session>();
+// One store per process, even when several copies of this module are loaded (a project file
+// loaded through another module system gets its own copy of pallet): they must share the session.
+const storeKey = Symbol.for('pallet.session.store');
+const store: AsyncLocalStorage<Session> = ((globalThis as Record<symbol, unknown>)[storeKey] ??= new AsyncLocalStorage<Session>()) as AsyncLocalStorage<Session>;
 
 export function runInSession<T>(session: Session, fn: () => T): T {
   return store.run(session, fn);

@@ -11,7 +11,7 @@ import type { PlanItem } from '../plan/types.js';
 import { packagerForOs } from '../script/os.js';
 import { groupSpec, type PhaseFn } from '../spec/spec.js';
 import type { Node } from '../types.js';
-import { makeUser } from '../user.js';
+import { makeUser, type User } from '../user.js';
 
 const indent = (s: string, pad: string) =>
   s
@@ -92,6 +92,8 @@ export interface ExplainPlanOptions {
   groupName?: string;
   /** Arguments given to the plan function. */
   args?: unknown[];
+  /** The admin user plan functions see (default: a placeholder 'admin'). */
+  user?: User;
 }
 
 function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: string, out: string[]): void {
@@ -147,7 +149,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     targets: [target],
     phase: 'explain',
     environment: {},
-    user: makeUser('admin', { privateKeyPath: '/dev/null' }),
+    user: opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' }),
     planState: emptyPlanState(),
     delta: emptyPlanState(),
     scope: [],
