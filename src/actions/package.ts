@@ -49,8 +49,10 @@ interface PkgArgs {
 
 /** How one package manager checks and changes packages. Every function returns shell. */
 interface Manager {
-  /** Prepare (non-interactive settings, package lists). */
+  /** Prepare (non-interactive settings). */
   prepare: string;
+  /** Run before installing or upgrading (fetch package lists if there are none). */
+  beforeInstall?: string;
   /** A test that succeeds when `p` (quoted) is installed. */
   installed: (p: string) => string;
   install: (opts: PackageOptions) => string;
@@ -60,17 +62,16 @@ interface Manager {
   upgrade: (list: string) => string;
 }
 
-const aptPrepare = [
-  'export DEBIAN_FRONTEND=noninteractive',
-  // A node whose package lists were never fetched cannot install anything: fetch them once.
-  'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi',
-].join('\n');
+const aptPrepare = 'export DEBIAN_FRONTEND=noninteractive';
+// A node whose package lists were never fetched cannot install anything: fetch them, once, when something must be installed.
+const aptLists = 'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi';
 
 const managers: ReadonlyArray<Implementation<Manager>> = [
   {
     when: { packager: ['apt', 'aptitude'] },
     impl: {
       prepare: aptPrepare,
+      beforeInstall: aptLists,
       installed: (p) => `dpkg-query -W -f='\${Status}' ${p} 2>/dev/null | grep -q 'ok installed'`,
       install: (o) =>
         `apt-get -q -y${o.enable ? ` -t ${shQuote(o.enable)}` : ''}${o.allowUnsigned ? ' --allow-unauthenticated' : ''} install`,
@@ -190,6 +191,7 @@ export function packageScript(calls: ReadonlyArray<PkgArgs>, ctx: ScriptContext)
   for (const g of groups.values()) {
     const check = (n: string) => m.installed(shQuote(bareName(n, ctx.packager)));
     if (g.action === 'upgrade') {
+      if (m.beforeInstall) lines.push(m.beforeInstall);
       lines.push(m.upgrade(g.names.map(shQuote).join(' ')));
       continue;
     }
@@ -199,10 +201,12 @@ export function packageScript(calls: ReadonlyArray<PkgArgs>, ctx: ScriptContext)
       lines.push(g.action === 'install' ? test : `if ${check(n)}; then set -- "$@" ${shQuote(n)}; fi`);
     }
     const cmd = g.action === 'install' ? m.install(g.opts) : g.action === 'remove' ? m.remove : m.purge;
-    const run = `${cmd} "$@" || exit 1`;
+    const pre = g.action === 'install' && m.beforeInstall ? `${m.beforeInstall}; ` : '';
+    const run = `${pre}${cmd} "$@" || exit 1`;
     if (g.opts.disableServiceStart && (ctx.packager === 'apt' || ctx.packager === 'aptitude')) {
       lines.push(
         'if [ $# -gt 0 ]; then',
+        ...(m.beforeInstall && g.action === 'install' ? [`  ${m.beforeInstall}`] : []),
         "  printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d || exit 1",
         `  ${cmd} "$@"; pallet_rc=$?`,
         '  rm -f /usr/sbin/policy-rc.d',

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ComputeError } from '../errors.js';
 import { shQuote } from '../script/quote.js';
 import type { GroupSpec } from '../spec/spec.js';
@@ -129,7 +129,9 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     : opts.socketPath
       ? { socketPath: opts.socketPath }
       : defaultSocket();
-  const docker = new Docker(conn as Docker.DockerOptions);
+  // dockerode is loaded on first use: programs that never touch Docker do not pay for it.
+  let dockerP: Promise<Docker> | undefined;
+  const client = () => (dockerP ??= import('dockerode').then((m) => new m.default(conn as Docker.DockerOptions)));
   const where = 'socketPath' in conn && conn.socketPath ? `unix://${conn.socketPath}` : `${(conn as { host?: string }).host}:${(conn as { port?: number }).port}`;
   const hostAddress = opts.hostAddress ?? '127.0.0.1';
   const ssh = sshConnector(opts.ssh ?? {});
@@ -148,6 +150,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
 
   /** Run a command in a container through the engine API. */
   const execIn = async (id: string, cmd: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const docker = await client();
     const c = docker.getContainer(id);
     const ex = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
     const stream = await ex.start({ hijack: true, stdin: false });
@@ -197,8 +200,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
   };
 
   const list = (groups?: ReadonlyArray<string>) =>
-    engine('listing containers', () =>
-      docker.listContainers({ all: true, filters: { label: [`${L.managed}=true`, `${L.service}=${name}`] } }),
+    engine('listing containers', async () => (await client()).listContainers({ all: true, filters: { label: [`${L.managed}=true`, `${L.service}=${name}`] } }),
     ).then((cs) => cs.filter((c) => !groups || groups.includes(c.Labels?.[L.group] ?? '')));
 
   const publicKeyOf = (user: User): string => {
@@ -220,8 +222,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     const memoryMb = typeof group.hardware?.minRam === 'number' ? group.hardware.minRam : undefined;
     const cores = typeof group.hardware?.minCores === 'number' ? group.hardware.minCores : undefined;
     const hostPort = typeof (group.provider?.docker as { sshPort?: number } | undefined)?.sshPort === 'number' ? String((group.provider!.docker as { sshPort: number }).sshPort) : '';
-    const container = await engine(`creating a container for group '${group.groupName}' from ${image}`, () =>
-      docker.createContainer({
+    const container = await engine(`creating a container for group '${group.groupName}' from ${image}`, async () => (await client()).createContainer({
         name: cname,
         Image: image!,
         Hostname: cname,
@@ -276,7 +277,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       if (!image) {
         throw new ComputeError(`${name}: group '${group.groupName}' has no image.imageId: give it nodeSpec({ image: { imageId: '...' } })`, name);
       }
-      await engine(`image ${image}`, () => docker.getImage(image).inspect()).catch((e: ComputeError) => {
+      await engine(`image ${image}`, async () => (await client()).getImage(image).inspect()).catch((e: ComputeError) => {
         if (/no such image|not found|image not known/i.test(e.message)) {
           throw new ComputeError(`${name}: the image ${image} of group '${group.groupName}' does not exist in the engine. Build or pull it first (see scripts/test-nodes.sh for a Debian image).`, name);
         }
@@ -287,17 +288,17 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) {
         // All or nothing: remove the nodes of this call that did start.
-        await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? docker.getContainer(s.value.id).remove({ force: true }).catch(() => {}) : undefined)));
+        await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? client().then((d) => d.getContainer(s.value.id).remove({ force: true })).catch(() => {}) : undefined)));
         throw failed.reason;
       }
       return settled.map((s) => (s as PromiseFulfilledResult<Node>).value);
     },
     async destroyNode(node: Node) {
-      await engine(`removing ${node.id}`, () => docker.getContainer(node.id).remove({ force: true }));
+      await engine(`removing ${node.id}`, async () => (await client()).getContainer(node.id).remove({ force: true }));
     },
     async destroyNodesInGroup(groupName: string) {
       const cs = await list([groupName]);
-      await Promise.all(cs.map((c) => engine(`removing ${c.Id}`, () => docker.getContainer(c.Id).remove({ force: true }))));
+      await Promise.all(cs.map((c) => engine(`removing ${c.Id}`, async () => (await client()).getContainer(c.Id).remove({ force: true }))));
     },
     async nodeState(node: Node): Promise<NodeState> {
       const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', 'cat /var/lib/pallet/.node-state 2>/dev/null || true']));

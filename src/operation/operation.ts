@@ -87,8 +87,13 @@ export interface OperationOptions {
   partitionBy?: (targets: Target[]) => Target[][];
   /** Called after each phase (and partition), before its errors stop the operation. */
   postPhase?: (info: PostPhaseInfo) => void | Promise<void>;
-  /** Detect each node's OS first (default true). */
-  osDetect?: boolean;
+  /**
+   * Detect each node's OS first: `auto` (default) detects the nodes whose OS
+   * family or version is not given by their image or their compute service;
+   * `true` detects every node; `false` none. Detection costs one round trip
+   * per node per operation.
+   */
+  osDetect?: boolean | 'auto';
   /** How many targets run at once (default 50). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -115,7 +120,7 @@ const optionsSchema = z.strictObject({
   considerGroups: z.array(z.unknown()).optional(),
   partitionBy: fnSchema.optional(),
   postPhase: fnSchema.optional(),
-  osDetect: z.boolean().optional(),
+  osDetect: z.union([z.boolean(), z.literal('auto')]).optional(),
   concurrency: z.number().int().positive().optional(),
   signal: z.instanceof(AbortSignal).optional(),
   debug: z.strictObject({ scriptTrace: z.boolean().optional(), scriptComments: z.boolean().optional() }).optional(),
@@ -484,7 +489,8 @@ class Operation {
   /** OS detection and settings on targets plus the consider set. */
   async detectAndSettings(targets: Target[], consider: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
     const all = [...targets, ...consider.filter((c) => !targets.some((t) => t.node.id === c.node.id))].filter((t) => !isGroupTarget(t));
-    if (this.opts.osDetect ?? true) {
+    const mode = this.opts.osDetect ?? 'auto';
+    if (mode !== false) {
       const detect: PhaseFn = () => {
         const v = execScript(detectOsScript, { changes: 'never' });
         withActionValues([v], (r) => {
@@ -492,8 +498,10 @@ class Operation {
           return parseDetectedOs(r.out);
         });
       };
-      const withImage = useImageFor ? all.filter(useImageFor) : [];
-      const withAdmin = all.filter((t) => !withImage.includes(t));
+      const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+      const detectOn = mode === 'auto' ? all.filter((t) => !known(t)) : all;
+      const withImage = useImageFor ? detectOn.filter(useImageFor) : [];
+      const withAdmin = detectOn.filter((t) => !withImage.includes(t));
       const runDetect = async (ts: Target[], meta: PhaseMeta) => {
         this.overrides['pallet/os'] = { fns: [detect], meta };
         try {

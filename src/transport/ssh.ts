@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { Client, type ConnectConfig } from 'ssh2';
@@ -192,6 +193,8 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
       reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
     };
     client.once('ready', () => {
+      // Small packets both ways (script in, frames out): Nagle's algorithm would add a delayed-ACK wait to each.
+      client.setNoDelay(true);
       client.removeListener('error', fail);
       client.on('error', () => {
         /* later errors surface on the next run */
@@ -200,7 +203,11 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     });
     client.once('error', fail);
     try {
-      client.connect(config);
+      // Our own socket, so that Nagle is off from the first packet of the handshake.
+      const sock = net.connect({ host, port });
+      sock.setNoDelay(true);
+      sock.once('error', (e) => fail(e as Error & { code?: string }));
+      client.connect({ ...config, sock });
     } catch (e) {
       fail(e as Error);
     }

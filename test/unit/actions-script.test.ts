@@ -50,8 +50,10 @@ test('pkg: exact scripts per package manager, one manager call for every package
   const expected: Record<string, string> = {
     debian: [
       'export DEBIAN_FRONTEND=noninteractive',
-      'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi',
-      installLines({ check: (p) => `dpkg-query -W -f='\${Status}' ${p} 2>/dev/null | grep -q 'ok installed'`, install: 'apt-get -q -y install' }, ['curl', 'git']),
+      installLines(
+        { check: (p) => `dpkg-query -W -f='\${Status}' ${p} 2>/dev/null | grep -q 'ok installed'`, install: 'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi; apt-get -q -y install' },
+        ['curl', 'git'],
+      ),
     ].join('\n'),
     centos: [':', installLines({ check: (p) => `rpm -q ${p} >/dev/null 2>&1`, install: 'yum -q -y install' }, ['curl', 'git'])].join('\n'),
     fedora: [':', installLines({ check: (p) => `rpm -q ${p} >/dev/null 2>&1`, install: 'dnf -q -y install' }, ['curl', 'git'])].join('\n'),
