@@ -8,31 +8,13 @@ import { defineAction } from '../plan/action.js';
 import { ensureAttrs, normaliseMode } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
-
-const mode = z.union([z.string(), z.number()]).refine(
-  (m) => {
-    try {
-      normaliseMode(m);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected an octal mode such as '0644'" },
-);
+import { checkPath, modeSchema } from './common.js';
 
 const attrShape = {
   owner: z.string().optional(),
   group: z.string().optional(),
-  mode: mode.optional(),
+  mode: modeSchema.optional(),
 };
-
-function checkPath(what: string, path: unknown): string {
-  if (typeof path !== 'string' || path === '' || path.includes('\0')) {
-    throw new Error(`${what}: the path must be a non-empty string`);
-  }
-  return path;
-}
 
 const modeStr = (m: string | number | undefined) => (m === undefined ? undefined : normaliseMode(m));
 

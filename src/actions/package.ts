@@ -66,6 +66,23 @@ const aptPrepare = 'export DEBIAN_FRONTEND=noninteractive';
 // A node whose package lists were never fetched cannot install anything: fetch them, once, when something must be installed.
 const aptLists = 'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi';
 
+/** yum and dnf differ only in the command's name. */
+function rpmManager(tool: 'yum' | 'dnf'): Manager {
+  return {
+    prepare: ':',
+    installed: (p) => `rpm -q ${p} >/dev/null 2>&1`,
+    install: () => `${tool} -q -y install`,
+    remove: `${tool} -q -y remove`,
+    purge: `${tool} -q -y remove`,
+    upgrade: (list) => versionChange(`rpm -q ${list}`, `${tool} -q -y upgrade ${list}`),
+  };
+}
+
+/** Run `cmd`; report a change when the output of `versions` differs before and after. */
+function versionChange(versions: string, cmd: string): string {
+  return `pallet_before=$(${versions} 2>/dev/null)\n${cmd} || exit 1\n[ "$pallet_before" = "$(${versions} 2>/dev/null)" ] || pallet_changed`;
+}
+
 const managers: ReadonlyArray<Implementation<Manager>> = [
   {
     when: { packager: ['apt', 'aptitude'] },
@@ -83,30 +100,10 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
         `[ "$pallet_before" = "$(dpkg-query -W -f='\${Version}\\n' ${list} 2>/dev/null)" ] || pallet_changed`,
     },
   },
-  {
-    when: { packager: 'yum' },
-    impl: {
-      prepare: ':',
-      installed: (p) => `rpm -q ${p} >/dev/null 2>&1`,
-      install: () => 'yum -q -y install',
-      remove: 'yum -q -y remove',
-      purge: 'yum -q -y remove',
-      upgrade: (list) =>
-        `pallet_before=$(rpm -q ${list} 2>/dev/null)\nyum -q -y upgrade ${list} || exit 1\n[ "$pallet_before" = "$(rpm -q ${list} 2>/dev/null)" ] || pallet_changed`,
-    },
-  },
-  {
-    when: { packager: 'dnf' },
-    impl: {
-      prepare: ':',
-      installed: (p) => `rpm -q ${p} >/dev/null 2>&1`,
-      install: () => 'dnf -q -y install',
-      remove: 'dnf -q -y remove',
-      purge: 'dnf -q -y remove',
-      upgrade: (list) =>
-        `pallet_before=$(rpm -q ${list} 2>/dev/null)\ndnf -q -y upgrade ${list} || exit 1\n[ "$pallet_before" = "$(rpm -q ${list} 2>/dev/null)" ] || pallet_changed`,
-    },
-  },
+  ...(['yum', 'dnf'] as const).map((tool) => ({
+    when: { packager: tool },
+    impl: rpmManager(tool),
+  })),
   {
     when: { packager: 'apk' },
     impl: {
@@ -115,8 +112,7 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
       install: () => 'apk add --no-cache',
       remove: 'apk del',
       purge: 'apk del --purge',
-      upgrade: (list) =>
-        `pallet_before=$(apk info -v ${list} 2>/dev/null)\napk add --no-cache --upgrade ${list} || exit 1\n[ "$pallet_before" = "$(apk info -v ${list} 2>/dev/null)" ] || pallet_changed`,
+      upgrade: (list) => versionChange(`apk info -v ${list}`, `apk add --no-cache --upgrade ${list}`),
     },
   },
   {
@@ -127,8 +123,7 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
       install: () => 'pacman -S --noconfirm --needed',
       remove: 'pacman -R --noconfirm',
       purge: 'pacman -Rn --noconfirm',
-      upgrade: (list) =>
-        `pallet_before=$(pacman -Q ${list} 2>/dev/null)\npacman -S --noconfirm ${list} || exit 1\n[ "$pallet_before" = "$(pacman -Q ${list} 2>/dev/null)" ] || pallet_changed`,
+      upgrade: (list) => versionChange(`pacman -Q ${list}`, `pacman -S --noconfirm ${list}`),
     },
   },
   {
@@ -139,8 +134,7 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
       install: () => 'zypper -n -q install',
       remove: 'zypper -n -q remove',
       purge: 'zypper -n -q remove --clean-deps',
-      upgrade: (list) =>
-        `pallet_before=$(rpm -q ${list} 2>/dev/null)\nzypper -n -q update ${list} || exit 1\n[ "$pallet_before" = "$(rpm -q ${list} 2>/dev/null)" ] || pallet_changed`,
+      upgrade: (list) => versionChange(`rpm -q ${list}`, `zypper -n -q update ${list}`),
     },
   },
   {
@@ -151,8 +145,7 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
       install: () => 'brew install',
       remove: 'brew uninstall',
       purge: 'brew uninstall --zap',
-      upgrade: (list) =>
-        `pallet_before=$(brew list --versions ${list} 2>/dev/null)\nbrew upgrade ${list} || exit 1\n[ "$pallet_before" = "$(brew list --versions ${list} 2>/dev/null)" ] || pallet_changed`,
+      upgrade: (list) => versionChange(`brew list --versions ${list}`, `brew upgrade ${list}`),
     },
   },
 ];

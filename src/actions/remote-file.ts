@@ -25,6 +25,7 @@ import type { Deferred, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, normaliseMode } from '../script/fs.js';
 import { heredoc, shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
+import { checkPath, modeSchema } from './common.js';
 
 export interface RemoteFileOptions {
   /** Exact content (bytes are preserved; nothing is expanded unless `literal: false`). */
@@ -65,18 +66,6 @@ export interface RemoteFileOptions {
   /** `delete` removes the file. */
   action?: 'create' | 'delete';
 }
-
-const modeSchema = z.union([z.string(), z.number()]).refine(
-  (m) => {
-    try {
-      normaliseMode(m);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected an octal mode such as '0644'" },
-);
 
 const sources = ['content', 'localFile', 'url', 'remoteFile', 'link', 'template'] as const;
 
@@ -265,7 +254,7 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
   name: 'remoteFile',
   execution: 'in-sequence',
   parse: (path, opts) => {
-    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new Error('remoteFile: the path must be a non-empty string');
+    checkPath('remoteFile', path);
     const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;
     const args: RemoteFileArgs = { path, opts: o };
     if (o.localFile !== undefined) {

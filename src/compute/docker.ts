@@ -13,11 +13,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { ComputeError } from '../errors.js';
 import { shQuote } from '../script/quote.js';
+import { waitForSsh } from '../transport/ssh.js';
 import type { GroupSpec } from '../spec/spec.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
@@ -91,35 +91,6 @@ function initCommand(loginUser: string): string[] {
       'exec /usr/sbin/sshd -D -e',
     ].join('; '),
   ];
-}
-
-function waitForBanner(host: string, port: number, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  const once = () =>
-    new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port });
-      let data = '';
-      s.setTimeout(1000, () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.on('data', (c) => {
-        data += c.toString();
-        if (data.startsWith('SSH-')) {
-          s.destroy();
-          resolve(true);
-        }
-      });
-      s.on('error', () => resolve(false));
-      s.on('close', () => resolve(data.startsWith('SSH-')));
-    });
-  return (async () => {
-    while (Date.now() < deadline) {
-      if (await once()) return;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`sshd did not answer on ${host}:${port} within ${seconds} s`);
-  })();
 }
 
 export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
@@ -249,7 +220,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       const info = await engine(`inspecting ${cname}`, () => container.inspect());
       const port = Number(info.NetworkSettings.Ports?.['22/tcp']?.[0]?.HostPort ?? 0);
       if (!port) throw new ComputeError(`${name}: ${cname} has no published SSH port`, name);
-      await waitForBanner(hostAddress, port, opts.sshWaitSeconds ?? 30).catch((e: Error) => {
+      await waitForSsh(hostAddress, port, (opts.sshWaitSeconds ?? 30) * 1000).catch((e: Error) => {
         throw new ComputeError(`${name}: node ${cname} never answered SSH: ${e.message}. Does the image run sshd (openssh-server)?`, name);
       });
       const listed = await list([group.groupName]);

@@ -330,17 +330,7 @@ export function groupSpec(name: string, opts: GroupSpecOptions = {}): GroupSpec 
   const what = `groupSpec '${name}'`;
   validate(groupSpecSchema, opts, what);
   const { count, nodeFilter, ...server } = opts;
-  const p = buildParts(server);
-  return Object.freeze(
-    stripUndefined({
-      ...p,
-      kind: 'group-spec' as const,
-      groupName: name,
-      defaultPhases: p.defaultPhases ?? ['configure'],
-      count,
-      nodeFilter,
-    }),
-  );
+  return groupFromParts(name, buildParts(server), count, nodeFilter);
 }
 
 /** Build a group spec from merged parts (used for multi-group nodes and clusters). */

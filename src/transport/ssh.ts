@@ -286,3 +286,34 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     },
   };
 }
+
+/**
+ * Wait until sshd at host:port sends its banner (a published container port
+ * accepts TCP connections before sshd listens, so a TCP connect is not enough).
+ */
+export async function waitForSsh(host: string, port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const once = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      let data = '';
+      s.setTimeout(1000, () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.on('data', (c: Buffer) => {
+        data += c.toString();
+        if (data.startsWith('SSH-')) {
+          s.destroy();
+          resolve(true);
+        }
+      });
+      s.on('error', () => resolve(false));
+      s.on('close', () => resolve(data.startsWith('SSH-')));
+    });
+  while (Date.now() < deadline) {
+    if (await once()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not answer on ${host}:${port} within ${timeoutMs} ms`);
+}

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
+import { waitForSsh } from '../../src/transport/ssh.js';
 
 export const TEST_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
 
@@ -36,33 +36,6 @@ export function assertTestNodesReady(): void {
 export function removeNodes(label: string): void {
   const ids = podman(['ps', '-aq', '--filter', `label=pallet-test=${label}`]);
   if (ids) podman(['rm', '-f', '-t', '0', ...ids.split('\n')]);
-}
-
-/** Wait until sshd answers with its banner (the published port accepts TCP before sshd listens). */
-async function waitForSsh(port: number, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      let data = '';
-      s.setTimeout(1000, () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.on('data', (c) => {
-        data += c.toString();
-        if (data.startsWith('SSH-')) {
-          s.destroy();
-          resolve(true);
-        }
-      });
-      s.on('error', () => resolve(false));
-      s.on('close', () => resolve(data.startsWith('SSH-')));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd on 127.0.0.1:${port} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export interface StartOptions {
@@ -109,7 +82,7 @@ export async function startNodes(label: string, count: number, opts: StartOption
     });
   }
   for (const n of nodes) {
-    await waitForSsh(n.port);
+    await waitForSsh('127.0.0.1', n.port);
     const pub = n.exec('cat /etc/ssh/ssh_host_ed25519_key.pub').stdout.trim().split(/\s+/);
     n.hostKey = `${pub[0]} ${pub[1]}`;
   }

@@ -284,3 +284,33 @@ test('~/.ssh/config: host alias, port and identity file are honoured', async () 
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.results.find((x) => x.phase === 'inline')!.actions[0]!.out.trim(), nodes[0]!.name);
 });
+
+test('SSH commands per node per phase do not grow with the number of actions', async () => {
+  const inner = nodeListService(entries(nodes), { ssh: { knownHostsPath: known, agent: false } });
+  const runs = new Map<string, number>();
+  const compute = {
+    ...inner,
+    async connect(node: Parameters<typeof inner.connect>[0], user: Parameters<typeof inner.connect>[1]) {
+      const t = await inner.connect(node, user);
+      return { ...t, description: t.description, close: () => t.close(), run: (s: string, o?: Parameters<typeof t.run>[1]) => (runs.set(node.id, (runs.get(node.id) ?? 0) + 1), t.run(s, o)) };
+    },
+  };
+  const user = makeUser('root', { privateKeyPath: key.path });
+  for (const n of [3, 40]) {
+    runs.clear();
+    const g = groupSpec('web', {
+      image: { osFamily: 'debian', osVersion: '12' },
+      phases: {
+        configure: () => {
+          for (let i = 0; i < n; i++) {
+            remoteFile(`/srv/count-${i}`, { content: `${i}\n`, noVersioning: true });
+            execScript(`test -f /srv/count-${i}`, { changes: 'never' });
+          }
+        },
+      },
+    });
+    const r = await lift(g, { compute, user });
+    assert.equal(r.ok, true, explainSession(r));
+    assert.deepEqual([...runs.values()], nodes.map(() => 1), `${n * 2} actions: one SSH command per node for the phase`);
+  }
+});
