@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, normaliseMode } from '../script/fs.js';
-import { heredoc, shQuote, writeBytes } from '../script/quote.js';
+import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
@@ -65,6 +65,8 @@ export interface RemoteFileOptions {
   insecure?: boolean;
   /** `delete` removes the file. */
   action?: 'create' | 'delete';
+  /** The content is secret: results, logs and reports show `<sensitive>` instead of it. */
+  sensitive?: boolean;
 }
 
 const sources = ['content', 'localFile', 'url', 'remoteFile', 'link', 'template'] as const;
@@ -91,6 +93,7 @@ const optionsSchema = z
     verify: z.string().optional(),
     insecure: z.boolean().optional(),
     action: z.enum(['create', 'delete']).optional(),
+    sensitive: z.boolean().optional(),
   })
   .superRefine((o, ctx) => {
     const given = sources.filter((k) => o[k] !== undefined);
@@ -267,5 +270,11 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     return args;
   },
   summary: ([a]) => `remoteFile ${a?.path ?? ''}`,
-  script: ([a], ctx) => ({ script: script(a!, ctx), changes: 'reported' }),
+  script: ([a], ctx) => {
+    const body = script(a!, ctx);
+    if (!a!.opts.sensitive) return { script: body, changes: 'reported' };
+    const bytes = a!.opts.content ?? a!.local;
+    const hidden = bytes === undefined ? [] : [base64Lines(bytes as string | Buffer).trimEnd(), String(bytes)];
+    return { script: body, changes: 'reported', sensitive: hidden };
+  },
 });

@@ -124,19 +124,23 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const pending = new Map<string, Pending>();
   let keyN = 0;
 
-  const compile = (call: ActionCall, args: unknown[]): string => {
+  const compile = (call: ActionCall, args: unknown[]): { script: string; display: string } => {
     const out = call.def.script!(args, ctxFor(call));
     const changes = out.changes;
     const comment = call.options.scriptComments ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n` : '';
-    if (changes !== 'always') return `${comment}${out.script}`;
-    return `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
+    const script =
+      changes !== 'always'
+        ? `${comment}${out.script}`
+        : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
+    const display = (out.sensitive ?? []).filter((x) => x.length > 0).reduce((acc, secret) => acc.split(secret).join('<sensitive>'), script);
+    return { script, display };
   };
 
   const addAction = (call: ActionCall, args: unknown[]) => {
     const key = `a${keyN++}`;
-    const script = compile(call, args);
+    const { script, display } = compile(call, args);
     stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
-    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args) });
+    pending.set(key, { key, kind: 'action', call, script: display, summary: call.def.summary(args) });
   };
 
   const addWhen = (w: WhenBlock, fill: () => void) => {

@@ -51,6 +51,8 @@ export interface CompiledScript {
   /** POSIX shell. Runs with `sh`, helpers `pallet_changed`, `pallet_set_flag`, `pallet_set_value` defined. */
   script: string;
   changes: ChangeReport;
+  /** Strings of the script that must not be shown (sensitive content); results and reports show `<sensitive>` instead. */
+  sensitive?: string[];
 }
 
 /**

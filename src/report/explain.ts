@@ -118,7 +118,8 @@ function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: st
       target: session.target,
       user: session.user,
     });
-    out.push(`${pad}  SCRIPT:`, indent(`${prelude('<nonce>', item.options)}\n${compiled.script}`, `${pad}  | `));
+    const shown = (compiled.sensitive ?? []).filter(Boolean).reduce((acc, x) => acc.split(x).join('<sensitive>'), compiled.script);
+    out.push(`${pad}  SCRIPT:`, indent(`${prelude('<nonce>', item.options)}\n${shown}`, `${pad}  | `));
   }
 }
 

@@ -46,10 +46,15 @@ export function heredoc(body: string, prefix = 'PALLET_EOF'): { open: string; te
  * survive: no trailing-newline change, no expansion, no early termination.
  */
 export function writeBytes(bytes: string | Buffer, target: string, onFailure = ''): string {
-  const b64 = Buffer.from(bytes).toString('base64').replace(/.{1,76}/g, '$&\n');
+  const b64 = base64Lines(bytes);
   const doc = heredoc(b64);
   const tail = onFailure ? ` || ${onFailure}` : '';
   return `base64 -d > ${target} ${doc.open}${tail}\n${doc.text}`;
+}
+
+/** The base64 text `writeBytes` embeds for `bytes` (to recognise it, e.g. to hide sensitive content). */
+export function base64Lines(bytes: string | Buffer): string {
+  return Buffer.from(bytes).toString('base64').replace(/.{1,76}/g, '$&\n');
 }
 
 /**

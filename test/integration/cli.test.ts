@@ -113,6 +113,14 @@ test('explain shows the exact scripts and touches nothing', () => {
   rmSync(join(home, 'config.yaml'));
 });
 
+test('--selector picks project variants', () => {
+  const r = pallet(['explain', '-s', 'blue', '-g', 'web']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /GROUP web-blue PHASE configure:/);
+  assert.match(r.out, /ACTION: execScript echo blue variant[\s\S]*ACTION: directory/, 'variant phases run before the group\'s own');
+  assert.doesNotMatch(pallet(['explain', '-g', 'web']).out, /web-blue/);
+});
+
 test('up, down --dry-run, nodes, services, config, add-service, init', () => {
   const up = pallet(['up', '-r', 'storage']);
   assert.equal(up.code, 0, up.err + up.out);

@@ -163,6 +163,20 @@ test('clear errors: missing image, unreachable engine; nothing half-created', as
   assert.equal(engineContainers().size, 0, 'no container left behind');
 });
 
+test('hardware maps to container limits; a port clash is a clear error and leaves nothing behind', async () => {
+  const sized = groupSpec('sized', { nodeSpec: nodeSpec({ image: image.image!, hardware: { minRam: 256, minCores: 1 } }) });
+  const r = await converge([[sized, 1]], { compute: compute(), user: admin });
+  assert.equal(r.ok, true, explainSession(r));
+  const id = r.newNodes[0]!.id;
+  assert.equal(execFileSync('podman', ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', id], { encoding: 'utf8' }).trim(), `${256 * 1024 * 1024} 1000000000`);
+  const taken = r.newNodes[0]!.sshPort;
+  const clash = groupSpec('clash', { nodeSpec: nodeSpec({ image: image.image!, provider: { docker: { sshPort: taken } } }) });
+  await assert.rejects(converge([[clash, 1]], { compute: compute(), user: admin }), /starting pallet-clash-\w+: .*(address already in use|port)/i);
+  assert.equal(count('clash'), 0, 'no half-created container');
+  await converge([[sized, 0]], { compute: compute(), user: admin });
+  assert.equal(count('sized'), 0);
+});
+
 test('other containers are never touched', async () => {
   const other = execFileSync('podman', ['run', '-d', '--label', 'pallet.group=web', '--label', 'pallet-test=bystander', TEST_IMAGE, 'sleep', '1000'], { encoding: 'utf8' }).trim();
   try {

@@ -36,6 +36,9 @@ import {
   throwPhaseErrors,
   withActionOptions,
   withActionValues,
+  asAction,
+  updateSettings,
+  targetFlagValue,
   type ComputeService,
   type OperationResult,
 } from '../../src/index.js';
@@ -354,4 +357,65 @@ test('an aborted operation stops before the next phase', async () => {
   const r = await lift(g, { phase: ['one', 'two'], compute: localhostService(), postPhase: () => ac.abort(), signal: ac.signal, osDetect: false });
   assert.equal(r.ok, false);
   assert.ok(!existsSync(join(root, 'aborted-two')));
+});
+
+test('considerGroups take part in settings only; explicit targets; asAction, updateSettings, targetFlagValue', async () => {
+  const compute = nodeListService([
+    ['alpha', 'app', '127.0.0.1', 'debian', { id: 'alpha', osVersion: '12' }],
+    ['beta', 'db', '127.0.0.1', 'debian', { id: 'beta', osVersion: '12' }],
+  ]);
+  const seen: Record<string, unknown> = {};
+  const ran: string[] = [];
+  const db = groupSpec('db', {
+    phases: {
+      settings: () => assocSettings('db', { port: 5432 }),
+      configure: () => void ran.push(`db configure ${targetId()}`),
+    },
+  });
+  const app = groupSpec('app', {
+    phases: {
+      settings: () => {
+        assocSettings('app', { n: 1 });
+        updateSettings('app', (s) => ({ ...s, n: (s.n as number) + 1 }));
+      },
+      configure: () => {
+        ran.push(`app configure ${targetId()}`);
+        seen.db = getNodeSettings('beta', 'db');
+        seen.app = getSettings('app');
+        seen.value = targetFlagValue('version');
+        const v = asAction(() => 40 + 2, 'compute the answer');
+        withActionValues([v], (x) => void (seen.answer = x));
+        execScript('printf "SETVALUE: version 1.2 :SETVALUE\\n"', { changes: 'never' });
+      },
+      check: () => void (seen.later = targetFlagValue('version')),
+    },
+  });
+  const r = await lift(app, { compute, considerGroups: [db], phase: ['configure', 'check'] });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(ran, ['app configure alpha']);
+  assert.deepEqual(seen.db, { port: 5432 });
+  assert.deepEqual(seen.app, { n: 2 });
+  assert.equal(seen.value, undefined);
+  assert.equal(seen.answer, 42);
+  assert.equal(seen.later, '1.2');
+  // Explicit targets: nodes given directly, with the group they run as.
+  const node = (await compute.nodes()).find((n) => n.id === 'beta')!;
+  const r2 = await lift({ group: groupSpec('adhoc', { phases: { configure: () => void ran.push(`adhoc ${targetId()}`) } }), nodes: [node] }, { compute });
+  assert.equal(r2.ok, true);
+  assert.deepEqual(ran.slice(-1), ['adhoc beta']);
+});
+
+test('sensitive file content never appears in results or reports', async () => {
+  const secret = 'hunter2-very-secret-token';
+  const r = await lift(groupSpec('s'), {
+    compute: localhostService(),
+    osDetect: false,
+    phase: () => void remoteFile(join(root, 'secret.txt'), { content: `${secret}\n`, sensitive: true, mode: '0600', noVersioning: true }),
+  });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(readFileSync(join(root, 'secret.txt'), 'utf8'), `${secret}\n`);
+  const all = JSON.stringify(r) + explainSession(r);
+  assert.ok(!all.includes(secret));
+  assert.ok(!all.includes(Buffer.from(`${secret}\n`).toString('base64')));
+  assert.match(explainSession(r), /<sensitive>/);
 });
