@@ -18,7 +18,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
@@ -210,7 +210,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   lines.push(
     'if [ -z "$pallet_skip" ]; then',
-    `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || { echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1; }`,
+    `pallet_t=$(mktemp ${shQuote(`${posix.dirname(a.path)}/.pallet-new.XXXXXXXX`)}) || { echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1; }`,
     `trap 'rm -f "$pallet_t"' EXIT`,
     ...produce(a, ctx),
   );
@@ -235,13 +235,16 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   if (versioned) {
     const max = o.maxVersions ?? 5;
     lines.push(
+      // Few processes: this runs for every changed file, on every node at once.
       `if ! cmp -s "$pallet_p" ${st} 2>/dev/null; then`,
-      `  mkdir -p "$(dirname -- ${st})" && chmod 700 ${shQuote(stateRoot(ctx))} || exit 1`,
+      `  [ -d ${shQuote(posix.dirname(state))} ] || { mkdir -p ${shQuote(posix.dirname(state))} && chmod 700 ${shQuote(stateRoot(ctx))}; } || exit 1`,
       `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
-      `  (cd "$(dirname -- ${st})" && md5sum "$(basename -- ${st})" > "$(basename -- ${st}).md5") || exit 1`,
-      `  pallet_n=0; for pallet_b in $(ls -1 ${st}.~*~ 2>/dev/null | sed 's/.*\\.~\\([0-9]*\\)~$/\\1/' | sort -rn); do`,
-      `    pallet_n=$((pallet_n + 1)); [ "$pallet_n" -le ${max} ] || rm -f ${st}.~"$pallet_b"~`,
-      '  done',
+      `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${shQuote(`${state}.md5`)} || exit 1`,
+      // Numbered backups beyond maxVersions are removed, oldest first.
+      `  set -- ${st}.~*~`,
+      `  if [ -e "$1" ] && [ $# -gt ${max} ]; then`,
+      `    for pallet_b in $(printf '%s\\n' "$@" | sed 's/.*\\.~\\([0-9]*\\)~$/\\1/' | sort -n | head -n $(($# - ${max}))); do rm -f ${st}.~"$pallet_b"~; done`,
+      '  fi',
       'fi',
     );
   }
