@@ -20,7 +20,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { SpecError } from '../errors.js';
 import { validate } from '../spec/spec.js';
@@ -89,10 +89,13 @@ export function palletHome(): string {
   return process.env.PALLET_HOME ?? join(homedir(), '.pallet');
 }
 
+// The YAML parser is loaded only when a YAML file is read: most runs have none, and start-up time counts.
+const requireYaml = () => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+
 function readStructured(path: string): unknown {
   const text = readFileSync(path, 'utf8');
   try {
-    return extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    return extname(path) === '.json' ? JSON.parse(text) : requireYaml()(text);
   } catch (e) {
     throw new SpecError(`${path}: cannot parse: ${(e as Error).message}`, path);
   }
