@@ -16,9 +16,10 @@
  * - Owner, group and mode are re-applied when they drift, even if the content
  *   is unchanged (the original did not).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
@@ -106,9 +107,14 @@ const optionsSchema = z
 export interface RemoteFileArgs {
   path: string;
   opts: RemoteFileOptions;
-  /** `localFile` content, read on the controller when the call was made. */
+  /** `localFile` content (small files), read on the controller when the call was made. */
   local?: Buffer;
+  /** A large `localFile`: uploaded on its own (skipped when the node has it), identified by its md5. */
+  upload?: { localPath: string; md5: string };
 }
+
+/** Local files up to this size travel inside the phase's script; larger ones are uploaded once, by content. */
+export const inlineLimit = 32 * 1024;
 
 /** Fill `~{name}` placeholders. An unknown name is an error (a typo should not ship an empty value). */
 export function interpolate(text: string, values: Record<string, string | number | boolean>, what: string): string {
@@ -146,6 +152,13 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
     return [writeBytes(o.content as string | Buffer, t, 'exit 1')];
   }
   if (a.local !== undefined) return [writeBytes(a.local, t, 'exit 1')];
+  if (a.upload !== undefined) {
+    const staged = `"$PALLET_UPLOADS/${a.upload.md5}"`;
+    return [
+      `[ "$(md5sum < ${staged} | cut -d' ' -f1)" = '${a.upload.md5}' ] || { echo ${shQuote(`remoteFile ${a.path}: the uploaded copy of ${a.upload.localPath} is missing or damaged`)} >&2; exit 1; }`,
+      `cp -f ${staged} ${t} || exit 1`,
+    ];
+  }
   if (o.template !== undefined) {
     const file = templateFile(o.template, ctx);
     return [writeBytes(interpolate(readFileSync(file, 'utf8'), o.values ?? {}, `remoteFile ${a.path}`), t, 'exit 1')];
@@ -265,7 +278,9 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     const args: RemoteFileArgs = { path, opts: o };
     if (o.localFile !== undefined) {
       try {
-        args.local = readFileSync(o.localFile);
+        const abs = resolve(o.localFile);
+        if (statSync(abs).size <= inlineLimit) args.local = readFileSync(abs);
+        else args.upload = { localPath: abs, md5: createHash('md5').update(readFileSync(abs)).digest('hex') };
       } catch (e) {
         throw new Error(`remoteFile '${path}': cannot read localFile ${o.localFile}: ${(e as Error).message}`);
       }
@@ -275,9 +290,10 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
   summary: ([a]) => `remoteFile ${a?.path ?? ''}`,
   script: ([a], ctx) => {
     const body = script(a!, ctx);
-    if (!a!.opts.sensitive) return { script: body, changes: 'reported' };
+    const uploads = a!.upload ? { uploads: [a!.upload] } : {};
+    if (!a!.opts.sensitive) return { script: body, changes: 'reported', ...uploads };
     const bytes = a!.opts.content ?? a!.local;
     const hidden = bytes === undefined ? [] : [base64Lines(bytes as string | Buffer).trimEnd(), String(bytes)];
-    return { script: body, changes: 'reported', sensitive: hidden };
+    return { script: body, changes: 'reported', sensitive: hidden, ...uploads };
   },
 });

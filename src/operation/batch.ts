@@ -40,8 +40,9 @@ export function markers(nonce: string) {
 }
 
 /** The helper functions every action script can call. */
-export function prelude(nonce: string, options: ActionOptions): string {
+export function prelude(nonce: string, options: ActionOptions, uploadDir?: string): string {
   const lines = [
+    ...(uploadDir ? [`PALLET_UPLOADS=${shQuote(uploadDir)}`] : []),
     `pallet_changed() { printf '%s\\n' ${shQuote(markers(nonce).changed)}; }`,
     `pallet_set_flag() { printf 'SETFLAG: %s :SETFLAG\\n' "$1"; }`,
     `pallet_set_value() { printf 'SETVALUE: %s %s :SETVALUE\\n' "$1" "$2"; }`,
@@ -66,10 +67,10 @@ function runCommand(options: ActionOptions): { cmd: string; viaStdin: boolean } 
   return { cmd: `${envPart}sh "$pallet_d/s"`, viaStdin: false };
 }
 
-function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string): void {
+function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, uploadDir?: string): void {
   for (const e of entries) {
     const body = e.kind === 'action' ? e.script : e.cond;
-    const file = `${prelude(nonce, e.options)}\n${body}\n`;
+    const file = `${prelude(nonce, e.options, uploadDir)}\n${body}\n`;
     const doc = heredoc(file);
     out.push(`${indent}cat > "$pallet_d/s" ${doc.open}\n${doc.text}`);
     const { cmd, viaStdin } = runCommand(e.options);
@@ -78,7 +79,7 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
       out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0`);
     } else {
       out.push(`${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} ${input} ${cmd}; then`);
-      emit(e.then, nonce, out, `${indent}  `);
+      emit(e.then, nonce, out, `${indent}  `, uploadDir);
       out.push(`${indent}  :`);
       out.push(`${indent}fi`);
     }
@@ -86,7 +87,7 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
 }
 
 /** The script for a batch. It exits 0 unless the batch machinery itself failed. */
-export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string): string {
+export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string): string {
   const out = [
     `pallet_d=$(mktemp -d "\${TMPDIR:-/tmp}/pallet.XXXXXXXX") || { echo 'pallet: cannot create a temporary directory' >&2; exit 97; }`,
     `trap 'rm -rf "$pallet_d"' EXIT`,
@@ -99,7 +100,7 @@ export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string): s
     `  return $pallet_rc`,
     `}`,
   ];
-  emit(entries, nonce, out, '');
+  emit(entries, nonce, out, '', uploadDir);
   out.push('exit 0');
   return `${out.join('\n')}\n`;
 }

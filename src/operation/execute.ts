@@ -124,6 +124,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const pending = new Map<string, Pending>();
   let keyN = 0;
 
+  let uploads: Array<{ localPath: string; md5: string; summary: string }> = [];
   const compile = (call: ActionCall, args: unknown[]): { script: string; display: string } => {
     const out = call.def.script!(args, ctxFor(call));
     const changes = out.changes;
@@ -133,6 +134,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         ? `${comment}${out.script}`
         : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
     const display = (out.sensitive ?? []).filter((x) => x.length > 0).reduce((acc, secret) => acc.split(secret).join('<sensitive>'), script);
+    for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
     return { script, display };
   };
 
@@ -163,7 +165,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     entries = [];
     stack = [entries];
     const nonce = newNonce();
-    const script = buildBatch(batch, nonce);
+    const batchUploads = uploads;
+    uploads = [];
+    const script = buildBatch(batch, nonce, opts.transport?.uploadDir);
     let ok = true;
     let last = Date.now();
     const seen = new Set<string>();
@@ -212,6 +216,17 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       push(failure({ action: 'script', summary: [...pending.values()][0]?.summary ?? 'script', context: [] }, 'this target has no node (group phases run on the controller only), so scripts cannot run here'));
       pending.clear();
       return false;
+    }
+    // Files the batch reads: sent first, on the same connection, unless the node has them already.
+    for (const u of batchUploads) {
+      try {
+        if (!opts.transport.upload) throw new Error(`${opts.transport.description} cannot upload files`);
+        await opts.transport.upload(u.localPath, u.md5);
+      } catch (e) {
+        push(failure({ action: 'upload', summary: u.summary, context: [] }, `cannot upload ${u.localPath}: ${(e as Error).message}`));
+        pending.clear();
+        return false;
+      }
     }
     try {
       if (opts.roundTrips) opts.roundTrips.count++;

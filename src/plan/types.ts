@@ -53,6 +53,11 @@ export interface CompiledScript {
   changes: ChangeReport;
   /** Strings of the script that must not be shown (sensitive content); results and reports show `<sensitive>` instead. */
   sensitive?: string[];
+  /**
+   * Controller files the script reads on the node as `"$PALLET_UPLOADS/<md5>"`.
+   * They are uploaded before the script runs, and skipped when the node already has them.
+   */
+  uploads?: Array<{ localPath: string; md5: string }>;
 }
 
 /**

@@ -2,6 +2,9 @@
  * The local transport: runs scripts on this machine with `/bin/sh -s`.
  */
 import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { TransportError } from '../errors.js';
 import type { RunOptions, RunResult, Transport } from './types.js';
 
@@ -15,8 +18,19 @@ export interface LocalTransportOptions {
 }
 
 export function localTransport(opts: LocalTransportOptions = {}): Transport {
+  const uploadDir = join(tmpdir(), `pallet-uploads-${userInfo().username}`);
   return {
     description: 'local',
+    uploadDir,
+    async upload(localPath: string, md5: string) {
+      mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
+      const dest = join(uploadDir, md5);
+      if (existsSync(dest) && statSync(dest).size === statSync(localPath).size) return { uploaded: false };
+      const tmp = `${dest}.${process.pid}.tmp`;
+      copyFileSync(localPath, tmp);
+      renameSync(tmp, dest);
+      return { uploaded: true };
+    },
     run(script: string, runOpts: RunOptions = {}): Promise<RunResult> {
       const argv = [...(opts.prefix ?? []), '/bin/sh', '-s'];
       return new Promise((resolve, reject) => {

@@ -9,12 +9,12 @@
  * put on a command line or in a message.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import { TransportError } from '../errors.js';
 import { shQuote } from '../script/quote.js';
 import type { User } from '../user.js';
@@ -218,9 +218,37 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     closed = true;
   });
   const shell = shellCommand(user);
+  const uploadDir = `/tmp/pallet-uploads-${user.username}`;
+  let sftpP: Promise<SFTPWrapper> | undefined;
+  const sftp = () =>
+    (sftpP ??= new Promise<SFTPWrapper>((resolve, reject) =>
+      client.sftp((err, s) => (err ? reject(new TransportError(`${node}: cannot open SFTP on ${where}: ${err.message}`, node, { cause: err })) : resolve(s))),
+    ));
+  const call = <T>(f: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
 
   return {
     description: `ssh ${user.username}@${where}`,
+    uploadDir,
+    async upload(localPath: string, md5: string) {
+      const s = await sftp();
+      const size = statSync(localPath).size;
+      await call<void>((cb) => s.mkdir(uploadDir, { mode: 0o700 }, (e) => cb(e && (e as { code?: number }).code !== 4 ? e : null))).catch(() => {});
+      const dirStat = await call<Stats>((cb) => s.lstat(uploadDir, cb));
+      if (!dirStat.isDirectory() || (dirStat.mode & 0o077) !== 0) {
+        throw new TransportError(`${node}: ${uploadDir} is not a private directory (mode ${(dirStat.mode & 0o777).toString(8)}); remove it`, node);
+      }
+      const dest = `${uploadDir}/${md5}`;
+      const existing = await call<Stats>((cb) => s.stat(dest, cb)).catch(() => undefined);
+      if (existing && existing.size === size) return { uploaded: false };
+      const tmp = `${dest}.${process.pid}.tmp`;
+      await call<void>((cb) => s.fastPut(localPath, tmp, { mode: 0o600 }, cb));
+      await call<void>((cb) => s.rename(tmp, dest, cb)).catch(async () => {
+        // Another upload of the same content won the race.
+        await call<void>((cb) => s.unlink(tmp, cb)).catch(() => {});
+      });
+      return { uploaded: true };
+    },
     run(script: string, runOpts: RunOptions = {}): Promise<RunResult> {
       if (closed) return Promise.reject(new TransportError(`${node}: the SSH connection to ${where} was closed`, node));
       return new Promise((resolve, reject) => {

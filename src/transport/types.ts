@@ -25,5 +25,13 @@ export interface Transport {
    * transport was opened with: sudo for the admin user, etc.).
    */
   run(script: string, opts?: RunOptions): Promise<RunResult>;
+  /**
+   * A private directory on the node where uploaded files are kept under the
+   * name of their md5 (content-addressed), so an upload whose content is
+   * already there is skipped.
+   */
+  readonly uploadDir?: string;
+  /** Make `${uploadDir}/${md5}` hold the content of the local file; false when it was already there. */
+  upload?(localPath: string, md5: string): Promise<{ uploaded: boolean }>;
   close(): Promise<void>;
 }

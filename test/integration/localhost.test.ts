@@ -419,3 +419,17 @@ test('sensitive file content never appears in results or reports', async () => {
   assert.ok(!all.includes(Buffer.from(`${secret}\n`).toString('base64')));
   assert.match(explainSession(r), /<sensitive>/);
 });
+
+test('a large localFile on localhost goes through the private upload directory', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const { writeFileSync } = await import('node:fs');
+  const src = join(root, 'big-src.bin');
+  const content = randomBytes(100 * 1024);
+  writeFileSync(src, content);
+  const phase = () => void remoteFile(join(root, 'big-dest.bin'), { localFile: src, noVersioning: true });
+  const r = await lift(groupSpec('big'), { compute: localhostService(), osDetect: false, phase });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(readFileSync(join(root, 'big-dest.bin')), content);
+  const r2 = await lift(groupSpec('big'), { compute: localhostService(), osDetect: false, phase });
+  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+});

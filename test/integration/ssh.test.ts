@@ -314,3 +314,41 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     assert.deepEqual([...runs.values()], nodes.map(() => 1), `${n * 2} actions: one SSH command per node for the phase`);
   }
 });
+
+test('a large localFile is uploaded over SFTP on the same connection, once; unchanged content is not sent again', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const big = join(dir, 'big.bin');
+  const content = randomBytes(200 * 1024);
+  writeFileSync(big, content);
+  const inner = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  const uploads: boolean[] = [];
+  const compute = {
+    ...inner,
+    async connect(node: Parameters<typeof inner.connect>[0], user: Parameters<typeof inner.connect>[1]) {
+      const t = await inner.connect(node, user);
+      return {
+        description: t.description,
+        uploadDir: t.uploadDir,
+        run: t.run.bind(t),
+        close: t.close.bind(t),
+        upload: async (p: string, md5: string) => {
+          const r = await t.upload!(p, md5);
+          uploads.push(r.uploaded);
+          return r;
+        },
+      };
+    },
+  };
+  const user = makeUser('root', { privateKeyPath: key.path });
+  const before = accepted(nodes[0]!);
+  const phase = () => void remoteFile('/srv/big.bin', { localFile: big, mode: '0600' });
+  const r1 = await lift(groupSpec('web'), { compute, user, phase });
+  assert.equal(r1.ok, true, explainSession(r1));
+  const r2 = await lift(groupSpec('web'), { compute, user, phase });
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.deepEqual(uploads, [true, false], 'uploaded once, then skipped');
+  assert.equal(nodes[0]!.exec('md5sum < /srv/big.bin').stdout.split(' ')[0], (await import('node:crypto')).createHash('md5').update(content).digest('hex'));
+  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+  assert.equal(accepted(nodes[0]!) - before, 2, 'one connection per operation: SFTP rides on it');
+  assert.match(nodes[0]!.exec('stat -c %a /tmp/pallet-uploads-root').stdout, /^700/);
+});
