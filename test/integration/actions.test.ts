@@ -48,6 +48,7 @@ import {
   user,
   waitForFile,
   withActionValues,
+  withServiceRestart,
   type ActionResult,
   type OperationResult,
   type PhaseFn,
@@ -208,6 +209,14 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
   assert.equal(sh('cat /etc/demo/verified'), 'ok\n');
   assert.equal(sh('ls -a /etc/demo | grep -c pallet-new').trim(), '0', 'no temporary file left behind');
   await twice(() => void remoteFile('/etc/demo/copy', { action: 'delete' }), () => assert.equal(node.exec('test -e /etc/demo/copy').status, 1));
+  // A download with an md5: fetched once, skipped when the file already has it, refused when it does not match.
+  const md5 = sh('md5sum < /etc/demo/url').split(' ')[0]!;
+  const url = 'http://deb.debian.org/debian/dists/bookworm/Release.gpg';
+  await twice(() => void remoteFile('/etc/demo/url-md5', { url, md5 }), () => assert.equal(sh('md5sum < /etc/demo/url-md5').split(' ')[0], md5));
+  const wrong = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), { compute, user: user0, phase: () => void remoteFile('/etc/demo/url-bad', { url, md5: '0'.repeat(32) }) });
+  assert.equal(wrong.ok, false);
+  assert.match(phaseErrors(wrong)[0]!.message, /failed to match md5/);
+  assert.equal(node.exec('test -e /etc/demo/url-bad').status, 1);
   // remoteFileContent reads a file as a node value.
   let read = '';
   await run(() => {
@@ -349,6 +358,10 @@ test('services: an init script, start, enable, stop, disable, restart', async ()
   const r = await run(() => void service('demo', { action: 'restart' }));
   assert.deepEqual(changed(r), ['service demo restart'], 'a restart always acts');
   assert.equal(node.exec('start-stop-daemon --status --pidfile /run/demo.pid').status, 0);
+  const pid = sh('cat /run/demo.pid').trim();
+  const w = await run(() => withServiceRestart('demo', () => void remoteFile('/etc/demo.conf', { content: 'x=1\n' })));
+  assert.deepEqual(changed(w), ['service demo stop', 'remoteFile /etc/demo.conf', 'service demo start']);
+  assert.notEqual(sh('cat /run/demo.pid').trim(), pid, 'the service was restarted around the change');
 });
 
 test('waitForFile and retryUntil never change anything', async () => {
