@@ -267,8 +267,11 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
           if (limit) {
             timer = setTimeout(() => {
               timedOut = true;
+              // sshd keeps a session until its process ends: signal it, then drop the whole connection.
               stream.signal('KILL');
               stream.close();
+              client.end();
+              reject(new TransportError(`${node}: the script was killed after ${limit} ms (commandTimeoutMs); the connection was closed`, node));
             }, limit);
           }
           stream.on('data', (c: Buffer) => {
@@ -282,10 +285,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
             const stdout = Buffer.concat(out);
             const stderr = Buffer.concat(errs);
             const text = stderr.toString('utf8');
-            if (timedOut) {
-              reject(new TransportError(`${node}: the script was killed after ${limit} ms (commandTimeoutMs)`, node));
-              return;
-            }
+            if (timedOut) return;
             if (code !== 0 && stdout.length === 0 && /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)) {
               reject(
                 new TransportError(

@@ -352,3 +352,12 @@ test('a large localFile is uploaded over SFTP on the same connection, once; unch
   assert.equal(accepted(nodes[0]!) - before, 2, 'one connection per operation: SFTP rides on it');
   assert.match(nodes[0]!.exec('stat -c %a /tmp/pallet-uploads-root').stdout, /^700/);
 });
+
+test('commandTimeoutMs stops a script that runs too long, with a clear error', async () => {
+  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false, commandTimeoutMs: 1000 } });
+  const started = Date.now();
+  const r = await lift(groupSpec('web', { image: { osFamily: 'debian', osVersion: '12' } }), { compute, user: makeUser('root', { privateKeyPath: key.path }), phase: () => void execScript('sleep 20') });
+  assert.equal(r.ok, false);
+  assert.ok(Date.now() - started < 10_000);
+  assert.match(phaseErrors(r)[0]!.message, /killed after 1000 ms \(commandTimeoutMs\)/);
+});
