@@ -414,7 +414,7 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
         if (!a) throw new Error(`packageSource '${name}': no apt options for an apt node`);
         if (a.url.startsWith('ppa:')) {
           lines.push(
-            `if ! ls /etc/apt/sources.list.d/*${name}* >/dev/null 2>&1; then`,
+            `if ! ls /etc/apt/sources.list.d/*${shQuote(name)}* >/dev/null 2>&1; then`,
             `  command -v add-apt-repository >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get -q -y install software-properties-common || exit 1; }`,
             `  add-apt-repository -y ${shQuote(a.url)} || exit 1; pallet_changed; pallet_set_flag ${packageSourceChangedFlag}`,
             'fi',
@@ -444,7 +444,7 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
           lines.push(
             `pallet_codename=$( . /etc/os-release 2>/dev/null; echo "\${VERSION_CODENAME:-}")`,
             '[ -n "$pallet_codename" ] || pallet_codename=$(lsb_release -c -s 2>/dev/null)',
-            `[ -n "$pallet_codename" ] || { echo "packageSource ${name}: cannot tell the release codename; give apt.release" >&2; exit 1; }`,
+            `[ -n "$pallet_codename" ] || { echo ${shQuote(`packageSource ${name}: cannot tell the release codename; give apt.release`)} >&2; exit 1; }`,
             `pallet_line=$(printf '%s' ${shQuote(line.trimEnd())} | sed "s/__PALLET_CODENAME__/$pallet_codename/")`,
             `pallet_t=$(mktemp /etc/apt/sources.list.d/.pallet-new.XXXXXXXX) || exit 1`,
             `printf '%s\\n' "$pallet_line" > "$pallet_t" || exit 1`,

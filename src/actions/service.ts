@@ -28,20 +28,24 @@ interface ServiceArgs {
 /** Shell that sets `pallet_kind` to systemd, openrc or sysvinit. */
 function detect(name: string, forced?: string): string {
   if (forced) return `pallet_kind=${forced}`;
+  const init = shQuote(`/etc/init.d/${name}`);
   return [
     'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then pallet_kind=systemd',
     'elif command -v rc-service >/dev/null 2>&1; then pallet_kind=openrc',
-    `elif [ -x /etc/init.d/${name} ]; then pallet_kind=sysvinit`,
+    `elif [ -x ${init} ]; then pallet_kind=sysvinit`,
     `else echo ${shQuote(`service ${name}: no systemd, OpenRC, or /etc/init.d/${name} script on this node`)} >&2; exit 1; fi`,
   ].join('\n');
 }
 
 function serviceScriptFor({ name, opts }: ServiceArgs): string {
   const n = shQuote(name);
+  const init = shQuote(`/etc/init.d/${name}`);
+  // The runlevel links, as a glob: only the name is quoted.
+  const links = `/etc/rc[2345].d/S[0-9][0-9]${n}`;
   const action = opts.action ?? 'start';
-  const running = `pallet_running() { case "$pallet_kind" in systemd) systemctl is-active --quiet ${n} ;; openrc) rc-service ${n} status >/dev/null 2>&1 ;; *) /etc/init.d/${name} status >/dev/null 2>&1 ;; esac; }`;
+  const running = `pallet_running() { case "$pallet_kind" in systemd) systemctl is-active --quiet ${n} ;; openrc) rc-service ${n} status >/dev/null 2>&1 ;; *) ${init} status >/dev/null 2>&1 ;; esac; }`;
   const run = (verb: string) =>
-    `case "$pallet_kind" in systemd) systemctl ${verb} ${n} ;; openrc) rc-service ${n} ${verb} ;; *) /etc/init.d/${name} ${verb} ;; esac || exit 1`;
+    `case "$pallet_kind" in systemd) systemctl ${verb} ${n} ;; openrc) rc-service ${n} ${verb} ;; *) ${init} ${verb} ;; esac || exit 1`;
   const lines = [detect(name, opts.serviceImpl), running];
   switch (action) {
     case 'start':
@@ -59,7 +63,7 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
         'case "$pallet_kind" in',
         `  systemd) systemctl is-enabled --quiet ${n} || { systemctl enable ${n} || exit 1; pallet_changed; } ;;`,
         `  openrc) rc-update show default | grep -qw ${n} || { rc-update add ${n} default || exit 1; pallet_changed; } ;;`,
-        `  *) if ! ls /etc/rc[2345].d/S[0-9][0-9]${name} >/dev/null 2>&1; then`,
+        `  *) if ! ls ${links} >/dev/null 2>&1; then`,
         `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} defaults >/dev/null && update-rc.d ${n} enable >/dev/null; else chkconfig ${n} on; fi || exit 1; pallet_changed`,
         '     fi ;;',
         'esac',
@@ -70,7 +74,7 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
         'case "$pallet_kind" in',
         `  systemd) if systemctl is-enabled --quiet ${n}; then systemctl disable ${n} || exit 1; pallet_changed; fi ;;`,
         `  openrc) if rc-update show default | grep -qw ${n}; then rc-update del ${n} default || exit 1; pallet_changed; fi ;;`,
-        `  *) if ls /etc/rc[2345].d/S[0-9][0-9]${name} >/dev/null 2>&1; then`,
+        `  *) if ls ${links} >/dev/null 2>&1; then`,
         `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} disable >/dev/null; else chkconfig ${n} off; fi || exit 1; pallet_changed`,
         '     fi ;;',
         'esac',
