@@ -154,7 +154,12 @@ class Cli {
       stop();
     }
     if (this.g.json) jsonSummary(result, { write, redact });
-    else if (!this.g.quiet || !result.ok) write(summaryText(result, { color: this.color, redact }));
+    else {
+      if (result.targets.length === 0 && result.newNodes.length === 0 && result.oldNodes.length === 0) {
+        process.stderr.write(`pallet: warning: no node of ${base.compute?.name ?? 'the service'} matched the selected groups: nothing was done\n`);
+      }
+      if (!this.g.quiet || !result.ok) write(summaryText(result, { color: this.color, redact }));
+    }
     void kind;
     return result.ok ? 0 : EXIT_FAILED;
   }

@@ -226,10 +226,19 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
     const fit = (s: string) => (s.length > cols - 1 ? `${s.slice(0, cols - 2)}…` : s);
     const lines = [...notes.splice(0).map((n) => `${n}\n`)];
     const body: string[] = [fit(`${header}  ${c.dim(secs(Date.now() - started))}`)];
-    for (const t of targets.values()) {
+    // Never taller than the terminal: running and failed targets first, the rest summed up.
+    const room = Math.max(3, (process.stdout.rows || 24) - 3);
+    const all = [...targets.values()].sort((a, b) => Number(Boolean(a.finished && !a.failed)) - Number(Boolean(b.finished && !b.failed)));
+    const shown = all.length > room ? all.slice(0, room - 1) : all;
+    const rest = all.slice(shown.length);
+    for (const t of shown) {
       const running = t.finished ? (t.failed ? c.red('failed') : c.green('done')) : (t.pending[t.done] ?? 'connecting…');
       const mark = t.finished ? (t.failed ? c.red('✗') : c.green('✓')) : c.yellow('•');
       body.push(fit(`${mark} ${t.target}  [${t.phase}] ${running}  ${c.dim(`${t.done}/${t.pending.length || '?'} ${t.changed} changed ${secs((t.finished ?? Date.now()) - t.started)}`)}`));
+    }
+    if (rest.length) {
+      const done = rest.filter((t) => t.finished && !t.failed).length;
+      body.push(fit(c.dim(`… and ${rest.length} more: ${done} done, ${rest.length - done} running`)));
     }
     let out = drawn ? `\x1b[${drawn}A\x1b[J` : '';
     out += lines.join('');
