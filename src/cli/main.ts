@@ -135,7 +135,7 @@ class Cli {
   }
 
   /** Run an operation with the right renderer; returns the exit code. */
-  async run(kind: 'lift' | 'converge', f: (opts: OperationOptions) => Promise<OperationResult>, base: OperationOptions): Promise<number> {
+  async run(f: (opts: OperationOptions) => Promise<OperationResult>, base: OperationOptions): Promise<number> {
     const redact = this.redact();
     const write = (s: string) => void this.out.write(s);
     let onEvent: (e: OperationEvent) => void = () => {};
@@ -160,7 +160,6 @@ class Cli {
       }
       if (!this.g.quiet || !result.ok) write(summaryText(result, { color: this.color, redact }));
     }
-    void kind;
     return result.ok ? 0 : EXIT_FAILED;
   }
 
@@ -220,7 +219,7 @@ function build(): Command {
     const { project, groups } = await c.groups(o, compute);
     const phases = o.phase?.map(parsePhase);
     if (o.dryRun) return c.dryRun(compute, groups, phases, true);
-    return c.run('converge', (opts) => converge(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
+    return c.run((opts) => converge(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
   }));
 
   select(program.command('down').description("remove every node of the project's groups")).action(act(async (o: SelectOpts) => {
@@ -229,7 +228,7 @@ function build(): Command {
     const { project, groups } = await c.groups(o, compute);
     const zero = groups.map((g) => withCount(g, 0));
     if (o.dryRun) return c.dryRun(compute, zero, [], true);
-    return c.run('converge', (opts) => converge(zero, opts), { compute, ...(project.environment ? { environment: project.environment } : {}) });
+    return c.run((opts) => converge(zero, opts), { compute, ...(project.environment ? { environment: project.environment } : {}) });
   }));
 
   select(program.command('lift').description('apply phases (default: configure) to the nodes the groups already have').argument('[groups...]', 'groups of the project (default: all)')).action(act(
@@ -239,7 +238,7 @@ function build(): Command {
       const { project, groups } = await c.groups(o, compute, names);
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return c.dryRun(compute, groups, phases, false);
-      return c.run('lift', (opts) => lift(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
+      return c.run((opts) => lift(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
     },
   ));
 
@@ -257,7 +256,7 @@ function build(): Command {
       const withCounts = groups.map((g) => withCount(g, counts.get(g.groupName) ?? g.count ?? 1));
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return c.dryRun(compute, withCounts, phases, true);
-      return c.run('converge', (opts) => converge(withCounts, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
+      return c.run((opts) => converge(withCounts, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
     },
   ));
 

@@ -650,11 +650,10 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     const consider = (await op.findTargets(considerGroupsOf(opts))).filter((c) => !targets.some((t) => t.node.id === c.node.id));
     const states = new Map<string, boolean>();
     await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await compute.nodeState(t.node)).bootstrapped))));
-    const ok =
-      (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
+    // Each step runs only if the previous one succeeded everywhere (phase barriers).
+    (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
       (await op.runPhase('bootstrap', [], targets, { onlyWithout: 'bootstrapped' })) &&
       (await op.runNamedPhases(phaseCalls, targets));
-    void ok;
     op.emit({ type: 'operation-end', ok: op.ok });
     return op.result(targets, newNodes, oldNodes);
   } finally {
