@@ -60,11 +60,15 @@ if ! podman image exists "$IMAGE"; then
   trap - EXIT
 fi
 
+for pid in $(pgrep -f "podman system service.*$SOCK" || true); do
+  case "$(readlink "/proc/$pid/cwd")" in *"(deleted)") restart_service=1 ;; esac   # its working directory was removed
+done
 if [ -n "${restart_service:-}" ] || ! curl -fsS --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; then
   pkill -f "podman system service.*$SOCK" 2>/dev/null || true
   mkdir -p "$(dirname "$SOCK")"
   log "starting podman's Docker API on $SOCK"
-  nohup podman system service --time=0 "unix://$SOCK" >/tmp/pallet-podman-service.log 2>&1 &
+  # From /: the service outlives this script, and a deleted working directory (a removed checkout) breaks runc.
+  (cd / && nohup podman system service --time=0 "unix://$SOCK" >/tmp/pallet-podman-service.log 2>&1 &)
   for _ in $(seq 1 50); do
     curl -fsS --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && break
     sleep 0.2
