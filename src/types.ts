@@ -25,6 +25,8 @@ export interface Node {
   imageUser?: { username: string };
   /** Host keys learned by the provider (`type base64`), trusted like known_hosts entries. */
   hostKeys?: string[];
+  /** The known_hosts file the service checks this node against (default ~/.ssh/known_hosts). */
+  knownHostsPath?: string;
   /** How to reach the node: SSH (default) or this machine's shell. */
   transport?: 'ssh' | 'local';
   /** Name of the compute service that owns the node (for messages). */

@@ -238,7 +238,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
     const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
     try {
       const known = join(dir, 'known_hosts');
-      const userKnown = join(homedir(), '.ssh', 'known_hosts');
+      const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
       const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
       writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
       const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`];

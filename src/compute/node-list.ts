@@ -84,6 +84,7 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
       ...(e.privateIp ? { privateIp: e.privateIp } : {}),
       sshPort: e.sshPort ?? 22,
       ...(e.hostKeys ? { hostKeys: e.hostKeys } : {}),
+      ...(opts.ssh?.knownHostsPath ? { knownHostsPath: opts.ssh.knownHostsPath } : {}),
       transport: e.transport ?? (isLoopback(e.ip) && e.sshPort === undefined ? 'local' : 'ssh'),
       ...(e.osFamily ? { osFamily: e.osFamily } : {}),
       ...(e.osVersion ? { osVersion: e.osVersion } : {}),

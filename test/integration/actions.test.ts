@@ -71,7 +71,7 @@ before(async () => {
   node = nodes[0]!;
   const known = knownHostsFor(nodes, dir);
   compute = nodeListService(
-    nodes.map((n) => ({ name: n.name, id: n.name, group: 'box', ip: '127.0.0.1', sshPort: n.port, hostKeys: [n.hostKey] })),
+    nodes.map((n) => ({ name: n.name, id: n.name, group: 'box', ip: '127.0.0.1', sshPort: n.port })),
     { ssh: { knownHostsPath: known, agent: false } },
   );
   user0 = makeUser('root', { privateKeyPath: key.path });
