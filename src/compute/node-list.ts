@@ -96,6 +96,8 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
   return {
     name,
     provider: 'node-list',
+    // Fresh servers (bootstrapped: false) keep their flags on the node, so another process sees them.
+    stateOnNode: true,
     ...(opts.environment ? { environment: opts.environment } : {}),
     async nodes(query) {
       if (!query?.groups) return [...list];

@@ -34,6 +34,12 @@ export interface ComputeService {
   destroyNode(node: Node): Promise<void>;
   /** Destroy every node of the group, and only those. */
   destroyNodesInGroup(groupName: string): Promise<void>;
+  /**
+   * True when the service cannot keep node state between processes: the
+   * operation then also keeps the flags on the node, in
+   * `/var/lib/pallet/.node-state`, and reads them from there.
+   */
+  readonly stateOnNode?: boolean;
   /** The node's state flags (a provider that cannot store them may keep them on the node itself). */
   nodeState(node: Node): Promise<NodeState>;
   setNodeState(node: Node, patch: NodeState): Promise<void>;

@@ -33,6 +33,7 @@ import {
 } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectOsScript, packagerForOs, parseDetectedOs, type DetectedOs } from '../script/os.js';
+import { shQuote } from '../script/quote.js';
 import { deepMerge, isPlainObject, totalOrderMerge } from '../spec/merge.js';
 import {
   mergeGroupSpecs,
@@ -219,6 +220,8 @@ function processPhases(phase: OperationOptions['phase']): { calls: PhaseCall[]; 
 }
 
 const groupNodeIdPrefix = 'group:';
+const nodeStateDir = '/var/lib/pallet';
+const nodeStateFile = '/var/lib/pallet/.node-state';
 
 function groupTarget(g: GroupSpec, service: string): Target {
   return {
@@ -243,6 +246,8 @@ class Operation {
   private readonly baseOptions: ActionOptions;
   private idCounter = 0;
   private serviceState: Target[] = [];
+  /** State flags read from nodes (services with `stateOnNode`). */
+  private readonly onNodeState = new Map<string, Record<string, boolean>>();
   /** Nodes that could not be reached: left out of later phases. */
   private readonly unreachable = new Set<string>();
   ok = true;
@@ -340,6 +345,41 @@ class Operation {
     return tr;
   }
 
+  /**
+   * The node's state flags: from the compute service, and, for services that
+   * keep them on the node, from the node when the service does not have `flag`.
+   */
+  async nodeState(t: Target, flag: string): Promise<Record<string, boolean>> {
+    const compute = this.opts.compute;
+    if (!compute) return {};
+    const st = await compute.nodeState(t.node);
+    if (st[flag] || !compute.stateOnNode) return st;
+    const cached = this.onNodeState.get(t.node.id);
+    if (cached) return { ...st, ...cached };
+    const fromNode: Record<string, boolean> = {};
+    try {
+      // The admin user can only log in once the node was bootstrapped; a refusal means "not yet".
+      const tr = await this.transportFor(t, this.user);
+      const r = await tr.run(`cat ${nodeStateFile} 2>/dev/null; exit 0\n`);
+      for (const line of r.stdout.toString('utf8').split('\n')) if (/^[A-Za-z0-9_.-]+$/.test(line.trim())) fromNode[line.trim()] = true;
+    } catch {
+      this.transports.delete(`${t.node.id}\0${this.user.username}`);
+    }
+    this.onNodeState.set(t.node.id, fromNode);
+    return { ...st, ...fromNode };
+  }
+
+  /** Set a state flag in the compute service and, where it keeps state on nodes, on the node. */
+  async setNodeFlag(t: Target, flag: string, useImage: boolean): Promise<void> {
+    const compute = this.opts.compute;
+    if (!compute) return;
+    await compute.setNodeState(t.node, { [flag]: true });
+    this.onNodeState.set(t.node.id, { ...(this.onNodeState.get(t.node.id) ?? {}), [flag]: true });
+    if (!compute.stateOnNode) return;
+    const tr = await this.transportFor(t, this.credentialsFor(t, useImage));
+    await tr.run(`mkdir -p ${nodeStateDir} && touch ${nodeStateFile} && { grep -qx ${shQuote(flag)} ${nodeStateFile} || echo ${shQuote(flag)} >> ${nodeStateFile}; }\n`);
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       [...this.transports.values()].map(async (p) => {
@@ -362,8 +402,7 @@ class Operation {
     const meta: PhaseMeta = this.phaseOf(having[0]!, phase)!.meta;
     const flag = extra.onlyWithout ?? meta.runOnceFlag;
     if (flag && this.opts.compute) {
-      const compute = this.opts.compute;
-      const states = await Promise.all(having.map((t) => (isGroupTarget(t) ? Promise.resolve<Record<string, boolean>>({}) : compute.nodeState(t.node))));
+      const states = await Promise.all(having.map((t) => (isGroupTarget(t) ? Promise.resolve<Record<string, boolean>>({}) : this.nodeState(t, flag))));
       having = having.filter((_t, i) => !states[i]![flag]);
       if (having.length === 0) return true;
     }
@@ -391,8 +430,9 @@ class Operation {
       });
       const ok = phaseResults.every((r, i) => r.ok || this.unreachable.has(planned[i]!.t.node.id));
       if (flag && this.opts.compute) {
-        const compute = this.opts.compute;
-        await Promise.all(phaseResults.map((r, i) => (r.ok && !isGroupTarget(planned[i]!.t) ? compute.setNodeState(planned[i]!.t.node, { [flag]: true }) : undefined)));
+        await Promise.all(
+          phaseResults.map((r, i) => (r.ok && !isGroupTarget(planned[i]!.t) ? this.setNodeFlag(planned[i]!.t, flag, meta.useImageCredentials ?? false) : undefined)),
+        );
       }
       const info: PostPhaseInfo = { phase, targets: part, results: phaseResults };
       if (this.opts.postPhase) await this.opts.postPhase(info);
@@ -649,7 +689,7 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     // -- OS, settings, bootstrap, phases --------------------------------------
     const consider = (await op.findTargets(considerGroupsOf(opts))).filter((c) => !targets.some((t) => t.node.id === c.node.id));
     const states = new Map<string, boolean>();
-    await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await compute.nodeState(t.node)).bootstrapped))));
+    await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await op.nodeState(t, 'bootstrapped')).bootstrapped))));
     // Each step runs only if the previous one succeeded everywhere (phase barriers).
     (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
       (await op.runPhase('bootstrap', [], targets, { onlyWithout: 'bootstrapped' })) &&

@@ -231,6 +231,13 @@ test('bootstrap a fresh node from its root login to an admin user, who then runs
   assert.equal(r2.ok, true, explainSession(r2));
   assert.deepEqual(log, ['pallet/os', 'configure'], 'bootstrap runs once');
   assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+  // Another process (a new service object) learns from the nodes themselves that they are bootstrapped.
+  for (const n of nodes.slice(1)) assert.equal(n.exec('cat /var/lib/pallet/.node-state').stdout, 'bootstrapped\n');
+  log.length = 0;
+  const again = nodeListService(fresh, { ssh: { knownHostsPath: known, agent: false } });
+  const r3 = await converge([[g, 2]], { compute: again, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  assert.equal(r3.ok, true, explainSession(r3));
+  assert.deepEqual(log, ['pallet/os', 'configure'], 'no bootstrap: the admin connection read the state from the node');
 });
 
 test('lift on existing servers from a configuration file', async () => {
