@@ -45,10 +45,18 @@ export const authorizeKeys = defineAction<[username: string, keys: string[]], Au
       `if [ "$(stat -c '%U %a' "$pallet_home/.ssh")" != ${shQuote(`${a!.username} 700`)} ]; then chown ${u}:"$pallet_grp" "$pallet_home/.ssh" && chmod 700 "$pallet_home/.ssh" || exit 1; pallet_changed; fi`,
       '[ -e "$pallet_ak" ] || { : > "$pallet_ak" || exit 1; pallet_changed; }',
     ];
+    // Missing keys are added to a copy that replaces the file in one rename.
+    lines.push('pallet_t=', `trap 'rm -f "$pallet_t"' EXIT`);
     for (const k of a!.keys) {
       const [type, blob] = k.split(' ');
-      lines.push(`if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"; then printf '%s\\n' ${shQuote(k)} >> "$pallet_ak" || exit 1; pallet_changed; fi`);
+      lines.push(
+        `if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"; then`,
+        '  [ -n "$pallet_t" ] || { pallet_t=$(mktemp "$pallet_ak.XXXXXXXX") && cat "$pallet_ak" > "$pallet_t"; } || exit 1',
+        `  printf '%s\\n' ${shQuote(k)} >> "$pallet_t" || exit 1`,
+        'fi',
+      );
     }
+    lines.push('if [ -n "$pallet_t" ]; then mv -f "$pallet_t" "$pallet_ak" || exit 1; pallet_changed; fi');
     lines.push(`if [ "$(stat -c '%U %a' "$pallet_ak")" != ${shQuote(`${a!.username} 600`)} ]; then chown ${u}:"$pallet_grp" "$pallet_ak" && chmod 600 "$pallet_ak" || exit 1; pallet_changed; fi`);
     return { script: lines.join('\n'), changes: 'reported' };
   },

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  automatedAdminUser,
   debconfSetSelections,
   directories,
   directory,
@@ -286,6 +287,20 @@ test('users and groups: create, update, lock, unlock, remove', async () => {
       group('staff2', { action: 'remove' });
     },
     () => assert.equal(node.exec('getent passwd alice').status, 2),
+  );
+});
+
+test('automatedAdminUser: user, authorized key, sudo rights checked by visudo; nothing changes the second time', async () => {
+  const k = makeKey(dir, 'ops');
+  await twice(
+    () => automatedAdminUser('opsadmin', [k.pub]),
+    () => {
+      assert.match(sh('getent passwd opsadmin'), /:\/bin\/bash$/m);
+      assert.equal(sh('cat /home/opsadmin/.ssh/authorized_keys'), `${k.pub}\n`);
+      assert.equal(sh('stat -c "%U %a" /home/opsadmin/.ssh /home/opsadmin/.ssh/authorized_keys').trim(), 'opsadmin 700\nopsadmin 600');
+      assert.equal(sh('su opsadmin -c "sudo -n id -un"').trim(), 'root');
+    },
+    [/^pkg sudo/],
   );
 });
 
