@@ -355,6 +355,12 @@ export interface PackageSourceOptions {
     priority?: number;
     enabled?: boolean;
   };
+  /** Alpine: a repository line added to /etc/apk/repositories. */
+  apk?: { url: string };
+  /** Arch: a `[name]` section with this server in /etc/pacman.conf. */
+  pacman?: { url: string; sigLevel?: string };
+  /** Homebrew: a tap (`user/repo`), optionally from a URL. */
+  brew?: { tap: string; url?: string };
 }
 
 interface SourceArgs {
@@ -368,8 +374,9 @@ export const packageSourceChangedFlag = 'packagesourcechanged';
 const sourceName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'source names are letters, digits, . _ -');
 
 /**
- * Add a package repository: an apt `.list` file (with its own keyring) or a
- * yum `.repo` file. Sets the flag `packagesourcechanged` when it changed;
+ * Add a package repository: an apt `.list` file (with its own keyring), a
+ * yum/dnf/zypper `.repo` file, an apk repository line, a pacman section, or a
+ * Homebrew tap. Sets the flag `packagesourcechanged` when it changed;
  * follow it with `planWhen(targetFlag(packageSourceChangedFlag), () => packageManager('update'))`.
  */
 export const packageSource = defineAction<[name: string, opts: PackageSourceOptions], SourceArgs>({
@@ -399,6 +406,9 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
             enabled: z.boolean().optional(),
           })
           .optional(),
+        apk: z.strictObject({ url: z.string().regex(/^\S+$/) }).optional(),
+        pacman: z.strictObject({ url: z.string().regex(/^\S+$/), sigLevel: z.string().regex(/^[A-Za-z ]+$/).optional() }).optional(),
+        brew: z.strictObject({ tap: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/), url: z.string().optional() }).optional(),
       }),
       opts,
       `packageSource '${name}'`,
@@ -468,6 +478,22 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
         const dir = ctx.packager === 'zypper' ? '/etc/zypp/repos.d' : '/etc/yum.repos.d';
         lines.push(`{\n${fileWithContent(`${dir}/${name}.repo`, `${repo}\n`, packageSourceChangedFlag)}\n} || exit 1`);
         if (y.gpgkey) lines.push(`rpm --import ${shQuote(y.gpgkey)} || exit 1`);
+      } else if (ctx.packager === 'apk') {
+        if (!opts.apk) throw new Error(`packageSource '${name}': no apk options for an apk node`);
+        const line = shQuote(opts.apk.url);
+        lines.push(`grep -qxF ${line} /etc/apk/repositories || { printf '%s\\n' ${line} >> /etc/apk/repositories || exit 1; pallet_changed; pallet_set_flag ${packageSourceChangedFlag}; }`);
+      } else if (ctx.packager === 'pacman') {
+        if (!opts.pacman) throw new Error(`packageSource '${name}': no pacman options for a pacman node`);
+        const section = [`[${name}]`, ...(opts.pacman.sigLevel ? [`SigLevel = ${opts.pacman.sigLevel}`] : []), `Server = ${opts.pacman.url}`].join('\n');
+        lines.push(
+          `if ! grep -qxF ${shQuote(`[${name}]`)} /etc/pacman.conf; then`,
+          `  printf '\\n%s\\n' ${shQuote(section)} >> /etc/pacman.conf || exit 1; pallet_changed; pallet_set_flag ${packageSourceChangedFlag}`,
+          'fi',
+        );
+      } else if (ctx.packager === 'brew') {
+        if (!opts.brew) throw new Error(`packageSource '${name}': no brew options for a brew node`);
+        const tap = shQuote(opts.brew.tap);
+        lines.push(`if ! brew tap | grep -qxF ${tap}; then brew tap ${tap}${opts.brew.url ? ` ${shQuote(opts.brew.url)}` : ''} || exit 1; pallet_changed; pallet_set_flag ${packageSourceChangedFlag}; fi`);
       } else {
         throw new Error(`packageSource has no implementation for package manager ${ctx.packager ?? '(unknown)'}`);
       }

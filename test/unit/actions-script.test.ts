@@ -31,7 +31,6 @@ import {
   user,
   waitForFile,
   withServiceRestart,
-  osFamily,
 } from '../../src/index.js';
 import { compile, families, syntaxErrors, type Os } from '../helpers/compile.js';
 
@@ -178,9 +177,13 @@ test('every action compiles to a script that sh -n and bash -n accept, for every
     packageManager('upgrade');
     packageManager('configure', { proxy: 'http://proxy.invalid:3128' });
     minimalPackages();
-    if (!['alpine', 'arch', 'darwin'].includes(osFamily() ?? '')) {
-      packageSource('src', { apt: { url: 'http://deb.invalid/debian', keyUrl: 'http://deb.invalid/key.asc' }, yum: { url: 'http://yum.invalid/' } });
-    }
+    packageSource('src', {
+      apt: { url: 'http://deb.invalid/debian', keyUrl: 'http://deb.invalid/key.asc' },
+      yum: { url: 'http://yum.invalid/' },
+      apk: { url: 'http://apk.invalid/v3.20/community' },
+      pacman: { url: 'http://arch.invalid/$repo/os/$arch', sigLevel: 'Optional TrustAll' },
+      brew: { tap: 'acme/tools' },
+    });
     installDeb('/tmp/x.deb');
     addRpm('/tmp/x.rpm');
     remoteFile('/etc/a', { content: "it's $x `y`\n", owner: 'root', group: 'root', mode: '0640', flagOnChanged: 'a' });
@@ -221,8 +224,13 @@ test('every action compiles to a script that sh -n and bash -n accept, for every
   }
 });
 
-test('packageSource says which package managers it supports', async () => {
-  await assert.rejects(compile(() => void packageSource('x', { apt: { url: 'http://x.invalid' } }), os('alpine', '3.20')), /packageSource has no implementation for package manager apk/);
+test('packageSource for apk, pacman and brew; a missing section is a clear error', async () => {
+  const [apk] = await compile(() => void packageSource('x', { apk: { url: 'http://x.invalid/main' } }), os('alpine', '3.20'));
+  assert.equal(apk!.script, "grep -qxF 'http://x.invalid/main' /etc/apk/repositories || { printf '%s\\n' 'http://x.invalid/main' >> /etc/apk/repositories || exit 1; pallet_changed; pallet_set_flag packagesourcechanged; }");
+  const [pac] = await compile(() => void packageSource('x', { pacman: { url: 'http://x.invalid/$repo' } }), os('arch', 'rolling'));
+  assert.match(pac!.script, /grep -qxF '\[x\]' \/etc\/pacman\.conf/);
+  assert.match(pac!.script, /Server = http:\/\/x\.invalid\/\$repo/);
+  await assert.rejects(compile(() => void packageSource('x', { apt: { url: 'http://x.invalid' } }), os('alpine', '3.20')), /packageSource 'x': no apk options for an apk node/);
 });
 
 test('dispatch errors are clear when a family has no implementation', async () => {
