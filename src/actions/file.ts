@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { ensureAttrs, normaliseMode } from '../script/fs.js';
+import { ensureAttrs, installStaged, normaliseMode, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
@@ -189,13 +189,10 @@ export const sed = defineAction<
       script: [
         `pallet_p=${shQuote(a!.path)}`,
         `[ -f "$pallet_p" ] || { echo ${shQuote(`sed: ${a!.path} does not exist`)} >&2; exit 1; }`,
-        `pallet_t=$(mktemp "$(dirname -- "$pallet_p")/.pallet-new.XXXXXXXX") || exit 1`,
+        stageBeside(a!.path),
         `trap 'rm -f "$pallet_t"' EXIT`,
         `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,
-        'if cmp -s "$pallet_t" "$pallet_p"; then rm -f "$pallet_t"; else',
-        '  chmod "$(stat -c %a "$pallet_p")" "$pallet_t" && chown "$(stat -c %u:%g "$pallet_p")" "$pallet_t" && mv -f "$pallet_t" "$pallet_p" || exit 1',
-        '  pallet_changed',
-        'fi',
+        installStaged('"$pallet_p"'),
       ].join('\n'),
       changes: 'reported',
     };

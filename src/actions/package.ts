@@ -13,6 +13,7 @@ import { currentSession } from '../plan/session.js';
 import type { ScriptContext } from '../plan/types.js';
 import { dispatch, type Implementation } from '../script/dispatch.js';
 import { heredoc, shQuote, writeBytes } from '../script/quote.js';
+import { installStaged, stageBeside } from '../script/fs.js';
 import { validate } from '../spec/spec.js';
 
 export type PackageAction = 'install' | 'remove' | 'upgrade' | 'purge';
@@ -300,12 +301,8 @@ const pmImpls: ReadonlyArray<Implementation<(a: PmArgs) => string>> = [
 
 /** Shell that makes `path` hold exactly `content` (atomically), calling pallet_changed when it changed. */
 export function fileWithContent(path: string, content: string, flag?: string): string {
-  const p = shQuote(path);
-  return [
-    `pallet_t=$(mktemp "$(dirname -- ${p})/.pallet-new.XXXXXXXX") || exit 1`,
-    writeBytes(content, '"$pallet_t"', 'exit 1'),
-    `if [ -f ${p} ] && cmp -s "$pallet_t" ${p}; then rm -f "$pallet_t"; else chmod 644 "$pallet_t" && mv -f "$pallet_t" ${p} || exit 1; pallet_changed;${flag ? ` pallet_set_flag ${shQuote(flag)};` : ''} fi`,
-  ].join('\n');
+  const onChange = `pallet_changed${flag ? `; pallet_set_flag ${shQuote(flag)}` : ''}`;
+  return [stageBeside(path), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged(shQuote(path), onChange, { mode: '644' })].join('\n');
 }
 
 /**
@@ -456,10 +453,9 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
             '[ -n "$pallet_codename" ] || pallet_codename=$(lsb_release -c -s 2>/dev/null)',
             `[ -n "$pallet_codename" ] || { echo ${shQuote(`packageSource ${name}: cannot tell the release codename; give apt.release`)} >&2; exit 1; }`,
             `pallet_line=$(printf '%s' ${shQuote(line.trimEnd())} | sed "s/__PALLET_CODENAME__/$pallet_codename/")`,
-            `pallet_t=$(mktemp /etc/apt/sources.list.d/.pallet-new.XXXXXXXX) || exit 1`,
+            stageBeside(`/etc/apt/sources.list.d/${name}.list`),
             `printf '%s\\n' "$pallet_line" > "$pallet_t" || exit 1`,
-            `pallet_f=${shQuote(`/etc/apt/sources.list.d/${name}.list`)}`,
-            `if [ -f "$pallet_f" ] && cmp -s "$pallet_t" "$pallet_f"; then rm -f "$pallet_t"; else chmod 644 "$pallet_t" && mv -f "$pallet_t" "$pallet_f" || exit 1; pallet_changed; pallet_set_flag ${packageSourceChangedFlag}; fi`,
+            installStaged(shQuote(`/etc/apt/sources.list.d/${name}.list`), `pallet_changed; pallet_set_flag ${packageSourceChangedFlag}`, { mode: '644' }),
           );
         }
       } else if (ctx.packager === 'yum' || ctx.packager === 'dnf' || ctx.packager === 'zypper') {

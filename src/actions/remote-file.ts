@@ -23,7 +23,7 @@ import { join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
-import { ensureAttrs, normaliseMode } from '../script/fs.js';
+import { ensureAttrs, installStaged, normaliseMode, stageBeside } from '../script/fs.js';
 import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
@@ -223,7 +223,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   lines.push(
     'if [ -z "$pallet_skip" ]; then',
-    `pallet_t=$(mktemp ${shQuote(`${posix.dirname(a.path)}/.pallet-new.XXXXXXXX`)}) || { echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1; }`,
+    stageBeside(a.path, `echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`),
     `trap 'rm -f "$pallet_t"' EXIT`,
     ...produce(a, ctx),
   );
@@ -232,17 +232,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   if (o.verify) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
   lines.push(
-    'if [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; then',
-    '  rm -f "$pallet_t"',
-    'else',
-    '  if [ -e "$pallet_p" ]; then',
-    '    chmod "$(stat -c %a "$pallet_p")" "$pallet_t" && chown "$(stat -c %u:%g "$pallet_p")" "$pallet_t" || exit 1',
-    '  else',
-    '    chmod 644 "$pallet_t" || exit 1',
-    '  fi',
-    '  mv -f "$pallet_t" "$pallet_p" || exit 1',
-    `  pallet_changed;${flag}`,
-    'fi',
+    installStaged('"$pallet_p"', `pallet_changed;${flag}`),
     'fi',
   );
   if (versioned) {

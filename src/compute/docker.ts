@@ -8,7 +8,7 @@
  * loopback (or configured) host address. The node's host key is read from the
  * container through the engine API, so host-key checking stays on without
  * anybody editing known_hosts. Node state (bootstrapped) lives on the node
- * itself, in `/var/lib/pallet/.node-state`, because container labels cannot
+ * itself (compute/node-state.ts), because container labels cannot
  * change after creation.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +22,7 @@ import type { GroupSpec } from '../spec/spec.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
 import { sshConnector, type SshConnectorOptions } from './connect.js';
+import { parseNodeState, readNodeStateScript, writeNodeStateScript } from './node-state.js';
 import type { ComputeService, NodeState, RunNodesOptions } from './types.js';
 
 export interface DockerServiceOptions {
@@ -272,18 +273,11 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       await Promise.all(cs.map((c) => engine(`removing ${c.Id}`, async () => (await client()).getContainer(c.Id).remove({ force: true }))));
     },
     async nodeState(node: Node): Promise<NodeState> {
-      const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', 'cat /var/lib/pallet/.node-state 2>/dev/null || true']));
-      const state: NodeState = {};
-      for (const f of r.out.split('\n').map((l) => l.trim()).filter(Boolean)) state[f] = true;
-      return state;
+      const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', readNodeStateScript]));
+      return parseNodeState(r.out);
     },
     async setNodeState(node: Node, patch: NodeState) {
-      const current = await this.nodeState(node);
-      const next = { ...current, ...patch };
-      const flags = Object.entries(next).filter(([, v]) => v).map(([k]) => k);
-      await engine(`writing the state of ${node.id}`, () =>
-        execIn(node.id, ['sh', '-c', `mkdir -p /var/lib/pallet && printf '%s\\n' ${flags.map(shQuote).join(' ')} > /var/lib/pallet/.node-state`]),
-      );
+      await engine(`writing the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', writeNodeStateScript(patch)]));
     },
     connect(node: Node, user: User) {
       return ssh(node, user);

@@ -69,7 +69,7 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
       return [makeNode([group.groupName])];
     },
     async destroyNode(node: Node) {
-      for (const g of node.groupNames ?? [node.groupName]) this.destroyNodesInGroup(g);
+      for (const g of node.groupNames ?? [node.groupName]) await this.destroyNodesInGroup(g);
     },
     async destroyNodesInGroup(groupName: string) {
       include.delete(groupName);

@@ -12,7 +12,7 @@ import { DeferredArgs, hasDeferred } from '../plan/action.js';
 import { recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
-import { buildBatch, extractMarkers, FrameParser, newNonce, prelude, type BatchEntry, type Frame } from './batch.js';
+import { buildBatch, extractMarkers, FrameParser, newNonce, type BatchEntry, type Frame } from './batch.js';
 import type { ActionResult } from './result.js';
 
 export interface ExecuteEvents {
@@ -30,6 +30,11 @@ export interface ExecuteOptions {
   events?: ExecuteEvents;
   /** Count of round trips made (for tests and benchmarks). */
   roundTrips?: { count: number };
+}
+
+/** The script as results and reports show it: sensitive strings replaced by `<sensitive>`. */
+export function hideSensitive(script: string, sensitive: ReadonlyArray<string> = []): string {
+  return sensitive.filter((x) => x.length > 0).reduce((acc, secret) => acc.split(secret).join('<sensitive>'), script);
 }
 
 async function resolveDeferred(v: unknown): Promise<unknown> {
@@ -133,7 +138,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       changes !== 'always'
         ? `${comment}${out.script}`
         : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
-    const display = (out.sensitive ?? []).filter((x) => x.length > 0).reduce((acc, secret) => acc.split(secret).join('<sensitive>'), script);
+    const display = hideSensitive(script, out.sensitive);
     for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
     return { script, display };
   };
@@ -353,10 +358,4 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   let ok = await walk(items);
   if (ok) ok = await flush();
   return { ok, actions: results };
-}
-
-/** The script an action compiles to (for explainPlan), with the helper prelude. */
-export function explainScript(call: ActionCall, ctx: ScriptContext): string {
-  const out = call.def.script!(call.args, ctx);
-  return `${prelude('<nonce>', call.options)}\n${out.script}`;
 }

@@ -33,7 +33,6 @@ import {
 } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectOsScript, packagerForOs, parseDetectedOs, type DetectedOs } from '../script/os.js';
-import { shQuote } from '../script/quote.js';
 import { deepMerge, isPlainObject, totalOrderMerge } from '../spec/merge.js';
 import {
   mergeGroupSpecs,
@@ -48,7 +47,8 @@ import {
   type PostPhaseInfo,
   type Target,
 } from '../spec/spec.js';
-import type { ComputeService } from '../compute/types.js';
+import type { ComputeService, NodeState } from '../compute/types.js';
+import { parseNodeState, readNodeStateScript, writeNodeStateScript } from '../compute/node-state.js';
 import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
 import { defaultAdminUser, redactUser, type User } from '../user.js';
@@ -220,8 +220,6 @@ function processPhases(phase: OperationOptions['phase']): { calls: PhaseCall[]; 
 }
 
 const groupNodeIdPrefix = 'group:';
-const nodeStateDir = '/var/lib/pallet';
-const nodeStateFile = '/var/lib/pallet/.node-state';
 
 function groupTarget(g: GroupSpec, service: string): Target {
   return {
@@ -246,8 +244,10 @@ class Operation {
   private readonly baseOptions: ActionOptions;
   private idCounter = 0;
   private serviceState: Target[] = [];
-  /** State flags read from nodes (services with `stateOnNode`). */
-  private readonly onNodeState = new Map<string, Record<string, boolean>>();
+  /** State flags of each node, read once per operation. */
+  private readonly nodeStates = new Map<string, NodeState>();
+  /** Nodes whose on-node state was read already (services with `stateOnNode`). */
+  private readonly readFromNode = new Set<string>();
   /** Nodes that could not be reached: left out of later phases. */
   private readonly unreachable = new Set<string>();
   ok = true;
@@ -346,27 +346,28 @@ class Operation {
   }
 
   /**
-   * The node's state flags: from the compute service, and, for services that
-   * keep them on the node, from the node when the service does not have `flag`.
+   * The node's state flags, asked once per node and operation: from the
+   * compute service and, for services that keep them on the node, from the
+   * node when the service does not have `flag`.
    */
-  async nodeState(t: Target, flag: string): Promise<Record<string, boolean>> {
+  async nodeState(t: Target, flag: string): Promise<NodeState> {
     const compute = this.opts.compute;
     if (!compute) return {};
-    const st = await compute.nodeState(t.node);
-    if (st[flag] || !compute.stateOnNode) return st;
-    const cached = this.onNodeState.get(t.node.id);
-    if (cached) return { ...st, ...cached };
-    const fromNode: Record<string, boolean> = {};
+    let st = this.nodeStates.get(t.node.id);
+    if (!st) {
+      st = await compute.nodeState(t.node);
+      this.nodeStates.set(t.node.id, st);
+    }
+    if (st[flag] || !compute.stateOnNode || this.readFromNode.has(t.node.id)) return st;
+    this.readFromNode.add(t.node.id);
     try {
       // The admin user can only log in once the node was bootstrapped; a refusal means "not yet".
       const tr = await this.transportFor(t, this.user);
-      const r = await tr.run(`cat ${nodeStateFile} 2>/dev/null; exit 0\n`);
-      for (const line of r.stdout.toString('utf8').split('\n')) if (/^[A-Za-z0-9_.-]+$/.test(line.trim())) fromNode[line.trim()] = true;
+      Object.assign(st, parseNodeState((await tr.run(`${readNodeStateScript}\n`)).stdout.toString('utf8')));
     } catch {
       this.transports.delete(`${t.node.id}\0${this.user.username}`);
     }
-    this.onNodeState.set(t.node.id, fromNode);
-    return { ...st, ...fromNode };
+    return st;
   }
 
   /** Set a state flag in the compute service and, where it keeps state on nodes, on the node. */
@@ -374,10 +375,10 @@ class Operation {
     const compute = this.opts.compute;
     if (!compute) return;
     await compute.setNodeState(t.node, { [flag]: true });
-    this.onNodeState.set(t.node.id, { ...(this.onNodeState.get(t.node.id) ?? {}), [flag]: true });
+    this.nodeStates.set(t.node.id, { ...(this.nodeStates.get(t.node.id) ?? {}), [flag]: true });
     if (!compute.stateOnNode) return;
     const tr = await this.transportFor(t, this.credentialsFor(t, useImage));
-    await tr.run(`mkdir -p ${nodeStateDir} && touch ${nodeStateFile} && { grep -qx ${shQuote(flag)} ${nodeStateFile} || echo ${shQuote(flag)} >> ${nodeStateFile}; }\n`);
+    await tr.run(`${writeNodeStateScript({ [flag]: true })}\n`);
   }
 
   async close(): Promise<void> {
@@ -402,7 +403,7 @@ class Operation {
     const meta: PhaseMeta = this.phaseOf(having[0]!, phase)!.meta;
     const flag = extra.onlyWithout ?? meta.runOnceFlag;
     if (flag && this.opts.compute) {
-      const states = await Promise.all(having.map((t) => (isGroupTarget(t) ? Promise.resolve<Record<string, boolean>>({}) : this.nodeState(t, flag))));
+      const states = await Promise.all(having.map((t) => (isGroupTarget(t) ? Promise.resolve<NodeState>({}) : this.nodeState(t, flag))));
       having = having.filter((_t, i) => !states[i]![flag]);
       if (having.length === 0) return true;
     }

@@ -5,6 +5,7 @@
 import type { OperationResult } from '../operation/result.js';
 import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
+import { hideSensitive } from '../operation/execute.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import { emptyPlanState, runInSession, type Session } from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
@@ -118,7 +119,7 @@ function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: st
       target: session.target,
       user: session.user,
     });
-    const shown = (compiled.sensitive ?? []).filter(Boolean).reduce((acc, x) => acc.split(x).join('<sensitive>'), compiled.script);
+    const shown = hideSensitive(compiled.script, compiled.sensitive);
     out.push(`${pad}  SCRIPT:`, indent(`${prelude('<nonce>', item.options)}\n${shown}`, `${pad}  | `));
   }
 }

@@ -4,7 +4,7 @@
  * through a redactor, so secrets (passwords, passphrases) never reach output.
  */
 import type { OperationEvent } from '../operation/operation.js';
-import type { ActionResult, OperationResult, PhaseResult } from '../operation/result.js';
+import type { OperationResult } from '../operation/result.js';
 
 export type Redactor = (s: string) => string;
 
@@ -298,4 +298,3 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
   };
 }
 
-export type { ActionResult, PhaseResult };

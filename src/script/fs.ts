@@ -2,6 +2,7 @@
  * Shell fragments for files: ownership and mode that are re-applied only when
  * they drift, so a second run reports no change.
  */
+import { posix } from 'node:path';
 import { shQuote } from './quote.js';
 
 export interface Attrs {
@@ -49,4 +50,38 @@ export function ensureAttrs(pathExpr: string, a: Attrs): string {
     lines.push(`if [ "$(stat -c %a ${pathExpr})" != ${shQuote(m)} ]; then chmod ${shQuote(m)} ${pathExpr} || exit 1; pallet_changed; fi`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The two halves of an atomic file replacement. `stageBeside` creates the
+ * staging file `"$pallet_t"` in the target's directory (so the final rename
+ * is atomic); `installStaged` renames it over `target` (a quoted shell word)
+ * only when the content differs, runs `onChange`, and otherwise removes it.
+ * The replacement keeps an existing file's mode and owner, and a new file
+ * gets 0644 (`mode: '644'` forces 0644 in both cases).
+ */
+export function stageBeside(path: string, onFailure = 'exit 1'): string {
+  return `pallet_t=$(mktemp ${shQuote(`${posix.dirname(path)}/.pallet-new.XXXXXXXX`)}) || { ${onFailure}; }`;
+}
+
+export function installStaged(target: string, onChange = 'pallet_changed', opts: { mode?: '644' } = {}): string {
+  const attrs =
+    opts.mode === '644'
+      ? ['  chmod 644 "$pallet_t" || exit 1']
+      : [
+          `  if [ -e ${target} ]; then`,
+          `    chmod "$(stat -c %a ${target})" "$pallet_t" && chown "$(stat -c %u:%g ${target})" "$pallet_t" || exit 1`,
+          '  else',
+          '    chmod 644 "$pallet_t" || exit 1',
+          '  fi',
+        ];
+  return [
+    `if [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
+    '  rm -f "$pallet_t"',
+    'else',
+    ...attrs,
+    `  mv -f "$pallet_t" ${target} || exit 1`,
+    `  ${onChange}`,
+    'fi',
+  ].join('\n');
 }

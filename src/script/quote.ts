@@ -78,8 +78,3 @@ export function checkedBlock(
   lines.push(`echo ${shQuote(`#> ${name} : SUCCESS`)}`);
   return lines.join('\n');
 }
-
-/** `test`-style conditions and other fragments joined with `&&`. */
-export function chainAnd(...parts: string[]): string {
-  return parts.filter((p) => p.trim() !== '').join(' && ');
-}
