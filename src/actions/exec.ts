@@ -94,7 +94,8 @@ export const execCheckedScript = defineAction<
       ? checkedBlock(name, script.map((cmd) => ({ label: firstLine(cmd), script: cmd })))
       : [
           `echo ${shQuote(`${name}...`)}`,
-          `sh -e -c ${shQuote(script)}`,
+          // A subshell, not a child `sh`: the body keeps pallet_changed and the other helpers.
+          `(\nset -e\n${script}\n)`,
           `pallet_rc=$?`,
           `if [ "$pallet_rc" -ne 0 ]; then echo ${shQuote(`#> ${name} : FAIL`)} >&2; exit "$pallet_rc"; fi`,
           `echo ${shQuote(`#> ${name} : SUCCESS`)}`,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { ensureAttrs, installStaged, normaliseMode, stageBeside } from '../script/fs.js';
+import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
@@ -71,16 +71,23 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
   summary: ([a]) => `file ${a?.path ?? ''}`,
   script: ([a]) => {
     const { path, opts } = a!;
-    const p = shQuote(path);
     const action = opts.action ?? 'create';
     if (action === 'delete') {
-      return { script: `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`, changes: 'reported' };
+      const p = shQuote(path);
+      return {
+        script: [
+          `if [ -d ${p} ] && [ ! -L ${p} ]; then echo ${shQuote(`file ${path}: is a directory: pallet does not delete a directory as a file`)} >&2; exit 1; fi`,
+          `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`,
+        ].join('\n'),
+        changes: 'reported',
+      };
     }
+    // Through a link, the file it resolves to is made and kept (as remoteFile does).
     const create =
       action === 'touch'
-        ? `touch ${p} || exit 1; pallet_changed`
-        : `if [ ! -e ${p} ]; then touch ${p} || exit 1; pallet_changed; fi`;
-    const lines = [create, ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) })];
+        ? 'touch "$pallet_p" || exit 1; pallet_changed'
+        : 'if [ ! -e "$pallet_p" ]; then touch "$pallet_p" || exit 1; pallet_changed; fi';
+    const lines = [resolveTarget(path, 'file'), create, ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) })];
     return { script: lines.filter(Boolean).join('\n'), changes: 'reported' };
   },
 });
@@ -104,6 +111,7 @@ function directoryScript(path: string, opts: DirectoryOptions): string {
   const p = shQuote(path);
   if (opts.action === 'delete') return `if [ -e ${p} ] || [ -L ${p} ]; then rm -rf ${p} || exit 1; pallet_changed; fi`;
   return [
+    `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`,
     `if [ ! -d ${p} ]; then mkdir -p ${p} || exit 1; pallet_changed; fi`,
     ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }),
   ]
@@ -113,7 +121,7 @@ function directoryScript(path: string, opts: DirectoryOptions): string {
 
 export interface SymbolicLinkOptions {
   action?: 'create' | 'delete';
-  /** Replace what is at `name` even if it is a regular file. */
+  /** Replace a regular file at `name` (a directory, fifo, socket or device is never replaced). */
   force?: boolean;
 }
 
@@ -131,8 +139,18 @@ export const symbolicLink = defineAction<[from: string, name: string, opts?: Sym
     const f = shQuote(a!.from);
     const n = shQuote(a!.name);
     if (a!.opts.action === 'delete') return { script: `if [ -L ${n} ]; then rm -f ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
-    const guard = a!.opts.force ? '' : `if [ -e ${n} ] && [ ! -L ${n} ]; then echo ${shQuote(`symbolicLink: ${a!.name} exists and is not a link (use force: true to replace it)`)} >&2; exit 1; fi\n`;
-    return { script: `${guard}if [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ln -sfn ${f} ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    // A real directory is never replaced (`ln -sfn` would put the link inside it, on every run);
+    // with `force`, only a regular file is.
+    const refuse = (why: string) => `{ echo ${shQuote(`symbolicLink ${a!.name}: ${why}`)} >&2; exit 1; }`;
+    const guard = [
+      `if [ ! -L ${n} ] && [ -e ${n} ]; then`,
+      `  if [ -d ${n} ]; then ${refuse('is a directory: pallet does not replace a directory with a link')}`,
+      `  elif [ ! -f ${n} ]; then ${refuse('is a fifo, socket or device: pallet does not replace it')}`,
+      ...(a!.opts.force ? [] : [`  else ${refuse('exists and is not a link (use force: true to replace the file)')}`]),
+      '  fi',
+      'fi',
+    ].join('\n');
+    return { script: `${guard}\nif [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ln -sfn ${f} ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
   },
 });
 
@@ -159,6 +177,8 @@ export interface SedOptions {
   restriction?: string;
   /** The separator of the `s` command (default `/`). */
   separator?: string;
+  /** Through a symbolic link (default) the file it resolves to is edited; `false` replaces the link with the edited copy. */
+  follow?: boolean;
 }
 
 /**
@@ -173,7 +193,7 @@ export const sed = defineAction<
   execution: 'in-sequence',
   parse: (path, exprs, opts = {}) => {
     const pairs = Array.isArray(exprs) ? exprs : Object.entries(exprs);
-    const o = validate(z.strictObject({ restriction: z.string().optional(), separator: z.string().length(1).optional() }), opts, `sed '${path}'`);
+    const o = validate(z.strictObject({ restriction: z.string().optional(), separator: z.string().length(1).optional(), follow: z.boolean().optional() }), opts, `sed '${path}'`);
     const sep = o.separator ?? '/';
     for (const [from, to] of pairs) {
       if (from.includes('\n') || to.includes('\n')) throw new Error(`sed '${path}': expressions are single lines`);
@@ -187,9 +207,9 @@ export const sed = defineAction<
     const program = a!.exprs.map(([from, to]) => `${a!.opts.restriction ?? ''}s${sep}${from}${sep}${to}${sep}g`).join('\n');
     return {
       script: [
-        `pallet_p=${shQuote(a!.path)}`,
-        `[ -f "$pallet_p" ] || { echo ${shQuote(`sed: ${a!.path} does not exist`)} >&2; exit 1; }`,
-        stageBeside(a!.path),
+        resolveTarget(a!.path, 'sed', { follow: a!.opts.follow ?? true }),
+        `[ -f "$pallet_p" ] || { echo ${shQuote(`sed ${a!.path}: does not exist`)} >&2; exit 1; }`,
+        stageBeside(),
         `trap 'rm -f "$pallet_t"' EXIT`,
         `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,
         installStaged('"$pallet_p"'),

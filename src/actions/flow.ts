@@ -231,7 +231,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
     const user = ctx.user;
     const base = ['-rlptD', '--itemize-changes', ...(opts.delete === false ? [] : ['--delete']), ...(opts.args ?? [])];
     if (node.transport === 'local') {
-      const r = await runRsync([...base, from, to]);
+      const r = await runRsync([...base, '--', from, to]);
       if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
       return { changed: r.out.trim().length > 0, out: r.out };
     }
@@ -243,8 +243,11 @@ const rsyncAction: ActionDef<RsyncArgs> = {
       writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
       const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`];
       if (user.privateKeyPath) ssh.push('-i', user.privateKeyPath);
-      const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${user.sudoUser}` : ''} rsync`];
-      const r = await runRsync([...base, '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, from, `${user.username}@${node.primaryIp}:${to}`]);
+      // --rsync-path is run by the node's shell: quoted.
+      const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
+      // -s (--protect-args): the remote path reaches rsync as it is, not through the node's shell.
+      const host = node.primaryIp.includes(':') ? `[${node.primaryIp}]` : node.primaryIp;
+      const r = await runRsync([...base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', from, `${user.username}@${host}:${to}`]);
       if (r.code !== 0) throw new Error(`rsync to ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
       return { changed: r.out.trim().length > 0, out: r.out };
     } finally {
@@ -259,6 +262,15 @@ const rsyncAction: ActionDef<RsyncArgs> = {
  */
 export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
   const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), opts, 'rsync');
+  const s = currentSession('rsync');
+  const u = s.user;
+  // rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else.
+  if (s.target.node?.transport === 'ssh' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
+    throw new Error(
+      `rsync ${from} -> ${to}: the admin user ${u.username} has ${u.privateKey !== undefined ? 'its key as text' : 'a password'} and no privateKeyPath; ` +
+        'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
+    );
+  }
   return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncAction, { from, to, opts: o });
 }
 

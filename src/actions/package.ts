@@ -13,7 +13,7 @@ import { currentSession } from '../plan/session.js';
 import type { ScriptContext } from '../plan/types.js';
 import { dispatch, type Implementation } from '../script/dispatch.js';
 import { heredoc, shQuote, writeBytes } from '../script/quote.js';
-import { installStaged, stageBeside } from '../script/fs.js';
+import { installStaged, resolveTarget, stageBeside } from '../script/fs.js';
 import { validate } from '../spec/spec.js';
 
 export type PackageAction = 'install' | 'remove' | 'upgrade' | 'purge';
@@ -302,7 +302,7 @@ const pmImpls: ReadonlyArray<Implementation<(a: PmArgs) => string>> = [
 /** Shell that makes `path` hold exactly `content` (atomically), calling pallet_changed when it changed. */
 export function fileWithContent(path: string, content: string, flag?: string): string {
   const onChange = `pallet_changed${flag ? `; pallet_set_flag ${shQuote(flag)}` : ''}`;
-  return [stageBeside(path), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged(shQuote(path), onChange, { mode: '644' })].join('\n');
+  return [resolveTarget(path, 'file'), stageBeside(), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged('"$pallet_p"', onChange, { mode: '644' })].join('\n');
 }
 
 /**
@@ -453,9 +453,10 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
             '[ -n "$pallet_codename" ] || pallet_codename=$(lsb_release -c -s 2>/dev/null)',
             `[ -n "$pallet_codename" ] || { echo ${shQuote(`packageSource ${name}: cannot tell the release codename; give apt.release`)} >&2; exit 1; }`,
             `pallet_line=$(printf '%s' ${shQuote(line.trimEnd())} | sed "s/__PALLET_CODENAME__/$pallet_codename/")`,
-            stageBeside(`/etc/apt/sources.list.d/${name}.list`),
+            resolveTarget(`/etc/apt/sources.list.d/${name}.list`, `packageSource ${name}`),
+            stageBeside(),
             `printf '%s\\n' "$pallet_line" > "$pallet_t" || exit 1`,
-            installStaged(shQuote(`/etc/apt/sources.list.d/${name}.list`), `pallet_changed; pallet_set_flag ${packageSourceChangedFlag}`, { mode: '644' }),
+            installStaged('"$pallet_p"', `pallet_changed; pallet_set_flag ${packageSourceChangedFlag}`, { mode: '644' }),
           );
         }
       } else if (ctx.packager === 'yum' || ctx.packager === 'dnf' || ctx.packager === 'zypper') {

@@ -23,7 +23,7 @@ import { join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
-import { ensureAttrs, installStaged, normaliseMode, stageBeside } from '../script/fs.js';
+import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
@@ -64,8 +64,14 @@ export interface RemoteFileOptions {
   verify?: string;
   /** Accept any TLS certificate for `url`. */
   insecure?: boolean;
-  /** `delete` removes the file. */
+  /** `delete` removes the file (a link is removed, not what it points to). */
   action?: 'create' | 'delete';
+  /**
+   * When the path is a symbolic link: `true` (default) writes through it (the
+   * link stays; the file it resolves to gets the content, keeping its owner and
+   * mode); `false` replaces the link itself with a regular file.
+   */
+  follow?: boolean;
   /** The content is secret: results, logs and reports show `<sensitive>` instead of it. */
   sensitive?: boolean;
 }
@@ -94,6 +100,7 @@ const optionsSchema = z
     verify: z.string().optional(),
     insecure: z.boolean().optional(),
     action: z.enum(['create', 'delete']).optional(),
+    follow: z.boolean().optional(),
     sensitive: z.boolean().optional(),
   })
   .superRefine((o, ctx) => {
@@ -145,9 +152,9 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
   const t = '"$pallet_t"';
   if (o.content !== undefined) {
     if (o.literal === false) {
-      const doc = heredoc(String(o.content));
       // Unquoted delimiter: the user asked for shell expansion of the content.
-      return [`cat > ${t} <<${doc.open.slice(3, -1)} || exit 1\n${doc.text}`];
+      const doc = heredoc(String(o.content), { quoted: false });
+      return [`cat > ${t} ${doc.open} || exit 1\n${doc.text}`];
     }
     return [writeBytes(o.content as string | Buffer, t, 'exit 1')];
   }
@@ -188,7 +195,10 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   const state = a.path.startsWith('/') ? `${stateRoot(ctx)}${a.path}` : `${stateRoot(ctx)}/relative/${a.path}`;
   const st = shQuote(state);
   if (o.action === 'delete') {
-    return `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`;
+    return [
+      `if [ -d ${p} ] && [ ! -L ${p} ]; then echo ${shQuote(`remoteFile ${a.path}: is a directory: pallet does not delete a directory as a file`)} >&2; exit 1; fi`,
+      `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`,
+    ].join('\n');
   }
   const flag = o.flagOnChanged ? ` pallet_set_flag ${shQuote(o.flagOnChanged)};` : '';
   if (o.link !== undefined) {
@@ -200,7 +210,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       'fi',
     ].join('\n');
   }
-  const lines: string[] = [`pallet_p=${p}`];
+  const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true })];
   if (versioned && !o.overwriteChanges) {
     lines.push(
       `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
@@ -223,7 +233,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   lines.push(
     'if [ -z "$pallet_skip" ]; then',
-    stageBeside(a.path, `echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`),
+    stageBeside(`echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`),
     `trap 'rm -f "$pallet_t"' EXIT`,
     ...produce(a, ctx),
   );

@@ -62,7 +62,7 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
       lines.push(
         'case "$pallet_kind" in',
         `  systemd) systemctl is-enabled --quiet ${n} || { systemctl enable ${n} || exit 1; pallet_changed; } ;;`,
-        `  openrc) rc-update show default | grep -qw ${n} || { rc-update add ${n} default || exit 1; pallet_changed; } ;;`,
+        `  openrc) rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }' || { rc-update add ${n} default || exit 1; pallet_changed; } ;;`,
         `  *) if ! ls ${links} >/dev/null 2>&1; then`,
         `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} defaults >/dev/null && update-rc.d ${n} enable >/dev/null; else chkconfig ${n} on; fi || exit 1; pallet_changed`,
         '     fi ;;',
@@ -73,7 +73,7 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
       lines.push(
         'case "$pallet_kind" in',
         `  systemd) if systemctl is-enabled --quiet ${n}; then systemctl disable ${n} || exit 1; pallet_changed; fi ;;`,
-        `  openrc) if rc-update show default | grep -qw ${n}; then rc-update del ${n} default || exit 1; pallet_changed; fi ;;`,
+        `  openrc) if rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }'; then rc-update del ${n} default || exit 1; pallet_changed; fi ;;`,
         `  *) if ls ${links} >/dev/null 2>&1; then`,
         `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} disable >/dev/null; else chkconfig ${n} off; fi || exit 1; pallet_changed`,
         '     fi ;;',

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { shQuote } from '../script/quote.js';
+import { shArgs, shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 
 const accountName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, 'user and group names are letters, digits, _ . - (not starting with a digit or -)');
@@ -40,11 +40,12 @@ const userOptions = z.strictObject({
   baseDir: z.string().regex(/^\/[^:\n]*$/).optional(),
   home: z.string().regex(/^\/[^:\n]*$/).optional(),
   system: z.boolean().optional(),
-  comment: z.string().regex(/^[^:\n]*$/, 'no colon or newline').optional(),
+  // Control characters make useradd fail (and would garble /etc/passwd): refused at plan time.
+  comment: z.string().regex(/^[^:\x00-\x1f\x7f]*$/, 'no colon and no control characters (newline, tab, ...)').optional(),
   group: accountName.optional(),
   groups: z.array(accountName).optional(),
   append: z.boolean().optional(),
-  password: z.string().regex(/^[^:\n]*$/).optional(),
+  password: z.string().regex(/^[^:\x00-\x1f\x7f]*$/, 'a crypted password: no colon and no control characters').optional(),
   removeHome: z.boolean().optional(),
 });
 
@@ -91,16 +92,23 @@ function stanza({ name, opts }: UserArgs): string {
   if (opts.group) mod.push(`[ "$(id -gn ${u})" = ${shQuote(opts.group)} ] || set -- "$@" -g ${shQuote(opts.group)}`);
   if (opts.password !== undefined) mod.push(`[ "${shadowField}" = ${shQuote(opts.password)} ] || set -- "$@" -p ${shQuote(opts.password)}`);
   if (opts.groups) {
-    const current = `$(id -Gn ${u} | tr ' ' '\\n' | grep -vx "$(id -gn ${u})" | sort -u | paste -sd, -)`;
     if (opts.append) {
       mod.push('pallet_missing=');
       for (const g of opts.groups) {
-        mod.push(`id -Gn ${u} | tr ' ' '\\n' | grep -qx ${shQuote(g)} || pallet_missing="\${pallet_missing:+$pallet_missing,}"${shQuote(g)}`);
+        mod.push(`id -Gn ${u} | tr ' ' '\\n' | grep -qxF ${shQuote(g)} || pallet_missing="\${pallet_missing:+$pallet_missing,}"${shQuote(g)}`);
       }
       mod.push('[ -z "$pallet_missing" ] || set -- "$@" -a -G "$pallet_missing"');
     } else {
-      const want = [...new Set(opts.groups)].sort().join(',');
-      mod.push(`[ "${current}" = ${shQuote(want)} ] || set -- "$@" -G ${shQuote(want)}`);
+      // Compared as sets, both sides sorted on the node with LC_ALL=C; the primary group
+      // (the new one when `group` changes it) is not a supplementary group.
+      const primary = opts.group ? shQuote(opts.group) : `"$(id -gn ${u})"`;
+      const normal = 'grep -vxF "$pallet_pg" | LC_ALL=C sort -u | paste -sd, -';
+      mod.push(
+        `pallet_pg=${primary}`,
+        `pallet_cur=$(id -Gn ${u} | tr ' ' '\\n' | ${normal})`,
+        `pallet_want=$(printf '%s\\n' ${shArgs(opts.groups.length ? opts.groups : [''])} | grep -v '^$' | ${normal})`,
+        '[ "$pallet_cur" = "$pallet_want" ] || set -- "$@" -G "$pallet_want"',
+      );
     }
   }
   mod.push(`if [ $# -gt 0 ]; then usermod "$@" ${u} || exit 1; pallet_changed; fi`);
@@ -117,7 +125,15 @@ export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
     opts: validate(userOptions, opts, `user '${name}'`) as UserOptions,
   }),
   summary: (args) => `user ${args.map((a) => (a.opts.action && a.opts.action !== 'manage' ? `${a.opts.action}:${a.name}` : a.name)).join(' ')}`,
-  script: (args) => ({ script: args.map((a) => `{\n${stanza(a)}\n} || exit 1`).join('\n'), changes: 'reported' }),
+  // Each user in its own subshell: one that fails does not stop the others; the action fails after all ran.
+  script: (args) => ({
+    script: [
+      'pallet_failed=',
+      ...args.map((a) => `(\n${stanza(a)}\n) || pallet_failed="$pallet_failed "${shQuote(a.name)}`),
+      'if [ -n "$pallet_failed" ]; then echo "user: failed for:$pallet_failed" >&2; exit 1; fi',
+    ].join('\n'),
+    changes: 'reported',
+  }),
 });
 
 export interface GroupOptions {

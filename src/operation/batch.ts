@@ -2,19 +2,24 @@
  * A batch: many actions of one target sent as ONE shell script, in one round
  * trip, that still reports one result per action.
  *
- * Each action's script is written to a file in a private temporary directory
- * (through a heredoc that its content cannot end) and run with its own `sh`,
- * so a syntax error or an `exit` in one action cannot disturb the others. After
+ * Each action's script travels base64-encoded (so no shell quirk can alter a
+ * byte of it: dash drops bytes inside heredocs, see `safeDelimiter`), is
+ * decoded into a private temporary directory and run by its own `sh`, so a
+ * syntax error or an `exit` in one action cannot disturb the others. After
  * each action the batch prints a frame on stdout:
  *
- *     \n@@PALLET:<nonce> <key> <exit> <stdout bytes> <stderr bytes>\n<stdout><stderr>
+ *     \n@@PALLET:<nonce> <key> <exit> <stdout bytes> <stderr bytes> <control bytes>\n<stdout><stderr><control>
  *
- * and stops at the first action that fails. Shell conditions (`planWhen` with a
- * string) become `if` blocks around their actions, so they cost no extra round
- * trip. Frames are parsed as they stream in.
+ * and stops at the first action that fails. Control data (a change report, flags,
+ * values) travels out of band: the helpers `pallet_changed`, `pallet_set_flag`
+ * and `pallet_set_value` append NUL-separated records to the file named by
+ * `$PALLET_CONTROL`, never to the output, so nothing a node prints can set a
+ * flag or report a change. Shell conditions (`planWhen` with a string) become
+ * `if` blocks around their actions, so they cost no extra round trip. Frames
+ * are parsed as they stream in, in time linear in their size.
  */
 import { randomBytes } from 'node:crypto';
-import { heredoc, shQuote } from '../script/quote.js';
+import { base64Lines, shQuote } from '../script/quote.js';
 import type { ActionOptions } from '../plan/types.js';
 
 export type BatchEntry =
@@ -26,27 +31,33 @@ export interface Frame {
   exit: number;
   out: Buffer;
   err: Buffer;
+  /** Control records written by the action's helpers. */
+  ctl: Buffer;
 }
 
 export function newNonce(): string {
   return randomBytes(8).toString('hex');
 }
 
-/** Markers an action prints to report a change, a flag or a value; removed from its output. */
-export function markers(nonce: string) {
-  return {
-    changed: `PALLET-CHANGED:${nonce}`,
-  };
-}
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The helper functions every action script can call. */
-export function prelude(nonce: string, options: ActionOptions, uploadDir?: string): string {
-  const lines = [
-    ...(uploadDir ? [`PALLET_UPLOADS=${shQuote(uploadDir)}`] : []),
-    `pallet_changed() { printf '%s\\n' ${shQuote(markers(nonce).changed)}; }`,
-    `pallet_set_flag() { printf 'SETFLAG: %s :SETFLAG\\n' "$1"; }`,
-    `pallet_set_value() { printf 'SETVALUE: %s %s :SETVALUE\\n' "$1" "$2"; }`,
-  ];
+/**
+ * The start of every action script: its environment, and the helpers it (and,
+ * through `$PALLET_CONTROL`, any program it runs) can use to report.
+ * The same for every run of the same plan (no nonce), so `explain` is stable.
+ */
+export function prelude(options: ActionOptions, uploadDir?: string): string {
+  const lines: string[] = [];
+  if (uploadDir) lines.push(`PALLET_UPLOADS=${shQuote(uploadDir)}; export PALLET_UPLOADS`);
+  for (const [k, v] of Object.entries(options.scriptEnv ?? {})) {
+    if (!envName.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+    lines.push(`${k}=${shQuote(v)}; export ${k}`);
+  }
+  lines.push(
+    `pallet_changed() { printf 'C\\000' >> "$PALLET_CONTROL"; }`,
+    `pallet_set_flag() { printf 'F\\000%s\\000' "$1" >> "$PALLET_CONTROL"; }`,
+    `pallet_set_value() { printf 'V\\000%s\\000%s\\000' "$1" "$2" >> "$PALLET_CONTROL"; }`,
+  );
   if (options.scriptDir) {
     const d = shQuote(options.scriptDir);
     lines.push(`mkdir -p ${d} && cd ${d} || { echo "pallet: cannot use script directory "${d} >&2; exit 1; }`);
@@ -55,25 +66,42 @@ export function prelude(nonce: string, options: ActionOptions, uploadDir?: strin
   return lines.join('\n');
 }
 
-function runCommand(options: ActionOptions): { cmd: string; viaStdin: boolean } {
-  const env = Object.entries(options.scriptEnv ?? {}).map(([k, v]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
-    return shQuote(`${k}=${v}`);
-  });
-  const envPart = env.length ? `env ${env.join(' ')} ` : '';
+/** The separator a sudo action prints between its output and its control records. */
+export function sudoControlMark(nonce: string): string {
+  return `\n@@PALLET-CTL:${nonce}\n`;
+}
+
+/**
+ * How an entry's script file `"$pallet_d/s"` is run. Under sudo the other user
+ * cannot read the batch's private directory: the script goes on stdin, the
+ * wrapper keeps it in a file of its own (so the script's own commands read
+ * /dev/null, not the script), and prints its control records after a mark.
+ */
+function runCommand(options: ActionOptions, nonce: string): { cmd: string; viaStdin: boolean } {
   if (options.sudoUser) {
-    return { cmd: `sudo -n -u ${shQuote(options.sudoUser)} ${envPart}sh -s`, viaStdin: true };
+    const wrapper = [
+      'pallet_f=$(mktemp) && PALLET_CONTROL=$(mktemp) || exit 97',
+      'export PALLET_CONTROL',
+      'cat > "$pallet_f"',
+      'sh "$pallet_f" < /dev/null',
+      'pallet_rc=$?',
+      `printf '${sudoControlMark(nonce).replace(/\n/g, '\\n')}'`,
+      'cat "$PALLET_CONTROL"',
+      'rm -f "$pallet_f" "$PALLET_CONTROL"',
+      'exit $pallet_rc',
+    ].join('; ');
+    return { cmd: `sudo -n -u ${shQuote(options.sudoUser)} sh -c ${shQuote(wrapper)}`, viaStdin: true };
   }
-  return { cmd: `${envPart}sh "$pallet_d/s"`, viaStdin: false };
+  return { cmd: 'sh "$pallet_d/s"', viaStdin: false };
 }
 
 function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, uploadDir?: string): void {
   for (const e of entries) {
     const body = e.kind === 'action' ? e.script : e.cond;
-    const file = `${prelude(nonce, e.options, uploadDir)}\n${body}\n`;
-    const doc = heredoc(file);
-    out.push(`${indent}cat > "$pallet_d/s" ${doc.open}\n${doc.text}`);
-    const { cmd, viaStdin } = runCommand(e.options);
+    const file = `${prelude(e.options, uploadDir)}\n${body}\n`;
+    // Base64 lines never contain '_', so the constant delimiter cannot occur in them.
+    out.push(`${indent}base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`);
+    const { cmd, viaStdin } = runCommand(e.options, nonce);
     const input = viaStdin ? '"$pallet_d/s"' : '/dev/null';
     if (e.kind === 'action') {
       out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0`);
@@ -93,10 +121,11 @@ export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, up
     `trap 'rm -rf "$pallet_d"' EXIT`,
     `pallet_run() {`,
     `  pallet_k=$1; pallet_in=$2; shift 2`,
-    `  "$@" < "$pallet_in" > "$pallet_d/o" 2> "$pallet_d/e"`,
+    `  : > "$pallet_d/c"`,
+    `  PALLET_CONTROL="$pallet_d/c" "$@" < "$pallet_in" > "$pallet_d/o" 2> "$pallet_d/e"`,
     `  pallet_rc=$?`,
-    `  printf '\\n@@PALLET:%s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" $(wc -c < "$pallet_d/o") $(wc -c < "$pallet_d/e")`,
-    `  cat "$pallet_d/o" "$pallet_d/e"`,
+    `  printf '\\n@@PALLET:%s %s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" $(wc -c < "$pallet_d/o") $(wc -c < "$pallet_d/e") $(wc -c < "$pallet_d/c")`,
+    `  cat "$pallet_d/o" "$pallet_d/e" "$pallet_d/c"`,
     `  return $pallet_rc`,
     `}`,
   ];
@@ -105,15 +134,24 @@ export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, up
   return `${out.join('\n')}\n`;
 }
 
+/** At most this much of the bytes between frames is kept (they are a sign of trouble, not data). */
+const garbageLimit = 64 * 1024;
+
 /**
  * Incremental parser of a batch's stdout. `push` chunks as they arrive; each
  * complete frame is passed to `onFrame`. `garbage` reports bytes that are not
- * frames (a sign that the batch did not run as built).
+ * frames (a sign that the batch did not run as built). Chunks of a frame's body
+ * are kept as they came and joined once, when the frame is complete: the work
+ * is linear in the output.
  */
 export class FrameParser {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private body: { key: string; exit: number; o: number; e: number; c: number } | undefined;
   private readonly header: Buffer;
   garbage = '';
+  /** Bytes copied while joining chunks: linear parsing keeps it near the input's size. */
+  copied = 0;
 
   constructor(
     nonce: string,
@@ -122,65 +160,126 @@ export class FrameParser {
     this.header = Buffer.from(`\n@@PALLET:${nonce} `);
   }
 
+  private take(): Buffer {
+    const b = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    if (this.chunks.length > 1) this.copied += this.size;
+    this.chunks = [];
+    this.size = 0;
+    return b;
+  }
+
+  private keep(b: Buffer): void {
+    if (b.length) {
+      this.chunks = [b];
+      this.size = b.length;
+    }
+  }
+
+  private addGarbage(b: Buffer): void {
+    if (this.garbage.length < garbageLimit) this.garbage += b.subarray(0, garbageLimit - this.garbage.length).toString('utf8');
+  }
+
   push(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (!chunk.length) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
     for (;;) {
-      if (this.buf.length < this.header.length) return;
-      if (!this.buf.subarray(0, this.header.length).equals(this.header)) {
-        const at = this.buf.indexOf(this.header);
-        const cut = at < 0 ? Math.max(0, this.buf.length - this.header.length) : at;
-        this.garbage += this.buf.subarray(0, cut).toString('utf8');
-        this.buf = this.buf.subarray(cut);
-        if (at < 0) return;
-      }
-      const eol = this.buf.indexOf(0x0a, this.header.length);
-      if (eol < 0) return;
-      const fields = this.buf.subarray(this.header.length, eol).toString('utf8').trim().split(/\s+/);
-      const [key, exit, o, e] = fields;
-      const olen = Number(o);
-      const elen = Number(e);
-      if (key === undefined || !Number.isInteger(olen) || !Number.isInteger(elen)) {
-        this.garbage += this.buf.subarray(0, eol + 1).toString('utf8');
-        this.buf = this.buf.subarray(eol + 1);
+      if (this.body) {
+        const total = this.body.o + this.body.e + this.body.c;
+        if (this.size < total) return;
+        const buf = this.take();
+        const { key, exit, o, e } = this.body;
+        this.body = undefined;
+        this.onFrame({
+          key,
+          exit,
+          out: buf.subarray(0, o),
+          err: buf.subarray(o, o + e),
+          ctl: buf.subarray(o + e, total),
+        });
+        this.keep(buf.subarray(total));
         continue;
       }
-      const start = eol + 1;
-      if (this.buf.length < start + olen + elen) return;
-      this.onFrame({
-        key,
-        exit: Number(exit),
-        out: this.buf.subarray(start, start + olen),
-        err: this.buf.subarray(start + olen, start + olen + elen),
-      });
-      this.buf = this.buf.subarray(start + olen + elen);
+      // Looking for a header: what is pending here is a header line (small) or garbage (trimmed).
+      if (this.size < this.header.length) return;
+      let buf = this.take();
+      const at = buf.indexOf(this.header);
+      if (at < 0) {
+        const cut = buf.length - this.header.length + 1;
+        this.addGarbage(buf.subarray(0, cut));
+        this.keep(buf.subarray(cut));
+        return;
+      }
+      if (at > 0) {
+        this.addGarbage(buf.subarray(0, at));
+        buf = buf.subarray(at);
+      }
+      const eol = buf.indexOf(0x0a, this.header.length);
+      if (eol < 0) {
+        if (buf.length > this.header.length + 256) {
+          // No header is this long: not a frame.
+          this.addGarbage(buf.subarray(0, this.header.length));
+          this.keep(buf.subarray(this.header.length));
+          continue;
+        }
+        this.keep(buf);
+        return;
+      }
+      const fields = buf.subarray(this.header.length, eol).toString('utf8').trim().split(/\s+/);
+      const [key, exit, o, e, c] = fields.map((f, i) => (i === 0 ? f : Number(f))) as [string, number, number, number, number];
+      if (key === undefined || ![exit, o, e, c].every((n) => Number.isInteger(n) && n >= 0)) {
+        this.addGarbage(buf.subarray(0, eol + 1));
+        this.keep(buf.subarray(eol + 1));
+        continue;
+      }
+      this.body = { key, exit, o, e, c };
+      this.keep(buf.subarray(eol + 1));
     }
   }
 
   /** Bytes left over at the end (an incomplete frame). */
   finish(): void {
-    if (this.buf.length) this.garbage += this.buf.toString('utf8');
-    this.buf = Buffer.alloc(0);
+    if (this.body) this.addGarbage(Buffer.from(`(an incomplete frame for ${this.body.key})`));
+    if (this.size) this.addGarbage(this.take());
+    this.body = undefined;
   }
 }
 
-/** Take the change marker, flags and values out of an action's stdout. */
-export function extractMarkers(
-  out: string,
-  nonce: string,
-): { out: string; changed: boolean; flags: string[]; flagValues: Record<string, string> } {
-  const mark = markers(nonce).changed;
-  let changed = false;
-  const flags: string[] = [];
-  const flagValues: Record<string, string> = {};
-  let text = out.split(`${mark}\n`).join('');
-  if (text !== out) changed = true;
-  text = text.replace(/SETFLAG: (\S+) :SETFLAG\n?/g, (_m, f: string) => {
-    if (!flags.includes(f)) flags.push(f);
-    return '';
-  });
-  text = text.replace(/SETVALUE: (\S+) (.*?) :SETVALUE\n?/g, (_m, f: string, v: string) => {
-    flagValues[f] = v;
-    return '';
-  });
-  return { out: text, changed, flags, flagValues };
+export interface Control {
+  changed: boolean;
+  flags: string[];
+  flagValues: Record<string, string>;
+}
+
+/**
+ * Read an action's control records (`C`; `F name`; `V name value`, fields
+ * NUL-terminated). Values may hold any bytes but NUL, newlines included.
+ */
+export function parseControl(ctl: Buffer): Control {
+  const fields = ctl.toString('utf8').split('\0');
+  const c: Control = { changed: false, flags: [], flagValues: {} };
+  for (let i = 0; i < fields.length; ) {
+    const kind = fields[i];
+    if (kind === 'C') {
+      c.changed = true;
+      i += 1;
+    } else if (kind === 'F' && i + 1 < fields.length - 1) {
+      const f = fields[i + 1]!;
+      if (f && !c.flags.includes(f)) c.flags.push(f);
+      i += 2;
+    } else if (kind === 'V' && i + 2 < fields.length - 1) {
+      c.flagValues[fields[i + 1]!] = fields[i + 2]!;
+      i += 3;
+    } else {
+      break;
+    }
+  }
+  return c;
+}
+
+/** Split a sudo action's stdout into its output and its control records (see `runCommand`). */
+export function splitSudoControl(out: Buffer, nonce: string): { out: Buffer; ctl: Buffer } {
+  const at = out.lastIndexOf(sudoControlMark(nonce));
+  if (at < 0) return { out, ctl: Buffer.alloc(0) };
+  return { out: out.subarray(0, at), ctl: out.subarray(at + sudoControlMark(nonce).length) };
 }

@@ -12,7 +12,7 @@ import { DeferredArgs, hasDeferred } from '../plan/action.js';
 import { recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
-import { buildBatch, extractMarkers, FrameParser, newNonce, type BatchEntry, type Frame } from './batch.js';
+import { buildBatch, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
 import type { ActionResult } from './result.js';
 
 export interface ExecuteEvents {
@@ -181,7 +181,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       if (!p) return;
       seen.add(f.key);
       const now = Date.now();
-      const m = extractMarkers(f.out.toString('utf8'), nonce);
+      const options = p.call?.options ?? p.when!.options;
+      const split = options.sudoUser ? splitSudoControl(f.out, nonce) : { out: f.out, ctl: f.ctl };
+      const m = { ...parseControl(split.ctl), out: split.out.toString('utf8') };
       const err = f.err.toString('utf8');
       const r: ActionResult = {
         action: p.kind === 'test' ? (p.when!.negate ? 'planWhenNot' : 'planWhen') : p.call!.def.name,

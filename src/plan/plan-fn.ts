@@ -1,6 +1,7 @@
 /**
  * Plan functions and the ordering of recorded actions.
  */
+import { PlanError } from '../errors.js';
 import { withContext } from './session.js';
 import type { ActionCall, PlanItem } from './types.js';
 import type { PhaseFn } from '../spec/spec.js';
@@ -91,16 +92,42 @@ function enforceConstraints(items: PlanItem[]): PlanItem[] {
   const out: PlanItem[] = [];
   while (out.length < n) {
     const i = indeg.findIndex((d, k) => d === 0 && !done[k]);
-    if (i < 0) {
-      // A cycle: keep the remaining items in their recorded order.
-      items.forEach((item, k) => {
-        if (!done[k]) out.push(item);
-      });
-      break;
-    }
+    if (i < 0) throw new PlanError(`alwaysBefore/alwaysAfter rules form a cycle: ${findCycle(items, edges, done)}. Remove one of the rules.`);
     done[i] = true;
     out.push(items[i]!);
     for (const j of edges[i]!) indeg[j]!--;
   }
   return out;
+}
+
+function label(item: PlanItem): string {
+  const id = item.options.actionId ? ` (actionId ${item.options.actionId})` : '';
+  return item.type === 'when' ? `planWhen${id}` : `${item.def.name}${id}`;
+}
+
+/** A cycle among the items not yet ordered, as `a -> b -> a`. */
+function findCycle(items: PlanItem[], edges: Array<Set<number>>, done: boolean[]): string {
+  const state = new Array<number>(items.length).fill(0); // 0 new, 1 on the path, 2 finished
+  const path: number[] = [];
+  const visit = (i: number): number[] | undefined => {
+    state[i] = 1;
+    path.push(i);
+    for (const j of edges[i]!) {
+      if (done[j]) continue;
+      if (state[j] === 1) return [...path.slice(path.indexOf(j)), j];
+      if (state[j] === 0) {
+        const c = visit(j);
+        if (c) return c;
+      }
+    }
+    state[i] = 2;
+    path.pop();
+    return undefined;
+  };
+  for (let i = 0; i < items.length; i++) {
+    if (done[i] || state[i] !== 0) continue;
+    const c = visit(i);
+    if (c) return c.map((k) => label(items[k]!)).join(' -> ');
+  }
+  return 'unknown';
 }

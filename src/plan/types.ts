@@ -48,7 +48,10 @@ export type ChangeReport =
   | 'never';
 
 export interface CompiledScript {
-  /** POSIX shell. Runs with `sh`, helpers `pallet_changed`, `pallet_set_flag`, `pallet_set_value` defined. */
+  /**
+   * POSIX shell. Runs with `sh`, helpers `pallet_changed`, `pallet_set_flag`, `pallet_set_value` defined;
+   * they write to the file `$PALLET_CONTROL` (exported, so programs the script runs can report too).
+   */
   script: string;
   changes: ChangeReport;
   /** Strings of the script that must not be shown (sensitive content); results and reports show `<sensitive>` instead. */

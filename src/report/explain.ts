@@ -120,7 +120,7 @@ function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: st
       user: session.user,
     });
     const shown = hideSensitive(compiled.script, compiled.sensitive);
-    out.push(`${pad}  SCRIPT:`, indent(`${prelude('<nonce>', item.options)}\n${shown}`, `${pad}  | `));
+    out.push(`${pad}  SCRIPT:`, indent(`${prelude(item.options)}\n${shown}`, `${pad}  | `));
   }
 }
 

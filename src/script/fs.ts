@@ -14,13 +14,36 @@ export interface Attrs {
   recursive?: boolean;
 }
 
-/** Validate an octal mode and return it without leading zeros (as `stat -c %a` prints it). */
+/**
+ * Decimal values of common modes written as `0o` literals whose decimal digits
+ * also look octal (0o644 is 420): accepted as the mode they are.
+ */
+const octalLiterals = new Set([0o400, 0o500, 0o550, 0o555, 0o640, 0o644, 0o660, 0o664, 0o770, 0o777, 0o1777, 0o2755, 0o4755]);
+
+/**
+ * Validate an octal mode and return it without leading zeros (as `stat -c %a`
+ * prints it). Strings are octal digits (`'0644'`, `'755'`). A number is taken
+ * as its value (`0o644`), except a number that reads like an octal mode typed
+ * without `0o` (`644`, `755`, `600`: 644 is 0o1204, sticky and odd): such a
+ * number is refused, because it would silently set the wrong mode.
+ */
 export function normaliseMode(mode: string | number): string {
-  const s = typeof mode === 'number' ? mode.toString(8) : mode;
-  if (!/^[0-7]{1,4}$/.test(s)) {
+  if (typeof mode === 'number') {
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+      throw new Error(`invalid mode ${mode}: give an octal mode as a string ('0644') or an octal literal (0o644)`);
+    }
+    if (/^[0-7]{3,4}$/.test(String(mode)) && !octalLiterals.has(mode)) {
+      throw new Error(
+        `mode ${mode} looks like an octal mode written as a decimal number (${mode} is 0o${mode.toString(8)}): ` +
+          `write '${String(mode).padStart(4, '0')}' or 0o${mode}`,
+      );
+    }
+    return mode.toString(8);
+  }
+  if (!/^[0-7]{1,4}$/.test(mode)) {
     throw new Error(`invalid mode ${JSON.stringify(mode)}: give an octal mode such as '0644' (symbolic modes are not supported)`);
   }
-  return s.replace(/^0+(?=.)/, '');
+  return mode.replace(/^0+(?=.)/, '');
 }
 
 /**
@@ -34,7 +57,7 @@ export function ensureAttrs(pathExpr: string, a: Attrs): string {
     if (a.recursive) {
       lines.push(`if [ -n "$(find ${pathExpr} ! -user ${o} -print 2>/dev/null | head -n 1)" ]; then chown -R ${o} ${pathExpr} || exit 1; pallet_changed; fi`);
     } else {
-      lines.push(`if [ "$(stat -c %U ${pathExpr})" != ${o} ] && [ "$(stat -c %u ${pathExpr})" != ${o} ]; then chown ${o} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if [ "$(stat -L -c %U ${pathExpr})" != ${o} ] && [ "$(stat -L -c %u ${pathExpr})" != ${o} ]; then chown ${o} ${pathExpr} || exit 1; pallet_changed; fi`);
     }
   }
   if (a.group !== undefined) {
@@ -42,26 +65,61 @@ export function ensureAttrs(pathExpr: string, a: Attrs): string {
     if (a.recursive) {
       lines.push(`if [ -n "$(find ${pathExpr} ! -group ${g} -print 2>/dev/null | head -n 1)" ]; then chgrp -R ${g} ${pathExpr} || exit 1; pallet_changed; fi`);
     } else {
-      lines.push(`if [ "$(stat -c %G ${pathExpr})" != ${g} ] && [ "$(stat -c %g ${pathExpr})" != ${g} ]; then chgrp ${g} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if [ "$(stat -L -c %G ${pathExpr})" != ${g} ] && [ "$(stat -L -c %g ${pathExpr})" != ${g} ]; then chgrp ${g} ${pathExpr} || exit 1; pallet_changed; fi`);
     }
   }
   if (a.mode !== undefined) {
     const m = normaliseMode(a.mode);
-    lines.push(`if [ "$(stat -c %a ${pathExpr})" != ${shQuote(m)} ]; then chmod ${shQuote(m)} ${pathExpr} || exit 1; pallet_changed; fi`);
+    lines.push(`if [ "$(stat -L -c %a ${pathExpr})" != ${shQuote(m)} ]; then chmod ${shQuote(m)} ${pathExpr} || exit 1; pallet_changed; fi`);
   }
   return lines.join('\n');
 }
 
 /**
- * The two halves of an atomic file replacement. `stageBeside` creates the
- * staging file `"$pallet_t"` in the target's directory (so the final rename
- * is atomic); `installStaged` renames it over `target` (a quoted shell word)
- * only when the content differs, runs `onChange`, and otherwise removes it.
- * The replacement keeps an existing file's mode and owner, and a new file
- * gets 0644 (`mode: '644'` forces 0644 in both cases).
+ * Shell that sets `"$pallet_p"` to the regular file to write for `path`, or
+ * fails with a message naming the path:
+ * - a symbolic link is followed (`follow`, the default): the link stays and the
+ *   file it resolves to is written, keeping that file's owner and mode; with
+ *   `follow: false` the link itself is replaced by a regular file;
+ * - a directory, fifo, socket or device is refused, never replaced.
  */
-export function stageBeside(path: string, onFailure = 'exit 1'): string {
-  return `pallet_t=$(mktemp ${shQuote(`${posix.dirname(path)}/.pallet-new.XXXXXXXX`)}) || { ${onFailure}; }`;
+export function resolveTarget(path: string, what: string, opts: { follow?: boolean } = {}): string {
+  const fail = (why: string) => `{ echo ${shQuote(`${what} ${path}: ${why}`)} >&2; exit 1; }`;
+  const lines = [`pallet_p=${shQuote(path)}`];
+  if (opts.follow ?? true) {
+    lines.push(
+      'if [ -L "$pallet_p" ]; then',
+      // "x" keeps trailing newlines of the name through the command substitution.
+      `  pallet_r=$(readlink -f -- "$pallet_p" && echo x) && pallet_r=\${pallet_r%?x} && [ -n "$pallet_r" ] || ${fail('is a symbolic link that cannot be resolved (its directory is missing?)')}`,
+      '  pallet_p=$pallet_r',
+      'fi',
+    );
+  }
+  lines.push(
+    'if [ ! -L "$pallet_p" ]; then',
+    `  if [ -d "$pallet_p" ]; then ${fail('is a directory: pallet does not replace a directory with a file')}`,
+    `  elif [ -e "$pallet_p" ] && [ ! -f "$pallet_p" ]; then ${fail('is not a regular file (a fifo, socket or device): pallet does not replace it')}`,
+    '  fi',
+    'fi',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * The two halves of an atomic file replacement. `stageBeside` creates the
+ * staging file `"$pallet_t"` in the directory of `"$pallet_p"` (see
+ * `resolveTarget`), so the final rename is atomic; `installStaged` renames it
+ * over `target` (a quoted shell word) only when the content differs (or the
+ * target is a link being replaced), runs `onChange`, and otherwise removes it.
+ * The replacement keeps an existing file's mode and owner (read through links
+ * with `stat -L`), and a new file gets 0644 (`mode: '644'` forces 0644 in both cases).
+ */
+export function stageBeside(onFailure = 'exit 1'): string {
+  return [
+    'case $pallet_p in */*) pallet_dir=${pallet_p%/*} ;; *) pallet_dir=. ;; esac',
+    '[ -n "$pallet_dir" ] || pallet_dir=/',
+    `pallet_t=$(mktemp "$pallet_dir/.pallet-new.XXXXXXXX") || { ${onFailure}; }`,
+  ].join('\n');
 }
 
 export function installStaged(target: string, onChange = 'pallet_changed', opts: { mode?: '644' } = {}): string {
@@ -70,16 +128,18 @@ export function installStaged(target: string, onChange = 'pallet_changed', opts:
       ? ['  chmod 644 "$pallet_t" || exit 1']
       : [
           `  if [ -e ${target} ]; then`,
-          `    chmod "$(stat -c %a ${target})" "$pallet_t" && chown "$(stat -c %u:%g ${target})" "$pallet_t" || exit 1`,
+          `    chmod "$(stat -L -c %a ${target})" "$pallet_t" && chown "$(stat -L -c %u:%g ${target})" "$pallet_t" || exit 1`,
           '  else',
           '    chmod 644 "$pallet_t" || exit 1',
           '  fi',
         ];
   return [
-    `if [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
+    `if [ ! -L ${target} ] && [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
     '  rm -f "$pallet_t"',
     'else',
     ...attrs,
+    // A link being replaced (follow: false) that points to a directory: mv would move into it.
+    `  if [ -L ${target} ] && [ -d ${target} ]; then rm -f ${target} || exit 1; fi`,
     `  mv -f "$pallet_t" ${target} || exit 1`,
     `  ${onChange}`,
     'fi',

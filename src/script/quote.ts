@@ -3,7 +3,7 @@
  * `shQuote`; nothing in the project pastes a user string into a script any
  * other way.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * Quote one value as a single POSIX shell word. The result is always wrapped in
@@ -25,19 +25,44 @@ export function shArgs(values: ReadonlyArray<string | number>): string {
 }
 
 /**
- * A heredoc whose delimiter cannot occur as a line of `body`, so content can
- * never end it early. The delimiter is quoted: the body is taken literally, with
- * no expansion. Returns `{ open, text }` where `open` goes on the command line
- * (`cat <<'X'`) and `text` follows on the next lines (body, then delimiter).
+ * Is `delimiter` safe for a heredoc holding `lines`? It must not be a line of
+ * the body, and no line may start with a prefix of it followed by a byte >= 0x80:
+ * dash 0.5.12 (Debian's and Ubuntu's /bin/sh) drops that byte
+ * (`printf "cat <<'EOF'\nE\303\251\nEOF\n" | dash` prints `E\251`).
  */
-export function heredoc(body: string, prefix = 'PALLET_EOF'): { open: string; text: string } {
-  const lines = new Set(body.split('\n'));
-  let delimiter: string;
-  do {
-    delimiter = `${prefix}_${randomBytes(6).toString('hex')}`;
-  } while (lines.has(delimiter));
-  const content = body.endsWith('\n') || body === '' ? body : `${body}\n`;
-  return { open: `<<'${delimiter}'`, text: `${content}${delimiter}` };
+export function safeDelimiter(lines: ReadonlyArray<string>, delimiter: string): boolean {
+  for (const line of lines) {
+    if (line === delimiter) return false;
+    let k = 0;
+    while (k < line.length && k < delimiter.length && line[k] === delimiter[k]) k++;
+    if (k > 0 && k < line.length && line.charCodeAt(k) >= 0x80) return false;
+  }
+  return true;
+}
+
+const delimiterStarts = 'PQRSTUVWXYZABCDEFGHIJKLMNOabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A heredoc whose delimiter cannot end it early and that no shell quirk can
+ * make alter a byte (see `safeDelimiter`). The delimiter is derived from the
+ * content, so the same body always gives the same text (explain output can be
+ * diffed). `quoted` (default) takes the body literally; `quoted: false` lets
+ * the shell expand `$VARS` and `$(...)` in it. Returns `{ open, text }` where
+ * `open` goes on the command line (`cat <<'X'`) and `text` follows on the next
+ * lines (body, then delimiter).
+ */
+export function heredoc(body: string, opts: { quoted?: boolean } = {}): { open: string; text: string } {
+  const lines = body.split('\n');
+  const hash = createHash('sha256').update(body).digest('hex');
+  for (let i = 0; i < 1000; i++) {
+    const start = i === 0 ? 'PALLET_EOF' : `${delimiterStarts[i % delimiterStarts.length]}_PALLET_EOF`;
+    const delimiter = `${start}_${(i === 0 ? hash : createHash('sha256').update(`${i}:${hash}`).digest('hex')).slice(0, 12)}`;
+    if (!safeDelimiter(lines, delimiter)) continue;
+    const content = body.endsWith('\n') || body === '' ? body : `${body}\n`;
+    const open = opts.quoted === false ? `<<${delimiter}` : `<<'${delimiter}'`;
+    return { open, text: `${content}${delimiter}` };
+  }
+  throw new Error('heredoc: no safe delimiter found for this content');
 }
 
 /**
@@ -46,8 +71,8 @@ export function heredoc(body: string, prefix = 'PALLET_EOF'): { open: string; te
  * survive: no trailing-newline change, no expansion, no early termination.
  */
 export function writeBytes(bytes: string | Buffer, target: string, onFailure = ''): string {
-  const b64 = base64Lines(bytes);
-  const doc = heredoc(b64);
+  // Base64 lines are plain ASCII without '_': a constant delimiter is safe and stable.
+  const doc = { open: "<<'PALLET_B64'", text: `${base64Lines(bytes)}PALLET_B64` };
   const tail = onFailure ? ` || ${onFailure}` : '';
   return `base64 -d > ${target} ${doc.open}${tail}\n${doc.text}`;
 }

@@ -44,8 +44,9 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (c: Buffer) => {
-          out.push(c);
-          runOpts.onStdout?.(c);
+          // A streaming caller gets the bytes once; they are not kept twice.
+          if (runOpts.onStdout) runOpts.onStdout(c);
+          else out.push(c);
         });
         child.stderr.on('data', (c: Buffer) => err.push(c));
         child.on('error', (e) => reject(new TransportError(`local: could not run /bin/sh: ${e.message}`, 'localhost', { cause: e })));

@@ -274,9 +274,12 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
               reject(new TransportError(`${node}: the script was killed after ${limit} ms (commandTimeoutMs); the connection was closed`, node));
             }, limit);
           }
+          let outBytes = 0;
           stream.on('data', (c: Buffer) => {
-            out.push(c);
-            runOpts.onStdout?.(c);
+            outBytes += c.length;
+            // A streaming caller gets the bytes once; they are not kept twice.
+            if (runOpts.onStdout) runOpts.onStdout(c);
+            else out.push(c);
           });
           stream.stderr.on('data', (c: Buffer) => errs.push(c));
           stream.on('close', (code: number | null) => {
@@ -286,7 +289,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
             const stderr = Buffer.concat(errs);
             const text = stderr.toString('utf8');
             if (timedOut) return;
-            if (code !== 0 && stdout.length === 0 && /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)) {
+            if (code !== 0 && outBytes === 0 && /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)) {
               reject(
                 new TransportError(
                   `${node}: sudo needs a password for ${user.username} on ${where}: give the user a sudoPassword, ` +
@@ -296,7 +299,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
               );
               return;
             }
-            if (code !== 0 && stdout.length === 0 && /incorrect password attempt|Sorry, try again/.test(text)) {
+            if (code !== 0 && outBytes === 0 && /incorrect password attempt|Sorry, try again/.test(text)) {
               reject(new TransportError(`${node}: sudo rejected the sudoPassword of ${user.username} on ${where}`, node));
               return;
             }

@@ -4,7 +4,7 @@
  * reused by every phase.
  */
 export interface RunOptions {
-  /** Called with stdout chunks as they arrive (for streaming results). */
+  /** Called with stdout chunks as they arrive (for streaming results); `RunResult.stdout` is then empty. */
   onStdout?: (chunk: Buffer) => void;
   signal?: AbortSignal;
   /** Kill the script after this many milliseconds. */

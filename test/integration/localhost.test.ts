@@ -385,7 +385,7 @@ test('considerGroups take part in settings only; explicit targets; asAction, upd
         seen.value = targetFlagValue('version');
         const v = asAction(() => 40 + 2, 'compute the answer');
         withActionValues([v], (x) => void (seen.answer = x));
-        execScript('printf "SETVALUE: version 1.2 :SETVALUE\\n"', { changes: 'never' });
+        execScript('pallet_set_value version 1.2', { changes: 'never' });
       },
       check: () => void (seen.later = targetFlagValue('version')),
     },

@@ -150,18 +150,23 @@ test('user: exact stanza for a new or existing user; short flags everywhere', as
   assert.equal(
     u!.script,
     [
-      '{',
+      'pallet_failed=',
+      '(',
       "if getent passwd 'deploy' >/dev/null; then",
       'set --',
       `[ "$(getent passwd 'deploy' | cut -d: -f6)" = '/srv/deploy' ] || set -- "$@" -d '/srv/deploy'`,
       `[ "$(getent passwd 'deploy' | cut -d: -f7)" = '/bin/bash' ] || set -- "$@" -s '/bin/bash'`,
       `[ "$(getent passwd 'deploy' | cut -d: -f5)" = 'Deploy user' ] || set -- "$@" -c 'Deploy user'`,
-      `[ "$(id -Gn 'deploy' | tr ' ' '\\n' | grep -vx "$(id -gn 'deploy')" | sort -u | paste -sd, -)" = 'deployers' ] || set -- "$@" -G 'deployers'`,
+      `pallet_pg="$(id -gn 'deploy')"`,
+      `pallet_cur=$(id -Gn 'deploy' | tr ' ' '\\n' | grep -vxF "$pallet_pg" | LC_ALL=C sort -u | paste -sd, -)`,
+      `pallet_want=$(printf '%s\\n' 'deployers' | grep -v '^$' | grep -vxF "$pallet_pg" | LC_ALL=C sort -u | paste -sd, -)`,
+      '[ "$pallet_cur" = "$pallet_want" ] || set -- "$@" -G "$pallet_want"',
       `if [ $# -gt 0 ]; then usermod "$@" 'deploy' || exit 1; pallet_changed; fi`,
       'else',
       "useradd -m -d '/srv/deploy' -c 'Deploy user' -G 'deployers' -s '/bin/bash' 'deploy' || exit 1; pallet_changed",
       'fi',
-      '} || exit 1',
+      `) || pallet_failed="$pallet_failed "'deploy'`,
+      'if [ -n "$pallet_failed" ]; then echo "user: failed for:$pallet_failed" >&2; exit 1; fi',
     ].join('\n'),
   );
   await assert.rejects(compile(() => void user('bad:name')), /user and group names/);

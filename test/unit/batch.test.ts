@@ -2,9 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { buildBatch, extractMarkers, FrameParser, type Frame } from '../../src/operation/batch.js';
+import { buildBatch, FrameParser, parseControl, type Frame } from '../../src/operation/batch.js';
 
 const run = (script: string) => spawnSync('/bin/sh', ['-s'], { input: script });
+
+function frames(stdout: Buffer, nonce: string, chunk = 0): { frames: Frame[]; garbage: string } {
+  const out: Frame[] = [];
+  const p = new FrameParser(nonce, (f) => out.push(f));
+  if (chunk) for (let i = 0; i < stdout.length; i += chunk) p.push(stdout.subarray(i, i + chunk));
+  else p.push(stdout);
+  p.finish();
+  return { frames: out, garbage: p.garbage };
+}
 
 test('a batch runs every action in its own shell and frames each result', () => {
   const nonce = 'abc123';
@@ -21,51 +30,84 @@ test('a batch runs every action in its own shell and frames each result', () => 
   );
   const r = run(script);
   assert.equal(r.status, 0);
-  const frames: Frame[] = [];
-  const p = new FrameParser(nonce, (f) => frames.push(f));
-  // Feed byte by byte: framing must not depend on chunk boundaries.
-  for (const b of r.stdout) p.push(Buffer.from([b]));
-  p.finish();
-  assert.equal(p.garbage, '');
-  assert.deepEqual(frames.map((f) => [f.key, f.exit]), [['a0', 0], ['a1', 0], ['t2', 0], ['a3', 0], ['t4', 1], ['a6', 3]]);
-  assert.equal(frames[0]!.out.toString(), 'one\n');
-  assert.equal(frames[0]!.err.toString(), 'err\n');
-  assert.equal(frames[1]!.out.toString(), 'no newline');
-  const m = extractMarkers(frames[3]!.out.toString(), nonce);
-  assert.equal(m.changed, true);
-  assert.equal(m.out, 'taken\n');
+  // Fed byte by byte: framing must not depend on chunk boundaries.
+  const { frames: f, garbage } = frames(r.stdout, nonce, 1);
+  assert.equal(garbage, '');
+  assert.deepEqual(f.map((x) => [x.key, x.exit]), [['a0', 0], ['a1', 0], ['t2', 0], ['a3', 0], ['t4', 1], ['a6', 3]]);
+  assert.equal(f[0]!.out.toString(), 'one\n');
+  assert.equal(f[0]!.err.toString(), 'err\n');
+  assert.equal(f[1]!.out.toString(), 'no newline');
+  assert.equal(parseControl(f[3]!.ctl).changed, true);
+  assert.equal(f[3]!.out.toString(), 'taken\n');
+  assert.equal(parseControl(f[0]!.ctl).changed, false);
 });
 
 test('a syntax error in one action does not break the batch', () => {
   const nonce = 'n1';
-  const r = run(buildBatch([
-    { kind: 'action', key: 'a0', script: 'if then fi (', options: {} },
-  ], nonce));
-  const frames: Frame[] = [];
-  const p = new FrameParser(nonce, (f) => frames.push(f));
-  p.push(r.stdout);
-  assert.equal(frames.length, 1);
-  assert.notEqual(frames[0]!.exit, 0);
+  const r = run(buildBatch([{ kind: 'action', key: 'a0', script: 'if then fi (', options: {} }], nonce));
+  const { frames: f } = frames(r.stdout, nonce);
+  assert.equal(f.length, 1);
+  assert.notEqual(f[0]!.exit, 0);
 });
 
 test('action output of any bytes survives framing', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 64 }), (bytes, chunk) => {
       const nonce = 'p';
       const b64 = Buffer.from(bytes).toString('base64');
       const r = run(buildBatch([{ kind: 'action', key: 'a0', script: `printf '%s' '${b64}' | base64 -d`, options: {} }], nonce));
-      const frames: Frame[] = [];
-      new FrameParser(nonce, (f) => frames.push(f)).push(r.stdout);
-      assert.deepEqual([...frames[0]!.out], [...bytes]);
+      const { frames: f } = frames(r.stdout, nonce, chunk);
+      assert.deepEqual([...f[0]!.out], [...bytes]);
     }),
     { numRuns: 50 },
   );
 });
 
-test('markers: flags and values are extracted from output', () => {
-  const m = extractMarkers('a\nSETFLAG: restart :SETFLAG\nSETVALUE: ver 1.2 3 :SETVALUE\nb\n', 'x');
-  assert.deepEqual(m.flags, ['restart']);
-  assert.deepEqual(m.flagValues, { ver: '1.2 3' });
-  assert.equal(m.out, 'a\nb\n');
-  assert.equal(m.changed, false);
+test('control data travels out of band: output cannot set a flag, a value or a change', () => {
+  const nonce = 'c0';
+  const forged = 'SETFLAG: x :SETFLAG\nSETVALUE: v 1 :SETVALUE\nPALLET-CHANGED:c0\nC\0F\0x\0';
+  const r = run(
+    buildBatch(
+      [
+        { kind: 'action', key: 'a0', script: `printf '%s' '${Buffer.from(forged).toString('base64')}' | base64 -d`, options: {} },
+        // Helpers reach programs the script runs (PALLET_CONTROL is exported), values keep newlines.
+        { kind: 'action', key: 'a1', script: `pallet_set_flag restart\nsh -c 'printf "F\\000child\\000" >> "$PALLET_CONTROL"'\npallet_set_value ver "$(printf 'two\\nlines')"\npallet_changed`, options: {} },
+      ],
+      nonce,
+    ),
+  );
+  const { frames: f } = frames(r.stdout, nonce);
+  assert.equal(f[0]!.out.toString(), forged);
+  assert.deepEqual(parseControl(f[0]!.ctl), { changed: false, flags: [], flagValues: {} });
+  assert.deepEqual(parseControl(f[1]!.ctl), { changed: true, flags: ['restart', 'child'], flagValues: { ver: 'two\nlines' } });
+});
+
+test('FrameParser is linear: each byte of a 64 MB frame is copied at most once', () => {
+  // Timing is the benchmark's job (bench/frame-parser.ts); this counts the work.
+  const nonce = 'big';
+  const body = Buffer.alloc(64 * 1024 * 1024, 0x61);
+  const header = Buffer.from(`\n@@PALLET:${nonce} a0 0 ${body.length} 0 2\n`);
+  const all = Buffer.concat([header, body, Buffer.from('C\0')]);
+  const out: Frame[] = [];
+  const p = new FrameParser(nonce, (f) => out.push(f));
+  for (let i = 0; i < all.length; i += 64 * 1024) p.push(all.subarray(i, i + 64 * 1024));
+  p.finish();
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.out.length, body.length);
+  assert.equal(parseControl(out[0]!.ctl).changed, true);
+  assert.ok(p.copied <= all.length + 1024, `copied ${p.copied} bytes for ${all.length}`);
+});
+
+test('garbage between frames is reported, bounded, and frames after it still parse', () => {
+  const nonce = 'g';
+  const junk = Buffer.alloc(1024 * 1024, 0x62);
+  const frame = Buffer.from(`\n@@PALLET:${nonce} a0 0 2 0 0\nhi`);
+  const { frames: f, garbage } = frames(Buffer.concat([junk, frame]), nonce, 1000);
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.out.toString(), 'hi');
+  assert.ok(garbage.length > 0 && garbage.length <= 64 * 1024);
+});
+
+test('parseControl stops at a truncated record', () => {
+  assert.deepEqual(parseControl(Buffer.from('F\0a\0V\0k')), { changed: false, flags: ['a'], flagValues: {} });
 });
