@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { currentSession, recordAction, withActionValues, type NodeValue } from '../plan/session.js';
 import type { ActionDef } from '../plan/types.js';
+import type { Node } from '../types.js';
+import type { User } from '../user.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { directory } from './file.js';
@@ -219,6 +221,28 @@ function runRsync(argv: string[]): Promise<{ code: number; out: string; err: str
   });
 }
 
+/**
+ * The rsync command line for a copy to a node over the system ssh: host keys
+ * checked against `knownHosts`, an IPv6 address in brackets, the remote path
+ * protected from the node's shell (`-s`), `--` before the paths.
+ */
+export function rsyncArgv(a: {
+  base: string[];
+  from: string;
+  to: string;
+  node: Pick<Node, 'primaryIp' | 'sshPort'>;
+  user: Pick<User, 'username' | 'privateKeyPath' | 'noSudo' | 'sudoUser'>;
+  knownHosts: string;
+}): string[] {
+  const { node, user } = a;
+  const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${a.knownHosts}`];
+  if (user.privateKeyPath) ssh.push('-i', user.privateKeyPath);
+  // --rsync-path is run by the node's shell: quoted.
+  const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
+  const host = node.primaryIp.includes(':') ? `[${node.primaryIp}]` : node.primaryIp;
+  return [...a.base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', a.from, `${user.username}@${host}:${a.to}`];
+}
+
 const rsyncAction: ActionDef<RsyncArgs> = {
   name: 'rsync',
   execution: 'in-sequence',
@@ -241,13 +265,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
       const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
       const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
       writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
-      const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known}`];
-      if (user.privateKeyPath) ssh.push('-i', user.privateKeyPath);
-      // --rsync-path is run by the node's shell: quoted.
-      const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
-      // -s (--protect-args): the remote path reaches rsync as it is, not through the node's shell.
-      const host = node.primaryIp.includes(':') ? `[${node.primaryIp}]` : node.primaryIp;
-      const r = await runRsync([...base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', from, `${user.username}@${host}:${to}`]);
+      const r = await runRsync(rsyncArgv({ base, from, to, node, user, knownHosts: known }));
       if (r.code !== 0) throw new Error(`rsync to ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
       return { changed: r.out.trim().length > 0, out: r.out };
     } finally {
@@ -265,7 +283,7 @@ export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeVa
   const s = currentSession('rsync');
   const u = s.user;
   // rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else.
-  if (s.target.node?.transport === 'ssh' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
+  if (s.target.node?.transport !== 'local' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
     throw new Error(
       `rsync ${from} -> ${to}: the admin user ${u.username} has ${u.privateKey !== undefined ? 'its key as text' : 'a password'} and no privateKeyPath; ` +
         'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
