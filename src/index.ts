@@ -158,6 +158,7 @@ export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys, sudoers } fr
 
 // Users
 export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';
+export { secret } from './secrets.js';
 
 // Errors
 export { SpecError, PlanError, NodeValueError, ComputeError, TransportError, PhaseErrors } from './errors.js';

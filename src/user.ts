@@ -54,11 +54,24 @@ export function defaultAdminUser(): User {
   return makeUser(process.env.PALLET_ADMIN_USERNAME ?? userInfo().username);
 }
 
+/**
+ * The credentials for an image's login user (bootstrap of a new node): the
+ * admin user's key material unless the image gives its own, and never the
+ * admin user's passwords or sudo settings, which belong to another account.
+ */
+export function imageCredentials(admin: User, image: { username: string } & Partial<User>): User {
+  const keys: Partial<User> = {};
+  for (const k of ['privateKeyPath', 'publicKeyPath', 'privateKey', 'publicKey', 'passphrase'] as const) {
+    if (admin[k] !== undefined) keys[k] = admin[k];
+  }
+  return { ...keys, ...image };
+}
+
 /** A copy of the user safe to print: secrets replaced. */
 export function redactUser(u: User): Record<string, unknown> {
   const out: Record<string, unknown> = { ...u };
   for (const k of ['password', 'sudoPassword', 'passphrase', 'privateKey'] as const) {
-    if (out[k] !== undefined) out[k] = '***';
+    if (out[k] !== undefined) out[k] = '<sensitive>';
   }
   return out;
 }

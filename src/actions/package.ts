@@ -12,7 +12,7 @@ import { defineAction } from '../plan/action.js';
 import { currentSession } from '../plan/session.js';
 import type { ScriptContext } from '../plan/types.js';
 import { dispatch, type Implementation } from '../script/dispatch.js';
-import { heredoc, shQuote, writeBytes } from '../script/quote.js';
+import { shQuote, writeBytes } from '../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../script/fs.js';
 import { validate } from '../spec/spec.js';
 
@@ -528,17 +528,19 @@ export const debconfSetSelections = defineAction<[selection: DebconfSelection], 
   script: (args) => {
     const lines = args.map((a) => {
       const entry = `${a.package} ${a.question} ${a.type} ${a.value}`;
-      const doc = heredoc(`${entry}\n`);
+      // printf is a shell builtin: the value never appears on a command line on the node.
+      const set = [`  printf '%s\\n' ${shQuote(entry)} | debconf-set-selections || exit 1`, '  pallet_changed', 'fi'];
+      if (a.type === 'password') {
+        // debconf-show hides passwords: compare with debconf's password database, the value on stdin.
+        const same = `awk -v q=${shQuote(a.question)} 'NR == FNR { want = $0; next } /^Name: / { name = substr($0, 7) } /^Value: / && name == q && substr($0, 8) == want { found = 1 } END { exit !found }'`;
+        return [`if ! printf '%s\\n' ${shQuote(a.value)} | ${same} - /var/cache/debconf/passwords.dat 2>/dev/null; then`, ...set].join('\n');
+      }
       // debconf-show prints "  question: value" (with "*" when seen); compare before writing.
       const shown = `  ${a.question}: ${a.value}`;
-      return [
-        `if ! debconf-show ${shQuote(a.package)} 2>/dev/null | sed 's/^\\*/ /' | grep -qxF ${shQuote(shown)}; then`,
-        `  debconf-set-selections ${doc.open} || exit 1\n${doc.text}`,
-        '  pallet_changed',
-        'fi',
-      ].join('\n');
+      return [`if ! debconf-show ${shQuote(a.package)} 2>/dev/null | sed 's/^\\*/ /' | grep -qxF ${shQuote(shown)}; then`, ...set].join('\n');
     });
-    return { script: lines.join('\n'), changes: 'reported' };
+    const passwords = args.filter((a) => a.type === 'password').map((a) => a.value);
+    return { script: lines.join('\n'), changes: 'reported', ...(passwords.length ? { sensitive: passwords } : {}) };
   },
 });
 

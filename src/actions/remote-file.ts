@@ -72,8 +72,14 @@ export interface RemoteFileOptions {
    * mode); `false` replaces the link itself with a regular file.
    */
   follow?: boolean;
-  /** The content is secret: results, logs and reports show `<sensitive>` instead of it. */
+  /**
+   * The content is secret: results, logs, events, reports and `explain` show
+   * `<sensitive>` instead of it (and of a template's values); drift is reported
+   * as "content differs" without a diff; the state root keeps only its checksum.
+   */
   sensitive?: boolean;
+  /** With `sensitive`: keep plaintext master copies and backups (0600) as for other files. */
+  keepSensitiveCopies?: boolean;
 }
 
 const sources = ['content', 'localFile', 'url', 'remoteFile', 'link', 'template'] as const;
@@ -102,6 +108,7 @@ const optionsSchema = z
     action: z.enum(['create', 'delete']).optional(),
     follow: z.boolean().optional(),
     sensitive: z.boolean().optional(),
+    keepSensitiveCopies: z.boolean().optional(),
   })
   .superRefine((o, ctx) => {
     const given = sources.filter((k) => o[k] !== undefined);
@@ -147,6 +154,23 @@ export function stateRoot(ctx: Pick<ScriptContext, 'user' | 'target'>): string {
   return '/var/lib/pallet';
 }
 
+/** The content of a `template` source, rendered for this node. */
+function rendered(a: RemoteFileArgs, ctx: ScriptContext): string | undefined {
+  if (a.opts.template === undefined) return undefined;
+  return interpolate(readFileSync(templateFile(a.opts.template, ctx), 'utf8'), a.opts.values ?? {}, `remoteFile ${a.path}`);
+}
+
+/** Everything secret about a sensitive file: its bytes in every source, a template's values. */
+function secretsOf(a: RemoteFileArgs, ctx: ScriptContext): string[] {
+  const o = a.opts;
+  const bytes = [o.content, a.local, rendered(a, ctx), a.upload ? readFileSync(a.upload.localPath) : undefined];
+  return [
+    // Raw bytes need their own base64 forms (their UTF-8 reading may not round-trip).
+    ...bytes.filter((b): b is string | Buffer => b !== undefined && typeof b !== 'function').flatMap((b) => [b.toString(), Buffer.from(b).toString('base64'), base64Lines(b).trimEnd()]),
+    ...Object.values(o.values ?? {}).map(String),
+  ];
+}
+
 function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
   const o = a.opts;
   const t = '"$pallet_t"';
@@ -164,12 +188,11 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
     return [
       `[ "$(md5sum < ${staged} | cut -d' ' -f1)" = '${a.upload.md5}' ] || { echo ${shQuote(`remoteFile ${a.path}: the uploaded copy of ${a.upload.localPath} is missing or damaged`)} >&2; exit 1; }`,
       `cp -f ${staged} ${t} || exit 1`,
+      // A sensitive file's bytes do not stay in the upload cache (it is sent again next time).
+      ...(a.opts.sensitive ? [`rm -f ${staged}`] : []),
     ];
   }
-  if (o.template !== undefined) {
-    const file = templateFile(o.template, ctx);
-    return [writeBytes(interpolate(readFileSync(file, 'utf8'), o.values ?? {}, `remoteFile ${a.path}`), t, 'exit 1')];
-  }
+  if (o.template !== undefined) return [writeBytes(rendered(a, ctx)!, t, 'exit 1')];
   if (o.remoteFile !== undefined) return [`cp -f ${shQuote(o.remoteFile)} ${t} || exit 1`];
   if (o.url !== undefined) {
     const u = shQuote(o.url);
@@ -211,14 +234,28 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ].join('\n');
   }
   const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true })];
+  // A sensitive file keeps only a checksum in the state root: no plaintext copy, no backups.
+  const checksumOnly = versioned && o.sensitive === true && !o.keepSensitiveCopies;
+  const md5File = shQuote(`${state}.md5`);
   if (versioned && !o.overwriteChanges) {
-    lines.push(
-      `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
-      `  diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
-      `  echo ${shQuote(`remoteFile ${a.path}: the file was changed on the node since pallet last wrote it (it no longer matches the master copy ${state}). Copy the change into your spec, or use overwriteChanges: true to replace it.`)} >&2`,
-      '  exit 1',
-      'fi',
-    );
+    const changedOnNode = `remoteFile ${a.path}: the file was changed on the node since pallet last wrote it`;
+    const advice = 'Copy the change into your spec, or use overwriteChanges: true to replace it.';
+    if (checksumOnly) {
+      lines.push(
+        `if [ -e "$pallet_p" ] && [ -f ${md5File} ]; then`,
+        '  pallet_m=$(md5sum < "$pallet_p") && read -r pallet_was pallet_rest < ' + md5File + ' || exit 1',
+        `  [ "\${pallet_m%% *}" = "$pallet_was" ] || { echo ${shQuote(`${changedOnNode} (content differs; the file is sensitive, so no diff is shown). ${advice}`)} >&2; exit 1; }`,
+        'fi',
+      );
+    } else {
+      lines.push(
+        `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
+        `  diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
+        `  echo ${shQuote(`${changedOnNode} (it no longer matches the master copy ${state}). ${advice}`)} >&2`,
+        '  exit 1',
+        'fi',
+      );
+    }
   }
   if (o.md5 && o.url !== undefined) {
     // Nothing to download when the file already has the expected content.
@@ -245,20 +282,37 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     installStaged('"$pallet_p"', `pallet_changed;${flag}`),
     'fi',
   );
-  if (versioned) {
+  const stateDir = shQuote(posix.dirname(state));
+  // State files are private: 0600 files in 0700 directories (umask 077 in a subshell).
+  const privateDirs = `[ -d ${stateDir} ] || mkdir -p ${stateDir} || exit 1; chmod 700 ${shQuote(stateRoot(ctx))} || exit 1`;
+  if (checksumOnly) {
+    lines.push(
+      '(',
+      '  umask 077',
+      '  pallet_m=$(md5sum < "$pallet_p") || exit 1',
+      `  if ! { [ -f ${md5File} ] && read -r pallet_was pallet_rest < ${md5File} && [ "\${pallet_m%% *}" = "$pallet_was" ]; }; then`,
+      `    ${privateDirs}`,
+      `    printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${md5File} || exit 1`,
+      '  fi',
+      // Plaintext copies left by an earlier, non-sensitive version of this file.
+      `  rm -f ${st} ${st}.~*~`,
+      ') || exit 1',
+    );
+  } else if (versioned) {
     const max = o.maxVersions ?? 5;
     lines.push(
       // Few processes: this runs for every changed file, on every node at once.
-      `if ! cmp -s "$pallet_p" ${st} 2>/dev/null; then`,
-      `  [ -d ${shQuote(posix.dirname(state))} ] || { mkdir -p ${shQuote(posix.dirname(state))} && chmod 700 ${shQuote(stateRoot(ctx))}; } || exit 1`,
+      `if ! cmp -s "$pallet_p" ${st} 2>/dev/null; then (`,
+      '  umask 077',
+      `  ${privateDirs}`,
       `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
-      `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${shQuote(`${state}.md5`)} || exit 1`,
+      `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${md5File} || exit 1`,
       // Numbered backups beyond maxVersions are removed, oldest first.
       `  set -- ${st}.~*~`,
       `  if [ -e "$1" ] && [ $# -gt ${max} ]; then`,
       `    for pallet_b in $(printf '%s\\n' "$@" | sed 's/.*\\.~\\([0-9]*\\)~$/\\1/' | sort -n | head -n $(($# - ${max}))); do rm -f ${st}.~"$pallet_b"~; done`,
       '  fi',
-      'fi',
+      ') || exit 1; fi',
     );
   }
   lines.push(ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }));
@@ -292,8 +346,6 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     const body = script(a!, ctx);
     const uploads = a!.upload ? { uploads: [a!.upload] } : {};
     if (!a!.opts.sensitive) return { script: body, changes: 'reported', ...uploads };
-    const bytes = a!.opts.content ?? a!.local;
-    const hidden = bytes === undefined ? [] : [base64Lines(bytes as string | Buffer).trimEnd(), String(bytes)];
-    return { script: body, changes: 'reported', sensitive: hidden, ...uploads };
+    return { script: body, changes: 'reported', sensitive: secretsOf(a!, ctx), ...uploads };
   },
 });

@@ -80,9 +80,10 @@ function stanza({ name, opts }: UserArgs): string {
   if (opts.comment !== undefined) add.push('-c', shQuote(opts.comment));
   if (opts.group) add.push('-g', shQuote(opts.group));
   if (opts.groups?.length) add.push('-G', shQuote(opts.groups.join(',')));
-  if (opts.password !== undefined) add.push('-p', shQuote(opts.password));
   if (opts.shell) add.push('-s', shQuote(shellPath(opts.shell)));
-  const create = `useradd ${add.join(' ')} ${u} || exit 1; pallet_changed`;
+  // The hash never goes on a command line (visible in ps): printf is a shell builtin, chpasswd reads stdin.
+  const setPassword = opts.password !== undefined ? `printf '%s:%s\\n' ${u} ${shQuote(opts.password)} | chpasswd -e || exit 1` : '';
+  const create = `useradd ${add.join(' ')} ${u} || exit 1; ${setPassword ? `${setPassword}; ` : ''}pallet_changed`;
   if (action === 'create') return `if ! getent passwd ${u} >/dev/null; then ${create}; fi`;
   const field = (n: number) => `"$(getent passwd ${u} | cut -d: -f${n})"`;
   const mod: string[] = ['set --'];
@@ -90,7 +91,7 @@ function stanza({ name, opts }: UserArgs): string {
   if (opts.shell) mod.push(`[ ${field(7)} = ${shQuote(shellPath(opts.shell))} ] || set -- "$@" -s ${shQuote(shellPath(opts.shell))}`);
   if (opts.comment !== undefined) mod.push(`[ ${field(5)} = ${shQuote(opts.comment)} ] || set -- "$@" -c ${shQuote(opts.comment)}`);
   if (opts.group) mod.push(`[ "$(id -gn ${u})" = ${shQuote(opts.group)} ] || set -- "$@" -g ${shQuote(opts.group)}`);
-  if (opts.password !== undefined) mod.push(`[ "${shadowField}" = ${shQuote(opts.password)} ] || set -- "$@" -p ${shQuote(opts.password)}`);
+  if (opts.password !== undefined) mod.push(`[ "${shadowField}" = ${shQuote(opts.password)} ] || { ${setPassword}; pallet_changed; }`);
   if (opts.groups) {
     if (opts.append) {
       mod.push('pallet_missing=');
@@ -127,6 +128,7 @@ export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
   summary: (args) => `user ${args.map((a) => (a.opts.action && a.opts.action !== 'manage' ? `${a.opts.action}:${a.name}` : a.name)).join(' ')}`,
   // Each user in its own subshell: one that fails does not stop the others; the action fails after all ran.
   script: (args) => ({
+    sensitive: args.flatMap((a) => (a.opts.password !== undefined ? [a.opts.password] : [])),
     script: [
       'pallet_failed=',
       ...args.map((a) => `(\n${stanza(a)}\n) || pallet_failed="$pallet_failed "${shQuote(a.name)}`),

@@ -111,7 +111,7 @@ class Cli {
     } catch {
       user = defaultAdminUser();
     }
-    return redactor([user.password, user.sudoPassword, user.passphrase]);
+    return redactor([user.password, user.sudoPassword, user.passphrase, user.privateKey]);
   }
 
   async project(): Promise<Project> {

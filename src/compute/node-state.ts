@@ -25,5 +25,6 @@ export function writeNodeStateScript(patch: NodeState): string {
       ? `{ grep -qx ${shQuote(flag)} ${nodeStateFile} || echo ${shQuote(flag)} >> ${nodeStateFile}; }`
       : `sed -i ${shQuote(`/^${flag.replace(/\./g, '\\.')}$/d`)} ${nodeStateFile}`,
   );
-  return [`mkdir -p /var/lib/pallet && touch ${nodeStateFile}`, ...steps].join(' && ');
+  // State files are private, as every file under the state root: 0600 in 0700 directories.
+  return [`umask 077 && mkdir -p /var/lib/pallet && touch ${nodeStateFile}`, ...steps].join(' && ');
 }

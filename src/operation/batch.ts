@@ -117,8 +117,18 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
 /** The script for a batch. It exits 0 unless the batch machinery itself failed. */
 export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string): string {
   const out = [
-    `pallet_d=$(mktemp -d "\${TMPDIR:-/tmp}/pallet.XXXXXXXX") || { echo 'pallet: cannot create a temporary directory' >&2; exit 97; }`,
+    // Directories of batches whose shell is gone (a lost connection) are removed: they hold
+    // every action's script. Their shell's pid is in their name; only our own are touched.
+    'for pallet_o in "${TMPDIR:-/tmp}"/pallet.[0-9]*.????????; do',
+    '  [ -d "$pallet_o" ] && [ -O "$pallet_o" ] || continue',
+    '  pallet_op=${pallet_o##*/pallet.}; pallet_op=${pallet_op%%.*}',
+    '  kill -0 "$pallet_op" 2>/dev/null || rm -rf "$pallet_o"',
+    'done',
+    `pallet_d=$(mktemp -d "\${TMPDIR:-/tmp}/pallet.$$.XXXXXXXX") || { echo 'pallet: cannot create a temporary directory' >&2; exit 97; }`,
     `trap 'rm -rf "$pallet_d"' EXIT`,
+    `trap 'rm -rf "$pallet_d"; exit 129' HUP`,
+    `trap 'rm -rf "$pallet_d"; exit 130' INT`,
+    `trap 'rm -rf "$pallet_d"; exit 143' TERM`,
     `pallet_run() {`,
     `  pallet_k=$1; pallet_in=$2; shift 2`,
     `  : > "$pallet_d/c"`,

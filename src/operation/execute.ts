@@ -14,6 +14,7 @@ import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '
 import type { Transport } from '../transport/types.js';
 import { buildBatch, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
 import type { ActionResult } from './result.js';
+import { Secrets } from '../secrets.js';
 
 export interface ExecuteEvents {
   onAction?: (r: ActionResult) => void;
@@ -30,11 +31,23 @@ export interface ExecuteOptions {
   events?: ExecuteEvents;
   /** Count of round trips made (for tests and benchmarks). */
   roundTrips?: { count: number };
+  /** The operation's secrets: every result is redacted with them where it is made. */
+  secrets?: Secrets;
 }
 
-/** The script as results and reports show it: sensitive strings replaced by `<sensitive>`. */
-export function hideSensitive(script: string, sensitive: ReadonlyArray<string> = []): string {
-  return sensitive.filter((x) => x.length > 0).reduce((acc, secret) => acc.split(secret).join('<sensitive>'), script);
+/** An action result as every consumer receives it: each secret of the operation redacted. */
+export function redactResult(r: ActionResult, secrets: Secrets): ActionResult {
+  const out: ActionResult = {
+    ...r,
+    summary: secrets.redact(r.summary),
+    out: secrets.redact(r.out),
+    err: secrets.redact(r.err),
+    flagValues: secrets.redactDeep(r.flagValues),
+  };
+  if (r.script !== undefined) out.script = secrets.redact(r.script);
+  if (r.value !== undefined) out.value = secrets.redactDeep(r.value);
+  if (r.error) out.error = { ...r.error, action: secrets.redact(r.error.action), message: secrets.redact(r.error.message) };
+  return out;
 }
 
 async function resolveDeferred(v: unknown): Promise<unknown> {
@@ -90,7 +103,10 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     user: s.user,
   });
 
-  const push = (r: ActionResult) => {
+  const secrets = opts.secrets ?? new Secrets();
+  // The one place results are made: redacted here, so every consumer gets redacted data.
+  const push = (raw: ActionResult) => {
+    const r = redactResult(raw, secrets);
     results.push(r);
     opts.events?.onAction?.(r);
   };
@@ -138,7 +154,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       changes !== 'always'
         ? `${comment}${out.script}`
         : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
-    const display = hideSensitive(script, out.sensitive);
+    // Known before the batch runs, so no output of this batch can show them.
+    secrets.add(...(out.sensitive ?? []));
+    const display = script;
     for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
     return { script, display };
   };

@@ -51,9 +51,10 @@ import type { ComputeService, NodeState } from '../compute/types.js';
 import { parseNodeState, readNodeStateScript, writeNodeStateScript } from '../compute/node-state.js';
 import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
-import { defaultAdminUser, redactUser, type User } from '../user.js';
+import { defaultAdminUser, imageCredentials, redactUser, type User } from '../user.js';
 import { configuredAdminUser } from '../config/config.js';
 import { executePlan } from './execute.js';
+import { Secrets } from '../secrets.js';
 import type { ActionResult, OperationResult, PhaseResult } from './result.js';
 
 /** A phase to run: a name, a plan function, a name with arguments, or a list of these. */
@@ -253,6 +254,8 @@ class Operation {
   ok = true;
 
   private readonly overrides: Record<string, Phase> = {};
+  /** Every secret of this operation: results, errors and events are redacted with them where they are made. */
+  readonly secrets: Secrets;
 
   constructor(
     private readonly opts: OperationOptions,
@@ -265,6 +268,7 @@ class Operation {
     this.environment = deepMerge(deepMerge({ user: this.user } as Record<string, unknown>, compute?.environment ?? {}), opts.environment ?? {});
     if (opts.user) this.environment.user = opts.user;
     this.planState = opts.planState ?? emptyPlanState();
+    this.secrets = Secrets.ofUser(this.user);
     this.baseOptions = {
       ...(opts.debug?.scriptTrace ? { scriptTrace: true } : {}),
       ...(opts.debug?.scriptComments ? { scriptComments: true } : {}),
@@ -329,8 +333,7 @@ class Operation {
 
   private credentialsFor(t: Target, useImage: boolean): User {
     if (!useImage || !t.node.imageUser) return this.user;
-    // The image's login user, with the admin user's keys unless the image gives its own.
-    return { ...this.user, ...t.node.imageUser, sudoUser: undefined };
+    return imageCredentials(this.user, t.node.imageUser);
   }
 
   private transportFor(t: Target, user: User): Promise<Transport> {
@@ -493,10 +496,11 @@ class Operation {
       session,
       transport,
       where,
+      secrets: this.secrets,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       events: {
         onAction: (result) => this.emit({ type: 'action', phase, target: where, result }),
-        onBatch: (actions) => this.emit({ type: 'batch', phase, target: where, actions }),
+        onBatch: (actions) => this.emit({ type: 'batch', phase, target: where, actions: actions.map((a) => this.secrets.redact(a)) }),
       },
     });
     const r: PhaseResult = { ...base, ok, actions, durationMs: Date.now() - started };

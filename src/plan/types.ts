@@ -54,7 +54,10 @@ export interface CompiledScript {
    */
   script: string;
   changes: ChangeReport;
-  /** Strings of the script that must not be shown (sensitive content); results and reports show `<sensitive>` instead. */
+  /**
+   * Secret values of this call (sensitive content, passwords): added to the operation's secrets before the
+   * script runs, so every result, error, event and report shows `<sensitive>` instead of them, in any form.
+   */
   sensitive?: string[];
   /**
    * Controller files the script reads on the node as `"$PALLET_UPLOADS/<md5>"`.

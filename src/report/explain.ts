@@ -5,7 +5,7 @@
 import type { OperationResult } from '../operation/result.js';
 import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
-import { hideSensitive } from '../operation/execute.js';
+import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import { emptyPlanState, runInSession, type Session } from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
@@ -97,12 +97,12 @@ export interface ExplainPlanOptions {
   user?: User;
 }
 
-function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: string, out: string[]): void {
+function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: string, out: string[], secrets: Secrets): void {
   for (const item of items) {
     if (item.type === 'when') {
       const cond = typeof item.cond === 'string' ? `shell condition: ${item.cond}` : 'controller predicate, evaluated at execution time';
       out.push(`${pad}${item.negate ? 'WHEN NOT' : 'WHEN'} (${cond}):`);
-      describeItems(item.then, session, `${pad}  `, out);
+      describeItems(item.then, session, `${pad}  `, out, secrets);
       continue;
     }
     const where = item.def.script ? 'on the node' : 'on the controller';
@@ -119,8 +119,8 @@ function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: st
       target: session.target,
       user: session.user,
     });
-    const shown = hideSensitive(compiled.script, compiled.sensitive);
-    out.push(`${pad}  SCRIPT:`, indent(`${prelude(item.options)}\n${shown}`, `${pad}  | `));
+    secrets.add(...(compiled.sensitive ?? []));
+    out.push(`${pad}  SCRIPT:`, indent(`${prelude(item.options)}\n${compiled.script}`, `${pad}  | `));
   }
 }
 
@@ -165,6 +165,8 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
   });
   const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`];
-  describeItems(shapeScope(session.scope), session, '  ', out);
-  return `${out.join('\n')}\n`;
+  const secrets = Secrets.ofUser(session.user);
+  describeItems(shapeScope(session.scope), session, '  ', out, secrets);
+  // Redacted as a whole, once every action's secrets are known.
+  return secrets.redact(`${out.join('\n')}\n`);
 }

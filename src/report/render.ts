@@ -5,14 +5,19 @@
  */
 import type { OperationEvent } from '../operation/operation.js';
 import type { OperationResult } from '../operation/result.js';
+import { Secrets } from '../secrets.js';
 
 export type Redactor = (s: string) => string;
 
-/** Replace every occurrence of the given secrets with `***`. */
+/**
+ * A redactor for output (the same policy as results: see `Secrets`): the given
+ * secrets and every value marked with `secret()`, in all their forms, become
+ * `<sensitive>`. Results reach renderers already redacted; this is a second
+ * layer for text the renderers add.
+ */
 export function redactor(secrets: ReadonlyArray<string | undefined>): Redactor {
-  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 3).sort((a, b) => b.length - a.length);
-  if (list.length === 0) return (s) => s;
-  return (s) => list.reduce((acc, secret) => acc.split(secret).join('***'), s);
+  const s = new Secrets(secrets);
+  return (text) => s.redact(text);
 }
 
 export interface RenderOptions {

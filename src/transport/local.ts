@@ -2,7 +2,8 @@
  * The local transport: runs scripts on this machine with `/bin/sh -s`.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { TransportError } from '../errors.js';
@@ -24,10 +25,18 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
     uploadDir,
     async upload(localPath: string, md5: string) {
       mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
+      // Ours: a real directory (not a link), owned by this user, private; else another user made it.
+      const d = lstatSync(uploadDir);
+      const uid = process.getuid?.();
+      if (!d.isDirectory() || (uid !== undefined && d.uid !== uid) || (d.mode & 0o077) !== 0) {
+        throw new TransportError(`local: the upload directory ${uploadDir} is not a private directory of this user; remove it`, 'localhost');
+      }
       const dest = join(uploadDir, md5);
-      if (existsSync(dest) && statSync(dest).size === statSync(localPath).size) return { uploaded: false };
+      // Reused only when its checksum matches.
+      if (existsSync(dest) && lstatSync(dest).isFile() && createHash('md5').update(readFileSync(dest)).digest('hex') === md5) return { uploaded: false };
       const tmp = `${dest}.${process.pid}.tmp`;
       copyFileSync(localPath, tmp);
+      chmodSync(tmp, 0o600);
       renameSync(tmp, dest);
       return { uploaded: true };
     },

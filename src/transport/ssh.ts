@@ -227,7 +227,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
   const call = <T>(f: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
     new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
 
-  return {
+  const transport: Transport = {
     description: `ssh ${user.username}@${where}`,
     uploadDir,
     async upload(localPath: string, md5: string) {
@@ -235,12 +235,19 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
       const size = statSync(localPath).size;
       await call<void>((cb) => s.mkdir(uploadDir, { mode: 0o700 }, (e) => cb(e && (e as { code?: number }).code !== 4 ? e : null))).catch(() => {});
       const dirStat = await call<Stats>((cb) => s.lstat(uploadDir, cb));
-      if (!dirStat.isDirectory() || (dirStat.mode & 0o077) !== 0) {
-        throw new TransportError(`${node}: ${uploadDir} is not a private directory (mode ${(dirStat.mode & 0o777).toString(8)}); remove it`, node);
+      // Ours: a real directory (not a link), owned by the login user (whose home is `.`), private.
+      const home = await call<Stats>((cb) => s.stat('.', cb));
+      if (!dirStat.isDirectory() || dirStat.uid !== home.uid || (dirStat.mode & 0o077) !== 0) {
+        const what = !dirStat.isDirectory() ? 'is not a directory' : dirStat.uid !== home.uid ? `is owned by uid ${dirStat.uid}, not by ${user.username}` : `is not private (mode ${(dirStat.mode & 0o777).toString(8)})`;
+        throw new TransportError(`${node}: the upload directory ${uploadDir} ${what}: another user may have made it; remove it`, node);
       }
       const dest = `${uploadDir}/${md5}`;
-      const existing = await call<Stats>((cb) => s.stat(dest, cb)).catch(() => undefined);
-      if (existing && existing.size === size) return { uploaded: false };
+      const existing = await call<Stats>((cb) => s.lstat(dest, cb)).catch(() => undefined);
+      if (existing && existing.isFile() && existing.size === size) {
+        // Reused only when its checksum matches (one command, only for files the node already has).
+        const r = await transport.run(`md5sum < ${shQuote(dest)}\n`);
+        if (r.exit === 0 && r.stdout.toString().split(' ')[0] === md5) return { uploaded: false };
+      }
       const tmp = `${dest}.${process.pid}.tmp`;
       await call<void>((cb) => s.fastPut(localPath, tmp, { mode: 0o600 }, cb));
       await call<void>((cb) => s.rename(tmp, dest, cb)).catch(async () => {
@@ -316,6 +323,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
       if (!closed) client.end();
     },
   };
+  return transport;
 }
 
 /**

@@ -108,3 +108,25 @@ test('rsync command line: IPv6 in brackets, protected remote path, quoted sudo u
   assert.equal(argv[argv.indexOf('--rsync-path') + 1], "sudo -n -u 'o'\\''k' rsync");
   assert.equal(rsyncArgv({ base: [], from: 'a', to: 'b', node: { primaryIp: '10.0.0.1', sshPort: 22 }, user: { username: 'root' }, knownHosts: '/kh' }).at(-1), 'root@10.0.0.1:b');
 });
+
+test('Secrets: every form of a secret is redacted, longest first; short values are refused by secret()', async () => {
+  const { Secrets, secret } = await import('../../src/secrets.js');
+  const s = new Secrets(['pa$$ w0rd\'x', 'line one of a key\nline two of a key\n']);
+  const b64 = Buffer.from("pa$$ w0rd'x").toString('base64');
+  const text = [
+    "pa$$ w0rd'x",
+    b64,
+    encodeURIComponent("pa$$ w0rd'x"),
+    "'pa$$ w0rd'\\''x'",
+    JSON.stringify({ v: "pa$$ w0rd'x" }),
+    '+line two of a key',
+  ].join('\n');
+  const out = s.redact(text);
+  assert.ok(!out.includes('w0rd') && !out.includes(b64) && !out.includes('line two'), out);
+  assert.equal(s.redact('nothing here'), 'nothing here');
+  assert.throws(() => secret('abc'), /at least 4/);
+  const marked = secret('registered-canary');
+  assert.equal(marked, 'registered-canary');
+  assert.equal(new Secrets().redact('x registered-canary y'), 'x <sensitive> y');
+  assert.deepEqual(s.redactDeep({ a: ["pa$$ w0rd'x"], n: 1 }), { a: ['<sensitive>'], n: 1 });
+});
