@@ -5,26 +5,46 @@
  * of the API and failures of the machinery around the actions.
  */
 
+const brand = Symbol.for('pallet.error');
+
+/**
+ * Is `e` one of pallet's errors (SpecError, PlanError, ComputeError,
+ * TransportError, PhaseErrors)? Works across copies of this module.
+ */
+export function isPalletError(e: unknown): e is Error & { readonly [brand]: true } {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+}
+
+/** The base of pallet's errors: branded, and keeping the error that caused it (`cause`). */
+export class PalletError extends Error {
+  readonly [brand] = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** A spec (node, server, group or cluster) or an operation option is invalid. */
-export class SpecError extends Error {
+export class SpecError extends PalletError {
   override name = 'SpecError';
   constructor(
     message: string,
     readonly spec?: string,
     readonly key?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 /** An API was used where it cannot work (e.g. an action outside a phase). */
-export class PlanError extends Error {
+export class PlanError extends PalletError {
   override name = 'PlanError';
   constructor(
     message: string,
     readonly context: { node?: string; phase?: string; action?: string } = {},
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -34,7 +54,7 @@ export class NodeValueError extends PlanError {
 }
 
 /** A compute service could not do what it was asked. */
-export class ComputeError extends Error {
+export class ComputeError extends PalletError {
   override name = 'ComputeError';
   constructor(
     message: string,
@@ -46,7 +66,7 @@ export class ComputeError extends Error {
 }
 
 /** A transport (local shell, SSH) could not run a script at all. */
-export class TransportError extends Error {
+export class TransportError extends PalletError {
   override name = 'TransportError';
   constructor(
     message: string,
@@ -58,7 +78,7 @@ export class TransportError extends Error {
 }
 
 /** Thrown by `throwPhaseErrors`: carries every failed action's details. */
-export class PhaseErrors extends Error {
+export class PhaseErrors extends PalletError {
   override name = 'PhaseErrors';
   constructor(
     message: string,

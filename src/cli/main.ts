@@ -6,7 +6,9 @@
  * configuration or engine error.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -16,13 +18,18 @@ import { configuredAdminUser, loadConfig, palletHome, serviceName } from '../con
 import { findProjectFile, loadProject, projectGroups, type Project } from '../config/project.js';
 import { converge, lift, type OperationEvent, type OperationOptions, type PhaseRef } from '../operation/operation.js';
 import type { OperationResult } from '../operation/result.js';
+import { convergePlan } from '../operation/converge-plan.js';
+import { matchTargets } from '../operation/targets.js';
 import { explainPlan } from '../report/explain.js';
 import { jsonRenderer, jsonSummary, lineRenderer, liveRenderer, redactor, summaryText, type Redactor } from '../report/render.js';
 import { withCount, type GroupSpec, type PhaseFn } from '../spec/spec.js';
 import { defaultAdminUser } from '../user.js';
 
+/** Exit codes (the table is in the README). */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+/** An internal error of pallet itself (a bug): not the same as a phase that failed. */
+const EXIT_INTERNAL = 70;
 
 class UsageError extends Error {}
 
@@ -41,6 +48,7 @@ interface GlobalOpts {
   quiet?: boolean;
   verbose?: boolean;
   concurrency?: number;
+  connectTimeout?: number;
   color?: boolean;
 }
 
@@ -50,22 +58,37 @@ interface SelectOpts {
   role?: string[];
   phase?: string[];
   dryRun?: boolean;
+  yes?: boolean;
 }
 
-let lastCode = 0;
-
-/** Wrap a command's action so that its return value becomes the exit code. */
-function act<A extends unknown[]>(fn: (...args: A) => number | Promise<number>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    lastCode = await fn(...args);
-  };
+/** What a run of the command line ends with: each run has its own (no module-level state). */
+interface Outcome {
+  code: number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** 128 + the signal's number, as shells report it. */
+function exitForSignal(sig: NodeJS.Signals): number {
+  return sig === 'SIGINT' ? 130 : 143;
+}
+
+/** A project's identity for node labels: its directory's name and a hash of its path. */
+function projectId(file: string): string {
+  const abs = resolve(file);
+  const base = basename(dirname(abs)).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'project';
+  return `${base}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--concurrency must be a whole number above 0, not '${v}'`);
+  return n;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--connect-timeout must be a number of seconds above 0, not '${v}'`);
   return n;
 }
 
@@ -101,13 +124,46 @@ class Cli {
   }
 
   service(): ComputeService {
+    // Docker nodes are labelled with the project that owns them (unless PALLET_PROJECT says otherwise).
+    const file = this.g.project ?? findProjectFile(process.cwd());
+    if (file && !process.env.PALLET_PROJECT) process.env.PALLET_PROJECT = projectId(file);
     return this.g.service ? computeService(this.g.service) : computeService();
+  }
+
+  /**
+   * Before a converge that destroys nodes: show which, and go on only when
+   * confirmed (a `y` on a terminal, or --yes). Nothing is changed otherwise.
+   */
+  async confirmDestroy(compute: ComputeService, groups: GroupSpec[], yes: boolean | undefined): Promise<void> {
+    const nodes = await compute.nodes({ groups: groups.map((g) => g.groupName) });
+    const found = matchTargets(nodes, groups);
+    const plan = convergePlan(groups, [...found.running, ...found.stopped]);
+    if (plan.destroy.length === 0) return;
+    const list = plan.destroy.map((t) => `${t.node.id} (group ${t.spec.groupName})`);
+    const what = `this would destroy ${list.length} node(s) of service ${compute.name}: ${list.join(', ')}`;
+    if (yes) {
+      if (!this.g.json) process.stderr.write(`pallet: ${what}\n`);
+      return;
+    }
+    if (this.tty && process.stdin.isTTY) {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await new Promise<string>((res) => rl.question(`${what}\nDestroy them? [y/N] `, res));
+      rl.close();
+      if (/^y(es)?$/i.test(answer.trim())) return;
+      throw new UsageError('nothing was destroyed');
+    }
+    throw new UsageError(`${what}; nothing was changed. Run again with --yes to confirm.`);
+  }
+
+  /** The admin user: from the user configuration (only the CLI reads it), else the default. */
+  adminUser() {
+    return configuredAdminUser() ?? defaultAdminUser();
   }
 
   redact(): Redactor {
     let user;
     try {
-      user = configuredAdminUser() ?? defaultAdminUser();
+      user = this.adminUser();
     } catch {
       user = defaultAdminUser();
     }
@@ -148,10 +204,27 @@ class Cli {
       stop = live.stop;
     } else onEvent = lineRenderer({ write, redact, verbose: this.g.verbose ?? false, color: false });
     let result: OperationResult;
+    // The handshake timeout, and a connection silent for about as long counts as lost.
+    const t = this.g.connectTimeout;
+    const connection = t ? { connection: { connectTimeoutMs: Math.round(t * 1000), keepaliveIntervalMs: Math.max(250, Math.round((t * 1000) / 4)), keepaliveCountMax: 3 } } : {};
+    // The first SIGINT/SIGTERM stops starting new work and lets running actions end (cut after a
+    // short grace period); the partial summary is printed. A second one exits at once.
+    const ac = new AbortController();
+    let stopped: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopped) process.exit(exitForSignal(sig));
+      stopped = sig;
+      process.stderr.write(`pallet: ${sig}: stopping; running actions may end, nothing new starts (${sig} again to exit at once)\n`);
+      ac.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
-      result = await f({ ...base, ...(this.g.concurrency ? { concurrency: this.g.concurrency } : {}), onEvent });
+      result = await f({ ...base, user: this.adminUser(), ...connection, ...(this.g.concurrency ? { concurrency: this.g.concurrency } : {}), onEvent, signal: ac.signal });
     } finally {
       stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
     if (this.g.json) jsonSummary(result, { write, redact });
     else {
@@ -160,6 +233,7 @@ class Cli {
       }
       if (!this.g.quiet || !result.ok) write(summaryText(result, { color: this.color, redact }));
     }
+    if (stopped) return exitForSignal(stopped);
     return result.ok ? 0 : EXIT_FAILED;
   }
 
@@ -188,7 +262,11 @@ class Cli {
   }
 }
 
-function build(): Command {
+function build(outcome: Outcome): Command {
+  /** Wrap a command's action so that its return value becomes the exit code. */
+  const act = <A extends unknown[]>(fn: (...args: A) => number | Promise<number>): ((...args: A) => Promise<void>) => async (...args: A) => {
+    outcome.code = await fn(...args);
+  };
   const program = new Command('pallet');
   program
     .description('Describe servers in TypeScript and make real machines match.')
@@ -199,6 +277,7 @@ function build(): Command {
     .option('-q, --quiet', 'print only failures')
     .option('-v, --verbose', 'show scripts and their output')
     .addOption(new Option('--concurrency <n>', 'how many nodes run at once').argParser(positiveInt))
+    .addOption(new Option('--connect-timeout <seconds>', 'SSH handshake timeout; a connection silent this long counts as lost (default 20 s / about 60 s)').argParser(seconds))
     .option('--no-color', 'no colours (also: NO_COLOR, or not a terminal)')
     .showHelpAfterError('(run pallet help for the commands)')
     .exitOverride();
@@ -211,7 +290,8 @@ function build(): Command {
       .option('-g, --group <name>', 'only this group (repeatable)', collect)
       .option('-r, --role <name>', 'only groups with this role (repeatable)', collect)
       .option('-a, --phase <phase>', 'a phase to run, optionally with arguments: name:arg1,arg2 (repeatable)', collect)
-      .option('--dry-run', 'show what would happen; change nothing');
+      .option('--dry-run', 'show what would happen; change nothing')
+      .option('-y, --yes', 'destroy nodes without asking (up, down, converge: what will be destroyed is still printed)');
 
   select(program.command('up').description("converge the project's groups to their counts (default 1), bootstrap new nodes, configure all")).action(act(async (o: SelectOpts) => {
     const c = cli();
@@ -219,6 +299,7 @@ function build(): Command {
     const { project, groups } = await c.groups(o, compute);
     const phases = o.phase?.map(parsePhase);
     if (o.dryRun) return c.dryRun(compute, groups, phases, true);
+    await c.confirmDestroy(compute, groups.map((g) => withCount(g, g.count ?? 1)), o.yes);
     return c.run((opts) => converge(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
   }));
 
@@ -228,6 +309,7 @@ function build(): Command {
     const { project, groups } = await c.groups(o, compute);
     const zero = groups.map((g) => withCount(g, 0));
     if (o.dryRun) return c.dryRun(compute, zero, [], true);
+    await c.confirmDestroy(compute, zero, o.yes);
     return c.run((opts) => converge(zero, opts), { compute, ...(project.environment ? { environment: project.environment } : {}) });
   }));
 
@@ -256,6 +338,7 @@ function build(): Command {
       const withCounts = groups.map((g) => withCount(g, counts.get(g.groupName) ?? g.count ?? 1));
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return c.dryRun(compute, withCounts, phases, true);
+      await c.confirmDestroy(compute, withCounts, o.yes);
       return c.run((opts) => converge(withCounts, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
     },
   ));
@@ -458,7 +541,8 @@ export default defineProject({
 `;
 
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = build();
+  const outcome: Outcome = { code: 0 };
+  const program = build(outcome);
   const json = argv.includes('--json');
   const fail = (message: string, code: number) => {
     if (json) process.stdout.write(`${JSON.stringify({ event: 'error', message, exitCode: code, time: new Date().toISOString() })}\n`);
@@ -471,7 +555,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return 0;
     }
     await program.parseAsync(argv);
-    return lastCode;
+    return outcome.code;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
@@ -479,7 +563,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     }
     const err = e as Error;
     const usage = e instanceof UsageError || ['SpecError', 'ComputeError', 'PlanError', 'NodeValueError', 'TransportError'].includes(err.name);
-    return fail(err.message, usage ? EXIT_USAGE : EXIT_FAILED);
+    if (usage) return fail(err.message, EXIT_USAGE);
+    // Anything else is a bug in pallet: a distinct code, and the stack to report it with.
+    return fail(`internal error: ${err?.stack ?? String(e)}`, EXIT_INTERNAL);
   }
 }
 
@@ -491,8 +577,8 @@ if (invoked || viaBin) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`pallet: ${(e as Error).message}\n`);
-      process.exitCode = EXIT_USAGE;
+      process.stderr.write(`pallet: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = EXIT_INTERNAL;
     },
   );
 }

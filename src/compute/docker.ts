@@ -21,13 +21,20 @@ import { waitForSsh } from '../transport/ssh.js';
 import type { GroupSpec } from '../spec/spec.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
-import { sshConnector, type SshConnectorOptions } from './connect.js';
+import { sshConnector, type ConnectOverrides, type SshConnectorOptions } from './connect.js';
 import { parseNodeState, readNodeStateScript, writeNodeStateScript } from './node-state.js';
 import type { ComputeService, NodeState, RunNodesOptions } from './types.js';
 
 export interface DockerServiceOptions {
   /** Name of the service (scopes the containers it manages; default `docker`). */
   name?: string;
+  /**
+   * The project that owns the containers (a label): two projects on one engine
+   * never see or remove each other's nodes, even with the same service and
+   * group names. Default: `PALLET_PROJECT` (the CLI sets it from the project
+   * file), else `default`.
+   */
+  project?: string;
   /** Engine socket (default: `DOCKER_HOST`, else /var/run/docker.sock, else podman's /run/podman/podman.sock). */
   socketPath?: string;
   /** TCP engine instead of a socket. */
@@ -51,6 +58,7 @@ export interface DockerServiceOptions {
 const L = {
   managed: 'pallet.managed',
   service: 'pallet.service',
+  project: 'pallet.project',
   group: 'pallet.group',
   osFamily: 'pallet.os-family',
   osVersion: 'pallet.os-version',
@@ -94,8 +102,13 @@ function initCommand(loginUser: string): string[] {
   ];
 }
 
+/** Container names: the engine's rule, for `pallet-<group>-<hex>`. */
+const containerName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
   const name = opts.name ?? 'docker';
+  const project = opts.project ?? process.env.PALLET_PROJECT ?? 'default';
+  if (!/^[A-Za-z0-9_.-]+$/.test(project)) throw new ComputeError(`${name}: the project name ${JSON.stringify(project)} must be letters, digits, _ . -`, name);
   const conn = opts.host
     ? { host: opts.host, port: opts.port ?? 2375, protocol: opts.protocol ?? 'http', ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.cert ? { cert: opts.cert } : {}), ...(opts.key ? { key: opts.key } : {}) }
     : opts.socketPath
@@ -139,7 +152,8 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       stream.on('error', reject);
     });
     const info = await ex.inspect();
-    return { code: info.ExitCode ?? 0, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
+    // No exit code means the engine did not say how it ended: not a success.
+    return { code: info.ExitCode ?? 255, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
   };
 
   const hostKeysOf = async (id: string): Promise<string[]> => {
@@ -172,7 +186,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
   };
 
   const list = (groups?: ReadonlyArray<string>) =>
-    engine('listing containers', async () => (await client()).listContainers({ all: true, filters: { label: [`${L.managed}=true`, `${L.service}=${name}`] } }),
+    engine('listing containers', async () => (await client()).listContainers({ all: true, filters: { label: [`${L.managed}=true`, `${L.service}=${name}`, `${L.project}=${project}`] } }),
     ).then((cs) => cs.filter((c) => !groups || groups.includes(c.Labels?.[L.group] ?? '')));
 
   const publicKeyOf = (user: User): string => {
@@ -203,6 +217,7 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
         Labels: {
           [L.managed]: 'true',
           [L.service]: name,
+          [L.project]: project,
           [L.group]: group.groupName,
           [L.loginUser]: loginUser,
           ...(group.image?.osFamily ? { [L.osFamily]: group.image.osFamily } : {}),
@@ -265,22 +280,53 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       }
       return settled.map((s) => (s as PromiseFulfilledResult<Node>).value);
     },
+    checkGroup(group: GroupSpec) {
+      if (!containerName.test(`pallet-${group.groupName}`)) {
+        throw new ComputeError(`${name}: the group name '${group.groupName}' cannot be part of a container name (letters, digits, _ . - only)`, name);
+      }
+    },
     async destroyNode(node: Node) {
-      await engine(`removing ${node.id}`, async () => (await client()).getContainer(node.id).remove({ force: true }));
+      // Only a container this service and project made: the labels are checked before anything is removed.
+      const c = (await client()).getContainer(node.id);
+      const info = await engine(`inspecting ${node.id}`, () => c.inspect());
+      const labels = info.Config?.Labels ?? {};
+      if (labels[L.managed] !== 'true' || labels[L.service] !== name || labels[L.project] !== project) {
+        throw new ComputeError(
+          `${name}: refusing to remove ${node.id}: it is not a node of service '${name}' and project '${project}' ` +
+            `(its labels say service '${labels[L.service] ?? '-'}', project '${labels[L.project] ?? '-'}')`,
+          name,
+        );
+      }
+      await engine(`removing ${node.id}`, () => c.remove({ force: true }));
     },
     async destroyNodesInGroup(groupName: string) {
       const cs = await list([groupName]);
       await Promise.all(cs.map((c) => engine(`removing ${c.Id}`, async () => (await client()).getContainer(c.Id).remove({ force: true }))));
     },
     async nodeState(node: Node): Promise<NodeState> {
-      const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', readNodeStateScript]));
+      const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', readNodeStateScript()]));
       return parseNodeState(r.out);
     },
     async setNodeState(node: Node, patch: NodeState) {
-      await engine(`writing the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', writeNodeStateScript(patch)]));
+      const r = await engine(`writing the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', writeNodeStateScript(patch)]));
+      if (r.code !== 0) {
+        throw new ComputeError(`${name}: cannot record the state ${Object.keys(patch).join(', ')} on node ${node.id} (exit ${r.code}): ${r.err.trim() || 'no message'}`, name);
+      }
     },
-    connect(node: Node, user: User) {
-      return ssh(node, user);
+    async startNode(node: Node) {
+      const c = (await client()).getContainer(node.id);
+      await engine(`starting ${node.id}`, () => c.start());
+      // The published SSH port may be a new one after a restart.
+      const mine = (await list([node.groupName])).find((x) => (x.Names?.[0] ?? x.Id).replace(/^\//, '') === node.id);
+      if (!mine) throw new ComputeError(`${name}: ${node.id} vanished while starting`, name);
+      const started = await toNode(mine);
+      await waitForSsh(hostAddress, started.sshPort, (opts.sshWaitSeconds ?? 30) * 1000).catch((e: Error) => {
+        throw new ComputeError(`${name}: node ${node.id} was started but never answered SSH: ${e.message}`, name);
+      });
+      return started.hostKeys?.length ? started : await toNode(mine);
+    },
+    connect(node: Node, user: User, overrides?: ConnectOverrides) {
+      return ssh(node, user, overrides);
     },
     async close() {},
   };

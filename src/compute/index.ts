@@ -47,6 +47,8 @@ registerProvider('node-list', 'servers that already exist, reached over SSH', (n
           hostKeyPolicy: z.enum(['strict', 'accept-new', 'insecure']).optional(),
           knownHostsPath: z.string().optional(),
           connectTimeoutMs: z.number().int().positive().optional(),
+          keepaliveIntervalMs: z.number().int().positive().optional(),
+          keepaliveCountMax: z.number().int().positive().optional(),
           commandTimeoutMs: z.number().int().positive().optional(),
           sshConfigPath: z.union([z.string(), z.literal(false)]).optional(),
           agent: z.union([z.string(), z.literal(false)]).optional(),
@@ -76,6 +78,15 @@ registerProvider('docker', 'containers running sshd, on a Docker (or podman) eng
       hostAddress: z.string().optional(),
       init: z.union([z.string(), z.array(z.string())]).optional(),
       sshWaitSeconds: z.number().positive().optional(),
+      project: z.string().optional(),
+      ssh: z
+        .strictObject({
+          connectTimeoutMs: z.number().int().positive().optional(),
+          keepaliveIntervalMs: z.number().int().positive().optional(),
+          keepaliveCountMax: z.number().int().positive().optional(),
+          commandTimeoutMs: z.number().int().positive().optional(),
+        })
+        .optional(),
     }),
     o,
     `service '${name}' (docker)`,

@@ -6,8 +6,9 @@
  * is given. `runNodes` adds a group to its membership (at most one node per
  * group: there is only one machine) and destroying removes the membership; the
  * machine itself is never touched. The node counts as bootstrapped (unless
- * `bootstrapped: false`); its state is kept in memory for the life of the
- * service.
+ * `bootstrapped: false`), except for a group `runNodes` added it to: converge
+ * then runs that group's `bootstrap` on it, once. State is kept in memory for
+ * the life of the service.
  */
 import { hostname } from 'node:os';
 import { ComputeError } from '../errors.js';
@@ -33,6 +34,8 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
   const include = new Set<string>(opts.groupName ? [opts.groupName] : []);
   const exclude = new Set<string>();
   const state: NodeState = { bootstrapped: opts.bootstrapped ?? true };
+  /** State of the groups runNodes added: the machine is new to them, so they bootstrap it. */
+  const groupState = new Map<string, NodeState>();
   const member = (g: string) => !exclude.has(g) && (all || include.has(g));
   const makeNode = (groups: string[]): Node => ({
     id: 'localhost',
@@ -66,6 +69,7 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
       }
       exclude.delete(group.groupName);
       include.add(group.groupName);
+      groupState.set(group.groupName, { bootstrapped: false });
       return [makeNode([group.groupName])];
     },
     async destroyNode(node: Node) {
@@ -75,11 +79,13 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
       include.delete(groupName);
       if (all) exclude.add(groupName);
     },
-    async nodeState() {
-      return { ...state };
+    async nodeState(node) {
+      return { ...state, ...groupState.get(node.groupName) };
     },
-    async setNodeState(_node, patch) {
-      Object.assign(state, patch);
+    async setNodeState(node, patch) {
+      const g = groupState.get(node.groupName);
+      if (g) Object.assign(g, patch);
+      else Object.assign(state, patch);
     },
     async connect() {
       return localTransport({ ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.prefix ? { prefix: opts.prefix } : {}) });

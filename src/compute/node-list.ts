@@ -125,10 +125,10 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
     async setNodeState(node, patch) {
       states.set(node.id, { ...(states.get(node.id) ?? {}), ...patch });
     },
-    async connect(node, user) {
-      if (opts.connector) return opts.connector(node, user);
+    async connect(node, user, overrides) {
+      if (opts.connector) return opts.connector(node, user, overrides);
       if (node.transport === 'local') return localTransport();
-      return ssh(node, user);
+      return ssh(node, user, overrides);
     },
     async close() {},
   };

@@ -1,16 +1,22 @@
 /**
  * Node state kept on the node itself: one flag name per line in
- * `/var/lib/pallet/.node-state`. Used by providers that cannot store state
- * (Docker: labels are fixed at creation) and by the operation for services
- * with `stateOnNode`.
+ * `<state root>/.node-state` (default `/var/lib/pallet/.node-state`). Used by
+ * providers that cannot store state (Docker: labels are fixed at creation) and
+ * by the operation for services with `stateOnNode`.
  */
 import { shQuote } from '../script/quote.js';
 import type { NodeState } from './types.js';
 
-export const nodeStateFile = '/var/lib/pallet/.node-state';
+export const defaultStateRoot = '/var/lib/pallet';
+
+export function nodeStateFile(root: string = defaultStateRoot): string {
+  return `${root}/.node-state`;
+}
 
 /** Prints the flags (nothing when there is no state yet); always succeeds. */
-export const readNodeStateScript = `cat ${nodeStateFile} 2>/dev/null; exit 0`;
+export function readNodeStateScript(root?: string): string {
+  return `cat ${shQuote(nodeStateFile(root))} 2>/dev/null; exit 0`;
+}
 
 export function parseNodeState(out: string): NodeState {
   const state: NodeState = {};
@@ -18,13 +24,17 @@ export function parseNodeState(out: string): NodeState {
   return state;
 }
 
-/** Sets the true flags of `patch` and clears the false ones, keeping the others. */
-export function writeNodeStateScript(patch: NodeState): string {
+/**
+ * Sets the true flags of `patch` and clears the false ones, keeping the others.
+ * Fails (non-zero exit, the reason on stderr) when the file cannot be written.
+ */
+export function writeNodeStateScript(patch: NodeState, root: string = defaultStateRoot): string {
+  const file = shQuote(nodeStateFile(root));
   const steps = Object.entries(patch).map(([flag, on]) =>
     on
-      ? `{ grep -qx ${shQuote(flag)} ${nodeStateFile} || echo ${shQuote(flag)} >> ${nodeStateFile}; }`
-      : `sed -i ${shQuote(`/^${flag.replace(/\./g, '\\.')}$/d`)} ${nodeStateFile}`,
+      ? `{ grep -qx ${shQuote(flag)} ${file} || echo ${shQuote(flag)} >> ${file}; }`
+      : `sed -i ${shQuote(`/^${flag.replace(/\./g, '\\.')}$/d`)} ${file}`,
   );
   // State files are private, as every file under the state root: 0600 in 0700 directories.
-  return [`umask 077 && mkdir -p /var/lib/pallet && touch ${nodeStateFile}`, ...steps].join(' && ');
+  return [`umask 077 && mkdir -p ${shQuote(root)} && touch ${file}`, ...steps].join(' && ');
 }

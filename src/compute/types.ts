@@ -5,6 +5,7 @@ import type { GroupSpec } from '../spec/spec.js';
 import type { Transport } from '../transport/types.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
+import type { ConnectOverrides } from './connect.js';
 
 /** Per-node state kept by the service between operations (e.g. `bootstrapped`). */
 export type NodeState = Record<string, boolean>;
@@ -44,6 +45,10 @@ export interface ComputeService {
   nodeState(node: Node): Promise<NodeState>;
   setNodeState(node: Node, patch: NodeState): Promise<void>;
   /** Open a transport to `node` authenticating as `user`. */
-  connect(node: Node, user: User): Promise<Transport>;
+  connect(node: Node, user: User, overrides?: ConnectOverrides): Promise<Transport>;
+  /** Refuse a group this provider cannot make nodes for (called by converge before anything changes). */
+  checkGroup?(group: GroupSpec): void;
+  /** Start a stopped node (providers that can); returns it as it now is (its SSH port may change). */
+  startNode?(node: Node): Promise<Node>;
   close(): Promise<void>;
 }

@@ -258,7 +258,10 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       const res = await opts.transport.run(script, { onStdout: (c) => parser.push(c), ...(opts.signal ? { signal: opts.signal } : {}) });
       parser.finish();
       const unreported = [...pending.values()].find((p) => !seen.has(p.key));
-      if (ok && res.exit !== 0 && unreported) {
+      if (ok && unreported && opts.signal?.aborted) {
+        ok = false;
+        push(failure({ action: unreported.call?.def.name ?? 'planWhen', summary: unreported.summary, context: unreported.call?.context ?? [] }, 'the operation was stopped before this action ran'));
+      } else if (ok && res.exit !== 0 && unreported) {
         ok = false;
         push(
           failure(

@@ -15,6 +15,8 @@ export interface ActionError {
   action: string;
   message: string;
   exit?: number;
+  /** The error that caused this one (a plan function's exception, a transport's failure). */
+  cause?: unknown;
 }
 
 export interface ActionResult {
@@ -49,6 +51,11 @@ export interface PhaseResult {
   groupName: string;
   phase: string;
   ok: boolean;
+  /**
+   * Why the target failed (absent when ok): an action failed on the node; the
+   * node could not be reached (or is stopped); its plan function threw.
+   */
+  reason?: 'failed' | 'unreachable' | 'plan-error';
   actions: ActionResult[];
   durationMs: number;
 }
@@ -66,6 +73,8 @@ export interface OperationResult {
   environment: Record<string, unknown>;
   /** The phases that ran, in order. */
   phases: string[];
+  /** Problems outside the phases' actions, each reported once (an `onEvent` callback that threw). */
+  warnings: string[];
 }
 
 /** Every failed action of the operation, with its node, phase and action. */

@@ -37,9 +37,14 @@ export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
   const aggregated: ActionCall[] = [];
   const sequence: PlanItem[] = [];
   const collected: ActionCall[] = [];
+  // Calls merge only when they would run the same way: same sudo user, environment, directory, trace.
+  const keyOf = (c: ActionCall) => {
+    const o = c.options;
+    return JSON.stringify([c.def.name, o.actionId ?? '', o.sudoUser ?? '', o.scriptDir ?? '', o.scriptTrace ?? false, Object.entries(o.scriptEnv ?? {}).sort()]);
+  };
   const mergeInto = (list: ActionCall[], call: ActionCall) => {
-    const key = `${call.def.name}\0${call.options.actionId ?? ''}`;
-    const prev = list.find((c) => `${c.def.name}\0${c.options.actionId ?? ''}` === key);
+    const key = keyOf(call);
+    const prev = list.find((c) => keyOf(c) === key);
     if (prev) {
       prev.args.push(...call.args);
       prev.ids.push(...call.ids);

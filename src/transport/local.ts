@@ -47,9 +47,16 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
           cwd: opts.cwd,
           env: { ...process.env, ...opts.env },
           stdio: ['pipe', 'pipe', 'pipe'],
-          signal: runOpts.signal,
           timeout: runOpts.timeoutMs,
         });
+        // Stopped: SIGINT lets the running action end; SIGTERM after the grace period.
+        let grace: NodeJS.Timeout | undefined;
+        const onAbort = () => {
+          child.kill('SIGINT');
+          grace = setTimeout(() => child.kill('SIGTERM'), runOpts.graceMs ?? 10_000);
+        };
+        if (runOpts.signal?.aborted) onAbort();
+        else runOpts.signal?.addEventListener('abort', onAbort, { once: true });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (c: Buffer) => {
@@ -60,6 +67,8 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
         child.stderr.on('data', (c: Buffer) => err.push(c));
         child.on('error', (e) => reject(new TransportError(`local: could not run /bin/sh: ${e.message}`, 'localhost', { cause: e })));
         child.on('close', (code, signal) => {
+          if (grace) clearTimeout(grace);
+          runOpts.signal?.removeEventListener('abort', onAbort);
           resolve({
             exit: code ?? (signal ? 128 + 15 : 1),
             stdout: Buffer.concat(out),

@@ -39,8 +39,15 @@ export interface SshOptions {
   knownHostsPath?: string;
   /** Host keys known in advance (`type base64` lines), e.g. learned by the provider that created the node. */
   hostKeys?: string[];
-  /** Default 20 s. */
+  /** How long to wait for the SSH handshake. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * How often a keepalive is sent while the connection is open (default 15 s);
+   * after `keepaliveCountMax` (default 3) unanswered ones the connection counts
+   * as lost, so a paused node is detected after about interval x (count + 1).
+   */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
   /** Kill a script that runs longer than this (default: no limit). */
   commandTimeoutMs?: number;
   /** `~/.ssh/config` (default), another path, or false to ignore it. */
@@ -118,7 +125,8 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     port,
     username: user.username,
     readyTimeout: opts.connectTimeoutMs ?? 20_000,
-    keepaliveInterval: 15_000,
+    keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+    keepaliveCountMax: opts.keepaliveCountMax ?? 3,
   };
   const tried: string[] = [];
   const keyPaths = [user.privateKeyPath, ...identityFiles].filter((p): p is string => Boolean(p));
@@ -179,34 +187,46 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
   }
 
   const client = new Client();
+  // ssh2 may emit 'error' more than once (a handshake that times out, then "Connection lost before
+  // handshake"): one listener stays for the client's whole life, so no error is ever unhandled.
+  let settled = false;
+  let onError: (e: Error & { level?: string; code?: string }) => void = () => {};
+  client.on('error', (e: Error & { level?: string; code?: string }) => onError(e));
+  let sock: net.Socket | undefined;
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
       client.removeAllListeners('ready');
+      // Drop what is left of the connection: the node must not keep a half-open session.
+      client.end();
+      sock?.destroy();
       let msg: string;
       if (hostKeyProblem) msg = hostKeyProblem;
       else if (e.code === 'ECONNREFUSED') msg = `connection refused at ${where} (is sshd running and the port right?)`;
-      else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where}`;
+      else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where} (the SSH handshake did not complete)`;
       else if (e.level === 'client-authentication') msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
       else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') msg = `cannot resolve host name ${host}`;
       else if (/passphrase|encrypted/i.test(e.message)) msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
       else msg = `cannot connect to ${where}: ${e.message}`;
       reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
     };
+    onError = fail;
     client.once('ready', () => {
+      if (settled) return;
+      settled = true;
       // Small packets both ways (script in, frames out): Nagle's algorithm would add a delayed-ACK wait to each.
       client.setNoDelay(true);
-      client.removeListener('error', fail);
-      client.on('error', () => {
-        /* later errors surface on the next run */
-      });
+      onError = () => {
+        /* later errors surface on the next run (the connection is closed) */
+      };
       resolve();
     });
-    client.once('error', fail);
     try {
       // Our own socket, so that Nagle is off from the first packet of the handshake.
-      const sock = net.connect({ host, port });
+      sock = net.connect({ host, port });
       sock.setNoDelay(true);
-      sock.once('error', (e) => fail(e as Error & { code?: string }));
+      sock.on('error', (e) => onError(e as Error & { code?: string }));
       client.connect({ ...config, sock });
     } catch (e) {
       fail(e as Error);
@@ -247,6 +267,8 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
         // Reused only when its checksum matches (one command, only for files the node already has).
         const r = await transport.run(`md5sum < ${shQuote(dest)}\n`);
         if (r.exit === 0 && r.stdout.toString().split(' ')[0] === md5) return { uploaded: false };
+        // Damaged or replaced: SFTP's rename does not overwrite, so it goes first.
+        await call<void>((cb) => s.unlink(dest, cb)).catch(() => {});
       }
       const tmp = `${dest}.${process.pid}.tmp`;
       await call<void>((cb) => s.fastPut(localPath, tmp, { mode: 0o600 }, cb));
@@ -268,7 +290,13 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
           const errs: Buffer[] = [];
           let timer: NodeJS.Timeout | undefined;
           let timedOut = false;
-          const onAbort = () => stream.close();
+          // Stopped: the batch is told (SIGINT: it lets the running action end and starts no other),
+          // and cut after a short grace period.
+          let grace: NodeJS.Timeout | undefined;
+          const onAbort = () => {
+            stream.signal('INT');
+            grace = setTimeout(() => stream.close(), runOpts.graceMs ?? 10_000);
+          };
           runOpts.signal?.addEventListener('abort', onAbort, { once: true });
           const limit = runOpts.timeoutMs ?? opts.commandTimeoutMs;
           if (limit) {
@@ -289,8 +317,9 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
             else out.push(c);
           });
           stream.stderr.on('data', (c: Buffer) => errs.push(c));
-          stream.on('close', (code: number | null) => {
+          stream.on('close', (code: number | null | undefined, signal?: string) => {
             if (timer) clearTimeout(timer);
+            if (grace) clearTimeout(grace);
             runOpts.signal?.removeEventListener('abort', onAbort);
             const stdout = Buffer.concat(out);
             const stderr = Buffer.concat(errs);
@@ -310,7 +339,17 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
               reject(new TransportError(`${node}: sudo rejected the sudoPassword of ${user.username} on ${where}`, node));
               return;
             }
-            resolve({ exit: code ?? 255, stdout, stderr });
+            if (code === null || code === undefined) {
+              // No exit status came back: the node's shell was killed, the operation was aborted, or the connection dropped.
+              const why = runOpts.signal?.aborted
+                ? 'the operation was aborted while the script ran'
+                : signal
+                  ? `the script was killed by signal ${signal}`
+                  : `connection lost to ${where} while the script ran (the node stopped answering or sshd closed the session)`;
+              reject(new TransportError(`${node}: ${why}`, node));
+              return;
+            }
+            resolve({ exit: code, stdout, stderr });
           });
           stream.on('error', () => {
             /* reported by close */

@@ -6,7 +6,12 @@
 export interface RunOptions {
   /** Called with stdout chunks as they arrive (for streaming results); `RunResult.stdout` is then empty. */
   onStdout?: (chunk: Buffer) => void;
+  /**
+   * On abort the script is sent SIGINT (a batch then lets its running action end
+   * and starts no other) and cut after `graceMs` (default 10 s).
+   */
   signal?: AbortSignal;
+  graceMs?: number;
   /** Kill the script after this many milliseconds. */
   timeoutMs?: number;
 }

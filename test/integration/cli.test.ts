@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeKey, tempDir, TEST_IMAGE } from '../helpers/nodes.js';
@@ -200,11 +200,47 @@ test('up, nodes and down on Docker', () => {
     assert.equal(execFileSync('podman', ['exec', id, 'cat', '/srv/sample/db.txt'], { encoding: 'utf8' }), 'db\n');
     const nodes = pallet(['-P', 'cli-docker', 'nodes']);
     assert.match(nodes.out, new RegExp(`^db\\s+${id}\\s+127\\.0\\.0\\.1\\s+-\\s+\\d+\\s+${id}\\s+debian 12$`, 'm'));
-    const down = pallet(['-P', 'cli-docker', 'down', '-g', 'db']);
+    // Not a terminal: nothing is destroyed without --yes; what would be destroyed is named.
+    const refused = pallet(['-P', 'cli-docker', 'down', '-g', 'db']);
+    assert.equal(refused.code, 2, refused.out + refused.err);
+    assert.match(refused.err, new RegExp(`would destroy 1 node\\(s\\) of service cli-docker: ${id} \\(group db\\); nothing was changed\\. Run again with --yes`));
+    assert.match(pallet(['-P', 'cli-docker', 'nodes']).out, /db/);
+    const down = pallet(['-P', 'cli-docker', 'down', '-g', 'db', '--yes']);
     assert.equal(down.code, 0, down.out + down.err);
     assert.match(down.out, /destroyed 1 node\(s\)/);
     assert.doesNotMatch(pallet(['-P', 'cli-docker', 'nodes']).out, /db/);
   } finally {
     rmSync(join(home, 'config.yaml'), { force: true });
   }
+});
+
+test('a phase no group defines exits 2, naming it and the phases the groups define', () => {
+  const r = pallet(['lift', '-a', 'nosuch']);
+  assert.equal(r.code, 2, r.out + r.err);
+  assert.match(r.err, /no group defines the phase 'nosuch'; the groups define: .*broken.*configure.*deploy.*slow/);
+  assert.equal(r.out, '');
+});
+
+test('SIGINT: the running action ends, nothing new starts, the partial summary is printed, exit 130', async () => {
+  const marker = join(root, 'slow-steps');
+  rmSync(marker, { force: true });
+  const child = spawn(process.execPath, [BIN, 'lift', 'web', '-a', 'slow'], {
+    cwd: project,
+    env: { ...process.env, PALLET_HOME: home, SAMPLE_ROOT: root, NO_COLOR: '1' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // The phase runs three 1-second steps; stop it once the first is reported (during the second).
+  const deadline = Date.now() + 20_000;
+  while (!/echo step 0 ok/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  assert.equal(code, 130, out + err);
+  assert.match(err, /SIGINT: stopping/);
+  assert.match(out, /echo step 1 ok/, 'the action running at the signal ended and was reported');
+  assert.doesNotMatch(out, /echo step 2 ok/, 'no new action started after the signal');
+  assert.match(out, /step 2[\s\S]*the operation was stopped before this action ran/, 'the partial summary names what did not run');
+  assert.equal(spawnSync('sh', ['-c', 'ls -d /tmp/pallet.[0-9]* 2>/dev/null | wc -l']).stdout.toString().trim(), '0', 'the batch directory was removed');
 });

@@ -345,10 +345,12 @@ test('bad operation options and bad input are rejected with clear errors', async
   await assert.rejects(lift(groupSpec('x'), { compute: localhostService(), phsae: 'configure' } as never), (e: unknown) => e instanceof SpecError && /unknown key 'phsae'/.test(e.message));
   await assert.rejects(lift(groupSpec('x'), {}), /give a compute service/);
   await assert.rejects(converge([groupSpec('x')], { compute: localhostService() }), /Node count not specified for group 'x'/);
-  await assert.rejects(
-    lift(groupSpec('x'), { compute: localhostService(), phase: () => void remoteFile('/tmp/x', { content: 'x', mdoe: 1 } as never) }),
-    /localhost: phase 'inline': building the plan failed: remoteFile '\/tmp\/x': unknown key 'mdoe'/,
-  );
+  // A plan function that throws is a failed result for its target, with the error as cause.
+  const r = await lift(groupSpec('x'), { compute: localhostService(), phase: () => void remoteFile('/tmp/x', { content: 'x', mdoe: 1 } as never) });
+  assert.equal(r.ok, false);
+  const failed = r.results.find((x) => x.reason === 'plan-error')!;
+  assert.match(failed.actions[0]!.error!.message, /localhost: phase 'inline': building the plan failed: remoteFile '\/tmp\/x': unknown key 'mdoe'/);
+  assert.ok(failed.actions[0]!.error!.cause instanceof Error);
 });
 
 test('an aborted operation stops before the next phase', async () => {

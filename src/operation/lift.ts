@@ -1,0 +1,52 @@
+/**
+ * `lift`: apply phases to the nodes a compute service already has (and to
+ * explicit targets). Order of work (Pallet 0.8): OS detection (`pallet/os`)
+ * and `settings` on every target and the nodes of `considerGroups`, then the
+ * asked phases, or the merged default phases (usually `configure`).
+ */
+import { SpecError } from '../errors.js';
+import { validate } from '../spec/spec.js';
+import { checkPartitioning, Operation } from './engine.js';
+import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
+import type { OperationResult } from './result.js';
+import { considerGroupsOf, flattenNodeSet, type NodeSet } from './targets.js';
+
+/**
+ * Apply phases to the nodes the compute service already has (and to explicit
+ * targets). Returns the full result; failed actions, unreachable nodes and plan
+ * functions that throw are in it, not thrown. Bad input (options, specs, a
+ * phase no group defines) throws a `SpecError` before anything runs.
+ */
+export async function lift(nodeSet: NodeSet, opts: OperationOptions = {}): Promise<OperationResult> {
+  validate(optionsSchema, opts, 'lift options');
+  const { groups, explicit } = flattenNodeSet(nodeSet);
+  if (!opts.compute && explicit.length === 0) {
+    throw new SpecError('lift: give a compute service ({ compute: computeService() }) or explicit targets ({ group, nodes }).', 'lift', 'compute');
+  }
+  const all = [...groups, ...explicit.map((e) => e.group)];
+  const { calls, inline } = processPhases(opts.phase);
+  const unknown = unknownPhases(calls, all);
+  if (unknown) throw new SpecError(`lift: ${unknown}`, 'lift', 'phase');
+  const phaseCalls = calls.length ? calls : defaultPhases(all).map((name) => ({ name, args: [] }));
+  checkPartitioning(all, phaseCalls.map((c) => c.name), opts.partitionBy);
+  const op = new Operation(opts, inline);
+  op.start('lift', phaseCalls.map((c) => c.name));
+  try {
+    const targets = (await op.findTargets(groups)).running;
+    for (const e of explicit) {
+      for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
+        if (!targets.some((t) => t.node.id === node.id)) targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
+      }
+    }
+    const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
+    op.setServiceState([...targets, ...consider]);
+    if (await op.detectAndSettings(targets, consider)) await op.runNamedPhases(phaseCalls, targets);
+    return op.result(targets, [], []);
+  } catch (e) {
+    op.ok = false;
+    throw e;
+  } finally {
+    op.end();
+    await op.close();
+  }
+}

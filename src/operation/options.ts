@@ -1,0 +1,155 @@
+/**
+ * What an operation is asked to do: its options (validated at the boundary),
+ * its events, and the phases to run.
+ */
+import { z } from 'zod';
+import type { ComputeService } from '../compute/types.js';
+import type { ConnectOverrides } from '../compute/connect.js';
+import type { PlanState } from '../plan/session.js';
+import { isPlainObject, totalOrderMerge } from '../spec/merge.js';
+import type { GroupSpec, PhaseFn, PostPhaseInfo, Target } from '../spec/spec.js';
+import type { Node } from '../types.js';
+import type { User } from '../user.js';
+import type { ActionResult, PhaseResult } from './result.js';
+
+/** A phase to run: a name, a plan function, a name with arguments, or a list of these. */
+export type PhaseRef = string | PhaseFn | { name: string; args?: unknown[] };
+
+/** Events emitted while an operation runs (for progress displays and JSON output). */
+export type OperationEvent =
+  | { type: 'operation-start'; operation: 'lift' | 'converge'; phases: string[] }
+  | { type: 'node-created'; node: Node; groupName: string }
+  | { type: 'node-destroyed'; node: Node; groupName: string }
+  | { type: 'phase-start'; phase: string; targets: string[] }
+  | { type: 'target-start'; phase: string; target: string }
+  /** A batch of actions is being sent to the target (in order); the first not yet reported is running. */
+  | { type: 'batch'; phase: string; target: string; actions: string[] }
+  | { type: 'action'; phase: string; target: string; result: ActionResult }
+  | { type: 'target-end'; phase: string; target: string; result: PhaseResult }
+  | { type: 'phase-end'; phase: string; ok: boolean }
+  | { type: 'operation-end'; ok: boolean };
+
+export interface OperationOptions {
+  /** The compute service (required by converge, and by lift unless explicit targets are given). */
+  compute?: ComputeService;
+  /** The phases to run (default: the groups' default phases). */
+  phase?: PhaseRef | PhaseRef[];
+  /** Values plan functions read with `getEnvironment`. */
+  environment?: Record<string, unknown>;
+  /** The admin user (default: the current user with ~/.ssh keys; the library never reads ~/.pallet). */
+  user?: User;
+  /** Groups whose nodes take part in OS detection and `settings` only. */
+  considerGroups?: GroupSpec[];
+  /** Split each phase's targets into batches run one after another (rolling deploys). */
+  partitionBy?: (targets: Target[]) => Target[][];
+  /** Called after each phase (and partition), before its errors stop the operation. */
+  postPhase?: (info: PostPhaseInfo) => void | Promise<void>;
+  /**
+   * Detect each node's OS first: `auto` (default) detects the nodes whose OS
+   * family or version is not given by their image or their compute service;
+   * `true` detects every node; `false` none. Detection costs one round trip
+   * per node per operation.
+   */
+  osDetect?: boolean | 'auto';
+  /** How many targets run at once (default 50). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  debug?: { scriptTrace?: boolean; scriptComments?: boolean };
+  /** Initial plan state (e.g. settings carried from an earlier operation). */
+  planState?: PlanState;
+  /** Options passed to the provider when creating nodes. */
+  providerOptions?: Record<string, unknown>;
+  /** How connections are opened and watched (override the compute service's SSH options). */
+  connection?: ConnectOverrides;
+  /** Receives progress events. A callback that throws is reported once, never stops the operation. */
+  onEvent?: (e: OperationEvent) => void;
+}
+
+const fnSchema = z.custom<(...a: never[]) => unknown>((v) => typeof v === 'function', 'expected a function');
+const phaseRefSchema = z.union([
+  z.string().min(1),
+  fnSchema,
+  z.strictObject({ name: z.string().min(1), args: z.array(z.unknown()).optional() }),
+]);
+export const optionsSchema = z.strictObject({
+  compute: z.custom<ComputeService>((v) => isPlainObject(v) || (typeof v === 'object' && v !== null), 'expected a compute service').optional(),
+  phase: z.union([phaseRefSchema, z.array(phaseRefSchema)]).optional(),
+  environment: z.record(z.string(), z.unknown()).optional(),
+  user: z.looseObject({ username: z.string().min(1) }).optional(),
+  considerGroups: z.array(z.unknown()).optional(),
+  partitionBy: fnSchema.optional(),
+  postPhase: fnSchema.optional(),
+  osDetect: z.union([z.boolean(), z.literal('auto')]).optional(),
+  concurrency: z.number().int().positive().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  debug: z.strictObject({ scriptTrace: z.boolean().optional(), scriptComments: z.boolean().optional() }).optional(),
+  planState: z.looseObject({ host: z.record(z.string(), z.unknown()) }).optional(),
+  providerOptions: z.record(z.string(), z.unknown()).optional(),
+  connection: z
+    .strictObject({
+      connectTimeoutMs: z.number().int().positive().optional(),
+      keepaliveIntervalMs: z.number().int().positive().optional(),
+      keepaliveCountMax: z.number().int().positive().optional(),
+    })
+    .optional(),
+  onEvent: fnSchema.optional(),
+});
+
+export interface PhaseCall {
+  name: string;
+  args: unknown[];
+  /** Given as a plan function (not a name a group must define). */
+  inline?: boolean;
+}
+
+export function processPhases(phase: OperationOptions['phase']): { calls: PhaseCall[]; inline: Record<string, PhaseFn> } {
+  if (phase === undefined) return { calls: [], inline: {} };
+  const list = Array.isArray(phase) ? phase : [phase];
+  const calls: PhaseCall[] = [];
+  const inline: Record<string, PhaseFn> = {};
+  let n = 0;
+  for (const p of list as PhaseRef[]) {
+    if (typeof p === 'string') calls.push({ name: p, args: [] });
+    else if (typeof p === 'function') {
+      n++;
+      const name = p.planName ?? (list.length === 1 ? 'inline' : `inline-${n}`);
+      inline[name] = p;
+      calls.push({ name, args: [], inline: true });
+    } else calls.push({ name: p.name, args: p.args ?? [] });
+  }
+  return { calls, inline };
+}
+
+export function defaultPhases(groups: GroupSpec[]): string[] {
+  if (groups.length === 0) return ['configure'];
+  return totalOrderMerge(groups.map((g) => g.defaultPhases), 'defaultPhases of the groups');
+}
+
+/** Phases the operation runs itself, whether or not a group defines them. */
+const builtIn = new Set(['settings', 'bootstrap', 'configure', 'destroyServer', 'destroyGroup', 'createGroup']);
+
+/**
+ * Phases asked by name that no group defines: a typo would otherwise run
+ * nothing and report success. Returns the message, or undefined.
+ */
+export function unknownPhases(calls: PhaseCall[], groups: GroupSpec[]): string | undefined {
+  const defined = new Set(groups.flatMap((g) => Object.keys(g.phases)));
+  const unknown = calls.filter((c) => !c.inline && !builtIn.has(c.name) && !defined.has(c.name)).map((c) => c.name);
+  if (unknown.length === 0) return undefined;
+  const list = [...defined].filter((p) => !p.startsWith('pallet/')).sort();
+  return `no group defines the phase${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')}; the groups define: ${list.join(', ') || '(none)'}`;
+}
+
+/** A tiny concurrency limiter: at most `n` tasks at once, results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
