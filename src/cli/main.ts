@@ -131,6 +131,38 @@ class Cli {
   }
 
   /**
+   * On the localhost service the phases run on this very machine: say so before
+   * running any that would install packages, control services or change users.
+   */
+  async noticeLocalhost(compute: ComputeService, groups: GroupSpec[], phases: PhaseRef[] | undefined): Promise<void> {
+    if (compute.provider !== 'localhost' || this.g.json) return;
+    const kinds: Record<string, string> = {
+      pkg: 'installs or removes packages', packages: 'installs or removes packages', packageManager: 'runs the package manager', installDeb: 'installs packages',
+      addRpm: 'installs packages', minimalPackages: 'installs packages', packageSource: 'adds package sources', debconfSetSelections: 'changes package settings',
+      service: 'controls services', user: 'changes users', group: 'changes groups',
+    };
+    const found = new Map<string, string[]>();
+    for (const g of groups) {
+      const names = phases ? phases.map((p) => (typeof p === 'string' ? p : 'name' in p ? p.name : '')) : g.defaultPhases;
+      for (const name of names) {
+        const phase = g.phases[name];
+        if (!phase) continue;
+        const args = phases?.find((p): p is { name: string; args?: unknown[] } => typeof p === 'object' && 'name' in p && p.name === name)?.args ?? [];
+        const text = await explainPlan(async (...a: unknown[]) => {
+          for (const fn of phase.fns) await (fn as (...x: unknown[]) => unknown)(...a);
+        }, { groupName: g.groupName, args }).catch(() => '');
+        for (const m of text.matchAll(/ACTION: (.*) \(([A-Za-z]+), /g)) {
+          const kind = kinds[m[2]!];
+          if (kind) found.set(kind, [...(found.get(kind) ?? []), m[1]!]);
+        }
+      }
+    }
+    if (found.size === 0) return;
+    const what = [...found].map(([k, xs]) => `${k} (${[...new Set(xs)].slice(0, 3).join('; ')})`).join(', ');
+    process.stderr.write(`pallet: note: this runs on this machine (the localhost service): it ${what}. Use -P <service> to work on other nodes.\n`);
+  }
+
+  /**
    * Before a converge that destroys nodes: show which, and go on only when
    * confirmed (a `y` on a terminal, or --yes). Nothing is changed otherwise.
    */
@@ -300,6 +332,7 @@ function build(outcome: Outcome): Command {
     const phases = o.phase?.map(parsePhase);
     if (o.dryRun) return c.dryRun(compute, groups, phases, true);
     await c.confirmDestroy(compute, groups.map((g) => withCount(g, g.count ?? 1)), o.yes);
+    await c.noticeLocalhost(compute, groups, phases);
     return c.run((opts) => converge(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
   }));
 
@@ -320,6 +353,7 @@ function build(outcome: Outcome): Command {
       const { project, groups } = await c.groups(o, compute, names);
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return c.dryRun(compute, groups, phases, false);
+      await c.noticeLocalhost(compute, groups, phases);
       return c.run((opts) => lift(groups, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
     },
   ));
@@ -339,6 +373,7 @@ function build(outcome: Outcome): Command {
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return c.dryRun(compute, withCounts, phases, true);
       await c.confirmDestroy(compute, withCounts, o.yes);
+      await c.noticeLocalhost(compute, withCounts, phases);
       return c.run((opts) => converge(withCounts, opts), { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) });
     },
   ));
@@ -517,16 +552,26 @@ services:
 
 const PROJECT_TEMPLATE = `// The pallet project file: the groups of servers this project manages.
 // Run \`pallet explain\` to see the scripts, \`pallet up\` to create and configure nodes.
-import { defineProject, groupSpec, nodeSpec, planFn, pkg, remoteFile, service } from 'pallet';
+//
+// By default pallet runs on this machine (the localhost service), so this starter
+// only writes files under ./site next to this file: harmless wherever it runs.
+import { directory, defineProject, groupSpec, nodeSpec, planFn, remoteFile } from 'pallet';
+// For a real web server, on Docker nodes (\`pallet -P docker up\`), use pkg and service:
+// import { pkg, service } from 'pallet';
+
+const site = new URL('./site/', import.meta.url).pathname;
 
 const web = groupSpec('web', {
   count: 1,
   phases: {
     // configure is the default phase of lift and up.
     configure: planFn('web', () => {
-      pkg('nginx');
-      remoteFile('/var/www/html/index.html', { content: '<h1>Hello from pallet</h1>\\n', mode: '0644' });
-      service('nginx', { action: 'start' });
+      directory(site);
+      remoteFile(\`\${site}index.html\`, { content: '<h1>Hello from pallet</h1>\\n', mode: '0644' });
+      // On a Docker node instead:
+      // pkg('nginx');
+      // remoteFile('/var/www/html/index.html', { content: '<h1>Hello from pallet</h1>\\n', mode: '0644' });
+      // service('nginx', { action: 'start' });
     }),
   },
 });

@@ -244,3 +244,19 @@ test('SIGINT: the running action ends, nothing new starts, the partial summary i
   assert.match(out, /step 2[\s\S]*the operation was stopped before this action ran/, 'the partial summary names what did not run');
   assert.equal(spawnSync('sh', ['-c', 'ls -d /tmp/pallet.[0-9]* 2>/dev/null | wc -l']).stdout.toString().trim(), '0', 'the batch directory was removed');
 });
+
+test('init writes a starter that is harmless on localhost; localhost runs that touch packages or services say so first', () => {
+  const empty = tempDir('pallet-init2-');
+  mkdirSync(join(empty, 'node_modules'), { recursive: true });
+  symlinkSync(resolve('.'), join(empty, 'node_modules', 'pallet'));
+  assert.equal(pallet(['init'], { cwd: empty }).code, 0);
+  const text = readFileSync(join(empty, 'pallet.config.ts'), 'utf8');
+  assert.doesNotMatch(text, /^\s*(pkg|service)\(/m, 'no package or service work outside comments');
+  const up = pallet(['up'], { cwd: empty });
+  assert.equal(up.code, 0, up.out + up.err);
+  assert.equal(readFileSync(join(empty, 'site', 'index.html'), 'utf8'), '<h1>Hello from pallet</h1>\n');
+  assert.doesNotMatch(up.err, /note: this runs on this machine/);
+  writeFileSync(join(empty, 'pallet.config.ts'), "import { defineProject, groupSpec, service } from 'pallet';\nexport default defineProject({ groups: [groupSpec('svc', { phases: { configure: () => void service('pallet-no-such-service', { action: 'stop' }) } })] });\n");
+  const lifted = pallet(['lift'], { cwd: empty });
+  assert.match(lifted.err, /note: this runs on this machine \(the localhost service\): it controls services \(service pallet-no-such-service stop\)/);
+});

@@ -187,3 +187,40 @@ test('other containers are never touched', async () => {
     execFileSync('podman', ['rm', '-f', '-t', '0', other]);
   }
 });
+
+test('a stopped node counts toward its group: converge starts it and creates no replacement', async () => {
+  const g = spec('sleepy');
+  const r1 = await converge([[g, 1]], { compute: compute(), user: admin });
+  assert.equal(r1.ok, true, explainSession(r1));
+  const id = r1.newNodes[0]!.id;
+  execFileSync('podman', ['stop', '-t', '0', id]);
+  const r2 = await converge([[g, 1]], { compute: compute(), user: admin });
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.equal(r2.newNodes.length, 0, 'no replacement');
+  assert.equal(count('sleepy'), 1);
+  assert.equal(execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim(), 'true', 'started again');
+  assert.ok(r2.results.some((x) => x.node?.id === id && x.phase === 'configure' && x.ok), 'and configured');
+  await converge([[g, 0]], { compute: compute(), user: admin });
+});
+
+test('projects are scoped by label: same service and group names, never each other\'s nodes', async () => {
+  const a = dockerService({ name: SERVICE, socketPath: SOCK, project: 'proj-a' });
+  const b = dockerService({ name: SERVICE, socketPath: SOCK, project: 'proj-b' });
+  const g = spec('shared');
+  const ra = await converge([[g, 1]], { compute: a, user: admin });
+  const rb = await converge([[g, 1]], { compute: b, user: admin });
+  assert.equal(ra.ok && rb.ok, true);
+  assert.deepEqual((await a.nodes({ groups: ['shared'] })).map((n) => n.id), [ra.newNodes[0]!.id]);
+  // Destroying a's group leaves b's node alone; destroyNode refuses b's node from a.
+  await assert.rejects(a.destroyNode(rb.newNodes[0]!), /refusing to remove .*not a node of service 'pallet-test-docker' and project 'proj-a' .*project 'proj-b'/);
+  await converge([[g, 0]], { compute: a, user: admin });
+  assert.equal(count('shared'), 1);
+  assert.deepEqual((await b.nodes({ groups: ['shared'] })).map((n) => n.id), [rb.newNodes[0]!.id]);
+  await converge([[g, 0]], { compute: b, user: admin });
+  assert.equal(count('shared'), 0);
+});
+
+test('a group name the engine cannot use is refused before anything is created', async () => {
+  await assert.rejects(converge([[spec('bad name!'), 1]], { compute: compute(), user: admin }), /group name 'bad name!' cannot be part of a container name/);
+  assert.equal(count('bad name!'), 0);
+});

@@ -223,8 +223,11 @@ test('user: groups compared as sets (primary group listed, C-locale order), one 
   assert.equal(sh("id -Gn deploy | tr ' ' '\\n' | sort | paste -sd, -"), 'deploy,dialout-y,dialout_x,web\n');
   assert.deepEqual(changed(await ok(phase)), [], 'second run: nothing changes');
   // Validated at plan time: a control character in a comment.
-  const bad = await run(() => void user('tabby', { comment: 'a\tb' })).catch((e: Error) => e);
-  assert.ok(bad instanceof Error && /control characters/.test(bad.message), String(bad));
+  const bad = await run(() => void user('tabby', { comment: 'a\tb' }));
+  assert.equal(bad.ok, false);
+  assert.equal(bad.results.find((x) => !x.ok)!.reason, 'plan-error');
+  assert.match(actionsOf(bad)[0]!.error!.message, /control characters/);
+  assert.equal(node.exec('getent passwd tabby').status, 2);
   // At run time: a user whose group is missing fails; the others of the same action are still made.
   const r = await run(() => {
     user('alpha1', { createHome: false });
@@ -267,8 +270,10 @@ test('rsync: the remote path reaches rsync as it is; credentials it cannot use a
 test('rsync refuses a key given as text or a password', async () => {
   // The key as text: the SSH connection works, rsync (the system ssh) could not use it.
   const keyText = makeUser('root', { privateKey: readFileSync(join(dir, 'id'), 'utf8') });
-  const e = await lift(groupSpec('box'), { compute, user: keyText, phase: () => void rsync('/tmp/', '/srv/x/') }).catch((x: Error) => x);
-  assert.ok(e instanceof Error && /rsync .*key as text.*privateKeyPath/.test(e.message), String(e));
+  const e = await lift(groupSpec('box'), { compute, user: keyText, phase: () => void rsync('/tmp/', '/srv/x/') });
+  assert.equal(e.ok, false);
+  assert.equal(e.results.find((x) => !x.ok)!.reason, 'plan-error');
+  assert.match(actionsOf(e)[0]!.error!.message, /rsync .*key as text.*privateKeyPath/);
   assert.equal(node.exec('test -e /srv/x').status, 1, 'nothing ran');
   const pw = makeUser('deployer', { password: 'hunter2-secret' });
   const e2 = await explainPlan(() => void rsync('/tmp/', '/srv/x/'), { user: pw }).catch((x: Error) => x);

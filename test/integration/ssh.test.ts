@@ -266,9 +266,11 @@ test('lift on existing servers from a configuration file', async () => {
   const saved = process.env.PALLET_HOME;
   process.env.PALLET_HOME = home;
   try {
-    const { getEnvironment } = await import('../../src/index.js');
+    const { getEnvironment, configuredAdminUser } = await import('../../src/index.js');
+    // The library never reads ~/.pallet by itself: the caller asks for the configured user.
     const r = await lift(groupSpec('web'), {
       compute: computeService(),
+      user: configuredAdminUser()!,
       phase: () => void remoteFile('/srv/from-config', { content: getEnvironment<string>('greeting') }),
     });
     assert.equal(r.ok, true, explainSession(r));

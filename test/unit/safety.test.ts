@@ -130,3 +130,39 @@ test('Secrets: every form of a secret is redacted, longest first; short values a
   assert.equal(new Secrets().redact('x registered-canary y'), 'x <sensitive> y');
   assert.deepEqual(s.redactDeep({ a: ["pa$$ w0rd'x"], n: 1 }), { a: ['<sensitive>'], n: 1 });
 });
+
+test('convergePlan: counts with stopped nodes, stopped ones go first, group creation and removal', async () => {
+  const { convergePlan } = await import('../../src/operation/converge-plan.js');
+  const { groupSpec: gs } = await import('../../src/spec/spec.js');
+  const web = gs('web', { count: 2 });
+  const db = gs('db', { count: 0 });
+  const cache = gs('cache', { count: 1 });
+  const t = (id: string, group: string, running = true) => ({
+    node: { id, hostname: id, groupName: group, primaryIp: '10.0.0.1', sshPort: 22, running, service: 's' },
+    spec: gs(group),
+    groupNames: [group],
+  });
+  // web has 3 (one stopped): the stopped one goes. db goes to 0. cache is new.
+  const p = convergePlan([web, db, cache], [t('w1', 'web'), t('w2', 'web', false), t('w3', 'web'), t('d1', 'db')]);
+  assert.deepEqual(p.destroy.map((x) => x.node.id), ['w2', 'd1']);
+  assert.deepEqual(p.destroyGroups.map((g) => g.groupName), ['db']);
+  assert.deepEqual(p.create.map((c) => [c.group.groupName, c.count]), [['cache', 1]]);
+  assert.deepEqual(p.createGroups.map((g) => g.groupName), ['cache']);
+  // A stopped node counts: no replacement.
+  const q = convergePlan([gs('web', { count: 1 })], [t('w2', 'web', false)]);
+  assert.deepEqual([q.destroy.length, q.create.length], [0, 0]);
+});
+
+test('aggregated calls merge only when they would run the same way', async () => {
+  const { shapeScope } = await import('../../src/plan/plan-fn.js');
+  const { pkg } = await import('../../src/index.js');
+  const s = session();
+  await runInSession(s, () => {
+    pkg('curl');
+    withActionOptions({ sudoUser: 'deploy', scriptEnv: { HTTPS_PROXY: 'http://proxy:3128' } }, () => void pkg('git'));
+    pkg('less');
+  });
+  const items = shapeScope(s.scope);
+  const shaped = items.map((i) => (i.type === 'action' ? [i.args.length, i.options.sudoUser ?? '', i.options.scriptEnv?.HTTPS_PROXY ?? ''] : []));
+  assert.deepEqual(shaped, [[2, '', ''], [1, 'deploy', 'http://proxy:3128']]);
+});
