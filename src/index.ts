@@ -161,4 +161,4 @@ export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './u
 export { secret } from './secrets.js';
 
 // Errors
-export { SpecError, PlanError, NodeValueError, ComputeError, TransportError, PhaseErrors } from './errors.js';
+export { SpecError, PlanError, NodeValueError, ComputeError, TransportError, PhaseErrors, isPalletError } from './errors.js';
