@@ -29,7 +29,7 @@ import { Connections } from './connections.js';
 import { executePlan, redactResult } from './execute.js';
 import { NodeFlags } from './node-flags.js';
 import { mapLimit, type OperationEvent, type OperationOptions, type PhaseCall } from './options.js';
-import type { ActionResult, OperationResult, PhaseResult } from './result.js';
+import { failedAction, type OperationResult, type PhaseResult } from './result.js';
 import { isGroupTarget, matchTargets } from './targets.js';
 
 /** Reject a phase that groups partition with different functions: which one applies would depend on node order. */
@@ -177,19 +177,12 @@ export class Operation {
   /** A failed result for a target that did not get to run its actions. */
   failedResult(t: Target, phase: string, reason: NonNullable<PhaseResult['reason']>, action: string, message: string, cause?: unknown): PhaseResult {
     const where = this.where(t);
-    const a: ActionResult = {
+    const a = failedAction({
       action,
       summary: action,
-      context: [],
-      location: 'origin',
-      out: '',
       err: message,
-      changed: false,
-      flags: [],
-      flagValues: {},
-      durationMs: 0,
       error: { node: where, phase, action, message: message.startsWith(`${where}:`) ? message : `${where}: phase '${phase}': ${message}`, ...(cause === undefined ? {} : { cause }) },
-    };
+    });
     return {
       ...(isGroupTarget(t) ? {} : { node: t.node }),
       targetType: isGroupTarget(t) ? 'group' : 'node',

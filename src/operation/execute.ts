@@ -13,7 +13,7 @@ import { recordFlags, runInSession, type ScriptValue, type Session } from '../pl
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
 import { buildBatch, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
-import type { ActionResult } from './result.js';
+import { failedAction, type ActionResult } from './result.js';
 import { Secrets } from '../secrets.js';
 
 export interface ExecuteEvents {
@@ -111,25 +111,20 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     opts.events?.onAction?.(r);
   };
 
-  const failure = (call: { summary: string; context: string[]; action: string }, message: string, exit?: number): ActionResult => ({
-    action: call.action,
-    summary: call.summary,
-    context: call.context,
-    location: 'origin',
-    out: '',
-    err: message,
-    changed: false,
-    flags: [],
-    flagValues: {},
-    durationMs: 0,
-    error: {
-      node: opts.where,
-      phase: s.phase,
-      action: call.summary,
-      message: `${opts.where}: phase '${s.phase}', action '${call.summary}'${contextLabel(call.context)}: ${message}`,
-      ...(exit === undefined ? {} : { exit }),
-    },
-  });
+  const failure = (call: { summary: string; context: string[]; action: string }, message: string, exit?: number): ActionResult =>
+    failedAction({
+      action: call.action,
+      summary: call.summary,
+      context: call.context,
+      err: message,
+      error: {
+        node: opts.where,
+        phase: s.phase,
+        action: call.summary,
+        message: `${opts.where}: phase '${s.phase}', action '${call.summary}'${contextLabel(call.context)}: ${message}`,
+        ...(exit === undefined ? {} : { exit }),
+      },
+    });
 
   // -- batches ---------------------------------------------------------------
   interface Pending {
@@ -146,7 +141,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   let keyN = 0;
 
   let uploads: Array<{ localPath: string; md5: string; summary: string }> = [];
-  const compile = (call: ActionCall, args: unknown[]): { script: string; display: string } => {
+  const compile = (call: ActionCall, args: unknown[]): string => {
     const out = call.def.script!(args, ctxFor(call));
     const changes = out.changes;
     const comment = call.options.scriptComments ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n` : '';
@@ -154,18 +149,17 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       changes !== 'always'
         ? `${comment}${out.script}`
         : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
-    // Known before the batch runs, so no output of this batch can show them.
+    // Known before the batch runs, so no output of this batch can show them (results are redacted in push).
     secrets.add(...(out.sensitive ?? []));
-    const display = script;
     for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
-    return { script, display };
+    return script;
   };
 
   const addAction = (call: ActionCall, args: unknown[]) => {
     const key = `a${keyN++}`;
-    const { script, display } = compile(call, args);
+    const script = compile(call, args);
     stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
-    pending.set(key, { key, kind: 'action', call, script: display, summary: call.def.summary(args) });
+    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args) });
   };
 
   const addWhen = (w: WhenBlock, fill: () => void) => {

@@ -77,6 +77,23 @@ export interface OperationResult {
   warnings: string[];
 }
 
+/** A failed action that did not run a script on the node (connect, plan, upload, node state, ...). */
+export function failedAction(a: { action: string; summary: string; context?: string[]; err: string; error: ActionError }): ActionResult {
+  return {
+    action: a.action,
+    summary: a.summary,
+    context: a.context ?? [],
+    location: 'origin',
+    out: '',
+    err: a.err,
+    changed: false,
+    flags: [],
+    flagValues: {},
+    durationMs: 0,
+    error: a.error,
+  };
+}
+
 /** Every failed action of the operation, with its node, phase and action. */
 export function phaseErrors(result: OperationResult): ActionError[] {
   const errs: ActionError[] = [];

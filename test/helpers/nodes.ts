@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForSsh } from '../../src/transport/ssh.js';
+import { nodeListService } from '../../src/compute/node-list.js';
+import { makeUser } from '../../src/user.js';
 
 export const TEST_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
 
@@ -105,4 +107,21 @@ export function makeKey(dir: string, name: string, passphrase = ''): { path: str
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * One fresh Debian node for a suite: a key, the node (removed by label first),
+ * a known_hosts file for it, a node-list service with it in group `box`, and
+ * root as the admin user.
+ */
+export async function startOneNode(label: string) {
+  assertTestNodesReady();
+  removeNodes(label);
+  const dir = tempDir(`pallet-${label}-`);
+  const key = makeKey(dir, 'id');
+  const nodes = await startNodes(label, 1, { authorizedKeys: [key.pub] });
+  const node = nodes[0]!;
+  const known = knownHostsFor(nodes, dir);
+  const compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: known, agent: false } });
+  return { dir, key, node, known, compute, admin: makeUser('root', { privateKeyPath: key.path }) };
 }

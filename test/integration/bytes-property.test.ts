@@ -31,7 +31,7 @@ import {
   type OperationResult,
   type PhaseFn,
 } from '../../src/index.js';
-import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
 
 const LABEL = 'bytes-property';
 const SEED = Number(process.env.PALLET_PROPERTY_SEED ?? 20261202);
@@ -41,16 +41,7 @@ let compute: ReturnType<typeof nodeListService>;
 let admin: ReturnType<typeof makeUser>;
 
 before(async () => {
-  assertTestNodesReady();
-  removeNodes(LABEL);
-  const dir = tempDir('pallet-bytes-');
-  const key = makeKey(dir, 'id');
-  const nodes = await startNodes(LABEL, 1, { authorizedKeys: [key.pub] });
-  node = nodes[0]!;
-  compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], {
-    ssh: { knownHostsPath: knownHostsFor(nodes, dir), agent: false },
-  });
-  admin = makeUser('root', { privateKeyPath: key.path });
+  ({ node, compute, admin } = await startOneNode(LABEL));
 });
 
 after(() => removeNodes(LABEL));

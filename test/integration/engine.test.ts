@@ -22,7 +22,7 @@ import {
   targetId,
   type OperationEvent,
 } from '../../src/index.js';
-import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
 
 const LABEL = 'engine-suite';
 let node: TestNode;
@@ -31,14 +31,7 @@ let admin: ReturnType<typeof makeUser>;
 let dir: string;
 
 before(async () => {
-  assertTestNodesReady();
-  removeNodes(LABEL);
-  dir = tempDir('pallet-engine-');
-  const key = makeKey(dir, 'id');
-  const nodes = await startNodes(LABEL, 1, { authorizedKeys: [key.pub] });
-  node = nodes[0]!;
-  known = knownHostsFor(nodes, dir);
-  admin = makeUser('root', { privateKeyPath: key.path });
+  ({ dir, node, known, admin } = await startOneNode(LABEL));
 });
 
 after(() => removeNodes(LABEL));
