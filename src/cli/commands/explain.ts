@@ -1,0 +1,53 @@
+/** `pallet explain`: the actions and exact scripts each group's phases would run; no node is touched. */
+import type { Command } from 'commander';
+import { projectGroups } from '../../config/project.js';
+import type { PhaseRef } from '../../operation/operation.js';
+import { explainPlan } from '../../report/explain.js';
+import type { PhaseFn } from '../../spec/spec.js';
+import { collect, parsePhase, phaseName, type SelectOpts } from '../common.js';
+import type { CommandKit } from '../kit.js';
+
+export function register(program: Command, kit: CommandKit): void {
+  program
+    .command('explain')
+    .description("show the actions and exact scripts each group's phases would run (no node is touched)")
+    .option('-g, --group <name>', 'only this group (repeatable)', collect)
+    .option('-a, --phase <phase>', "these phases (default: each group's default phases)", collect)
+    .option('-s, --selector <name>', 'project variant selector (repeatable)', collect)
+    .option('--os-family <family>', "explain for this OS family (default: the group image's, else debian)")
+    .option('--os-version <version>', 'and this version')
+    .action(
+      kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string }) => {
+        const ctx = kit.ctx();
+        let provider = 'localhost';
+        try {
+          provider = ctx.service().provider;
+        } catch {
+          /* explain needs no service */
+        }
+        const project = await ctx.project();
+        const groups = projectGroups(project, { provider, ...(o.selector ? { selectors: o.selector } : {}), ...(o.group ? { groups: o.group } : {}) });
+        const user = ctx.adminUser();
+        for (const g of groups) {
+          const phases: PhaseRef[] = o.phase?.map(parsePhase) ?? [...g.defaultPhases];
+          for (const ref of phases) {
+            const name = phaseName(ref);
+            const args = typeof ref === 'object' ? (ref.args ?? []) : [];
+            const phase = g.phases[name];
+            ctx.write(`GROUP ${g.groupName} PHASE ${name}:\n`);
+            if (!phase) {
+              ctx.write('  (the group does not define this phase)\n');
+              continue;
+            }
+            const all: PhaseFn = (async (...a: unknown[]) => {
+              for (const f of phase.fns) await (f as (...x: unknown[]) => unknown)(...a);
+            }) as PhaseFn;
+            const osFamily = o.osFamily ?? g.image?.osFamily ?? 'debian';
+            const osVersion = o.osVersion ?? g.image?.osVersion ?? '12';
+            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user }));
+          }
+        }
+        return 0;
+      }),
+    );
+}
