@@ -31,7 +31,9 @@ export function planFn<A extends unknown[]>(
  * action merged into one, at the position of its first call), then in-sequence
  * actions and blocks, then collected actions (merged likewise); then
  * `alwaysBefore` / `alwaysAfter` constraints are enforced with a stable
- * topological sort. Nested scopes are ordered recursively.
+ * topological sort. Nested scopes are ordered recursively; in its parent scope
+ * a conditional block is ordered by the rules of the actions it contains (a
+ * block that must be both before and after another item is a PlanError).
  */
 export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
   const aggregated: ActionCall[] = [];
@@ -61,17 +63,29 @@ export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
   return enforceConstraints([...aggregated, ...sequence, ...collected]);
 }
 
+/**
+ * The names an item answers to in ordering rules. A conditional block answers
+ * to its own actionId and to every action it contains: it is ordered as a
+ * unit by the rules of what it contains.
+ */
 function names(item: PlanItem): string[] {
-  if (item.type === 'when') return item.options.actionId ? [item.options.actionId] : [];
+  if (item.type === 'when') return [...(item.options.actionId ? [item.options.actionId] : []), ...item.then.flatMap(names)];
   return item.options.actionId ? [item.def.name, item.options.actionId] : [item.def.name];
 }
 
+/** An item's ordering rules; a block has its own and those of everything it contains. */
 function constraints(item: PlanItem): { before: string[]; after: string[] } {
   const before = [...(item.options.alwaysBefore ?? [])];
   const after = [...(item.options.alwaysAfter ?? [])];
   if (item.type === 'action') {
     before.push(...(item.def.alwaysBefore ?? []));
     after.push(...(item.def.alwaysAfter ?? []));
+  } else {
+    for (const inner of item.then) {
+      const c = constraints(inner);
+      before.push(...c.before);
+      after.push(...c.after);
+    }
   }
   return { before, after };
 }
@@ -93,10 +107,22 @@ function enforceConstraints(items: PlanItem[]): PlanItem[] {
       if (after.some((x) => on.includes(x))) addEdge(j, i);
     });
   });
+  // An item that must run before an earlier one moves up to just before it (rather than the
+  // earlier one moving down): each item ranks by the earliest position among itself and all it must precede.
+  const rank = items.map((_, i) => i);
+  const seen = new Array<boolean>(n).fill(false);
+  const rankOf = (i: number): number => {
+    if (seen[i]) return rank[i]!;
+    seen[i] = true;
+    for (const j of edges[i]!) rank[i] = Math.min(rank[i]!, rankOf(j));
+    return rank[i]!;
+  };
+  items.forEach((_, i) => rankOf(i));
   const done = new Array<boolean>(n).fill(false);
   const out: PlanItem[] = [];
   while (out.length < n) {
-    const i = indeg.findIndex((d, k) => d === 0 && !done[k]);
+    let i = -1;
+    for (let k = 0; k < n; k++) if (indeg[k] === 0 && !done[k] && (i < 0 || rank[k]! < rank[i]!)) i = k;
     if (i < 0) throw new PlanError(`alwaysBefore/alwaysAfter rules form a cycle: ${findCycle(items, edges, done)}. Remove one of the rules.`);
     done[i] = true;
     out.push(items[i]!);

@@ -145,3 +145,43 @@ test('explainPlan shows actions and exact scripts without a node', async () => {
   assert.match(text, /base64 -d/);
   assert.match(text, /WHEN \(controller predicate/);
 });
+
+test('ordering rules hold across planWhen blocks: a block is ordered by the rules of what it contains', async () => {
+  // source is alwaysBefore pkgLike: inside a block, the block goes before the (aggregated, first) pkgLike.
+  const items = await record(() => {
+    step('1');
+    planWhen('[ -f /x ]', () => source('repo'));
+    pkgLike('nginx');
+  });
+  assert.deepEqual(summaries(items), ['when[source:repo]', 'pkgLike:nginx', 'step:1']);
+  // An explicit alwaysBefore inside a block counts too.
+  const explicit = await record(() => {
+    planWhen('true', () => withActionOptions({ alwaysBefore: ['pkgLike'] }, () => step('early')));
+    pkgLike('git');
+  });
+  assert.deepEqual(summaries(explicit), ['when[step:early]', 'pkgLike:git']);
+  // A block that would have to be both before and after an item is a PlanError naming the cycle.
+  await assert.rejects(
+    record(() => {
+      planWhen('true', () => {
+        source('repo');
+        withActionOptions({ alwaysAfter: ['pkgLike'] }, () => step('late'));
+      });
+      pkgLike('git');
+    }),
+    (e: unknown) => e instanceof PlanError && /cycle: .*planWhen/.test(e.message),
+  );
+});
+
+test('the real package actions keep their order inside planWhen (explainPlan shows it)', async () => {
+  const { packageManager, pkg } = await import('../../src/index.js');
+  const text = await explainPlan(
+    planFn(() => {
+      planWhen('[ -f /etc/x ]', () => packageManager('update'));
+      pkg('nginx');
+    }),
+  );
+  const update = text.indexOf('packageManager update');
+  const install = text.indexOf('pkg nginx');
+  assert.ok(update >= 0 && install > update, text);
+});
