@@ -95,7 +95,11 @@ export {
   type PackageManagerOptions,
   type PackageSourceOptions,
   type DebconfSelection,
-} from './actions/package.js';
+  type ConffilePolicy,
+  type PackageManagerAction,
+  type AptSource,
+  type YumSource,
+} from './actions/package/index.js';
 export { user, group, type UserOptions, type GroupOptions, type Shell } from './actions/user.js';
 export { service, serviceScript, withServiceRestart, type ServiceOptions, type ServiceAction, type ServiceScriptOptions } from './actions/service.js';
 export {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { pkg } from '../actions/package.js';
+import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { user } from '../actions/user.js';
 import { defineAction } from '../plan/action.js';

@@ -145,3 +145,21 @@ export function installStaged(target: string, onChange = 'pallet_changed', opts:
     'fi',
   ].join('\n');
 }
+
+/**
+ * Shell that rewrites the file `path` through a filter: `filter` (a shell
+ * command reading the current content, or nothing when the file is missing, on
+ * stdin) writes the wanted content on stdout into a staged file beside it, which
+ * replaces the file atomically only when it differs (then `onChange` runs).
+ * The file keeps its owner and mode (new files get 0644); links are followed.
+ * A failing filter leaves the file untouched.
+ */
+export function editFile(path: string, what: string, filter: string, onChange = 'pallet_changed'): string {
+  return [
+    resolveTarget(path, what),
+    stageBeside(),
+    // Read by redirection, not through a pipe: a file that cannot be read fails here instead of reading as empty.
+    `{ if [ -f "$pallet_p" ]; then ${filter} < "$pallet_p"; else ${filter} < /dev/null; fi; } > "$pallet_t" || { rm -f "$pallet_t"; echo ${shQuote(`${what} ${path}: could not compute the new content`)} >&2; exit 1; }`,
+    installStaged('"$pallet_p"', onChange),
+  ].join('\n');
+}

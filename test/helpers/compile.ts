@@ -60,3 +60,36 @@ export function syntaxErrors(script: string): string {
   }
   return errs.join('\n');
 }
+
+/**
+ * Run a compiled script on this machine with `path` replaced by a temporary
+ * copy holding `content` (for scripts that only edit one file; `others`, paths it
+ * may touch too, are replaced by missing files in the same directory): the file's
+ * content afterwards and what the script reported (`changed`, `flag <name>`).
+ */
+export async function runOn(script: string, path: string, content: string | undefined, others: string[] = []): Promise<{ content: string; reported: string[]; status: number; stderr: string }> {
+  const { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pallet-runon-'));
+  try {
+    const file = join(dir, 'file');
+    if (content !== undefined) writeFileSync(file, content);
+    const helpers = [
+      `pallet_changed() { echo changed >> ${join(dir, 'reported')}; }`,
+      `pallet_set_flag() { echo "flag $1" >> ${join(dir, 'reported')}; }`,
+    ].join('\n');
+    let body = script.split(path).join(file);
+    others.forEach((o, i) => (body = body.split(o).join(join(dir, `other${i}`))));
+    const r = spawnSync('sh', ['-c', `${helpers}\n${body}`], { encoding: 'utf8' });
+    const rep = join(dir, 'reported');
+    return {
+      content: existsSync(file) ? readFileSync(file, 'utf8') : '',
+      reported: existsSync(rep) ? readFileSync(rep, 'utf8').trim().split('\n') : [],
+      status: r.status ?? -1,
+      stderr: r.stderr,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

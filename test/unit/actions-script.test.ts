@@ -20,6 +20,7 @@ import {
   packageManager,
   packages,
   packageSource,
+  packager,
   pkg,
   remoteDirectory,
   remoteFile,
@@ -32,7 +33,7 @@ import {
   waitForFile,
   withServiceRestart,
 } from '../../src/index.js';
-import { compile, families, syntaxErrors, type Os } from '../helpers/compile.js';
+import { compile, families, runOn, syntaxErrors, type Os } from '../helpers/compile.js';
 
 const os = (osFamily: string, osVersion: string): Os => ({ osFamily, osVersion });
 
@@ -47,13 +48,6 @@ test('pkg: exact scripts per package manager, one manager call for every package
     pkg('curl');
   };
   const expected: Record<string, string> = {
-    debian: [
-      'export DEBIAN_FRONTEND=noninteractive',
-      installLines(
-        { check: (p) => `dpkg-query -W -f='\${Status}' ${p} 2>/dev/null | grep -q 'ok installed'`, install: 'if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; fi; apt-get -q -y install' },
-        ['curl', 'git'],
-      ),
-    ].join('\n'),
     centos: [':', installLines({ check: (p) => `rpm -q ${p} >/dev/null 2>&1`, install: 'yum -q -y install' }, ['curl', 'git'])].join('\n'),
     fedora: [':', installLines({ check: (p) => `rpm -q ${p} >/dev/null 2>&1`, install: 'dnf -q -y install' }, ['curl', 'git'])].join('\n'),
     rocky: [':', installLines({ check: (p) => `rpm -q ${p} >/dev/null 2>&1`, install: 'dnf -q -y install' }, ['curl', 'git'])].join('\n'),
@@ -67,8 +61,19 @@ test('pkg: exact scripts per package manager, one manager call for every package
     const scripts = await compile(plan, f);
     assert.equal(scripts[0]!.action, 'pkg', 'aggregated first');
     assert.equal(scripts.filter((s) => s.action === 'pkg').length, 1, 'one pkg action');
-    const want = expected[f.osFamily] ?? expected.debian!;
-    assert.equal(scripts[0]!.script, want, `${f.osFamily}`);
+    const want = expected[f.osFamily];
+    if (want) {
+      assert.equal(scripts[0]!.script, want, `${f.osFamily}`);
+      continue;
+    }
+    // apt: each package checked, one apt-get call (through pallet_apt) for the missing ones, dpkg never prompting.
+    const script = scripts[0]!.script;
+    for (const n of ['curl', 'git']) assert.ok(script.includes(`dpkg-query -W -f='\${Status} \${Version}' '${n}' 2>/dev/null | grep -q '^install ok installed ' || set -- "$@" '${n}'`), `${f.osFamily} ${n}:\n${script}`);
+    assert.equal(script.match(/pallet_apt install "\$@"/g)?.length, 1, script);
+    assert.match(script, /^export DEBIAN_FRONTEND=noninteractive$/m);
+    assert.match(script, /pallet_conffiles='--force-confdef --force-confold'/);
+    assert.match(script, /apt-get -q -y \$pallet_o "\$@" <\/dev\/null/);
+    assert.match(script, /-o Dpkg::Options::=\$pallet_x/);
   }
 });
 
@@ -79,11 +84,15 @@ test('pkg: remove, purge and upgrade checks; apt options', async () => {
     pkg('tzdata', { action: 'upgrade' });
     pkg('htop', { enable: 'bookworm-backports', allowUnsigned: true, disableServiceStart: true });
   });
-  assert.match(s!.script, /if dpkg-query .* 'nano' .*; then set -- "\$@" 'nano'; fi\nif \[ \$# -gt 0 \]; then apt-get -q -y remove "\$@"/);
-  assert.match(s!.script, /apt-get -q -y purge "\$@"/);
-  assert.match(s!.script, /apt-get -q -y install --only-upgrade 'tzdata'/);
-  assert.match(s!.script, /apt-get -q -y -t 'bookworm-backports' --allow-unauthenticated install "\$@"; pallet_rc=\$\?/);
-  assert.match(s!.script, /policy-rc\.d/);
+  assert.match(s!.script, /if dpkg-query .* 'nano' .*; then set -- "\$@" 'nano'; fi\nif \[ \$# -gt 0 \]; then pallet_apt remove "\$@"/);
+  assert.match(s!.script, /pallet_apt purge "\$@"/);
+  assert.match(s!.script, /pallet_apt install --only-upgrade 'tzdata'/);
+  // From a release: apt's simulation decides, then the install (downgrades allowed: the release's version is wanted).
+  assert.match(s!.script, /apt-get -s -q -t 'bookworm-backports' --allow-unauthenticated install 'htop'/);
+  assert.match(s!.script, /pallet_apt -t 'bookworm-backports' --allow-unauthenticated --allow-downgrades install "\$@"/);
+  // An existing policy-rc.d that is not pallet's is kept; pallet's own is removed by a trap.
+  assert.match(s!.script, /if \[ ! -e \/usr\/sbin\/policy-rc\.d \] \|\| grep -qx '# pallet: temporary' \/usr\/sbin\/policy-rc\.d; then/);
+  assert.match(s!.script, /trap 'rm -f \/usr\/sbin\/policy-rc\.d' EXIT/);
   await assert.rejects(compile(() => void pkg('curl; rm -rf /')), /package names are/);
 });
 
@@ -180,7 +189,9 @@ test('every action compiles to a script that sh -n and bash -n accept, for every
     pkg('tzdata', { action: 'upgrade' });
     packageManager('update');
     packageManager('upgrade');
-    packageManager('configure', { proxy: 'http://proxy.invalid:3128' });
+    if (['apt', 'yum', 'dnf'].includes(packager() ?? '')) packageManager('configure', { proxy: 'http://proxy.invalid:3128' });
+    packageManager('update', { maxAge: 3600 });
+    if (packager() === 'apt') packageManager('addScope', { scope: 'contrib' });
     minimalPackages();
     packageSource('src', {
       apt: { url: 'http://deb.invalid/debian', keyUrl: 'http://deb.invalid/key.asc' },
@@ -230,11 +241,24 @@ test('every action compiles to a script that sh -n and bash -n accept, for every
 });
 
 test('packageSource for apk, pacman and brew; a missing section is a clear error', async () => {
-  const [apk] = await compile(() => void packageSource('x', { apk: { url: 'http://x.invalid/main' } }), os('alpine', '3.20'));
-  assert.equal(apk!.script, "grep -qxF 'http://x.invalid/main' /etc/apk/repositories || { printf '%s\\n' 'http://x.invalid/main' >> /etc/apk/repositories || exit 1; pallet_changed; pallet_set_flag packagesourcechanged; }");
-  const [pac] = await compile(() => void packageSource('x', { pacman: { url: 'http://x.invalid/$repo' } }), os('arch', 'rolling'));
-  assert.match(pac!.script, /grep -qxF '\[x\]' \/etc\/pacman\.conf/);
-  assert.match(pac!.script, /Server = http:\/\/x\.invalid\/\$repo/);
+  // Run the scripts on this machine against a copy of the file: the source is replaced in place, others kept, a second run changes nothing.
+  const apk = (url: string) => compile(() => void packageSource('x', { apk: { url } }), os('alpine', '3.20'));
+  const repos = 'http://dl.invalid/v3.20/main\n# a comment\n';
+  const once = await runOn((await apk('http://x.invalid/one'))[0]!.script, '/etc/apk/repositories', repos);
+  assert.equal(once.content, `${repos}# pallet source x\nhttp://x.invalid/one\n`);
+  assert.deepEqual(once.reported, ['changed', 'flag packagesourcechanged']);
+  const again = await runOn((await apk('http://x.invalid/one'))[0]!.script, '/etc/apk/repositories', once.content);
+  assert.deepEqual([again.content, again.reported], [once.content, []]);
+  const moved = await runOn((await apk('http://x.invalid/two'))[0]!.script, '/etc/apk/repositories', once.content);
+  assert.equal(moved.content, `${repos}# pallet source x\nhttp://x.invalid/two\n`);
+  const pacman = (url: string) => compile(() => void packageSource('x', { pacman: { url, sigLevel: 'Optional TrustAll' } }), os('arch', 'rolling'));
+  const conf = '[options]\nHoldPkg = pacman\n\n[core]\nInclude = /etc/pacman.d/mirrorlist\n';
+  const p1 = await runOn((await pacman('http://x.invalid/$repo'))[0]!.script, '/etc/pacman.conf', conf);
+  assert.equal(p1.content, `${conf}\n[x]\nSigLevel = Optional TrustAll\nServer = http://x.invalid/$repo\n`);
+  const p2 = await runOn((await pacman('http://y.invalid/$repo'))[0]!.script, '/etc/pacman.conf', `${p1.content}[extra]\nInclude = x\n`);
+  assert.equal(p2.content, `${conf}\n[x]\nSigLevel = Optional TrustAll\nServer = http://y.invalid/$repo\n[extra]\nInclude = x\n`);
+  const p3 = await runOn((await pacman('http://y.invalid/$repo'))[0]!.script, '/etc/pacman.conf', p2.content);
+  assert.deepEqual([p3.content, p3.reported], [p2.content, []]);
   await assert.rejects(compile(() => void packageSource('x', { apt: { url: 'http://x.invalid' } }), os('alpine', '3.20')), /packageSource 'x': no apk options for an apk node/);
 });
 
@@ -256,4 +280,47 @@ test('dispatch: the most specific implementation wins; version ranges; default',
   assert.equal(dispatch('t', impls, { osFamily: 'ubuntu', osVersion: '20.04', packager: 'aptitude' }), 'old-ubuntu-aptitude');
   assert.equal(dispatch('t', impls, { osFamily: 'arch' }), 'default');
   assert.throws(() => dispatch('t', impls.slice(1), { osFamily: 'arch' }), /t has no implementation for os family arch/);
+});
+
+test('packageManager configure on dnf/yum sets proxy= in [main] of dnf.conf / yum.conf, keeping the rest', async () => {
+  const run = async (proxy: string | undefined, content: string | undefined) => {
+    const [s] = await compile(() => void packageManager('configure', proxy ? { proxy } : {}), os('rocky', '9'));
+    return runOn(s!.script, '/etc/dnf/dnf.conf', content, ['/etc/yum.repos.d/pallet-proxy.conf']);
+  };
+  const conf = '[main]\ngpgcheck=1\nproxy=http://old.invalid:1\n\n[other]\nproxy=keep-me\n';
+  const set = await run('http://p.invalid:3128', conf);
+  assert.equal(set.content, '[main]\ngpgcheck=1\nproxy=http://p.invalid:3128\n\n[other]\nproxy=keep-me\n');
+  assert.deepEqual(set.reported, ['changed']);
+  const again = await run('http://p.invalid:3128', set.content);
+  assert.deepEqual(again.reported, []);
+  assert.equal((await run('http://p.invalid:3128', '[main]\ngpgcheck=1\n')).content, '[main]\ngpgcheck=1\nproxy=http://p.invalid:3128\n');
+  assert.equal((await run('http://p.invalid:3128', undefined)).content, '[main]\nproxy=http://p.invalid:3128\n');
+  assert.equal((await run(undefined, set.content)).content, '[main]\ngpgcheck=1\n\n[other]\nproxy=keep-me\n');
+  const [yum] = await compile(() => void packageManager('configure', { proxy: 'http://p.invalid' }), os('centos', '7'));
+  assert.match(yum!.script, /\/etc\/yum\.conf/);
+  await assert.rejects(compile(() => void packageManager('configure', { proxy: 'http://p.invalid' }), os('alpine', '3.20')), /no proxy setting for apk/);
+});
+
+test('packageManager update with maxAge, addScope and its shorthands; plan-time refusals', async () => {
+  const [s] = await compile(() => {
+    packageManager('update', { maxAge: 600 });
+    packageManager('update', { maxAge: 60 });
+  });
+  assert.match(s!.script, /stat -c %Y \/var\/lib\/apt\/periodic\/update-success-stamp/);
+  assert.match(s!.script, /-lt 60 \]/, 'the strictest maxAge wins');
+  assert.equal(s!.script.match(/apt-get -qq update/g)?.length, 1);
+  const [always] = await compile(() => {
+    packageManager('update', { maxAge: 600 });
+    packageManager('update');
+  });
+  assert.doesNotMatch(always!.script, /maxAge/, 'an update without maxAge always runs');
+  const [m] = await compile(() => void packageManager('multiverse'), os('ubuntu', '24.04'));
+  assert.match(m!.script, /awk -v s='multiverse'/);
+  assert.match(m!.script, /ubuntu\.sources/);
+  await assert.rejects(compile(() => void packageManager('addScope')), /give the component to add as scope/);
+  await assert.rejects(compile(() => void pkg('nginx=1.2', { action: 'latest' })), /a pinned version cannot be 'latest'/);
+  await assert.rejects(compile(() => void packageSource('x', { apt: { url: 'http://x.invalid', key: 'K', keyId: 'ABCDEF0123456789' } })), /at most one of key, keyUrl, keyId/);
+  const { debconfSetSelections: debconf } = await import('../../src/index.js');
+  const [d] = await compile(() => void debconf({ line: 'tzdata tzdata/Areas select Europe' }));
+  assert.match(d!.script, /'tzdata tzdata\/Areas select Europe'/);
 });
