@@ -9,7 +9,7 @@ import type { PhaseRef } from '../operation/operation.js';
 import { matchTargets } from '../operation/targets.js';
 import { explainPlan } from '../report/explain.js';
 import type { GroupSpec } from '../spec/spec.js';
-import { UsageError } from './common.js';
+import { phaseName, UsageError } from './common.js';
 import type { CliContext } from './context.js';
 
 /** Action kinds that change the machine beyond files, as the localhost note names them. */
@@ -27,7 +27,7 @@ export async function noticeLocalhost(ctx: CliContext, compute: ComputeService, 
   if (compute.provider !== 'localhost' || ctx.g.json) return;
   const found = new Map<string, string[]>();
   for (const g of groups) {
-    const names = phases ? phases.map((p) => (typeof p === 'string' ? p : typeof p === 'function' ? '' : p.name)) : g.defaultPhases;
+    const names = phases ? phases.map(phaseName) : g.defaultPhases;
     for (const name of names) {
       const phase = g.phases[name];
       if (!phase) continue;

@@ -4,7 +4,6 @@
  * packagesourcechanged flag.
  */
 import { z } from 'zod';
-import type { ScriptContext } from '../../plan/types.js';
 import { shQuote, writeBytes } from '../../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../../script/fs.js';
 
@@ -14,8 +13,6 @@ export const packageSourceChangedFlag = 'packagesourcechanged';
 export const pkgName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9.+_:@/=~-]*$/, 'package names are letters, digits and . + _ : @ / = ~ -');
-
-export const isApt = (ctx: ScriptContext): boolean => ctx.packager === 'apt' || ctx.packager === 'aptitude';
 
 /** What to do with a configuration file the admin edited when a package ships a new one. */
 export type ConffilePolicy = 'keep' | 'maintainer';

@@ -170,8 +170,7 @@ export const packageManager = defineAction<[action: PackageManagerAction, opts?:
     // Several updates are one: the strictest maxAge wins (none given = always update).
     const updates = args.filter((a) => a.action === 'update');
     const maxAge = updates.some((a) => a.opts.maxAge === undefined) ? undefined : Math.min(...updates.map((a) => a.opts.maxAge!));
-    args = args.map((a) => (a.action === 'update' ? { ...a, opts: { ...a.opts, ...(maxAge === undefined ? {} : { maxAge }) } } : a));
-    if (maxAge === undefined) args = args.map((a) => (a.action === 'update' ? { action: a.action, opts: {} } : a));
+    args = args.map((a) => (a.action === 'update' ? { action: a.action, opts: maxAge === undefined ? {} : { maxAge } } : a));
     const seen = new Set<string>();
     const parts = order.flatMap((act) =>
       args

@@ -26,7 +26,7 @@ import type { ScriptContext } from '../../plan/types.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
-import { aptFunctions, aptLists, dpkgOptions, isApt, pkgName, type ConffilePolicy } from './common.js';
+import { aptFunctions, aptLists, dpkgOptions, pkgName, type ConffilePolicy } from './common.js';
 
 export type PackageAction = 'install' | 'latest' | 'remove' | 'upgrade' | 'purge';
 
@@ -346,4 +346,3 @@ export const minimalPackages = defineAction<[], null>({
   script: (_args, ctx) => ({ script: packageScript(['coreutils', 'sudo'].map((name) => ({ name, opts: {} })), ctx), changes: 'reported' }),
 });
 
-export { isApt };
