@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -136,7 +136,8 @@ test('first run, second run, a hand edit, a failing action: no secret in results
     const changedAgain = r2.results.flatMap((x) => x.actions).filter((a) => a.changed && !a.summary.startsWith('execScript')).map((a) => a.summary);
     assert.deepEqual(changedAgain, [], 'second run changes nothing (debconf and user passwords compared honestly)');
     // A hand edit: drift is reported without a diff.
-    node.exec(`printf 'token=%s\\n' ${shQuote(C.handEdit)} > /etc/app/secret.conf`);
+    // On stdin, not a command line: the node's process sampler must see no canary, the test's own included.
+    execFileSync('podman', ['exec', '-i', node.container, 'sh', '-c', 'cat > /etc/app/secret.conf'], { input: `token=${C.handEdit}\n` });
     const r3 = await run(phase(C.fileV1));
     assert.equal(r3.ok, false);
     const drift = phaseErrors(r3)[0]!;
