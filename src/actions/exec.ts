@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';
+import type { CompiledScript, ScriptContext } from '../plan/types.js';
 import { validate } from '../spec/spec.js';
 
 export interface ExecScriptOptions {
@@ -20,12 +21,20 @@ export interface ExecScriptOptions {
    * change), `never`, or `reported` (the script calls `pallet_changed`).
    */
   changes?: 'always' | 'never' | 'reported';
+  /**
+   * Check mode runs this script as it is (give it to a script that only reads,
+   * whose output later steps need). Otherwise check mode evaluates `creates`
+   * and `unless`, and reports the script as "would change" (`changes: 'always'`),
+   * "may change" (`reported`), or nothing (`never`), without running it.
+   */
+  runInCheck?: boolean;
 }
 
 const execOptions = z.strictObject({
   creates: z.string().optional(),
   unless: z.string().optional(),
   changes: z.enum(['always', 'never', 'reported']).optional(),
+  runInCheck: z.boolean().optional(),
 });
 
 interface ExecArgs {
@@ -45,12 +54,20 @@ function guard(opts: ExecScriptOptions): string {
   return parts.join('\n');
 }
 
-function wrap(body: string, opts: ExecScriptOptions): { script: string; changes: 'always' | 'never' | 'reported' } {
+function wrap(body: string, opts: ExecScriptOptions, ctx: ScriptContext, what: string): CompiledScript {
   const changes = opts.changes ?? 'always';
   const g = guard(opts);
-  if (changes !== 'always') return { script: g ? `${g}\n${body}` : body, changes };
+  if (ctx.check && !opts.runInCheck) {
+    // The user's script is not run: its guards are (they are tests), and the result says what a run would report.
+    const notRun = 'a script; give runInCheck: true to a script that only reads';
+    const step = { always: `pallet_would ${shQuote(`run ${what}`)}; pallet_changed`, reported: `pallet_may ${shQuote(`${what}: a script that reports its own changes; check mode does not run it`)}`, never: ':' }[changes];
+    return { script: g ? `${g}
+${step}` : step, changes: 'reported', checked: true, notRun };
+  }
+  const checked = ctx.check ? { checked: true } : {};
+  if (changes !== 'always') return { script: g ? `${g}\n${body}` : body, changes, ...checked };
   // A command is a change when it ran (past its guard) and succeeded.
-  return { script: `${g}\n(\n${body}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`, changes: 'reported' };
+  return { script: `${g}\n(\n${body}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`, changes: 'reported', ...checked };
 }
 
 /**
@@ -62,7 +79,7 @@ export const execScript = defineAction<[script: string | (() => string), opts?: 
   execution: 'in-sequence',
   parse: (script, opts = {}) => ({ script: script as string, opts: validate(execOptions, opts, 'execScript') }),
   summary: ([a]) => `execScript ${typeof a?.script === 'string' ? firstLine(a.script) : '(deferred)'}`,
-  script: ([a]) => wrap(a!.script, a!.opts),
+  script: ([a], ctx) => wrap(a!.script, a!.opts, ctx, `execScript ${firstLine(a!.script)}`),
 });
 
 interface CheckedArgs {
@@ -88,7 +105,7 @@ export const execCheckedScript = defineAction<
     opts: validate(execOptions, opts, `execCheckedScript '${name}'`),
   }),
   summary: ([a]) => `execCheckedScript ${a?.name ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const { name, script } = a!;
     const body = Array.isArray(script)
       ? checkedBlock(name, script.map((cmd) => ({ label: firstLine(cmd), script: cmd })))
@@ -100,7 +117,7 @@ export const execCheckedScript = defineAction<
           `if [ "$pallet_rc" -ne 0 ]; then echo ${shQuote(`#> ${name} : FAIL`)} >&2; exit "$pallet_rc"; fi`,
           `echo ${shQuote(`#> ${name} : SUCCESS`)}`,
         ].join('\n');
-    return wrap(body, a!.opts);
+    return wrap(body, a!.opts, ctx, `execCheckedScript ${name}`);
   },
 });
 
@@ -137,7 +154,7 @@ export const exec = defineAction<[opts: ExecOptions, script: string | (() => str
     ),
   }),
   summary: ([a]) => `exec ${a?.opts.interpreter ?? a?.opts.language ?? 'bash'} ${typeof a?.script === 'string' ? firstLine(a.script) : ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const { script, opts } = a!;
     const interp = opts.interpreter ? shQuote(opts.interpreter) : `"$(command -v ${shQuote(opts.language ?? 'bash')})"`;
     const body = [
@@ -148,6 +165,6 @@ export const exec = defineAction<[opts: ExecOptions, script: string | (() => str
       writeBytes(script, '"$pallet_f"', 'exit 1'),
       `"$pallet_i" ${shArgs(opts.interpreterArgs ?? [])} "$pallet_f"`,
     ].join('\n');
-    return wrap(body, opts);
+    return wrap(body, opts, ctx, `exec ${opts.interpreter ?? opts.language ?? 'bash'} ${firstLine(script)}`);
   },
 });

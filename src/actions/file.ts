@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
+import { mutation, type CheckMode } from '../script/check.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
@@ -47,7 +48,7 @@ export const directory = defineAction<[path: string, opts?: DirectoryOptions], P
     opts: validate(directoryOptions, opts, `directory '${path}'`) as DirectoryOptions,
   }),
   summary: ([a]) => `directory ${a?.path ?? ''}`,
-  script: ([a]) => ({ script: directoryScript(a!.path, a!.opts), changes: 'reported' }),
+  script: ([a], ctx) => ({ script: directoryScript(a!.path, a!.opts, ctx), changes: 'reported', checked: true }),
 });
 
 export interface FileOptions {
@@ -69,7 +70,7 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
     opts: validate(fileOptions, opts, `file '${path}'`) as FileOptions,
   }),
   summary: ([a]) => `file ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const { path, opts } = a!;
     const action = opts.action ?? 'create';
     if (action === 'delete') {
@@ -77,18 +78,17 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
       return {
         script: [
           `if [ -d ${p} ] && [ ! -L ${p} ]; then echo ${shQuote(`file ${path}: is a directory: pallet does not delete a directory as a file`)} >&2; exit 1; fi`,
-          `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`,
+          `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete ${path}`))}; pallet_changed; fi`,
         ].join('\n'),
         changes: 'reported',
+        checked: true,
       };
     }
     // Through a link, the file it resolves to is made and kept (as remoteFile does).
-    const create =
-      action === 'touch'
-        ? 'touch "$pallet_p" || exit 1; pallet_changed'
-        : 'if [ ! -e "$pallet_p" ]; then touch "$pallet_p" || exit 1; pallet_changed; fi';
-    const lines = [resolveTarget(path, 'file'), create, ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) })];
-    return { script: lines.filter(Boolean).join('\n'), changes: 'reported' };
+    const touch = mutation(ctx, 'touch "$pallet_p"', `"touch $pallet_p"`);
+    const create = action === 'touch' ? `${touch}; pallet_changed` : `if [ ! -e "$pallet_p" ]; then ${mutation(ctx, 'touch "$pallet_p"', `"create $pallet_p"`)}; pallet_changed; fi`;
+    const lines = [resolveTarget(path, 'file'), create, ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) }, ctx)];
+    return { script: lines.filter(Boolean).join('\n'), changes: 'reported', checked: true };
   },
 });
 
@@ -101,19 +101,20 @@ export const directories = defineAction<[paths: string[], opts?: DirectoryOption
     opts: validate(directoryOptions, opts, 'directories') as DirectoryOptions,
   }),
   summary: ([a]) => `directories ${a?.paths.join(' ') ?? ''}`,
-  script: ([a]) => ({
-    script: a!.paths.map((path) => `{\n${directoryScript(path, a!.opts)}\n} || exit 1`).join('\n'),
+  script: ([a], ctx) => ({
+    script: a!.paths.map((path) => `{\n${directoryScript(path, a!.opts, ctx)}\n} || exit 1`).join('\n'),
     changes: 'reported',
+    checked: true,
   }),
 });
 
-function directoryScript(path: string, opts: DirectoryOptions): string {
+function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): string {
   const p = shQuote(path);
-  if (opts.action === 'delete') return `if [ -e ${p} ] || [ -L ${p} ]; then rm -rf ${p} || exit 1; pallet_changed; fi`;
+  if (opts.action === 'delete') return `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(c, `rm -rf ${p}`, shQuote(`delete directory ${path} and everything in it`))}; pallet_changed; fi`;
   return [
     `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`,
-    `if [ ! -d ${p} ]; then mkdir -p ${p} || exit 1; pallet_changed; fi`,
-    ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }),
+    `if [ ! -d ${p} ]; then ${mutation(c, `mkdir -p ${p}`, shQuote(`create directory ${path}`))}; pallet_changed; fi`,
+    ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }, c),
   ]
     .filter(Boolean)
     .join('\n');
@@ -135,10 +136,10 @@ export const symbolicLink = defineAction<[from: string, name: string, opts?: Sym
     opts: validate(z.strictObject({ action: z.enum(['create', 'delete']).optional(), force: z.boolean().optional() }), opts, `symbolicLink '${name}'`),
   }),
   summary: ([a]) => `symbolicLink ${a?.name ?? ''} -> ${a?.from ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const f = shQuote(a!.from);
     const n = shQuote(a!.name);
-    if (a!.opts.action === 'delete') return { script: `if [ -L ${n} ]; then rm -f ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    if (a!.opts.action === 'delete') return { script: `if [ -L ${n} ]; then ${mutation(ctx, `rm -f ${n}`, shQuote(`delete link ${a!.name}`))}; pallet_changed; fi`, changes: 'reported', checked: true };
     // A real directory is never replaced (`ln -sfn` would put the link inside it, on every run);
     // with `force`, only a regular file is.
     const refuse = (why: string) => `{ echo ${shQuote(`symbolicLink ${a!.name}: ${why}`)} >&2; exit 1; }`;
@@ -150,7 +151,8 @@ export const symbolicLink = defineAction<[from: string, name: string, opts?: Sym
       '  fi',
       'fi',
     ].join('\n');
-    return { script: `${guard}\nif [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ln -sfn ${f} ${n} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    const link = mutation(ctx, `ln -sfn ${f} ${n}`, shQuote(`link ${a!.name} -> ${a!.from}`));
+    return { script: `${guard}\nif [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ${link}; pallet_changed; fi`, changes: 'reported', checked: true };
   },
 });
 
@@ -160,14 +162,18 @@ export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
   execution: 'in-sequence',
   parse: (path, opts = {}) => ({ path: checkPath('fifo', path), opts: validate(fileOptions, opts, `fifo '${path}'`) as FileOptions }),
   summary: ([a]) => `fifo ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const p = shQuote(a!.path);
-    if (a!.opts.action === 'delete') return { script: `if [ -p ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`, changes: 'reported' };
+    if (a!.opts.action === 'delete') return { script: `if [ -p ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete fifo ${a!.path}`))}; pallet_changed; fi`, changes: 'reported', checked: true };
     return {
-      script: [`if [ ! -p ${p} ]; then mkfifo ${p} || exit 1; pallet_changed; fi`, ensureAttrs(p, { owner: a!.opts.owner, group: a!.opts.group, mode: modeStr(a!.opts.mode) })]
+      script: [
+        `if [ ! -p ${p} ]; then ${mutation(ctx, `mkfifo ${p}`, shQuote(`create fifo ${a!.path}`))}; pallet_changed; fi`,
+        ensureAttrs(p, { owner: a!.opts.owner, group: a!.opts.group, mode: modeStr(a!.opts.mode) }, ctx),
+      ]
         .filter(Boolean)
         .join('\n'),
       changes: 'reported',
+      checked: true,
     };
   },
 });
@@ -202,19 +208,20 @@ export const sed = defineAction<
     return { path: checkPath('sed', path), exprs: pairs, opts: o };
   },
   summary: ([a]) => `sed ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const sep = a!.opts.separator ?? '/';
     const program = a!.exprs.map(([from, to]) => `${a!.opts.restriction ?? ''}s${sep}${from}${sep}${to}${sep}g`).join('\n');
     return {
       script: [
         resolveTarget(a!.path, 'sed', { follow: a!.opts.follow ?? true }),
         `[ -f "$pallet_p" ] || { echo ${shQuote(`sed ${a!.path}: does not exist`)} >&2; exit 1; }`,
-        stageBeside(),
+        stageBeside('exit 1', ctx),
         `trap 'rm -f "$pallet_t"' EXIT`,
         `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,
-        installStaged('"$pallet_p"'),
+        installStaged('"$pallet_p"', 'pallet_changed', {}, ctx),
       ].join('\n'),
       changes: 'reported',
+      checked: true,
     };
   },
 });

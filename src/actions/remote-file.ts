@@ -25,6 +25,7 @@ import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
+import { mutation } from '../script/check.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
@@ -220,16 +221,18 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   if (o.action === 'delete') {
     return [
       `if [ -d ${p} ] && [ ! -L ${p} ]; then echo ${shQuote(`remoteFile ${a.path}: is a directory: pallet does not delete a directory as a file`)} >&2; exit 1; fi`,
-      `if [ -e ${p} ] || [ -L ${p} ]; then rm -f ${p} || exit 1; pallet_changed; fi`,
+      `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete ${a.path}`))}; pallet_changed; fi`,
     ].join('\n');
   }
   const flag = o.flagOnChanged ? ` pallet_set_flag ${shQuote(o.flagOnChanged)};` : '';
+  const check = ctx.check === true;
+  const attrs = ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }, ctx);
   if (o.link !== undefined) {
     const l = shQuote(o.link);
     return [
       `if [ "$(readlink ${p} 2>/dev/null)" != ${l} ]; then`,
       `  [ ! -d ${p} ] || [ -L ${p} ] || { echo ${shQuote(`remoteFile ${a.path}: is a directory, not replacing it with a link`)} >&2; exit 1; }`,
-      `  ln -sfn ${l} ${p} || exit 1; pallet_changed;${flag}`,
+      `  ${mutation(ctx, `ln -sfn ${l} ${p}`, shQuote(`link ${a.path} -> ${o.link}`))}; pallet_changed;${flag}`,
       'fi',
     ].join('\n');
   }
@@ -268,20 +271,41 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   } else {
     lines.push('pallet_skip=');
   }
+  const noDir = `echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`;
+  if (check && a.upload) {
+    // Check mode uploads nothing: a large local file is compared by its md5.
+    lines.push(
+      'if [ -z "$pallet_skip" ]; then',
+      stageBeside(noDir, ctx),
+      'rm -f "$pallet_t"',
+      `if ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = '${a.upload.md5}' ]; }; then`,
+      `  pallet_would "$pallet_p"${shQuote(`: content differs from ${a.upload.localPath} (a large file: no diff)`)}; pallet_changed;${flag}`,
+      'fi',
+      'fi',
+    );
+    lines.push(attrs);
+    return lines.filter(Boolean).join('\n');
+  }
   lines.push(
     'if [ -z "$pallet_skip" ]; then',
-    stageBeside(`echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`),
+    stageBeside(noDir, ctx),
     `trap 'rm -f "$pallet_t"' EXIT`,
     ...produce(a, ctx),
   );
   if (o.md5Url && o.url !== undefined) {
     lines.push(`[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`);
   }
-  if (o.verify) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
+  // Check mode runs no command of the user's (verify is one): a real run may still refuse the content.
+  if (o.verify && !check) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
   lines.push(
-    installStaged('"$pallet_p"', `pallet_changed;${flag}`),
+    installStaged('"$pallet_p"', `pallet_changed;${flag}`, { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
     'fi',
   );
+  if (check) {
+    // Check mode keeps no master copy, checksum or backup: only the attributes are compared.
+    lines.push(attrs);
+    return lines.filter(Boolean).join('\n');
+  }
   const stateDir = shQuote(posix.dirname(state));
   // State files are private: 0600 files in 0700 directories (umask 077 in a subshell).
   const privateDirs = `[ -d ${stateDir} ] || mkdir -p ${stateDir} || exit 1; chmod 700 ${shQuote(stateRoot(ctx))} || exit 1`;
@@ -315,7 +339,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       ') || exit 1; fi',
     );
   }
-  lines.push(ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }));
+  lines.push(attrs);
   return lines.filter(Boolean).join('\n');
 }
 
@@ -345,7 +369,7 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
   script: ([a], ctx) => {
     const body = script(a!, ctx);
     const uploads = a!.upload ? { uploads: [a!.upload] } : {};
-    if (!a!.opts.sensitive) return { script: body, changes: 'reported', ...uploads };
-    return { script: body, changes: 'reported', sensitive: secretsOf(a!, ctx), ...uploads };
+    if (!a!.opts.sensitive) return { script: body, changes: 'reported', checked: true, ...uploads };
+    return { script: body, changes: 'reported', checked: true, sensitive: secretsOf(a!, ctx), ...uploads };
   },
 });

@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { base64Lines, shQuote } from '../script/quote.js';
 import type { ActionOptions } from '../plan/types.js';
+import { checkHelpers } from '../script/check.js';
 
 export type BatchEntry =
   | { kind: 'action'; key: string; script: string; options: ActionOptions }
@@ -46,7 +47,7 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * through `$PALLET_CONTROL`, any program it runs) can use to report.
  * The same for every run of the same plan (no nonce), so `explain` is stable.
  */
-export function prelude(options: ActionOptions, uploadDir?: string): string {
+export function prelude(options: ActionOptions, uploadDir?: string, check = false): string {
   const lines: string[] = [];
   if (uploadDir) lines.push(`PALLET_UPLOADS=${shQuote(uploadDir)}; export PALLET_UPLOADS`);
   for (const [k, v] of Object.entries(options.scriptEnv ?? {})) {
@@ -58,6 +59,7 @@ export function prelude(options: ActionOptions, uploadDir?: string): string {
     `pallet_set_flag() { printf 'F\\000%s\\000' "$1" >> "$PALLET_CONTROL"; }`,
     `pallet_set_value() { printf 'V\\000%s\\000%s\\000' "$1" "$2" >> "$PALLET_CONTROL"; }`,
   );
+  if (check) lines.push(checkHelpers);
   if (options.scriptDir) {
     const d = shQuote(options.scriptDir);
     lines.push(`mkdir -p ${d} && cd ${d} || { echo "pallet: cannot use script directory "${d} >&2; exit 1; }`);
@@ -95,19 +97,25 @@ function runCommand(options: ActionOptions, nonce: string): { cmd: string; viaSt
   return { cmd: 'sh "$pallet_d/s"', viaStdin: false };
 }
 
-function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, uploadDir?: string): void {
+interface EmitOptions {
+  uploadDir?: string | undefined;
+  /** Check mode: the check helpers are defined, and a failed action does not stop the batch (the controller decides). */
+  check?: boolean | undefined;
+}
+
+function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, o: EmitOptions): void {
   for (const e of entries) {
     const body = e.kind === 'action' ? e.script : e.cond;
-    const file = `${prelude(e.options, uploadDir)}\n${body}\n`;
+    const file = `${prelude(e.options, o.uploadDir, o.check)}\n${body}\n`;
     // Base64 lines never contain '_', so the constant delimiter cannot occur in them.
     out.push(`${indent}base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`);
     const { cmd, viaStdin } = runCommand(e.options, nonce);
     const input = viaStdin ? '"$pallet_d/s"' : '/dev/null';
     if (e.kind === 'action') {
-      out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0`);
+      out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || ${o.check ? ':' : 'exit 0'}`);
     } else {
       out.push(`${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} ${input} ${cmd}; then`);
-      emit(e.then, nonce, out, `${indent}  `, uploadDir);
+      emit(e.then, nonce, out, `${indent}  `, o);
       out.push(`${indent}  :`);
       out.push(`${indent}fi`);
     }
@@ -115,7 +123,7 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
 }
 
 /** The script for a batch. It exits 0 unless the batch machinery itself failed. */
-export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string): string {
+export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string, check = false): string {
   const out = [
     // Directories of batches whose shell is gone (a lost connection) are removed: they hold
     // every action's script. Their shell's pid is in their name; only our own are touched.
@@ -143,7 +151,7 @@ export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, up
     `  return $pallet_rc`,
     `}`,
   ];
-  emit(entries, nonce, out, '', uploadDir);
+  emit(entries, nonce, out, '', { uploadDir, check });
   out.push('exit 0');
   return `${out.join('\n')}\n`;
 }
@@ -263,11 +271,18 @@ export interface Control {
   changed: boolean;
   flags: string[];
   flagValues: Record<string, string>;
+  /** Check mode: one line per change the action would make (`pallet_would`). */
+  would?: string[];
+  /** Check mode: why the action may change the node (`pallet_may`). */
+  may?: string[];
+  /** Check mode: file contents before and after (`pallet_diff`), base64. */
+  diffs?: Array<{ label: string; old: string; new: string }>;
 }
 
 /**
- * Read an action's control records (`C`; `F name`; `V name value`, fields
- * NUL-terminated). Values may hold any bytes but NUL, newlines included.
+ * Read an action's control records (`C`; `F name`; `V name value`; in check
+ * mode `W line`, `M reason`, `D label old new`; fields NUL-terminated).
+ * Values may hold any bytes but NUL, newlines included.
  */
 export function parseControl(ctl: Buffer): Control {
   const fields = ctl.toString('utf8').split('\0');
@@ -284,6 +299,13 @@ export function parseControl(ctl: Buffer): Control {
     } else if (kind === 'V' && i + 2 < fields.length - 1) {
       c.flagValues[fields[i + 1]!] = fields[i + 2]!;
       i += 3;
+    } else if ((kind === 'W' || kind === 'M') && i + 1 < fields.length - 1) {
+      const list = kind === 'W' ? (c.would ??= []) : (c.may ??= []);
+      list.push(fields[i + 1]!);
+      i += 2;
+    } else if (kind === 'D' && i + 3 < fields.length - 1) {
+      (c.diffs ??= []).push({ label: fields[i + 1]!, old: fields[i + 2]!, new: fields[i + 3]! });
+      i += 4;
     } else {
       break;
     }

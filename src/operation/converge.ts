@@ -44,8 +44,31 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     const found = await op.findTargets(groups);
     targets = found.running;
     op.setServiceState(targets);
+    // -- OS, settings, bootstrap, phases (after the counts are adjusted) ------
+    const phases = async () => {
+      const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
+      const states = new Map<string, boolean>();
+      await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await op.flags.get(t, 'bootstrapped')).bootstrapped))));
+      // Each step runs only if the previous one succeeded everywhere (phase barriers).
+      (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
+        (await op.runPhase('bootstrap', [], targets, { onlyWithout: 'bootstrapped' })) &&
+        (await op.runNamedPhases(phaseCalls, targets));
+      return op.result(targets, newNodes, oldNodes);
+    };
     // -- adjust node counts (stopped nodes count) -----------------------------
     const plan = convergePlan(groups, [...found.running, ...found.stopped]);
+    if (opts.check) {
+      // Check mode: no node is created, destroyed or started; the existing running ones are checked.
+      const leaving = (t: Target) => plan.destroy.some((d) => d.node.id === t.node.id);
+      op.check = {
+        create: plan.create.map(({ group, count }) => ({ groupName: group.groupName, count })),
+        destroy: plan.destroy.map((t) => t.node),
+        start: found.stopped.filter((t) => !leaving(t)).map((t) => t.node),
+      };
+      targets = targets.filter((t) => !leaving(t));
+      op.setServiceState(targets);
+      return await phases();
+    }
     if (plan.destroy.length) {
       const running = plan.destroy.filter((t) => t.node.running);
       if (!(await op.runPhase('destroyServer', [], running))) return op.result(targets, newNodes, oldNodes);
@@ -105,15 +128,7 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
       }
     }
     op.setServiceState(targets);
-    // -- OS, settings, bootstrap, phases --------------------------------------
-    const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
-    const states = new Map<string, boolean>();
-    await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await op.flags.get(t, 'bootstrapped')).bootstrapped))));
-    // Each step runs only if the previous one succeeded everywhere (phase barriers).
-    (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
-      (await op.runPhase('bootstrap', [], targets, { onlyWithout: 'bootstrapped' })) &&
-      (await op.runNamedPhases(phaseCalls, targets));
-    return op.result(targets, newNodes, oldNodes);
+    return await phases();
   } catch (e) {
     op.ok = false;
     if (!changed()) throw e;

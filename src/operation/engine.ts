@@ -16,7 +16,7 @@
 import { PlanError, SpecError } from '../errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { assocSettings, emptyPlanState, mergePlanStates, runInSession, withActionValues, type PlanState, type Session } from '../plan/session.js';
+import { assocSettings, emptyPlanState, mergePlanStates, newCheckTrack, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectOsScript, packagerForOs, parseDetectedOs, type DetectedOs } from '../script/os.js';
 import { deepMerge } from '../spec/merge.js';
@@ -29,7 +29,7 @@ import { Connections } from './connections.js';
 import { executePlan, redactResult } from './execute.js';
 import { NodeFlags } from './node-flags.js';
 import { mapLimit, type OperationEvent, type OperationOptions, type PhaseCall } from './options.js';
-import { failedAction, type OperationResult, type PhaseResult } from './result.js';
+import { failedAction, type CheckedCounts, type OperationResult, type PhaseResult } from './result.js';
 import { isGroupTarget, matchTargets } from './targets.js';
 
 /** Reject a phase that groups partition with different functions: which one applies would depend on node order. */
@@ -62,6 +62,8 @@ export class Operation {
   readonly connections: Connections;
   readonly flags: NodeFlags;
   ok = true;
+  /** Check mode (converge): what would happen to the node counts. */
+  check: CheckedCounts | undefined;
   private readonly user: User;
   private readonly environment: Record<string, unknown>;
   private readonly baseOptions: ActionOptions;
@@ -71,6 +73,8 @@ export class Operation {
   /** Nodes that could not be reached: left out of later phases. */
   private readonly unreachable = new Set<string>();
   private ended = false;
+  /** Check mode: what each target's check run knows, across its phases. */
+  private readonly checkTracks = new Map<string, CheckTrack>();
   private eventFailed = false;
 
   constructor(
@@ -158,6 +162,7 @@ export class Operation {
       values: new Map(),
       nextId: () => `nv${++this.idCounter}`,
       os: this.resolveOs(t),
+      ...(this.opts.check ? { check: this.checkTrack(t) } : {}),
     };
     try {
       await runInSession(session, async () => {
@@ -168,6 +173,12 @@ export class Operation {
       const err = e as Error;
       throw new PlanError(`${t.node.id}: phase '${phase}': building the plan failed: ${err?.message ?? String(e)}`, { node: t.node.id, phase }, { cause: e });
     }
+  }
+
+  private checkTrack(t: Target): CheckTrack {
+    let c = this.checkTracks.get(t.node.id);
+    if (!c) this.checkTracks.set(t.node.id, (c = newCheckTrack()));
+    return c;
   }
 
   private where(t: Target): string {
@@ -268,7 +279,8 @@ export class Operation {
 
   /** After a target's phase succeeded: its run-once flag, which must be written. */
   private async recordFlag(t: Target, r: PhaseResult, flag: string | undefined, meta: PhaseMeta): Promise<PhaseResult> {
-    if (!r.ok || !flag || !this.opts.compute || isGroupTarget(t)) return r;
+    // Check mode writes no node state.
+    if (!r.ok || !flag || !this.opts.compute || isGroupTarget(t) || this.opts.check) return r;
     try {
       await this.flags.set(t, flag, meta.useImageCredentials ?? false);
       return r;
@@ -325,6 +337,7 @@ export class Operation {
       transport,
       where,
       secrets: this.secrets,
+      ...(this.opts.check ? { check: true } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       events: {
         onAction: (result) => this.emit({ type: 'action', phase, target: where, result }),
@@ -382,7 +395,7 @@ export class Operation {
     const mode = this.opts.osDetect ?? 'auto';
     if (mode !== false) {
       const detect: PhaseFn = () => {
-        const v = execScript(detectOsScript, { changes: 'never' });
+        const v = execScript(detectOsScript, { changes: 'never', runInCheck: true });
         withActionValues([v], (r) => {
           assocSettings('pallet/os', parseDetectedOs(r.out) as Record<string, unknown>);
           return parseDetectedOs(r.out);
@@ -418,6 +431,7 @@ export class Operation {
       environment: { ...this.environment, user: redactUser(this.user) },
       phases: this.phasesRun,
       warnings: this.warnings,
+      ...(this.check ? { check: this.check } : {}),
     };
   }
 

@@ -9,12 +9,13 @@
  */
 import { isPlainObject } from '../spec/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
-import { recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
+import { conditionName, newCheckTrack, recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
 import { buildBatch, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
 import { failedAction, type ActionResult } from './result.js';
 import { Secrets } from '../secrets.js';
+import { checkedResult, renderDiffs } from './check.js';
 
 export interface ExecuteEvents {
   onAction?: (r: ActionResult) => void;
@@ -33,6 +34,12 @@ export interface ExecuteOptions {
   roundTrips?: { count: number };
   /** The operation's secrets: every result is redacted with them where it is made. */
   secrets?: Secrets;
+  /**
+   * Check mode: scripts compiled with `check` run (they change nothing), other
+   * scripts and origin actions do not; results say what would (or may) change.
+   * The session must carry a `CheckTrack`.
+   */
+  check?: boolean;
 }
 
 /** An action result as every consumer receives it: each secret of the operation redacted. */
@@ -47,6 +54,9 @@ export function redactResult(r: ActionResult, secrets: Secrets): ActionResult {
   if (r.script !== undefined) out.script = secrets.redact(r.script);
   if (r.value !== undefined) out.value = secrets.redactDeep(r.value);
   if (r.error) out.error = { ...r.error, action: secrets.redact(r.error.action), message: secrets.redact(r.error.message) };
+  if (r.would !== undefined) out.would = r.would.map((w) => secrets.redact(w));
+  if (r.diff !== undefined) out.diff = secrets.redact(r.diff);
+  if (r.mayChange !== undefined) out.mayChange = secrets.redact(r.mayChange);
   return out;
 }
 
@@ -92,6 +102,7 @@ function tail(s: string, lines = 5): string {
 
 export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteOptions): Promise<{ ok: boolean; actions: ActionResult[] }> {
   const s = opts.session;
+  const check = opts.check ? (s.check ??= newCheckTrack()) : undefined;
   const results: ActionResult[] = [];
   const execSession: Session = { ...s, mode: 'execute' };
   const ctxFor = (call: { options: ActionCall['options'] }): ScriptContext => ({
@@ -101,11 +112,15 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     options: call.options,
     target: s.target,
     user: s.user,
+    ...(check ? { check: true } : {}),
   });
 
   const secrets = opts.secrets ?? new Secrets();
   // The one place results are made: redacted here, so every consumer gets redacted data.
+  // Check mode: reasons that make every would-change inside a block a may-change (its condition depended on a change).
+  const mayContext: string[] = [];
   const push = (raw: ActionResult) => {
+    if (check) checkedResult(raw, check, mayContext[0]);
     const r = redactResult(raw, secrets);
     results.push(r);
     opts.events?.onAction?.(r);
@@ -126,6 +141,46 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       },
     });
 
+  /** Check mode: what reads the node value of `call` (which would or may change, or did not run) may change. */
+  const taint = (call: ActionCall, r: ActionResult) => {
+    const why = r.mayChange && !r.wouldChange ? 'may change' : 'would change';
+    for (const id of call.ids) if (!check!.tainted.has(id)) check!.tainted.set(id, `its input comes from '${r.summary}', which ${why}`);
+  };
+
+  /**
+   * Check mode: run a controller function (a deferred argument, a predicate, a value transform), collecting
+   * the reasons it read something a real run would change. A function that throws after such a read is not
+   * an error: its input would be different in a real run.
+   */
+  const tracked = async <T>(fn: () => T | Promise<T>): Promise<{ value?: T; touched: string[]; error?: unknown }> => {
+    const saved = check!.touched;
+    check!.touched = [];
+    try {
+      const value = await runInSession(execSession, fn);
+      return { value, touched: check!.touched };
+    } catch (error) {
+      if (check!.touched.length === 0) throw error;
+      return { touched: check!.touched, error };
+    } finally {
+      check!.touched = saved;
+    }
+  };
+
+  /** Check mode: a result for an action that is not run (its input depends on a change, or it has no check mode). */
+  const notRunResult = (call: ActionCall, summary: string, location: 'target' | 'origin', mayChange: string | undefined): ActionResult => ({
+    action: call.def.name,
+    summary,
+    context: call.context,
+    location,
+    out: '',
+    err: '',
+    changed: false,
+    flags: [],
+    flagValues: {},
+    durationMs: 0,
+    ...(mayChange ? { mayChange } : {}),
+  });
+
   // -- batches ---------------------------------------------------------------
   interface Pending {
     key: string;
@@ -134,15 +189,28 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     when?: WhenBlock;
     script: string;
     summary: string;
+    /** Check mode: the script did not do its work (why). */
+    notRun?: string;
+    /** Check mode: this action has no check mode, so it was not run (why it may change). */
+    unchecked?: string;
+    /** Keys of the shell conditions around this entry, innermost last. */
+    parents: string[];
   }
   let entries: BatchEntry[] = [];
   let stack: BatchEntry[][] = [entries];
   const pending = new Map<string, Pending>();
   let keyN = 0;
+  const testKeys: string[] = [];
+  // Check mode: shell conditions evaluated after an earlier change would be: why their block may differ.
+  const uncertain = new Map<string, string>();
 
   let uploads: Array<{ localPath: string; md5: string; summary: string }> = [];
-  const compile = (call: ActionCall, args: unknown[]): string => {
+  const compile = (call: ActionCall, args: unknown[]): { script: string; notRun?: string; unchecked?: string } => {
     const out = call.def.script!(args, ctxFor(call));
+    if (check && !out.checked) {
+      // A script that does not know check mode is never run by it.
+      return { script: ':', unchecked: `${call.def.name} has no check mode, so check mode does not run it` };
+    }
     const changes = out.changes;
     const comment = call.options.scriptComments ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n` : '';
     const script =
@@ -151,29 +219,33 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         : `${comment}(\n${out.script}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`;
     // Known before the batch runs, so no output of this batch can show them (results are redacted in push).
     secrets.add(...(out.sensitive ?? []));
-    for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
-    return script;
+    // Check mode uploads nothing (the check script compares with the file's md5).
+    if (!check) for (const u of out.uploads ?? []) uploads.push({ ...u, summary: call.def.summary(args) });
+    return { script, ...(out.notRun ? { notRun: out.notRun } : {}) };
   };
 
   const addAction = (call: ActionCall, args: unknown[]) => {
     const key = `a${keyN++}`;
-    const script = compile(call, args);
+    const { script, notRun, unchecked } = compile(call, args);
     stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
-    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args) });
+    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args), parents: [...testKeys], ...(notRun ? { notRun } : {}), ...(unchecked ? { unchecked } : {}) });
   };
 
-  const addWhen = (w: WhenBlock, fill: () => void) => {
+  const addWhen = (w: WhenBlock, fill: () => void): string => {
     const key = `t${keyN++}`;
     const cond = w.cond as string;
     const entry: BatchEntry = { kind: 'test', key, cond, negate: w.negate, options: w.options, then: [] };
     stack[stack.length - 1]!.push(entry);
-    pending.set(key, { key, kind: 'test', when: w, script: cond, summary: `${w.negate ? 'planWhenNot' : 'planWhen'} ${cond}` });
+    pending.set(key, { key, kind: 'test', when: w, script: cond, summary: `${w.negate ? 'planWhenNot' : 'planWhen'} ${cond}`, parents: [...testKeys] });
     stack.push(entry.then);
+    testKeys.push(key);
     try {
       fill();
     } finally {
       stack.pop();
+      testKeys.pop();
     }
+    return key;
   };
 
   const flush = async (): Promise<boolean> => {
@@ -184,14 +256,17 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     const nonce = newNonce();
     const batchUploads = uploads;
     uploads = [];
-    const script = buildBatch(batch, nonce, opts.transport?.uploadDir);
+    const script = buildBatch(batch, nonce, opts.transport?.uploadDir, Boolean(check));
     let ok = true;
+    // Check mode: after a check that fails for real, a real run would stop: later frames are not results.
+    let stopped = false;
     let last = Date.now();
     const seen = new Set<string>();
     const onFrame = (f: Frame) => {
       const p = pending.get(f.key);
       if (!p) return;
       seen.add(f.key);
+      if (stopped) return;
       const now = Date.now();
       const options = p.call?.options ?? p.when!.options;
       const split = options.sudoUser ? splitSudoControl(f.out, nonce) : { out: f.out, ctl: f.ctl };
@@ -212,7 +287,31 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         durationMs: now - last,
       };
       last = now;
-      if (p.kind === 'action' && f.exit !== 0) {
+      let excused: string | undefined;
+      if (check) {
+        r.changed = false;
+        if (p.kind === 'action') {
+          r.wouldChange = m.changed;
+          if (m.would?.length) r.would = m.would;
+          const diff = renderDiffs(m.diffs ?? []);
+          if (diff.lines.length) r.would = [...(r.would ?? []), ...diff.lines];
+          if (diff.text) r.diff = diff.text;
+          if (m.may?.length) r.mayChange = m.may.join('; ');
+          if (p.unchecked) r.mayChange = p.unchecked;
+          const around = p.parents.map((k) => uncertain.get(k)).find(Boolean);
+          if (around && r.wouldChange && !r.mayChange) r.mayChange = around;
+          if (f.exit !== 0 && check.firstChange) {
+            // Its check failed, but a change before it would have happened in a real run.
+            excused = `its check failed (exit ${f.exit}: ${tail(err, 1) || tail(m.out, 1) || 'no output'}), but ${check.firstChange} would change the node before it runs`;
+            r.mayChange = excused;
+          }
+        } else if (check.firstChange) {
+          const why = `evaluated on the node as it is now, before ${check.firstChange} would change it`;
+          uncertain.set(p.key, why);
+          if ((f.exit === 0) === p.when!.negate) r.mayChange = `the condition is false now; it was ${why}`;
+        }
+      }
+      if (p.kind === 'action' && f.exit !== 0 && !excused) {
         ok = false;
         const detail = tail(err) || tail(m.out) || '(no output)';
         r.error = {
@@ -222,12 +321,17 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
           exit: f.exit,
           message: `${opts.where}: phase '${s.phase}', action '${p.summary}'${contextLabel(r.context)} failed with exit code ${f.exit}: ${detail}`,
         };
+        if (check) stopped = true;
       }
-      const value: ScriptValue = { exit: f.exit, out: m.out, err, changed: r.changed, flags: m.flags, flagValues: m.flagValues };
+      // In check mode `changed` of a node value says what a real run would report (so predicates choose as it would).
+      const value: ScriptValue = { exit: f.exit, out: m.out, err, changed: check ? m.changed : r.changed, flags: m.flags, flagValues: m.flagValues };
       if (p.call) for (const id of p.call.ids) s.values.set(id, value);
       if (p.when) s.values.set(p.when.id, value);
+      if (check && p.call && p.notRun) for (const id of p.call.ids) check.tainted.set(id, `it reads '${p.summary}', which check mode does not run (${p.notRun})`);
       recordFlags(s, m.flags, m.flagValues);
       push(r);
+      if (check && p.call && (r.wouldChange || r.mayChange)) taint(p.call, r);
+      if (check && p.call && (r.wouldChange || r.mayChange)) for (const f of m.flags) if (!check.flagFrom.has(f)) check.flagFrom.set(f, `'${r.summary}'`);
     };
     const parser = new FrameParser(nonce, onFrame);
     opts.events?.onBatch?.([...pending.values()].map((p) => p.summary));
@@ -290,9 +394,23 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const runOrigin = async (call: ActionCall): Promise<boolean> => {
     const started = Date.now();
     const summary = call.def.summary(call.args);
+    if (check && call.def.checkRun !== true) {
+      if (call.def.checkRun !== 'value') {
+        // Code on the controller that may act on the node: not run. What reads its value may change.
+        for (const id of call.ids) check.tainted.set(id, `it reads '${summary}', which check mode does not run`);
+        push(notRunResult(call, summary, 'origin', undefined));
+        return true;
+      }
+      const t = await tracked(() => call.def.run!(call.args, ctxFor(call)));
+      if (t.touched.length) for (const id of call.ids) check.tainted.set(id, t.touched[0]!);
+      if (!('error' in t)) for (const id of call.ids) s.values.set(id, t.value);
+      push({ ...notRunResult(call, summary, 'origin', undefined), durationMs: Date.now() - started, ...('error' in t ? {} : { value: t.value }) });
+      return true;
+    }
     try {
       const value = await runInSession(execSession, () => call.def.run!(call.args, ctxFor(call)));
       for (const id of call.ids) s.values.set(id, value);
+      const changed = call.def.changedBy ? call.def.changedBy(value) : false;
       push({
         action: call.def.name,
         summary,
@@ -300,7 +418,8 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         location: 'origin',
         out: '',
         err: '',
-        changed: call.def.changedBy ? call.def.changedBy(value) : false,
+        changed: check ? false : changed,
+        ...(check ? { wouldChange: changed } : {}),
         flags: [],
         flagValues: {},
         durationMs: Date.now() - started,
@@ -310,6 +429,16 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     } catch (e) {
       push({ ...failure({ action: call.def.name, summary, context: call.context }, `threw ${(e as Error).name}: ${(e as Error).message}`), durationMs: Date.now() - started });
       return false;
+    }
+  };
+
+  /** Check mode: walk a block whose condition depended on a change: every change inside "may" happen. */
+  const walkMay = async (reason: string, items: ReadonlyArray<PlanItem>): Promise<boolean> => {
+    mayContext.push(reason);
+    try {
+      return (await walk(items)) && (await flush());
+    } finally {
+      mayContext.pop();
     }
   };
 
@@ -327,8 +456,20 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
             if (!(await runOrigin(item))) return false;
           } else if (hasDeferred(item.args)) {
             if (!(await flush())) return false;
-            const args = await runInSession(execSession, () => resolveArgs(item.args));
-            addAction(item, args);
+            if (check) {
+              const t = await tracked(() => resolveArgs(item.args));
+              if (t.touched.length) {
+                // Its arguments come from a change a real run would make first: not run, "may change".
+                const r = notRunResult(item, item.def.summary(item.args), 'target', t.touched[0]);
+                push(r);
+                taint(item, r);
+                continue;
+              }
+              addAction(item, t.value!);
+            } else {
+              const args = await runInSession(execSession, () => resolveArgs(item.args));
+              addAction(item, args);
+            }
           } else {
             addAction(item, item.args);
           }
@@ -338,17 +479,32 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
           if (!(await flush())) return false;
           let taken: boolean;
           if (typeof item.cond === 'string') {
-            addWhen({ ...item, then: [] }, () => {});
+            const key = addWhen({ ...item, then: [] }, () => {});
             if (!(await flush())) return false;
             taken = ((s.values.get(item.id) as ScriptValue | undefined)?.exit === 0) !== item.negate;
+            const why = uncertain.get(key);
+            if (why && taken) {
+              if (!(await walkMay(`its condition was ${why}`, item.then))) return false;
+              continue;
+            }
           } else {
             const cond = item.cond;
             const started = Date.now();
-            const v = await runInSession(execSession, () => cond());
+            let v: unknown;
+            let depends: string | undefined;
+            if (check) {
+              const t = await tracked(() => cond());
+              v = t.value;
+              depends = t.touched[0];
+            } else {
+              v = await runInSession(execSession, () => cond());
+            }
             taken = Boolean(v) !== item.negate;
+            const name = conditionName(cond);
             push({
               action: item.negate ? 'planWhenNot' : 'planWhen',
-              summary: `${item.negate ? 'planWhenNot' : 'planWhen'} (controller predicate)`,
+              summary: `${item.negate ? 'planWhenNot' : 'planWhen'} ${name ?? '(controller predicate)'}`,
+              ...(depends && !taken ? { mayChange: `the condition is false now, but ${depends}` } : {}),
               context: item.context,
               location: 'origin',
               out: '',
@@ -359,6 +515,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
               durationMs: Date.now() - started,
               value: Boolean(v),
             });
+            if (depends && taken) {
+              // Every change inside is "may change": the condition holds because of a change a real run would make.
+              if (!(await walkMay(`its condition depends on a change: ${depends}`, item.then))) return false;
+              continue;
+            }
           }
           if (taken && !(await walk(item.then))) return false;
         }

@@ -54,6 +54,14 @@ export interface OperationOptions {
   /** How many targets run at once (default 50). */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Check mode: change nothing, report what a real run would change. Every
+   * action runs the test that decides `changed` and stops before any mutation;
+   * results carry `wouldChange`, `mayChange` (with the reason), `would` and
+   * `diff`. `converge` creates, destroys and starts no node (see `result.check`);
+   * no node state flag (bootstrapped, run-once) is written.
+   */
+  check?: boolean;
   debug?: { scriptTrace?: boolean; scriptComments?: boolean };
   /** Initial plan state (e.g. settings carried from an earlier operation). */
   planState?: PlanState;
@@ -82,6 +90,7 @@ export const optionsSchema = z.strictObject({
   osDetect: z.union([z.boolean(), z.literal('auto')]).optional(),
   concurrency: z.number().int().positive().optional(),
   signal: z.instanceof(AbortSignal).optional(),
+  check: z.boolean().optional(),
   debug: z.strictObject({ scriptTrace: z.boolean().optional(), scriptComments: z.boolean().optional() }).optional(),
   planState: z.looseObject({ host: z.record(z.string(), z.unknown()) }).optional(),
   providerOptions: z.record(z.string(), z.unknown()).optional(),

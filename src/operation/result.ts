@@ -41,6 +41,14 @@ export interface ActionResult {
   /** The value of an origin action. */
   value?: unknown;
   error?: ActionError;
+  /** Check mode: a real run would change the node here (`changed` is always false in check mode). */
+  wouldChange?: boolean;
+  /** Check mode: a real run may change the node here; why check mode cannot tell. */
+  mayChange?: string;
+  /** Check mode: one line per change ("install hello 2.0", "start fail2ban", "mode of /etc/x: 644 -> 600"). */
+  would?: string[];
+  /** Check mode: unified diffs of the files' content (a sensitive file: "content differs", no diff). */
+  diff?: string;
 }
 
 export interface PhaseResult {
@@ -75,6 +83,27 @@ export interface OperationResult {
   phases: string[];
   /** Problems outside the phases' actions, each reported once (an `onEvent` callback that threw). */
   warnings: string[];
+  /** Check mode: what converge would do to the node counts (nothing was created, destroyed or started). */
+  check?: CheckedCounts;
+}
+
+/** Check mode: the nodes converge would create, destroy and start. */
+export interface CheckedCounts {
+  create: Array<{ groupName: string; count: number }>;
+  destroy: Node[];
+  start: Node[];
+}
+
+/** Check mode: how many actions would change and may change. */
+export function checkCounts(actions: ReadonlyArray<ActionResult>): { would: number; may: number } {
+  return { would: actions.filter((a) => a.wouldChange && !a.mayChange).length, may: actions.filter((a) => a.mayChange).length };
+}
+
+/** Check mode: does anything in the result say a real run would (or may) change a node? */
+export function wouldChangeAnything(result: OperationResult): boolean {
+  const c = result.check;
+  if (c && (c.create.length || c.destroy.length || c.start.length)) return true;
+  return result.results.some((r) => r.actions.some((a) => a.wouldChange || a.mayChange));
 }
 
 /** A failed action that did not run a script on the node (connect, plan, upload, node state, ...). */

@@ -83,6 +83,27 @@ export interface Session {
   nextId: () => string;
   /** OS family and version resolved for the target (image, detected, node). */
   os: { osFamily?: string; osVersion?: string; packager?: string };
+  /** Check mode: what this target's check run knows (one per target and operation). */
+  check?: CheckTrack;
+}
+
+/**
+ * Check mode, per target: which node values and flags come from actions that
+ * would (or may) change the node, so what depends on them is "may change".
+ */
+export interface CheckTrack {
+  /** Node-value ids whose action would or may change, or did not run: why a reader may change. */
+  tainted: Map<string, string>;
+  /** Flags set by actions in check mode (they would be set): by which action. */
+  flagFrom: Map<string, string>;
+  /** The first action of this target that would or may change: a later check that fails is excused by it. */
+  firstChange?: string;
+  /** Reasons collected while a controller function runs (reads of tainted values and flags). */
+  touched: string[];
+}
+
+export function newCheckTrack(): CheckTrack {
+  return { tainted: new Map(), flagFrom: new Map(), touched: [] };
 }
 
 // One store per process, even when several copies of this module are loaded (a project file
@@ -137,6 +158,9 @@ export class NodeValue<T = ScriptValue> {
         { node: s?.target.node.id, phase: s?.phase, action: this.description },
       );
     }
+    // Check mode: a value from an action that would change (or did not run) is not what a real run would read.
+    const why = s.check?.tainted.get(this.id);
+    if (why) s.check!.touched.push(why);
     if (!s.values.has(this.id)) {
       throw new NodeValueError(
         `The node value of '${this.description}' has no value: its action has not run ` +
@@ -232,12 +256,13 @@ export function planWhenNot<T>(cond: string | (() => boolean | Promise<boolean>)
   return when(cond, true, body, 'planWhenNot');
 }
 
-function originAction<T>(name: string, summary: string, run: () => T | Promise<T>): NodeValue<Awaited<T>> {
+function originAction<T>(name: string, summary: string, run: () => T | Promise<T>, checkRun?: 'value'): NodeValue<Awaited<T>> {
   const def: ActionDef<null> = {
     name,
     execution: 'in-sequence',
     summary: () => summary,
     run: () => run(),
+    ...(checkRun ? { checkRun } : {}),
   };
   return recordAction<null, Awaited<T>>(def, null);
 }
@@ -261,8 +286,11 @@ export function withActionValues<const V extends ReadonlyArray<NodeValue<unknown
   fn: (...vals: ValuesOf<V>) => T | Promise<T>,
 ): NodeValue<Awaited<T>> {
   const names = values.map((v) => v.description).join(', ');
-  return originAction('withActionValues', `withActionValues [${names}]`, () =>
-    fn(...(values.map((v) => v.get()) as unknown as ValuesOf<V>)),
+  return originAction(
+    'withActionValues',
+    `withActionValues [${names}]`,
+    () => fn(...(values.map((v) => v.get()) as unknown as ValuesOf<V>)),
+    'value',
   );
 }
 
@@ -422,13 +450,24 @@ export function getEnvironment<T = unknown>(path: string | ReadonlyArray<string>
  * set on the current target (by `flagOnChanged`, `pallet_set_flag`, ...).
  * Use it as a `planWhen` condition.
  */
-export function targetFlag(flag: string): () => boolean {
+export function targetFlag(flag: string): (() => boolean) & { conditionName: string } {
   currentSession('targetFlag');
-  return () => {
+  const test = () => {
     const s = currentSession('targetFlag');
     const id = s.target.node.id;
-    return (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false);
+    const set = (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false);
+    // Check mode: a flag set by a check run would be set by a real one.
+    const from = s.check?.flagFrom.get(flag);
+    if (set && from) s.check!.touched.push(`flag '${flag}' would be set by ${from}`);
+    return set;
   };
+  return Object.assign(test, { conditionName: `targetFlag(${JSON.stringify(flag)})` });
+}
+
+/** The name a condition function carries (`targetFlag` names its flag), if any. */
+export function conditionName(cond: unknown): string | undefined {
+  const n = (cond as { conditionName?: unknown } | undefined)?.conditionName;
+  return typeof n === 'string' ? n : undefined;
 }
 
 /** The value set for `flag` on the current target by an earlier phase (`pallet_set_value`). */

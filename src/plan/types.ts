@@ -36,6 +36,13 @@ export interface ScriptContext {
   target: Target;
   /** The admin user (for defaults such as file owners with noSudo). */
   user: User;
+  /**
+   * Check mode: the script must change nothing on the node. It runs the same
+   * tests as a real run, calls `pallet_changed` where a real run would change
+   * something, and describes the change instead of making it (`pallet_would`,
+   * `pallet_diff`, `pallet_may`; see `src/script/check.ts`).
+   */
+  check?: boolean;
 }
 
 /** How an action says whether it changed the node. */
@@ -64,6 +71,16 @@ export interface CompiledScript {
    * They are uploaded before the script runs, and skipped when the node already has them.
    */
   uploads?: Array<{ localPath: string; md5: string }>;
+  /**
+   * Check mode: the script honours `ScriptContext.check` (it changes nothing), so it runs.
+   * A script without it (a user's own commands) is not run in check mode.
+   */
+  checked?: boolean;
+  /**
+   * Check mode: the script does not do its work (a user's script that is not known to only read):
+   * node values from it are unknown, and what reads them "may change". Says why.
+   */
+  notRun?: string;
 }
 
 /**
@@ -84,6 +101,12 @@ export interface ActionDef<A = unknown> {
   run?: (args: ReadonlyArray<A>, ctx: ScriptContext) => unknown;
   /** Origin actions: did the run change the node? (Default: no.) */
   changedBy?: (value: unknown) => boolean;
+  /**
+   * Origin actions: `run` honours `ScriptContext.check` (changes nothing then), so it runs in check mode
+   * and its value says whether it would change (`changedBy`). Others are not run in check mode.
+   * `'value'`: a pure computation on node values (withActionValues): it runs, and reads stay tracked.
+   */
+  checkRun?: true | 'value';
 }
 
 /** One recorded call of an action. */

@@ -4,6 +4,7 @@
  */
 import { posix } from 'node:path';
 import { shQuote } from './quote.js';
+import type { CheckMode } from './check.js';
 
 export interface Attrs {
   owner?: string;
@@ -49,28 +50,34 @@ export function normaliseMode(mode: string | number): string {
 /**
  * Commands that make `pathExpr` (a shell word, e.g. `"$p"`) have the given
  * owner, group and mode, calling `pallet_changed` only when something differs.
+ * In check mode a path that does not exist yet is skipped (its creation is the
+ * change), and each difference is a would-line ("mode of /x: 644 -> 600").
  */
-export function ensureAttrs(pathExpr: string, a: Attrs): string {
+export function ensureAttrs(pathExpr: string, a: Attrs, c?: CheckMode): string {
   const lines: string[] = [];
+  // In check mode the path may not exist yet (the script would have created it).
+  const exists = c?.check ? `[ -e ${pathExpr} ] && ` : '';
+  const fix = (cmd: string, what: string, now: string, want: string) =>
+    c?.check ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}` : `${cmd} || exit 1`;
   if (a.owner !== undefined) {
     const o = shQuote(a.owner);
     if (a.recursive) {
-      lines.push(`if [ -n "$(find ${pathExpr} ! -user ${o} -print 2>/dev/null | head -n 1)" ]; then chown -R ${o} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if ${exists}[ -n "$(find ${pathExpr} ! -user ${o} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chown -R ${o} ${pathExpr}`, 'owner (recursive)', "'some files'", a.owner)}; pallet_changed; fi`);
     } else {
-      lines.push(`if [ "$(stat -L -c %U ${pathExpr})" != ${o} ] && [ "$(stat -L -c %u ${pathExpr})" != ${o} ]; then chown ${o} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if ${exists}[ "$(stat -L -c %U ${pathExpr})" != ${o} ] && [ "$(stat -L -c %u ${pathExpr})" != ${o} ]; then ${fix(`chown ${o} ${pathExpr}`, 'owner', `"$(stat -L -c %U ${pathExpr})"`, a.owner)}; pallet_changed; fi`);
     }
   }
   if (a.group !== undefined) {
     const g = shQuote(a.group);
     if (a.recursive) {
-      lines.push(`if [ -n "$(find ${pathExpr} ! -group ${g} -print 2>/dev/null | head -n 1)" ]; then chgrp -R ${g} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if ${exists}[ -n "$(find ${pathExpr} ! -group ${g} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chgrp -R ${g} ${pathExpr}`, 'group (recursive)', "'some files'", a.group)}; pallet_changed; fi`);
     } else {
-      lines.push(`if [ "$(stat -L -c %G ${pathExpr})" != ${g} ] && [ "$(stat -L -c %g ${pathExpr})" != ${g} ]; then chgrp ${g} ${pathExpr} || exit 1; pallet_changed; fi`);
+      lines.push(`if ${exists}[ "$(stat -L -c %G ${pathExpr})" != ${g} ] && [ "$(stat -L -c %g ${pathExpr})" != ${g} ]; then ${fix(`chgrp ${g} ${pathExpr}`, 'group', `"$(stat -L -c %G ${pathExpr})"`, a.group)}; pallet_changed; fi`);
     }
   }
   if (a.mode !== undefined) {
     const m = normaliseMode(a.mode);
-    lines.push(`if [ "$(stat -L -c %a ${pathExpr})" != ${shQuote(m)} ]; then chmod ${shQuote(m)} ${pathExpr} || exit 1; pallet_changed; fi`);
+    lines.push(`if ${exists}[ "$(stat -L -c %a ${pathExpr})" != ${shQuote(m)} ]; then ${fix(`chmod ${shQuote(m)} ${pathExpr}`, 'mode', `"$(stat -L -c %a ${pathExpr})"`, m)}; pallet_changed; fi`);
   }
   return lines.join('\n');
 }
@@ -114,15 +121,39 @@ export function resolveTarget(path: string, what: string, opts: { follow?: boole
  * The replacement keeps an existing file's mode and owner (read through links
  * with `stat -L`), and a new file gets 0644 (`mode: '644'` forces 0644 in both cases).
  */
-export function stageBeside(onFailure = 'exit 1'): string {
+export function stageBeside(onFailure = 'exit 1', c?: CheckMode): string {
   return [
     'case $pallet_p in */*) pallet_dir=${pallet_p%/*} ;; *) pallet_dir=. ;; esac',
     '[ -n "$pallet_dir" ] || pallet_dir=/',
-    `pallet_t=$(mktemp "$pallet_dir/.pallet-new.XXXXXXXX") || { ${onFailure}; }`,
+    // Check mode stages in $TMPDIR (nothing is written beside the target), where a real run could stage.
+    c?.check
+      ? `{ [ -d "$pallet_dir" ] && [ -w "$pallet_dir" ] && pallet_t=$(mktemp); } || { ${onFailure}; }`
+      : `pallet_t=$(mktemp "$pallet_dir/.pallet-new.XXXXXXXX") || { ${onFailure}; }`,
   ].join('\n');
 }
 
-export function installStaged(target: string, onChange = 'pallet_changed', opts: { mode?: '644' } = {}): string {
+export interface InstallOptions {
+  /** The file gets mode 0644 (new or not). */
+  mode?: '644';
+  /** Check mode: the content is secret: "content differs", no diff. */
+  sensitive?: boolean;
+}
+
+export function installStaged(target: string, onChange = 'pallet_changed', opts: InstallOptions = {}, c?: CheckMode): string {
+  if (c?.check) {
+    // The staged content is compared, shown, and removed; the target is not touched.
+    const show = opts.sensitive ? `pallet_would ${target}${shQuote(': content differs (sensitive: no diff)')}` : `pallet_diff ${target} ${target} "$pallet_t"`;
+    return [
+      `if [ ! -L ${target} ] && [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
+      '  rm -f "$pallet_t"',
+      'else',
+      `  if [ -L ${target} ]; then pallet_would ${shQuote('replace the symbolic link ')}${target}${shQuote(' with a file')}; fi`,
+      `  ${show}`,
+      '  rm -f "$pallet_t"',
+      `  ${onChange}`,
+      'fi',
+    ].join('\n');
+  }
   const attrs =
     opts.mode === '644'
       ? ['  chmod 644 "$pallet_t" || exit 1']
@@ -154,12 +185,12 @@ export function installStaged(target: string, onChange = 'pallet_changed', opts:
  * The file keeps its owner and mode (new files get 0644); links are followed.
  * A failing filter leaves the file untouched.
  */
-export function editFile(path: string, what: string, filter: string, onChange = 'pallet_changed'): string {
+export function editFile(path: string, what: string, filter: string, onChange = 'pallet_changed', c?: CheckMode): string {
   return [
     resolveTarget(path, what),
-    stageBeside(),
+    stageBeside('exit 1', c),
     // Read by redirection, not through a pipe: a file that cannot be read fails here instead of reading as empty.
     `{ if [ -f "$pallet_p" ]; then ${filter} < "$pallet_p"; else ${filter} < /dev/null; fi; } > "$pallet_t" || { rm -f "$pallet_t"; echo ${shQuote(`${what} ${path}: could not compute the new content`)} >&2; exit 1; }`,
-    installStaged('"$pallet_p"', onChange),
+    installStaged('"$pallet_p"', onChange, {}, c),
   ].join('\n');
 }
