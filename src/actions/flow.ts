@@ -15,6 +15,7 @@ import type { ActionDef } from '../plan/types.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
 import { shQuote } from '../script/quote.js';
+import { ensureAttrs } from '../script/fs.js';
 import { validate } from '../spec/spec.js';
 import { directory } from './file.js';
 import { execScript } from './exec.js';
@@ -55,7 +56,7 @@ export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { pa
   script: ([a]) => {
     const p = shQuote(a!.path);
     const test = a!.opts.action === 'remove' ? `[ ! -e ${p} ]` : `[ -e ${p} ]`;
-    return { script: loop(test, `waitForFile ${a!.path}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2), changes: 'never' };
+    return { script: loop(test, `waitForFile ${a!.path}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2), changes: 'never', checked: true };
   },
 });
 
@@ -78,6 +79,8 @@ export const retryUntil = defineAction<[opts: RetryOptions, condition: string], 
   script: ([a]) => ({
     script: loop(`{ ${a!.condition}\n}`, `retryUntil ${a!.opts.serviceName ?? a!.condition}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2),
     changes: 'never',
+    // A condition is a test: check mode runs it as a real run does.
+    checked: true,
   }),
 });
 
@@ -95,7 +98,7 @@ export function onOneNode<T>(roles: string | string[], body: () => T): T | undef
 
 /** The text of a file on the node, as a node value. */
 export function remoteFileContent(path: string): NodeValue<string> {
-  const v = execScript(`cat ${shQuote(path)}`, { changes: 'never' });
+  const v = execScript(`cat ${shQuote(path)}`, { changes: 'never', runInCheck: true });
   return withActionValues([v], (r) => r.out);
 }
 
@@ -131,7 +134,7 @@ const unpackAction: ActionDef<UnpackArgs> = {
   name: 'remoteDirectory',
   execution: 'in-sequence',
   summary: ([a]) => `remoteDirectory ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const { path, archive, opts } = a!;
     const d = shQuote(path);
     const ar = shQuote(archive);
@@ -140,19 +143,19 @@ const unpackAction: ActionDef<UnpackArgs> = {
       opts.unpack === 'unzip'
         ? `(cd ${d} && unzip -o -q ${ar} ${files})`
         : `tar -x -f ${ar} -C ${d} --strip-components=${opts.stripComponents ?? 1} ${files}`;
+    const unpackStep = ctx.check
+      ? `  pallet_would ${shQuote(`unpack ${archive} into ${path}`)}`
+      : [`  ${unpack} || exit 1`, `  printf '%s\\n' "$pallet_new" > ${d}/.pallet.directory.md5 || exit 1`].join('\n');
     const lines = [
-      `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
+      // In check mode the archive may not be there yet (the remoteFile before this one would fetch it).
+      ctx.check ? `if [ ! -f ${ar} ]; then pallet_new=; else pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1; fi` : `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
       `if [ "$(cat ${d}/.pallet.directory.md5 2>/dev/null)" != "$pallet_new" ]; then`,
-      `  ${unpack} || exit 1`,
-      `  printf '%s\\n' "$pallet_new" > ${d}/.pallet.directory.md5 || exit 1`,
+      unpackStep,
       '  pallet_changed',
       'fi',
     ];
-    if (opts.recursive !== false) {
-      if (opts.owner) lines.push(`if [ -n "$(find ${d} ! -user ${shQuote(opts.owner)} -print | head -n 1)" ]; then chown -R ${shQuote(opts.owner)} ${d} || exit 1; pallet_changed; fi`);
-      if (opts.group) lines.push(`if [ -n "$(find ${d} ! -group ${shQuote(opts.group)} -print | head -n 1)" ]; then chgrp -R ${shQuote(opts.group)} ${d} || exit 1; pallet_changed; fi`);
-    }
-    return { script: lines.join('\n'), changes: 'reported' };
+    if (opts.recursive !== false) lines.push(ensureAttrs(d, { ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.group ? { group: opts.group } : {}), recursive: true }, ctx));
+    return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
 };
 
@@ -248,12 +251,14 @@ const rsyncAction: ActionDef<RsyncArgs> = {
   execution: 'in-sequence',
   summary: ([a]) => `rsync ${a?.from ?? ''} -> ${a?.to ?? ''}`,
   changedBy: (v) => (v as { changed: boolean }).changed,
+  // Check mode: rsync --dry-run, which lists what it would copy and delete.
+  checkRun: true,
   // Runs on the controller: rsync over ssh to the node, with host keys checked.
   run: async ([a], ctx) => {
     const { from, to, opts } = a!;
     const node = ctx.target.node;
     const user = ctx.user;
-    const base = ['-rlptD', '--itemize-changes', ...(opts.delete === false ? [] : ['--delete']), ...(opts.args ?? [])];
+    const base = ['-rlptD', '--itemize-changes', ...(ctx.check ? ['--dry-run'] : []), ...(opts.delete === false ? [] : ['--delete']), ...(opts.args ?? [])];
     if (node.transport === 'local') {
       const r = await runRsync([...base, '--', from, to]);
       if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
+import { mutation, type CheckMode } from '../script/check.js';
 import { remoteFile, type RemoteFileOptions } from './remote-file.js';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';
@@ -37,7 +38,7 @@ function detect(name: string, forced?: string): string {
   ].join('\n');
 }
 
-function serviceScriptFor({ name, opts }: ServiceArgs): string {
+function serviceScriptFor({ name, opts }: ServiceArgs, c: CheckMode): string {
   const n = shQuote(name);
   const init = shQuote(`/etc/init.d/${name}`);
   // The runlevel links, as a glob: only the name is quoted.
@@ -45,7 +46,10 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
   const action = opts.action ?? 'start';
   const running = `pallet_running() { case "$pallet_kind" in systemd) systemctl is-active --quiet ${n} ;; openrc) rc-service ${n} status >/dev/null 2>&1 ;; *) ${init} status >/dev/null 2>&1 ;; esac; }`;
   const run = (verb: string) =>
-    `case "$pallet_kind" in systemd) systemctl ${verb} ${n} ;; openrc) rc-service ${n} ${verb} ;; *) ${init} ${verb} ;; esac || exit 1`;
+    c?.check
+      ? `pallet_would ${shQuote(`${verb} ${name}`)}`
+      : `case "$pallet_kind" in systemd) systemctl ${verb} ${n} ;; openrc) rc-service ${n} ${verb} ;; *) ${init} ${verb} ;; esac || exit 1`;
+  const m = (cmd: string, verb: string) => mutation(c, cmd, shQuote(`${verb} ${name}`));
   const lines = [detect(name, opts.serviceImpl), running];
   switch (action) {
     case 'start':
@@ -61,10 +65,10 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
     case 'enable':
       lines.push(
         'case "$pallet_kind" in',
-        `  systemd) systemctl is-enabled --quiet ${n} || { systemctl enable ${n} || exit 1; pallet_changed; } ;;`,
-        `  openrc) rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }' || { rc-update add ${n} default || exit 1; pallet_changed; } ;;`,
+        `  systemd) systemctl is-enabled --quiet ${n} || { ${m(`systemctl enable ${n}`, 'enable')}; pallet_changed; } ;;`,
+        `  openrc) rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }' || { ${m(`rc-update add ${n} default`, 'enable')}; pallet_changed; } ;;`,
         `  *) if ! ls ${links} >/dev/null 2>&1; then`,
-        `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} defaults >/dev/null && update-rc.d ${n} enable >/dev/null; else chkconfig ${n} on; fi || exit 1; pallet_changed`,
+        `       ${m(`if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} defaults >/dev/null && update-rc.d ${n} enable >/dev/null; else chkconfig ${n} on; fi`, 'enable')}; pallet_changed`,
         '     fi ;;',
         'esac',
       );
@@ -72,10 +76,10 @@ function serviceScriptFor({ name, opts }: ServiceArgs): string {
     case 'disable':
       lines.push(
         'case "$pallet_kind" in',
-        `  systemd) if systemctl is-enabled --quiet ${n}; then systemctl disable ${n} || exit 1; pallet_changed; fi ;;`,
-        `  openrc) if rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }'; then rc-update del ${n} default || exit 1; pallet_changed; fi ;;`,
+        `  systemd) if systemctl is-enabled --quiet ${n}; then ${m(`systemctl disable ${n}`, 'disable')}; pallet_changed; fi ;;`,
+        `  openrc) if rc-update show default | awk -v n=${n} '$1 == n { f = 1 } END { exit !f }'; then ${m(`rc-update del ${n} default`, 'disable')}; pallet_changed; fi ;;`,
         `  *) if ls ${links} >/dev/null 2>&1; then`,
-        `       if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} disable >/dev/null; else chkconfig ${n} off; fi || exit 1; pallet_changed`,
+        `       ${m(`if command -v update-rc.d >/dev/null 2>&1; then update-rc.d ${n} disable >/dev/null; else chkconfig ${n} off; fi`, 'disable')}; pallet_changed`,
         '     fi ;;',
         'esac',
       );
@@ -104,7 +108,7 @@ export const service = defineAction<[name: string, opts?: ServiceOptions], Servi
     ) as ServiceOptions,
   }),
   summary: ([a]) => `service ${a?.name ?? ''} ${a?.opts.action ?? 'start'}`,
-  script: ([a]) => ({ script: serviceScriptFor(a!), changes: 'reported' }),
+  script: ([a], ctx) => ({ script: serviceScriptFor(a!, ctx), changes: 'reported', checked: true }),
 });
 
 export interface ServiceScriptOptions extends Omit<RemoteFileOptions, 'owner' | 'group' | 'mode' | 'action'> {

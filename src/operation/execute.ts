@@ -425,6 +425,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         durationMs: Date.now() - started,
         value,
       });
+      if (check && changed) taint(call, results[results.length - 1]!);
       return true;
     } catch (e) {
       push({ ...failure({ action: call.def.name, summary, context: call.context }, `threw ${(e as Error).name}: ${(e as Error).message}`), durationMs: Date.now() - started });

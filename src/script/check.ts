@@ -14,6 +14,7 @@
  * Staged content is written to `$TMPDIR`, never beside the target.
  */
 import type { ScriptContext } from '../plan/types.js';
+import { shQuote } from './quote.js';
 
 /** What a script generator needs to know about check mode. */
 export type CheckMode = Pick<ScriptContext, 'check'> | undefined;
@@ -39,7 +40,11 @@ export function mutation(c: CheckMode, cmd: string, would: string): string {
   return c?.check ? `pallet_would ${would}` : `${cmd} || exit 1`;
 }
 
-/** `real` in a real run, `check` in check mode (both shell). */
-export function checkOr(c: CheckMode, real: string, check: string): string {
-  return c?.check ? check : real;
+/**
+ * `mkdir -p dir` (not a change by itself); in check mode nothing is made, and
+ * `stageBeside` accepts the missing directory as one the script would make.
+ */
+export function makeDir(c: CheckMode, dir: string): string {
+  const d = shQuote(dir);
+  return c?.check ? `[ -d ${d} ] || pallet_newdir=${d}` : `mkdir -p ${d} || exit 1`;
 }

@@ -127,7 +127,7 @@ export function stageBeside(onFailure = 'exit 1', c?: CheckMode): string {
     '[ -n "$pallet_dir" ] || pallet_dir=/',
     // Check mode stages in $TMPDIR (nothing is written beside the target), where a real run could stage.
     c?.check
-      ? `{ [ -d "$pallet_dir" ] && [ -w "$pallet_dir" ] && pallet_t=$(mktemp); } || { ${onFailure}; }`
+      ? `{ { [ "$pallet_dir" = "\${pallet_newdir:-}" ] || { [ -d "$pallet_dir" ] && [ -w "$pallet_dir" ]; }; } && pallet_t=$(mktemp); } || { ${onFailure}; }`
       : `pallet_t=$(mktemp "$pallet_dir/.pallet-new.XXXXXXXX") || { ${onFailure}; }`,
   ].join('\n');
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { shQuote, writeBytes } from '../../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../../script/fs.js';
+import type { CheckMode } from '../../script/check.js';
 
 /** The flag set when a package source changed (then run packageManager('update')). */
 export const packageSourceChangedFlag = 'packagesourcechanged';
@@ -63,6 +64,39 @@ export const aptFunctions = [
   '}',
 ].join('\n');
 
+/**
+ * Check mode's `pallet_apt`: apt's own simulation (`apt-get -s`, which changes
+ * nothing) of the same command line; each package it would install, upgrade,
+ * downgrade or remove is a would-line ("install hello 2.0 (now 1.0)"), and a
+ * change. `pallet_dpkg_repair` only says that it would configure packages.
+ * Without package lists (a node that never ran `update`) nothing can be
+ * simulated: "may change".
+ */
+export const aptCheckFunctions = String.raw`export DEBIAN_FRONTEND=noninteractive
+pallet_conffiles='--force-confdef --force-confold'
+pallet_dpkg_repair() {
+  if [ -n "$(dpkg --audit 2>/dev/null)" ]; then pallet_would "configure the packages an interrupted run left unconfigured (dpkg --configure -a)"; pallet_changed; fi
+}
+pallet_apt() {
+  pallet_dpkg_repair
+  if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then pallet_may "apt-get $*: the package lists are not downloaded yet, so apt cannot simulate it"; return 0; fi
+  pallet_o=""
+  for pallet_x in $pallet_conffiles; do pallet_o="$pallet_o -o Dpkg::Options::=$pallet_x"; done
+  pallet_sim=$(LC_ALL=C apt-get -s -q $pallet_o "$@" </dev/null 2>&1) || { printf '%s\n' "$pallet_sim" | grep -E '^E: ' >&2; return 1; }
+  pallet_w=$(printf '%s\n' "$pallet_sim" | awk '
+    function v(s) { gsub(/[][()]/, "", s); return s }
+    $1 == "Inst" && $3 ~ /^\[/ { print "install " $2 " " v($4) " (now " v($3) ")"; next }
+    $1 == "Inst" { print "install " $2 " " v($3); next }
+    $1 == "Remv" { print "remove " $2 " " v($3); next }
+    $1 == "Purg" { print "purge " $2 " " v($3); next }')
+  [ -n "$pallet_w" ] || return 0
+  pallet_changed
+  printf '%s\n' "$pallet_w" | while IFS= read -r pallet_l; do pallet_would "$pallet_l"; done
+}`;
+
+/** `aptFunctions`, or in check mode `aptCheckFunctions`. */
+export const aptFunctionsFor = (c: CheckMode): string => (c?.check ? aptCheckFunctions : aptFunctions);
+
 /** When a successful `update` last ran: apt's own stamp (also read by other tools), else pallet's. */
 export function listsStamp(packager: string | undefined): string {
   if (packager === 'apt' || packager === 'aptitude') return '/var/lib/apt/periodic/update-success-stamp';
@@ -79,9 +113,13 @@ export function touchStamp(packager: string | undefined): string {
 /** A node whose package lists were never fetched cannot install anything: fetch them, once, when something must be installed. */
 export const aptLists = `if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get -qq update || exit 1; ${touchStamp('apt')}; fi`;
 
+/** `aptLists`; in check mode a would-line (pallet_apt then says it cannot simulate). */
+export const aptListsFor = (c: CheckMode): string =>
+  c?.check ? `if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then pallet_would 'download the package lists (apt-get update)'; pallet_changed; fi` : aptLists;
+
 /** Shell that makes `path` hold exactly `content` (atomically), calling pallet_changed (and setting `flag`) when it changed. */
-export function fileWithContent(path: string, content: string, flag?: string): string {
-  return [resolveTarget(path, 'file'), stageBeside(), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged('"$pallet_p"', onChanged(flag), { mode: '644' })].join('\n');
+export function fileWithContent(path: string, content: string, flag: string | undefined, c: CheckMode): string {
+  return [resolveTarget(path, 'file'), stageBeside('exit 1', c), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged('"$pallet_p"', onChanged(flag), { mode: '644' }, c)].join('\n');
 }
 
 /** `pallet_changed`, and the flag when one is given. */

@@ -41,11 +41,12 @@ export const debconfSetSelections = defineAction<[selection: DebconfSelection | 
   alwaysBefore: ['pkg'],
   parse: parseSelection,
   summary: (args) => `debconfSetSelections ${args.map((a) => a.question).join(' ')}`,
-  script: (args) => {
+  script: (args, ctx) => {
     const lines = args.map((a) => {
       const entry = `${a.package} ${a.question} ${a.type} ${a.value}`;
       // printf is a shell builtin: the value never appears on a command line on the node.
-      const set = [`  printf '%s\\n' ${shQuote(entry)} | debconf-set-selections || exit 1`, '  pallet_changed', 'fi'];
+      const write = ctx.check ? `  pallet_would ${shQuote(`preseed ${a.package} ${a.question}`)}` : `  printf '%s\\n' ${shQuote(entry)} | debconf-set-selections || exit 1`;
+      const set = [write, '  pallet_changed', 'fi'];
       if (a.type === 'password') {
         // debconf-show hides passwords: compare with debconf's password database, the value on stdin.
         const same = `awk -v q=${shQuote(a.question)} 'NR == FNR { want = $0; next } /^Name: / { name = substr($0, 7) } /^Value: / && name == q && substr($0, 8) == want { found = 1 } END { exit !found }'`;
@@ -56,6 +57,6 @@ export const debconfSetSelections = defineAction<[selection: DebconfSelection | 
       return [`if ! debconf-show ${shQuote(a.package)} 2>/dev/null | sed 's/^\\*/ /' | grep -qxF ${shQuote(shown)}; then`, ...set].join('\n');
     });
     const passwords = args.filter((a) => a.type === 'password').map((a) => a.value);
-    return { script: lines.join('\n'), changes: 'reported', ...(passwords.length ? { sensitive: passwords } : {}) };
+    return { script: lines.join('\n'), changes: 'reported', checked: true, ...(passwords.length ? { sensitive: passwords } : {}) };
   },
 });

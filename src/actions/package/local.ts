@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
-import { aptFunctions } from './common.js';
+import { aptFunctionsFor } from './common.js';
+import { mutation } from '../../script/check.js';
 
 interface LocalPkgArgs {
   path: string;
@@ -19,11 +20,12 @@ export const installDeb = defineAction<[path: string], LocalPkgArgs>({
   execution: 'in-sequence',
   parse: (path) => ({ path: validate(z.string().min(1), path, 'installDeb') }),
   summary: ([a]) => `installDeb ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const p = shQuote(a!.path);
     return {
       script: [
-        aptFunctions,
+        // In check mode pallet_apt is apt's simulation of the same install.
+        aptFunctionsFor(ctx),
         `pallet_pkg=$(dpkg-deb -f ${p} Package) && pallet_ver=$(dpkg-deb -f ${p} Version) || exit 1`,
         `if [ "$(dpkg-query -W -f='\${Status} \${Version}' "$pallet_pkg" 2>/dev/null)" != "install ok installed $pallet_ver" ]; then`,
         // Through apt, which installs its dependencies first (dpkg -i would leave it unconfigured without them).
@@ -33,6 +35,7 @@ export const installDeb = defineAction<[path: string], LocalPkgArgs>({
         'fi',
       ].join('\n'),
       changes: 'reported',
+      checked: true,
     };
   },
 });
@@ -43,11 +46,12 @@ export const addRpm = defineAction<[path: string], LocalPkgArgs>({
   execution: 'in-sequence',
   parse: (path) => ({ path: validate(z.string().min(1), path, 'addRpm') }),
   summary: ([a]) => `addRpm ${a?.path ?? ''}`,
-  script: ([a]) => {
+  script: ([a], ctx) => {
     const p = shQuote(a!.path);
     return {
-      script: `if ! rpm -q "$(rpm -qp ${p})" >/dev/null 2>&1; then rpm -U --quiet ${p} || exit 1; pallet_changed; fi`,
+      script: `if ! rpm -q "$(rpm -qp ${p})" >/dev/null 2>&1; then ${mutation(ctx, `rpm -U --quiet ${p}`, `"install $(rpm -qp ${p})"`)}; pallet_changed; fi`,
       changes: 'reported',
+      checked: true,
     };
   },
 });

@@ -18,7 +18,8 @@ import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { editFile } from '../../script/fs.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
-import { aptFunctions, aptLists, block, fileWithContent, listsStamp, onChanged, packageSourceChangedFlag, touchStamp } from './common.js';
+import { aptFunctionsFor, aptListsFor, block, fileWithContent, listsStamp, onChanged, packageSourceChangedFlag, touchStamp } from './common.js';
+import { mutation, type CheckMode } from '../../script/check.js';
 
 export type PackageManagerAction = 'update' | 'upgrade' | 'configure' | 'addScope' | 'universe' | 'multiverse';
 
@@ -37,8 +38,9 @@ interface PmArgs {
 }
 
 /** `update`, skipped while the stamp is younger than maxAge. */
-function update(packager: string | undefined, cmd: string, maxAge: number | undefined): string {
-  const run = `${cmd} || exit 1\n${touchStamp(packager)}`;
+function update(packager: string | undefined, cmd: string, maxAge: number | undefined, c: CheckMode): string {
+  // Not a change in a real run either; check mode leaves the lists (and the stamp) as they are.
+  const run = c?.check ? `echo 'check mode: the package lists are not updated'` : `${cmd} || exit 1\n${touchStamp(packager)}`;
   if (maxAge === undefined) return run;
   const s = listsStamp(packager);
   return [
@@ -67,12 +69,12 @@ const addToComponents = [
   '{ print }',
 ].join('\n');
 
-function addScope(scope: string): string {
+function addScope(scope: string, c: CheckMode): string {
   const flag = onChanged(packageSourceChangedFlag);
-  const lists = editFile('/etc/apt/sources.list', 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToListLines)}`, flag);
+  const lists = editFile('/etc/apt/sources.list', 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToListLines)}`, flag, c);
   const parts = [`if [ -f /etc/apt/sources.list ]; then\n${lists}\nfi`];
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list.d/ubuntu.sources']) {
-    parts.push(`if [ -f ${f} ]; then\n${editFile(f, 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToComponents)}`, flag)}\nfi`);
+    parts.push(`if [ -f ${f} ]; then\n${editFile(f, 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToComponents)}`, flag, c)}\nfi`);
   }
   return parts.map(block).join('\n');
 }
@@ -89,28 +91,32 @@ const mainProxy = [
   'END { if (p != "" && !done) { if (!inmain) print "[main]"; print "proxy=" p } }',
 ].join('\n');
 
-const impls: ReadonlyArray<Implementation<(a: PmArgs) => string>> = [
+/** A whole-system upgrade when `test` says one is due. */
+const upgradeIf = (test: string, cmd: string, c: CheckMode) => `if ${test}; then ${mutation(c, cmd, "'upgrade every package that has an update'")}; pallet_changed; fi`;
+
+const impls: ReadonlyArray<Implementation<(a: PmArgs, c: CheckMode) => string>> = [
   {
     when: { packager: ['apt', 'aptitude'] },
-    impl: (a) => {
-      if (a.action === 'update') return `export DEBIAN_FRONTEND=noninteractive\n${update('apt', 'apt-get -qq update', a.opts.maxAge)}`;
-      if (a.action === 'upgrade') return [aptFunctions, aptLists, 'if LC_ALL=C apt-get -s -q upgrade | grep -q "^Inst "; then pallet_apt upgrade || exit 1; pallet_changed; fi'].join('\n');
-      if (a.action === 'configure') return fileWithContent('/etc/apt/apt.conf.d/50pallet-proxy', a.opts.proxy ? `Acquire::http::Proxy ${JSON.stringify(a.opts.proxy)};\n` : '');
-      return addScope(a.opts.scope!);
+    impl: (a, c) => {
+      if (a.action === 'update') return `export DEBIAN_FRONTEND=noninteractive\n${update('apt', 'apt-get -qq update', a.opts.maxAge, c)}`;
+      // In check mode pallet_apt is apt's simulation: it names each package and reports the change.
+      if (a.action === 'upgrade') return [aptFunctionsFor(c), aptListsFor(c), `if LC_ALL=C apt-get -s -q upgrade | grep -q "^Inst "; then pallet_apt upgrade || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`].join('\n');
+      if (a.action === 'configure') return fileWithContent('/etc/apt/apt.conf.d/50pallet-proxy', a.opts.proxy ? `Acquire::http::Proxy ${JSON.stringify(a.opts.proxy)};\n` : '', undefined, c);
+      return addScope(a.opts.scope!, c);
     },
   },
   ...(['yum', 'dnf'] as const).map((tool) => ({
     when: { packager: tool },
-    impl: (a: PmArgs) => {
-      if (a.action === 'update') return update(tool, `${tool} -q makecache`, a.opts.maxAge);
-      if (a.action === 'upgrade') return `if ${tool} -q check-update >/dev/null; then :; else [ $? -eq 100 ] || exit 1; ${tool} -q -y upgrade || exit 1; pallet_changed; fi`;
+    impl: (a: PmArgs, c: CheckMode) => {
+      if (a.action === 'update') return update(tool, `${tool} -q makecache`, a.opts.maxAge, c);
+      if (a.action === 'upgrade') return `if ${tool} -q check-update >/dev/null; then :; else [ $? -eq 100 ] || exit 1; ${mutation(c, `${tool} -q -y upgrade`, "'upgrade every package that has an update'")}; pallet_changed; fi`;
       if (a.action === 'configure') {
         const conf = tool === 'dnf' ? '/etc/dnf/dnf.conf' : '/etc/yum.conf';
         // Earlier versions wrote the proxy where yum and dnf never read it: that file is pallet's own, removed.
         return [
           `PALLET_PROXY=${shQuote(a.opts.proxy ?? '')}; export PALLET_PROXY`,
-          block(editFile(conf, 'packageManager configure', `awk ${shQuote(mainProxy)}`)),
-          'rm -f /etc/yum.repos.d/pallet-proxy.conf',
+          block(editFile(conf, 'packageManager configure', `awk ${shQuote(mainProxy)}`, 'pallet_changed', c)),
+          c?.check ? ':' : 'rm -f /etc/yum.repos.d/pallet-proxy.conf',
         ].join('\n');
       }
       throw new PlanError(`packageManager ${a.action}: only for apt`);
@@ -118,19 +124,19 @@ const impls: ReadonlyArray<Implementation<(a: PmArgs) => string>> = [
   })),
   {
     when: { packager: 'apk' },
-    impl: (a) => (a.action === 'update' ? update('apk', 'apk update -q', a.opts.maxAge) : a.action === 'upgrade' ? 'if apk upgrade -s | grep -q Upgrading; then apk upgrade -q || exit 1; pallet_changed; fi' : unsupported('apk', a)),
+    impl: (a, c) => (a.action === 'update' ? update('apk', 'apk update -q', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('apk upgrade -s | grep -q Upgrading', 'apk upgrade -q', c) : unsupported('apk', a)),
   },
   {
     when: { packager: 'pacman' },
-    impl: (a) => (a.action === 'update' ? update('pacman', 'pacman -Sy --noconfirm', a.opts.maxAge) : a.action === 'upgrade' ? 'if [ -n "$(pacman -Qu)" ]; then pacman -Su --noconfirm || exit 1; pallet_changed; fi' : unsupported('pacman', a)),
+    impl: (a, c) => (a.action === 'update' ? update('pacman', 'pacman -Sy --noconfirm', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('[ -n "$(pacman -Qu)" ]', 'pacman -Su --noconfirm', c) : unsupported('pacman', a)),
   },
   {
     when: { packager: 'zypper' },
-    impl: (a) => (a.action === 'update' ? update('zypper', 'zypper -n -q refresh', a.opts.maxAge) : a.action === 'upgrade' ? 'if zypper -n -q list-updates | grep -q "^v"; then zypper -n -q update || exit 1; pallet_changed; fi' : unsupported('zypper', a)),
+    impl: (a, c) => (a.action === 'update' ? update('zypper', 'zypper -n -q refresh', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('zypper -n -q list-updates | grep -q "^v"', 'zypper -n -q update', c) : unsupported('zypper', a)),
   },
   {
     when: { packager: 'brew' },
-    impl: (a) => (a.action === 'update' ? update('brew', 'brew update', a.opts.maxAge) : a.action === 'upgrade' ? 'if [ -n "$(brew outdated)" ]; then brew upgrade || exit 1; pallet_changed; fi' : unsupported('brew', a)),
+    impl: (a, c) => (a.action === 'update' ? update('brew', 'brew update', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('[ -n "$(brew outdated)" ]', 'brew upgrade', c) : unsupported('brew', a)),
   },
 ];
 
@@ -179,8 +185,8 @@ export const packageManager = defineAction<[action: PackageManagerAction, opts?:
           const k = JSON.stringify([a.action, a.opts.scope ?? '']);
           return !seen.has(k) && Boolean(seen.add(k));
         })
-        .map((a) => block(impl(a))),
+        .map((a) => block(impl(a, ctx))),
     );
-    return { script: parts.join('\n'), changes: 'reported' };
+    return { script: parts.join('\n'), changes: 'reported', checked: true };
   },
 });

@@ -26,7 +26,8 @@ import type { ScriptContext } from '../../plan/types.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
-import { aptFunctions, aptLists, dpkgOptions, pkgName, type ConffilePolicy } from './common.js';
+import { aptFunctionsFor, aptListsFor, dpkgOptions, pkgName, type ConffilePolicy } from './common.js';
+import type { CheckMode } from '../../script/check.js';
 
 export type PackageAction = 'install' | 'latest' | 'remove' | 'upgrade' | 'purge';
 
@@ -82,9 +83,9 @@ interface Batch {
 /** How one package manager checks and changes a batch of packages. Every function returns shell. */
 interface Manager {
   /** Shell run once before the batches (settings, helper functions). */
-  prepare: string;
-  /** The script for one batch; it calls pallet_changed when it changed the node. */
-  batch: (b: Batch) => string;
+  prepare: (c: CheckMode) => string;
+  /** The script for one batch; it calls pallet_changed when it changed (in check mode: would change) the node. */
+  batch: (b: Batch, c: CheckMode) => string;
 }
 
 /** Add each name (quoted) to "$@" when `test(name)` fails (`missing`) or succeeds (`present`). */
@@ -100,9 +101,15 @@ function versionChange(versions: string, cmd: string): string {
 /** A generic manager: an installed test and four commands. */
 function simpleManager(m: { installed: (p: string) => string; install: string; remove: string; purge: string; versions: (list: string) => string; upgrade: (list: string) => string; latest: (list: string) => string }): Manager {
   return {
-    prepare: ':',
-    batch: (b) => {
+    prepare: () => ':',
+    batch: (b, c) => {
       const list = b.names.map(shQuote).join(' ');
+      if (c?.check) {
+        // Without a simulation: what is missing (or present) is known, what an upgrade would do is not.
+        if (b.action === 'upgrade' || b.action === 'latest') return `pallet_may ${shQuote(`${b.action} ${b.names.join(' ')}: this package manager is not simulated by check mode`)}`;
+        const when = b.action === 'install' ? 'missing' : 'present';
+        return `${collect(b.names, (n) => m.installed(shQuote(n)), when)}\nif [ $# -gt 0 ]; then pallet_would "${b.action} $*"; pallet_changed; fi`;
+      }
       switch (b.action) {
         case 'upgrade':
           return versionChange(m.versions(list), m.upgrade(list));
@@ -147,7 +154,9 @@ function aptInstallFlags(b: Batch, extra = ''): string {
  * temporary policy-rc.d, removed by a trap however the script ends. An
  * existing policy-rc.d that is not pallet's is kept as it is.
  */
-function withoutServiceStart(body: string): string {
+function withoutServiceStart(body: string, c: CheckMode): string {
+  // Check mode installs nothing, so no service can start: no policy-rc.d.
+  if (c?.check) return body;
   const f = '/usr/sbin/policy-rc.d';
   return [
     'pallet_prc=',
@@ -161,24 +170,27 @@ function withoutServiceStart(body: string): string {
   ].join('\n');
 }
 
-function aptBatch(b: Batch): string {
+function aptBatch(b: Batch, c: CheckMode): string {
   const conffiles = `pallet_conffiles=${shQuote(dpkgOptions(b.opts.conffiles))}`;
-  // Install "$@" (when not empty); `changed` is the shell that reports the change.
+  const aptLists = aptListsFor(c);
+  // Install "$@" (when not empty); `changed` is the shell that reports the change (check mode: the simulation does).
   const install = (flags: string, changed = 'pallet_changed', before = ':') => {
-    const run = `  ${aptLists}\n  ${before}\n  pallet_apt${flags} install "$@" || exit 1\n  ${changed}`;
-    return b.opts.disableServiceStart ? withoutServiceStart(`if [ $# -gt 0 ]; then\n${run}\nfi`) : `if [ $# -gt 0 ]; then\n${run}\nfi`;
+    const run = `  ${aptLists}\n  ${before}\n  pallet_apt${flags} install "$@" || exit 1\n  ${c?.check ? ':' : changed}`;
+    return b.opts.disableServiceStart ? withoutServiceStart(`if [ $# -gt 0 ]; then\n${run}\nfi`, c) : `if [ $# -gt 0 ]; then\n${run}\nfi`;
   };
+  /** Run `cmd`; a change when the versions moved (in check mode the simulation reports it). */
+  const versionChanged = (versions: string, cmd: string) => (c?.check ? `${cmd} || exit 1` : versionChange(versions, cmd));
   const list = b.names.map(shQuote).join(' ');
   const fromRelease = b.opts.enable !== undefined || b.names.some((n) => n.includes('/'));
   switch (b.action) {
     case 'remove':
     case 'purge':
-      return [conffiles, collect(b.names, (n) => `${dpkgStatus(shQuote(aptBare(n)))} | grep -q '^install ok installed '`, 'present'), `if [ $# -gt 0 ]; then pallet_apt ${b.action} "$@" || exit 1; pallet_changed; fi`].join('\n');
+      return [conffiles, collect(b.names, (n) => `${dpkgStatus(shQuote(aptBare(n)))} | grep -q '^install ok installed '`, 'present'), `if [ $# -gt 0 ]; then pallet_apt ${b.action} "$@" || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`].join('\n');
     case 'upgrade':
       return [
         conffiles,
         aptLists,
-        versionChange(`dpkg-query -W -f='\${Version}\\n' ${b.names.map((n) => shQuote(aptBare(n))).join(' ')}`, `pallet_apt install --only-upgrade ${list}`),
+        versionChanged(`dpkg-query -W -f='\${Version}\\n' ${b.names.map((n) => shQuote(aptBare(n))).join(' ')}`, `pallet_apt install --only-upgrade ${list}`),
       ].join('\n');
     default:
       break;
@@ -225,7 +237,7 @@ function aptBatch(b: Batch): string {
 }
 
 const managers: ReadonlyArray<Implementation<Manager>> = [
-  { when: { packager: ['apt', 'aptitude'] }, impl: { prepare: aptFunctions, batch: aptBatch } },
+  { when: { packager: ['apt', 'aptitude'] }, impl: { prepare: aptFunctionsFor, batch: aptBatch } },
   ...(['yum', 'dnf'] as const).map((tool) => ({ when: { packager: tool }, impl: rpmManager(tool) })),
   {
     when: { packager: 'apk' },
@@ -297,7 +309,7 @@ export function packageScript(calls: ReadonlyArray<PkgArgs>, ctx: ScriptContext)
     b.names.push(c.name);
     batches.set(key, b);
   }
-  return [m.prepare, ...[...batches.values()].map(m.batch)].join('\n');
+  return [m.prepare(ctx), ...[...batches.values()].map((b) => m.batch(b, ctx))].join('\n');
 }
 
 function parsePkg(name: string, opts: PackageOptions = {}): PkgArgs {
@@ -319,7 +331,7 @@ export const pkg = defineAction<[name: string, opts?: PackageOptions], PkgArgs>(
   alwaysAfter: ['packageManager', 'packageSource', 'debconfSetSelections', 'minimalPackages'],
   parse: parsePkg,
   summary: (args) => `pkg ${args.map((a) => `${a.opts.action && a.opts.action !== 'install' ? `${a.opts.action}:` : ''}${a.name}`).join(' ')}`,
-  script: (args, ctx) => ({ script: packageScript(args, ctx), changes: 'reported' }),
+  script: (args, ctx) => ({ script: packageScript(args, ctx), changes: 'reported', checked: true }),
 });
 
 export type PackagesByManager = Partial<Record<'apt' | 'aptitude' | 'yum' | 'dnf' | 'apk' | 'pacman' | 'zypper' | 'brew', string[]>>;
@@ -343,6 +355,6 @@ export const minimalPackages = defineAction<[], null>({
   alwaysBefore: ['pkg', 'packageManager'],
   parse: () => null,
   summary: () => 'minimalPackages',
-  script: (_args, ctx) => ({ script: packageScript(['coreutils', 'sudo'].map((name) => ({ name, opts: {} })), ctx), changes: 'reported' }),
+  script: (_args, ctx) => ({ script: packageScript(['coreutils', 'sudo'].map((name) => ({ name, opts: {} })), ctx), changes: 'reported', checked: true }),
 });
 

@@ -8,16 +8,18 @@
  */
 import { shQuote } from '../../../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../../../script/fs.js';
+import { makeDir, type CheckMode } from '../../../script/check.js';
 import { block, fileWithContent, onChanged, packageSourceChangedFlag } from '../common.js';
 import { section, type AptSource, type SourceScript } from './types.js';
 
 const changed = onChanged(packageSourceChangedFlag);
 
 /** The keyring file of a source, and the shell that makes it current (empty when the source has no key). */
-function keyring(name: string, a: AptSource): { path?: string; script: string } {
+function keyring(name: string, a: AptSource, c: CheckMode): { path?: string; script: string } {
+  const keyrings = makeDir(c, '/etc/apt/keyrings');
   if (a.key) {
     const path = `/etc/apt/keyrings/${name}.asc`;
-    return { path, script: ['mkdir -p /etc/apt/keyrings || exit 1', block(fileWithContent(path, a.key, packageSourceChangedFlag))].join('\n') };
+    return { path, script: [keyrings, block(fileWithContent(path, a.key, packageSourceChangedFlag, c))].join('\n') };
   }
   if (a.keyUrl) {
     const path = `/etc/apt/keyrings/${name}.asc`;
@@ -25,12 +27,12 @@ function keyring(name: string, a: AptSource): { path?: string; script: string } 
     return {
       path,
       script: [
-        'mkdir -p /etc/apt/keyrings || exit 1',
+        keyrings,
         resolveTarget(path, `packageSource ${name}`),
-        stageBeside(),
+        stageBeside('exit 1', c),
         `if command -v curl >/dev/null; then curl -fsSL -o "$pallet_t" ${u}; else wget -q -O "$pallet_t" ${u}; fi || { rm -f "$pallet_t"; echo ${shQuote(`packageSource ${name}: could not fetch the key from ${a.keyUrl}`)} >&2; exit 1; }`,
         `[ -s "$pallet_t" ] || { rm -f "$pallet_t"; echo ${shQuote(`packageSource ${name}: the key at ${a.keyUrl} is empty`)} >&2; exit 1; }`,
-        installStaged('"$pallet_p"', changed, { mode: '644' }),
+        installStaged('"$pallet_p"', changed, { mode: '644' }, c),
       ].join('\n'),
     };
   }
@@ -42,13 +44,17 @@ function keyring(name: string, a: AptSource): { path?: string; script: string } 
     return {
       path,
       script: [
-        'mkdir -p /etc/apt/keyrings || exit 1',
+        keyrings,
         `if ! { [ -s ${k} ] && gpg --batch --show-keys --with-colons ${k} 2>/dev/null | grep -qi "^fpr:.*"${id}":$"; }; then`,
-        '  command -v gpg >/dev/null || { echo "packageSource: keyId needs gpg on the node (pkg gnupg)" >&2; exit 1; }',
-        '  pallet_g=$(mktemp -d) || exit 1',
-        `  gpg --batch --quiet --homedir "$pallet_g" --keyserver ${server} --recv-keys ${id} && gpg --batch --homedir "$pallet_g" --export ${id} > "$pallet_g/k" && [ -s "$pallet_g/k" ] || { rm -rf "$pallet_g"; echo ${shQuote(`packageSource ${name}: could not fetch key ${a.keyId}`)} >&2; exit 1; }`,
-        `  chmod 644 "$pallet_g/k" && mv -f "$pallet_g/k" ${k} || { rm -rf "$pallet_g"; exit 1; }`,
-        '  rm -rf "$pallet_g"',
+        ...(c?.check
+          ? [`  pallet_would ${shQuote(`fetch key ${a.keyId} into ${path}`)}`]
+          : [
+              '  command -v gpg >/dev/null || { echo "packageSource: keyId needs gpg on the node (pkg gnupg)" >&2; exit 1; }',
+              '  pallet_g=$(mktemp -d) || exit 1',
+              `  gpg --batch --quiet --homedir "$pallet_g" --keyserver ${server} --recv-keys ${id} && gpg --batch --homedir "$pallet_g" --export ${id} > "$pallet_g/k" && [ -s "$pallet_g/k" ] || { rm -rf "$pallet_g"; echo ${shQuote(`packageSource ${name}: could not fetch key ${a.keyId}`)} >&2; exit 1; }`,
+              `  chmod 644 "$pallet_g/k" && mv -f "$pallet_g/k" ${k} || { rm -rf "$pallet_g"; exit 1; }`,
+              '  rm -rf "$pallet_g"',
+            ]),
         `  ${changed}`,
         'fi',
       ].join('\n'),
@@ -70,14 +76,18 @@ export const aptSource: SourceScript = (name, opts, ctx) => {
   const a = section(name, opts, 'apt', ctx.packager);
   const ppa = /^ppa:([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)$/.exec(a.url);
   if (a.url.startsWith('ppa:') && !ppa) throw new Error(`packageSource '${name}': '${a.url}' is not ppa:user/name`);
-  const key = keyring(name, a);
+  const key = keyring(name, a, ctx);
   if (ppa && !key.path) {
     // add-apt-repository names the file after the PPA (user-ubuntu-name-codename.list, or .sources).
     const pattern = `/etc/apt/sources.list.d/${ppa[1]}-ubuntu-${ppa[2]}-*`;
     return [
       `if ! ls ${pattern} >/dev/null 2>&1; then`,
-      `  command -v add-apt-repository >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get -q -y install software-properties-common </dev/null || exit 1; }`,
-      `  add-apt-repository -y ${shQuote(a.url)} </dev/null || exit 1; ${changed}`,
+      ...(ctx.check
+        ? [`  pallet_would ${shQuote(`add ${a.url} (add-apt-repository)`)}; ${changed}`]
+        : [
+            `  command -v add-apt-repository >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get -q -y install software-properties-common </dev/null || exit 1; }`,
+            `  add-apt-repository -y ${shQuote(a.url)} </dev/null || exit 1; ${changed}`,
+          ]),
       'fi',
     ].join('\n');
   }
@@ -86,15 +96,15 @@ export const aptSource: SourceScript = (name, opts, ctx) => {
   const line = `${a.sourceType ?? 'deb'}${signed} ${url} ${a.release ?? '__PALLET_CODENAME__'} ${(a.scopes ?? ['main']).join(' ')}`;
   const file = `/etc/apt/sources.list.d/${name}.list`;
   const parts = key.script ? [key.script] : [];
-  if (a.release) parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag)));
+  if (a.release) parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag, ctx)));
   else {
     // The node's codename is known only on the node.
     parts.push(
       codename(name),
       resolveTarget(file, `packageSource ${name}`),
-      stageBeside(),
+      stageBeside('exit 1', ctx),
       `printf '%s\\n' ${shQuote(line)} | sed "s/__PALLET_CODENAME__/$pallet_codename/" > "$pallet_t" || exit 1`,
-      installStaged('"$pallet_p"', changed, { mode: '644' }),
+      installStaged('"$pallet_p"', changed, { mode: '644' }, ctx),
     );
   }
   return parts.join('\n');

@@ -75,6 +75,6 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
   summary: (args) => `packageSource ${args.map((a) => a.name).join(' ')}`,
   script: (args, ctx) => {
     const impl = dispatch('packageSource', impls, { ...(ctx.packager ? { packager: ctx.packager } : {}) });
-    return { script: args.map((a) => block(impl(a.name, a.opts, ctx))).join('\n'), changes: 'reported' };
+    return { script: args.map((a) => block(impl(a.name, a.opts, ctx))).join('\n'), changes: 'reported', checked: true };
   },
 });

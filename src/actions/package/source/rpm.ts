@@ -16,7 +16,8 @@ export const rpmSource: SourceScript = (name, opts, ctx) => {
     `enabled=${y.enabled === false ? 0 : 1}`,
   ].join('\n');
   const dir = ctx.packager === 'zypper' ? '/etc/zypp/repos.d' : '/etc/yum.repos.d';
-  const lines = [block(fileWithContent(`${dir}/${name}.repo`, `${repo}\n`, packageSourceChangedFlag))];
-  if (y.gpgkey) lines.push(`rpm --import ${shQuote(y.gpgkey)} || exit 1`);
+  const lines = [block(fileWithContent(`${dir}/${name}.repo`, `${repo}\n`, packageSourceChangedFlag, ctx))];
+  // Importing a key already imported is no change, so check mode skips it.
+  if (y.gpgkey && !ctx.check) lines.push(`rpm --import ${shQuote(y.gpgkey)} || exit 1`);
   return lines.join('\n');
 };
