@@ -148,7 +148,7 @@ const unpackAction: ActionDef<UnpackArgs> = {
       : [`  ${unpack} || exit 1`, `  printf '%s\\n' "$pallet_new" > ${d}/.pallet.directory.md5 || exit 1`].join('\n');
     const lines = [
       // In check mode the archive may not be there yet (the remoteFile before this one would fetch it).
-      ctx.check ? `if [ ! -f ${ar} ]; then pallet_new=; else pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1; fi` : `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
+      ctx.check ? `if [ ! -f ${ar} ]; then pallet_new='(the archive is not there yet)'; else pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1; fi` : `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
       `if [ "$(cat ${d}/.pallet.directory.md5 2>/dev/null)" != "$pallet_new" ]; then`,
       unpackStep,
       '  pallet_changed',

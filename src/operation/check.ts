@@ -12,7 +12,7 @@ import type { ActionResult } from './result.js';
  * that would or may change is remembered (later checks that fail are excused by it).
  */
 export function checkedResult(r: ActionResult, track: CheckTrack, mayContext: string | undefined): void {
-  if (mayContext && r.wouldChange && !r.mayChange) r.mayChange = mayContext;
+  if (mayContext && (r.wouldChange || r.mayChange)) r.mayChange = r.mayChange ? `${mayContext}; ${r.mayChange}` : mayContext;
   if ((r.wouldChange || r.mayChange) && !track.firstChange) track.firstChange = `'${r.summary}'`;
 }
 

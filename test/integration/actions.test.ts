@@ -3,6 +3,7 @@
  * makes the change (checked on the node by an independent command), the
  * second run reports nothing changed.
  */
+import { demoInitScript as initScript } from '../helpers/fixtures.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -329,24 +330,6 @@ test('execScript, execCheckedScript and exec with guards change once', async () 
   assert.equal(node.exec('test -e /root/never').status, 1);
 });
 
-const initScript = `#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          demo
-# Required-Start:
-# Required-Stop:
-# Default-Start:     2 3 4 5
-# Default-Stop:      0 1 6
-# Short-Description: pallet demo service
-### END INIT INFO
-PIDFILE=/run/demo.pid
-case "$1" in
-  start) start-stop-daemon --start --background --make-pidfile --pidfile $PIDFILE --exec /bin/sleep -- 1000 ;;
-  stop) start-stop-daemon --stop --pidfile $PIDFILE --remove-pidfile --oknodo ;;
-  restart|reload) "$0" stop; "$0" start ;;
-  status) start-stop-daemon --status --pidfile $PIDFILE ;;
-  *) exit 3 ;;
-esac
-`;
 
 test('services: an init script, start, enable, stop, disable, restart', async () => {
   await twice(

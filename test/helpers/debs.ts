@@ -1,0 +1,74 @@
+/**
+ * Tiny Debian packages and flat apt repositories for tests on real nodes
+ * (no internet): `.deb` files built with dpkg-deb, a `Packages` index and a
+ * `Release` file naming the suite.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface Deb {
+  name: string;
+  version: string;
+  files: Record<string, string>;
+  conffiles?: string[];
+  postinst?: string;
+}
+
+/** Build a `.deb` with dpkg-deb; returns its path. */
+export function buildDeb(dir: string, d: Deb): string {
+  const root = join(dir, `${d.name}-${d.version}`);
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  writeFileSync(
+    join(root, 'DEBIAN', 'control'),
+    `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: pallet tests <t@example.invalid>\nDescription: pallet test package\n`,
+  );
+  if (d.conffiles) writeFileSync(join(root, 'DEBIAN', 'conffiles'), d.conffiles.map((c) => `${c}\n`).join(''));
+  if (d.postinst) {
+    writeFileSync(join(root, 'DEBIAN', 'postinst'), d.postinst);
+    chmodSync(join(root, 'DEBIAN', 'postinst'), 0o755);
+  }
+  for (const [path, content] of Object.entries(d.files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  const out = join(dir, `${d.name}_${d.version}_all.deb`);
+  execFileSync('dpkg-deb', ['-Zgzip', '--build', '--root-owner-group', root, out], { stdio: 'ignore' });
+  return out;
+}
+
+/** A flat apt repository: the debs, their Packages index and a Release file naming the suite. */
+export function buildRepo(dir: string, suite: string, debs: string[], notAutomatic = false): string {
+  const repo = join(dir, 'repo', suite);
+  mkdirSync(repo, { recursive: true });
+  const entries = debs.map((deb) => {
+    const base = deb.split('/').pop()!;
+    const bytes = readFileSync(deb);
+    execFileSync('cp', [deb, join(repo, base)]);
+    const control = execFileSync('dpkg-deb', ['-f', deb], { encoding: 'utf8' }).trimEnd();
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    return `${control}\nFilename: ./${base}\nSize: ${statSync(deb).size}\nMD5sum: ${md5}\nSHA256: ${sha}\n`;
+  });
+  const packages = `${entries.join('\n')}`;
+  writeFileSync(join(repo, 'Packages'), packages);
+  const sum = (alg: string) => createHash(alg).update(packages).digest('hex');
+  writeFileSync(
+    join(repo, 'Release'),
+    [
+      `Suite: ${suite}`,
+      `Codename: ${suite}`,
+      ...(notAutomatic ? ['NotAutomatic: yes', 'ButAutomaticUpgrades: yes'] : []),
+      `Date: ${new Date().toUTCString()}`,
+      'Architectures: all',
+      'MD5Sum:',
+      ` ${sum('md5')} ${Buffer.byteLength(packages)} Packages`,
+      'SHA256:',
+      ` ${sum('sha256')} ${Buffer.byteLength(packages)} Packages`,
+      '',
+    ].join('\n'),
+  );
+  return repo;
+}
+
