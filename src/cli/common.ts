@@ -12,6 +12,8 @@ import type { PhaseRef } from '../operation/operation.js';
 /** Exit codes (the table is in the README). */
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** `--check`: the run changed nothing, and a real run would (or may) change something (so CI can gate on drift). */
+export const EXIT_WOULD_CHANGE = 3;
 /** An internal error of pallet itself (a bug): not the same as a phase that failed. */
 export const EXIT_INTERNAL = 70;
 
@@ -36,6 +38,10 @@ export interface SelectOpts {
   phase?: string[];
   dryRun?: boolean;
   yes?: boolean;
+  /** Check mode: change nothing, show what would change (exit 3 when something would). */
+  check?: boolean;
+  /** With --check: show diffs of files (default: on a terminal). */
+  diff?: boolean;
 }
 
 export function version(): string {

@@ -9,7 +9,7 @@ import type { PhaseRef } from '../operation/operation.js';
 import { matchTargets } from '../operation/targets.js';
 import { explainPlan } from '../report/explain.js';
 import type { GroupSpec } from '../spec/spec.js';
-import { phaseName, UsageError } from './common.js';
+import { phaseName, UsageError, type SelectOpts } from './common.js';
 import type { CliContext } from './context.js';
 
 /** Action kinds that change the machine beyond files, as the localhost note names them. */
@@ -50,7 +50,10 @@ export async function noticeLocalhost(ctx: CliContext, compute: ComputeService, 
  * Before a converge that destroys nodes: show which, and go on only when
  * confirmed (a `y` on a terminal, or --yes). Nothing is changed otherwise.
  */
-export async function confirmDestroy(ctx: CliContext, compute: ComputeService, groups: GroupSpec[], yes: boolean | undefined): Promise<void> {
+export async function confirmDestroy(ctx: CliContext, compute: ComputeService, groups: GroupSpec[], o: Pick<SelectOpts, 'yes' | 'check'>): Promise<void> {
+  // Check mode destroys nothing: the result lists what a real run would destroy.
+  if (o.check) return;
+  const yes = o.yes;
   const nodes = await compute.nodes({ groups: groups.map((g) => g.groupName) });
   const found = matchTargets(nodes, groups);
   const plan = convergePlan(groups, [...found.running, ...found.stopped]);

@@ -8,12 +8,13 @@ import type { OperationEvent, OperationOptions, PhaseRef } from '../operation/op
 import type { OperationResult } from '../operation/result.js';
 import { jsonRenderer, jsonSummary, lineRenderer, liveRenderer, summaryText } from '../report/render.js';
 import type { GroupSpec } from '../spec/spec.js';
-import { EXIT_FAILED, exitForSignal, phaseName } from './common.js';
+import { wouldChangeAnything } from '../operation/result.js';
+import { EXIT_FAILED, EXIT_WOULD_CHANGE, exitForSignal, phaseName, type SelectOpts } from './common.js';
 import type { CliContext } from './context.js';
 
 /** The options every operation command starts from: service, phases (if given), the project's environment. */
-export function operationOptions(compute: ComputeService, project: Project, phases?: PhaseRef[]): OperationOptions {
-  return { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}) };
+export function operationOptions(compute: ComputeService, project: Project, phases?: PhaseRef[], o: Pick<SelectOpts, 'check'> = {}): OperationOptions {
+  return { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}), ...(o.check ? { check: true } : {}) };
 }
 
 /** Run an operation with the right renderer; returns the exit code. */
@@ -21,19 +22,25 @@ export async function runOperation(
   ctx: CliContext,
   f: (opts: OperationOptions) => Promise<OperationResult>,
   base: OperationOptions,
+  view: Pick<SelectOpts, 'diff'> = {},
 ): Promise<number> {
   const { g } = ctx;
+  // Diffs (check mode) are shown on a terminal unless --no-diff, elsewhere with --diff.
+  const diff = view.diff ?? ctx.tty;
   const redact = ctx.redact();
   const write = (s: string) => ctx.write(s);
   let onEvent: (e: OperationEvent) => void = () => {};
   let stop = () => {};
+  let details = false;
   if (g.json) onEvent = jsonRenderer({ write, redact, verbose: g.verbose ?? false });
   else if (g.quiet) onEvent = () => {};
   else if (ctx.tty) {
     const live = liveRenderer({ write, redact, color: ctx.color });
     onEvent = live.onEvent;
     stop = live.stop;
-  } else onEvent = lineRenderer({ write, redact, verbose: g.verbose ?? false, color: false });
+    // The live view shows no action's details: the summary lists what would change.
+    details = true;
+  } else onEvent = lineRenderer({ write, redact, verbose: g.verbose ?? false, color: false, diff });
   // The handshake timeout, and a connection silent for about as long counts as lost.
   const t = g.connectTimeout;
   const connection = t ? { connection: { connectTimeoutMs: Math.round(t * 1000), keepaliveIntervalMs: Math.max(250, Math.round((t * 1000) / 4)), keepaliveCountMax: 3 } } : {};
@@ -62,10 +69,11 @@ export async function runOperation(
     if (result.targets.length === 0 && result.newNodes.length === 0 && result.oldNodes.length === 0) {
       ctx.note(`warning: no node of ${base.compute?.name ?? 'the service'} matched the selected groups: nothing was done`);
     }
-    if (!g.quiet || !result.ok) write(summaryText(result, { color: ctx.color, redact }));
+    if (!g.quiet || !result.ok) write(summaryText(result, { color: ctx.color, redact, details, diff }));
   }
   if (stopped) return exitForSignal(stopped);
-  return result.ok ? 0 : EXIT_FAILED;
+  if (!result.ok) return EXIT_FAILED;
+  return base.check && wouldChangeAnything(result) ? EXIT_WOULD_CHANGE : 0;
 }
 
 /** Columns padded to their widest cell; the first row is the header. */

@@ -4,7 +4,7 @@
  * through a redactor, so secrets (passwords, passphrases) never reach output.
  */
 import type { OperationEvent } from '../operation/operation.js';
-import type { OperationResult } from '../operation/result.js';
+import { checkCounts, type ActionResult, type OperationResult } from '../operation/result.js';
 import { Secrets } from '../secrets.js';
 
 export type Redactor = (s: string) => string;
@@ -26,6 +26,33 @@ export interface RenderOptions {
   /** Include action output and scripts. */
   verbose?: boolean;
   color?: boolean;
+  /** Check mode: show the diffs of files. */
+  diff?: boolean;
+}
+
+/** Check mode: what a result says, as the fields of a JSON event. */
+function checkFields(a: ActionResult): Record<string, unknown> {
+  return {
+    ...(a.wouldChange !== undefined ? { wouldChange: a.wouldChange } : {}),
+    ...(a.mayChange !== undefined ? { mayChange: a.mayChange } : {}),
+    ...(a.would !== undefined ? { would: a.would } : {}),
+    ...(a.diff !== undefined ? { diff: a.diff } : {}),
+  };
+}
+
+/** Check mode: the status word of an action ("would change", "may change"), or undefined for a real run's result. */
+function checkStatus(a: ActionResult): string | undefined {
+  if (a.mayChange) return 'may change';
+  if (a.wouldChange) return 'would change';
+  return undefined;
+}
+
+/** Check mode: the lines that say what an action would do: its changes, why it may, its diff. */
+function checkDetails(a: ActionResult, diff: boolean, pad: string): string[] {
+  const out = (a.would ?? []).map((w) => `${pad}~ ${w}`);
+  if (a.mayChange) out.push(`${pad}? ${a.mayChange}`);
+  if (diff && a.diff) out.push(...a.diff.split('\n').map((l) => `${pad}  ${l}`));
+  return out;
 }
 
 const tailLines = (s: string, n = 5) => s.trimEnd().split('\n').slice(-n).join('\n');
@@ -37,10 +64,11 @@ const tailLines = (s: string, n = 5) => s.trimEnd().split('\n').slice(-n).join('
  * - `node-created` / `node-destroyed` { node: { id, group, ip, sshPort } }
  * - `phase-start` { phase, targets: string[] }
  * - `action` { phase, target, action, summary, context: string[], changed, exit?, durationMs, ok, error?: string,
- *    out?/err?/script? (with --verbose) }
- * - `target-end` { phase, target, ok, actions, changed, failed }
+ *    out?/err?/script? (with --verbose); in check mode wouldChange, mayChange? (the reason), would?: string[], diff? }
+ * - `target-end` { phase, target, ok, actions, changed, failed; in check mode wouldChange, mayChange (counts) }
  * - `phase-end` { phase, ok }
- * - `summary` { ok, nodes: [{ target, ok, actions, changed, failed, failures: [{ phase, action, exit, message }] }] }
+ * - `summary` { ok, nodes: [{ target, ok, actions, changed, failed, wouldChange, mayChange, failures: [{ phase, action, exit, message }] }],
+ *    check?: { create: [{ groupName, count }], destroy: [node ids], start: [node ids] } }
  * - `error` { message, exitCode } (a usage, configuration or engine error)
  */
 export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
@@ -72,11 +100,13 @@ export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
           ...(a.exit !== undefined ? { exit: a.exit } : {}),
           durationMs: a.durationMs,
           ...(a.error ? { error: a.error.message } : {}),
+          ...checkFields(a),
           ...(o.verbose ? { out: a.out, err: a.err, ...(a.script ? { script: a.script } : {}) } : {}),
         });
         break;
       }
-      case 'target-end':
+      case 'target-end': {
+        const counts = checkCounts(e.result.actions);
         emit({
           event: e.type,
           phase: e.phase,
@@ -85,8 +115,10 @@ export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
           actions: e.result.actions.length,
           changed: e.result.actions.filter((a) => a.changed).length,
           failed: e.result.actions.filter((a) => a.error).length,
+          ...(counts.would || counts.may ? { wouldChange: counts.would, mayChange: counts.may } : {}),
         });
         break;
+      }
       case 'phase-end':
         emit({ event: e.type, phase: e.phase, ok: e.ok });
         break;
@@ -102,6 +134,9 @@ export interface NodeSummary {
   actions: number;
   changed: number;
   failed: number;
+  /** Check mode: actions that would change, and that may change. */
+  wouldChange: number;
+  mayChange: number;
   failures: Array<{ phase: string; action: string; exit?: number; message: string; stderr: string }>;
 }
 
@@ -110,10 +145,13 @@ export function summarise(result: OperationResult): NodeSummary[] {
   const by = new Map<string, NodeSummary>();
   for (const r of result.results) {
     const key = r.node?.id ?? `group ${r.groupName}`;
-    const s = by.get(key) ?? { target: key, ok: true, actions: 0, changed: 0, failed: 0, failures: [] };
+    const s = by.get(key) ?? { target: key, ok: true, actions: 0, changed: 0, failed: 0, wouldChange: 0, mayChange: 0, failures: [] };
     const visible = r.actions.filter((a) => !r.phase.startsWith('pallet/') || a.error);
     s.actions += visible.length;
     s.changed += visible.filter((a) => a.changed).length;
+    const counts = checkCounts(visible);
+    s.wouldChange += counts.would;
+    s.mayChange += counts.may;
     for (const a of r.actions.filter((x) => x.error)) {
       s.failed++;
       s.failures.push({ phase: r.phase, action: a.summary, ...(a.exit !== undefined ? { exit: a.exit } : {}), message: a.error!.message, stderr: tailLines(a.err) });
@@ -126,7 +164,9 @@ export function summarise(result: OperationResult): NodeSummary[] {
 
 export function jsonSummary(result: OperationResult, o: RenderOptions): void {
   const r = o.redact ?? ((s: string) => s);
-  o.write(`${r(JSON.stringify({ event: 'summary', ok: result.ok, nodes: summarise(result), time: new Date().toISOString() }))}\n`);
+  const c = result.check;
+  const check = c ? { check: { create: c.create, destroy: c.destroy.map((n) => n.id), start: c.start.map((n) => n.id) } } : {};
+  o.write(`${r(JSON.stringify({ event: 'summary', ok: result.ok, nodes: summarise(result), ...check, time: new Date().toISOString() }))}\n`);
 }
 
 const paint = (on: boolean) => ({
@@ -162,9 +202,11 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
         break;
       case 'action': {
         const a = e.result;
-        const status = a.error ? c.red(`FAILED${a.exit !== undefined ? ` (exit ${a.exit})` : ''}`) : a.changed ? c.yellow('changed') : c.green('ok');
+        const would = checkStatus(a);
+        const status = a.error ? c.red(`FAILED${a.exit !== undefined ? ` (exit ${a.exit})` : ''}`) : would ? c.yellow(would) : a.changed ? c.yellow('changed') : c.green('ok');
         line(`[${e.phase}] ${e.target}: ${a.summary} ${status}`);
         if (a.error) line(`  ${a.error.message}`);
+        for (const l of checkDetails(a, o.diff ?? false, '  ')) line(l);
         if (o.verbose) {
           if (a.script) line(a.script.split('\n').map((l) => `  | ${l}`).join('\n'));
           if (a.out.trim()) line(a.out.trimEnd().split('\n').map((l) => `  > ${l}`).join('\n'));
@@ -182,17 +224,37 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
 }
 
 /** The closing summary: a line per node, then each failure with its action, exit code and stderr. */
-export function summaryText(result: OperationResult, o: { color?: boolean; redact?: Redactor }): string {
+/**
+ * Check mode: the summary says what a real run would do. `details` lists each
+ * action that would or may change (for the live view, which shows none), with
+ * diffs when `diff`.
+ */
+export function summaryText(result: OperationResult, o: { color?: boolean; redact?: Redactor; details?: boolean; diff?: boolean }): string {
   const c = paint(o.color ?? false);
   const r = o.redact ?? ((s: string) => s);
   const nodes = summarise(result);
   const lines: string[] = [];
-  lines.push(c.bold(`${result.ok ? 'OK' : 'FAILED'}: ${nodes.length} node(s), phases ${result.phases.filter((p) => !p.startsWith('pallet/')).join(', ') || '(none)'}`));
+  const checking = result.check !== undefined || result.results.some((x) => x.actions.some((a) => a.wouldChange !== undefined || a.mayChange !== undefined));
+  const phases = result.phases.filter((p) => !p.startsWith('pallet/')).join(', ') || '(none)';
+  lines.push(c.bold(`${result.ok ? 'OK' : 'FAILED'}${checking ? ' (check mode: nothing was changed)' : ''}: ${nodes.length} node(s), phases ${phases}`));
   if (result.newNodes.length) lines.push(`created ${result.newNodes.length} node(s): ${result.newNodes.map((n) => n.id).join(', ')}`);
   if (result.oldNodes.length) lines.push(`destroyed ${result.oldNodes.length} node(s): ${result.oldNodes.map((n) => n.id).join(', ')}`);
+  for (const g of result.check?.create ?? []) lines.push(c.yellow(`would create ${g.count} node(s) in group ${g.groupName}`));
+  if (result.check?.destroy.length) lines.push(c.yellow(`would destroy ${result.check.destroy.length} node(s): ${result.check.destroy.map((n) => n.id).join(', ')}`));
+  if (result.check?.start.length) lines.push(c.yellow(`would start ${result.check.start.length} stopped node(s): ${result.check.start.map((n) => n.id).join(', ')}`));
   for (const n of nodes) {
     const state = n.ok ? c.green('ok') : c.red('FAILED');
-    lines.push(`  ${n.target}: ${state}  ${n.actions - n.changed - n.failed} ok, ${c.yellow(`${n.changed} changed`)}, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`);
+    if (checking) {
+      const ok = n.actions - n.wouldChange - n.mayChange - n.failed;
+      lines.push(`  ${n.target}: ${state}  ${c.yellow(`${n.wouldChange} would change`)}, ${c.yellow(`${n.mayChange} may change`)}, ${ok} ok, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`);
+      if (o.details) {
+        for (const x of result.results.filter((x) => (x.node?.id ?? `group ${x.groupName}`) === n.target && !x.phase.startsWith('pallet/'))) {
+          for (const a of x.actions.filter((a) => a.wouldChange || a.mayChange)) {
+            lines.push(`    ${c.yellow(checkStatus(a)!)} [${x.phase}] ${a.summary}`, ...checkDetails(a, o.diff ?? false, '      '));
+          }
+        }
+      }
+    } else lines.push(`  ${n.target}: ${state}  ${n.actions - n.changed - n.failed} ok, ${c.yellow(`${n.changed} changed`)}, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`);
     for (const f of n.failures) {
       lines.push(`    ${c.red('x')} [${f.phase}] ${f.action}${f.exit !== undefined ? ` (exit ${f.exit})` : ''}`);
       lines.push(`      ${f.message}`);
@@ -222,6 +284,8 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
   const r = o.redact ?? ((s: string) => s);
   const targets = new Map<string, LiveTarget>();
   let header = '';
+  // Check mode is known from the first result that says what would change.
+  let checkMode = false;
   let drawn = 0;
   const notes: string[] = [];
   const started = Date.now();
@@ -239,7 +303,7 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
     for (const t of shown) {
       const running = t.finished ? (t.failed ? c.red('failed') : c.green('done')) : (t.pending[t.done] ?? 'connecting…');
       const mark = t.finished ? (t.failed ? c.red('✗') : c.green('✓')) : c.yellow('•');
-      body.push(fit(`${mark} ${t.target}  [${t.phase}] ${running}  ${c.dim(`${t.done}/${t.pending.length || '?'} ${t.changed} changed ${secs((t.finished ?? Date.now()) - t.started)}`)}`));
+      body.push(fit(`${mark} ${t.target}  [${t.phase}] ${running}  ${c.dim(`${t.done}/${t.pending.length || '?'} ${t.changed} ${checkMode ? 'would change' : 'changed'} ${secs((t.finished ?? Date.now()) - t.started)}`)}`));
     }
     if (rest.length) {
       const done = rest.filter((t) => t.finished && !t.failed).length;
@@ -277,7 +341,8 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
         if (t) {
           t.done++;
           if (t.pending.length < t.done) t.pending.push(e.result.summary);
-          if (e.result.changed) t.changed++;
+          if (e.result.wouldChange !== undefined) checkMode = true;
+          if (e.result.changed || e.result.wouldChange || e.result.mayChange) t.changed++;
           if (e.result.error) t.failed = true;
         }
         break;

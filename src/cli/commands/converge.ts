@@ -28,9 +28,9 @@ export function register(program: Command, kit: CommandKit): void {
       const withCounts = groups.map((g) => withCount(g, counts.get(g.groupName) ?? g.count ?? 1));
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return dryRun(ctx, compute, withCounts, phases, true);
-      await confirmDestroy(ctx, compute, withCounts, o.yes);
+      await confirmDestroy(ctx, compute, withCounts, o);
       await noticeLocalhost(ctx, compute, withCounts, phases);
-      return runOperation(ctx, (opts) => converge(withCounts, opts), operationOptions(compute, project, phases));
+      return runOperation(ctx, (opts) => converge(withCounts, opts), operationOptions(compute, project, phases, o), o);
     }),
   );
 }

@@ -15,8 +15,8 @@ export function register(program: Command, kit: CommandKit): void {
       const { project, groups } = await ctx.groups(o, compute);
       const zero = groups.map((g) => withCount(g, 0));
       if (o.dryRun) return dryRun(ctx, compute, zero, [], true);
-      await confirmDestroy(ctx, compute, zero, o.yes);
-      return runOperation(ctx, (opts) => converge(zero, opts), operationOptions(compute, project));
+      await confirmDestroy(ctx, compute, zero, o);
+      return runOperation(ctx, (opts) => converge(zero, opts), operationOptions(compute, project, undefined, o), o);
     }),
   );
 }

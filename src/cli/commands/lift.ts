@@ -15,7 +15,7 @@ export function register(program: Command, kit: CommandKit): void {
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return dryRun(ctx, compute, groups, phases, false);
       await noticeLocalhost(ctx, compute, groups, phases);
-      return runOperation(ctx, (opts) => lift(groups, opts), operationOptions(compute, project, phases));
+      return runOperation(ctx, (opts) => lift(groups, opts), operationOptions(compute, project, phases, o), o);
     }),
   );
 }

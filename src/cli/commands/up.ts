@@ -15,9 +15,9 @@ export function register(program: Command, kit: CommandKit): void {
       const { project, groups } = await ctx.groups(o, compute);
       const phases = o.phase?.map(parsePhase);
       if (o.dryRun) return dryRun(ctx, compute, groups, phases, true);
-      await confirmDestroy(ctx, compute, groups.map((g) => withCount(g, g.count ?? 1)), o.yes);
+      await confirmDestroy(ctx, compute, groups.map((g) => withCount(g, g.count ?? 1)), o);
       await noticeLocalhost(ctx, compute, groups, phases);
-      return runOperation(ctx, (opts) => converge(groups, opts), operationOptions(compute, project, phases));
+      return runOperation(ctx, (opts) => converge(groups, opts), operationOptions(compute, project, phases, o), o);
     }),
   );
 }
