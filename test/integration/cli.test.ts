@@ -260,3 +260,25 @@ test('init writes a starter that is harmless on localhost; localhost runs that t
   const lifted = pallet(['lift'], { cwd: empty });
   assert.match(lifted.err, /note: this runs on this machine \(the localhost service\): it controls services \(service pallet-no-such-service stop\)/);
 });
+
+test('--check: exit 3 with what would change and a diff, nothing changed; exit 0 once nothing would', () => {
+  const path = join(root, 'web.txt');
+  // Removed by hand (an edited file would make the check fail, as the real run would: it was changed on the node).
+  rmSync(path);
+  const r = pallet(['lift', 'web', '--check', '--diff']);
+  assert.equal(r.code, 3, r.err + r.out);
+  assert.match(r.out, new RegExp(`^\\[configure\\] localhost: remoteFile ${path} would change$`, 'm'));
+  assert.match(r.out, /^ {4}--- .*web\.txt\t\(new file\)\n {4}\+\+\+ .*web\.txt\tnew\n {4}@@ -0,0 \+1(,1)? @@\n {4}\+web$/m, 'the diff of a new file');
+  assert.match(r.out, /OK \(check mode: nothing was changed\): 1 node\(s\)/);
+  assert.match(r.out, /localhost: ok\s+1 would change, 0 may change/);
+  assert.equal(existsSync(path), false, 'the file is still not there');
+  const json = pallet(['--json', 'lift', 'web', '--check']);
+  assert.equal(json.code, 3);
+  const action = events(json.out).find((e) => e.event === 'action' && e.summary === `remoteFile ${path}`)!;
+  assert.deepEqual([action.changed, action.wouldChange, action.would], [false, true, [`create ${path}`]]);
+  assert.match(String(action.diff), /\n\+web$/);
+  assert.equal(pallet(['lift', 'web']).code, 0);
+  const clean = pallet(['lift', 'web', '--check']);
+  assert.equal(clean.code, 0, clean.out);
+  assert.match(clean.out, /localhost: ok\s+0 would change, 0 may change/);
+});
