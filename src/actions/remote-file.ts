@@ -366,6 +366,15 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     return args;
   },
   summary: ([a]) => `remoteFile ${a?.path ?? ''}`,
+  preview: ([a], ctx) => {
+    const o = a!.opts;
+    if (o.sensitive) return '<sensitive: not shown>';
+    if (o.link !== undefined) return `(a symbolic link to ${o.link})`;
+    const bytes = o.content ?? a!.local ?? rendered(a!, ctx);
+    if (bytes === undefined || typeof bytes === 'function') return undefined;
+    const b = Buffer.from(bytes);
+    return b.includes(0) ? `(${b.length} bytes of binary content)` : b.toString('utf8');
+  },
   script: ([a], ctx) => {
     const body = script(a!, ctx);
     const uploads = a!.upload ? { uploads: [a!.upload] } : {};

@@ -49,7 +49,7 @@ export class DeferredArgs {
 export function defineAction<P extends unknown[], A>(
   def: ActionDef<A> & { parse: (...params: P) => A },
 ): (...params: P) => NodeValue<ScriptValue> {
-  const { parse, summary, ...rest } = def;
+  const { parse, summary, preview, ...rest } = def;
   const anyParse = parse as unknown as (...params: unknown[]) => A;
   const action: ActionDef<A | DeferredArgs> = {
     ...(rest as Omit<ActionDef<A>, 'summary'>),
@@ -65,6 +65,7 @@ export function defineAction<P extends unknown[], A>(
       if (concrete.some((c) => c === undefined)) return `${def.name} (arguments evaluated at execution time)`;
       return summary(concrete as A[]);
     },
+    ...(preview ? { preview: (args, ctx) => (args.some((a) => DeferredArgs.is(a)) ? undefined : preview(args as A[], ctx)) } : {}),
   } as ActionDef<A | DeferredArgs>;
   return (...params: P) => {
     if (hasDeferred(params)) {

@@ -97,6 +97,11 @@ export interface ActionDef<A = unknown> {
   summary: (args: ReadonlyArray<A>) => string;
   /** Target actions: the script for these calls' arguments (one entry per call; aggregated actions get several). */
   script?: (args: ReadonlyArray<A>, ctx: ScriptContext) => CompiledScript;
+  /**
+   * The content a call would write, decoded, for review (`explain --show-content`);
+   * undefined when it is not known before the run (a download, a file on the node).
+   */
+  preview?: (args: ReadonlyArray<A>, ctx: ScriptContext) => string | undefined;
   /** Origin actions: run on the controller at execution time. */
   run?: (args: ReadonlyArray<A>, ctx: ScriptContext) => unknown;
   /** Origin actions: did the run change the node? (Default: no.) */

@@ -7,7 +7,7 @@ import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { emptyPlanState, runInSession, type Session } from '../plan/session.js';
+import { conditionName, emptyPlanState, runInSession, type Session } from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
 import { packagerForOs } from '../script/os.js';
 import { groupSpec, type PhaseFn } from '../spec/spec.js';
@@ -95,14 +95,27 @@ export interface ExplainPlanOptions {
   args?: unknown[];
   /** The admin user plan functions see (default: a placeholder 'admin'). */
   user?: User;
+  /** Show the content files would get, decoded (sensitive content is not shown). */
+  showContent?: boolean;
 }
 
-function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: string, out: string[], secrets: Secrets): void {
+interface Describe {
+  session: Session;
+  out: string[];
+  secrets: Secrets;
+  /** Lines every script starts with (shown once, at the top). */
+  common: Set<string>;
+  showContent: boolean;
+}
+
+function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe): void {
+  const { session, out, secrets } = d;
   for (const item of items) {
     if (item.type === 'when') {
-      const cond = typeof item.cond === 'string' ? `shell condition: ${item.cond}` : 'controller predicate, evaluated at execution time';
+      const name = conditionName(item.cond);
+      const cond = typeof item.cond === 'string' ? `shell condition: ${item.cond}` : `${name ?? 'controller predicate'}, evaluated at execution time`;
       out.push(`${pad}${item.negate ? 'WHEN NOT' : 'WHEN'} (${cond}):`);
-      describeItems(item.then, session, `${pad}  `, out, secrets);
+      describeItems(item.then, `${pad}  `, d);
       continue;
     }
     const where = item.def.script ? 'on the node' : 'on the controller';
@@ -113,14 +126,16 @@ function describeItems(items: ReadonlyArray<PlanItem>, session: Session, pad: st
       out.push(`${pad}  SCRIPT: (depends on arguments evaluated at execution time)`);
       continue;
     }
-    const compiled = item.def.script(item.args, {
-      ...session.os,
-      options: item.options,
-      target: session.target,
-      user: session.user,
-    });
+    const ctx = { ...session.os, options: item.options, target: session.target, user: session.user };
+    const compiled = item.def.script(item.args, ctx);
     secrets.add(...(compiled.sensitive ?? []));
-    out.push(`${pad}  SCRIPT:`, indent(`${prelude(item.options)}\n${compiled.script}`, `${pad}  | `));
+    if (d.showContent && item.def.preview) {
+      const content = item.def.preview(item.args, ctx);
+      if (content !== undefined) out.push(`${pad}  CONTENT:`, indent(content || '(empty)', `${pad}  > `));
+    }
+    // The helpers every script starts with are shown once, at the top; what this action's options add stays.
+    const own = prelude(item.options).split('\n').filter((l) => !d.common.has(l));
+    out.push(`${pad}  SCRIPT:`, indent([...own, compiled.script].join('\n'), `${pad}  | `));
   }
 }
 
@@ -164,9 +179,10 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
   await runInSession(session, async () => {
     await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
   });
-  const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`];
+  const common = prelude({});
+  const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`, '  EVERY SCRIPT STARTS WITH:', indent(common, '  | ')];
   const secrets = Secrets.ofUser(session.user);
-  describeItems(shapeScope(session.scope), session, '  ', out, secrets);
+  describeItems(shapeScope(session.scope), '  ', { session, out, secrets, common: new Set(common.split('\n')), showContent: opts.showContent ?? false });
   // Redacted as a whole, once every action's secrets are known.
   return secrets.redact(`${out.join('\n')}\n`);
 }

@@ -28,7 +28,8 @@ export const families: Os[] = [
   { osFamily: 'darwin', osVersion: '14' },
 ];
 
-export async function compile(plan: () => void, os: Os = families[0]!): Promise<Array<{ action: string; script: string }>> {
+/** The scripts of a plan's actions; with `check`, as check mode compiles them (`checked`: they honour it). */
+export async function compile(plan: () => void, os: Os = families[0]!, o: { check?: boolean } = {}): Promise<Array<{ action: string; script: string; checked?: boolean }>> {
   const g = groupSpec('g');
   const node = { id: 'n', hostname: 'n', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test', transport: 'ssh' as const };
   const target = { node, spec: g, groupNames: ['g'] };
@@ -40,11 +41,14 @@ export async function compile(plan: () => void, os: Os = families[0]!): Promise<
     nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
   };
   await runInSession(s, plan);
-  const out: Array<{ action: string; script: string }> = [];
+  const out: Array<{ action: string; script: string; checked?: boolean }> = [];
   const walk = (items: PlanItem[]) => {
     for (const i of items) {
       if (i.type === 'when') walk(i.then);
-      else if (i.def.script) out.push({ action: i.def.name, script: i.def.script(i.args, { ...s.os, options: i.options, target, user: s.user }).script });
+      else if (i.def.script) {
+        const c = i.def.script(i.args, { ...s.os, options: i.options, target, user: s.user, ...(o.check ? { check: true } : {}) });
+        out.push({ action: i.def.name, script: c.script, ...(c.checked ? { checked: true } : {}) });
+      }
     }
   };
   walk(shapeScope(s.scope));

@@ -16,8 +16,9 @@ export function register(program: Command, kit: CommandKit): void {
     .option('-s, --selector <name>', 'project variant selector (repeatable)', collect)
     .option('--os-family <family>', "explain for this OS family (default: the group image's, else debian)")
     .option('--os-version <version>', 'and this version')
+    .option('--show-content', 'show the content each file would get, decoded (sensitive content is not shown)')
     .action(
-      kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string }) => {
+      kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string; showContent?: boolean }) => {
         const ctx = kit.ctx();
         let provider = 'localhost';
         try {
@@ -44,7 +45,7 @@ export function register(program: Command, kit: CommandKit): void {
             }) as PhaseFn;
             const osFamily = o.osFamily ?? g.image?.osFamily ?? 'debian';
             const osVersion = o.osVersion ?? g.image?.osVersion ?? '12';
-            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user }));
+            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user, ...(o.showContent ? { showContent: true } : {}) }));
           }
         }
         return 0;
