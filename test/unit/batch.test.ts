@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { buildBatch, FrameParser, parseControl, type Frame } from '../../src/operation/batch.js';
+import { renderDiffs } from '../../src/operation/check.js';
 
 const run = (script: string) => spawnSync('/bin/sh', ['-s'], { input: script });
 
@@ -110,4 +111,27 @@ test('garbage between frames is reported, bounded, and frames after it still par
 
 test('parseControl stops at a truncated record', () => {
   assert.deepEqual(parseControl(Buffer.from('F\0a\0V\0k')), { changed: false, flags: ['a'], flagValues: {} });
+});
+
+test('parseControl reads check-mode records: would-lines, may reasons, diffs (base64, any bytes)', () => {
+  const ctl = Buffer.from('W\0start demo\0M\0not simulated\0C\0D\0/etc/x\0\0bmV3Cg==\0W\0two\nlines\0');
+  assert.deepEqual(parseControl(ctl), {
+    changed: true,
+    flags: [],
+    flagValues: {},
+    would: ['start demo', 'two\nlines'],
+    may: ['not simulated'],
+    diffs: [{ label: '/etc/x', old: '', new: 'bmV3Cg==' }],
+  });
+});
+
+test('renderDiffs: a unified diff old -> new; binary content is one line', () => {
+  const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+  const d = renderDiffs([
+    { label: '/etc/a', old: b64('x\ny\n'), new: b64('x\nz\n') },
+    { label: '/etc/b', old: '', new: b64('new\n') },
+    { label: '/bin/c', old: b64(Buffer.from([0, 1])), new: b64(Buffer.from([0, 2])) },
+  ]);
+  assert.equal(d.text, '--- /etc/a\tcurrent\n+++ /etc/a\tnew\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n--- /etc/b\t(new file)\n+++ /etc/b\tnew\n@@ -0,0 +1,1 @@\n+new');
+  assert.deepEqual(d.lines, ['change /etc/a', 'create /etc/b', '/bin/c: binary content differs']);
 });

@@ -9,6 +9,7 @@ import {
   PlanError,
   planFn,
   planWhen,
+  targetFlag,
   remoteFile,
   withActionOptions,
   withActionValues,
@@ -144,6 +145,25 @@ test('explainPlan shows actions and exact scripts without a node', async () => {
   assert.match(text, /remoteFile \/etc\/motd/);
   assert.match(text, /base64 -d/);
   assert.match(text, /WHEN \(controller predicate/);
+});
+
+test('explainPlan for review: the helpers once, a targetFlag condition by name, decoded content with --show-content', async () => {
+  const text = await explainPlan(
+    planFn('review', () => {
+      remoteFile('/etc/motd', { content: 'hello\nworld\n' });
+      remoteFile('/etc/secret', { content: 'hunter2', sensitive: true });
+      planWhen(targetFlag('motd'), () => void execScript('true'));
+    }),
+    { showContent: true },
+  );
+  assert.equal(text.match(/pallet_changed\(\) \{/g)?.length, 1, 'the helper prelude is shown once');
+  assert.match(text, /EVERY SCRIPT STARTS WITH:\n {2}\| pallet_changed\(\)/);
+  assert.match(text, /WHEN \(targetFlag\("motd"\), evaluated at execution time\):/);
+  assert.match(text, /CONTENT:\n {4}> hello\n {4}> world\n/);
+  assert.match(text, /CONTENT:\n {4}> <sensitive: not shown>/);
+  assert.ok(!text.includes('hunter2'));
+  const plain = await explainPlan(planFn('plain', () => void remoteFile('/etc/motd', { content: 'hello\n' })));
+  assert.doesNotMatch(plain, /CONTENT:/, 'content only when asked');
 });
 
 test('ordering rules hold across planWhen blocks: a block is ordered by the rules of what it contains', async () => {
