@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   automatedAdminUser,
   converge,
@@ -103,6 +103,24 @@ test('converge again: no node created, bootstrap does not run, configure changes
   assert.deepEqual(engineContainers(), before);
   assert.ok(!r.results.some((x) => x.phase === 'bootstrap'));
   assert.equal(changedCount(r, 'configure'), 0);
+});
+
+test('check mode: converge says which nodes it would create and destroy, creates and destroys none, and checks the rest', async () => {
+  const before = engineContainers();
+  const [drifted] = [...before.entries()].find(([, g]) => g === 'web')!;
+  // Removed by hand (a file edited by hand fails the check, as the real run would fail).
+  execFileSync('podman', ['exec', drifted, 'rm', '/etc/motd']);
+  const r = await converge([[web, 3], [db, 0]], { compute: compute(), user: admin, check: true });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(engineContainers(), before, 'no container created or removed');
+  assert.deepEqual([r.newNodes, r.oldNodes], [[], []]);
+  assert.deepEqual(r.check?.create, [{ groupName: 'web', count: 1 }]);
+  assert.deepEqual(r.check?.destroy.map((n) => n.groupName), ['db']);
+  assert.ok(!r.results.some((x) => x.phase === 'destroyServer' || x.phase === 'bootstrap'), 'no destroyServer, no bootstrap');
+  const wouldChange = r.results.filter((x) => x.phase === 'configure' && x.actions.some((a) => a.wouldChange)).map((x) => x.node!.id);
+  assert.deepEqual(wouldChange, [drifted], 'only the drifted node would change');
+  assert.equal(spawnSync('podman', ['exec', drifted, 'test', '-e', '/etc/motd']).status, 1, 'and it was not changed');
+  execFileSync('podman', ['exec', drifted, 'sh', '-c', "printf 'managed by pallet (web)\\n' > /etc/motd"]);
 });
 
 test('grow web to 3: one new node, bootstrapped and configured; the others only configured', async () => {
