@@ -1,12 +1,12 @@
 // One pallet run for the benchmark, in its own process so that its CPU time and
 // peak memory are the controller's alone. Prints one JSON line.
-// Usage: node bench/pallet-child.mjs nodes.json key known_hosts tool concurrency
+// Usage: node bench/pallet-child.mjs nodes.json key known_hosts tool concurrency [check]
 import { readFileSync } from 'node:fs';
 import {
   directory, execScript, group, groupSpec, lift, makeUser, nodeListService, pkg, remoteFile, sed, symbolicLink, targetId, user,
 } from '../dist/index.js';
 
-const [nodesFile, key, known, tool, concurrency] = process.argv.slice(2);
+const [nodesFile, key, known, tool, concurrency, mode] = process.argv.slice(2);
 const nodes = JSON.parse(readFileSync(nodesFile, 'utf8'));
 const perTarget = tool === 'ctl';
 
@@ -28,7 +28,7 @@ const compute = nodeListService(
   { ssh: { knownHostsPath: known, agent: false } },
 );
 const t0 = performance.now();
-const r = await lift(groupSpec('bench'), { compute, user: makeUser('root', { privateKeyPath: key }), phase, concurrency: Number(concurrency) });
+const r = await lift(groupSpec('bench'), { compute, user: makeUser('root', { privateKeyPath: key }), phase, concurrency: Number(concurrency), check: mode === 'check' });
 const inner = performance.now() - t0;
 if (!r.ok) {
   for (const x of r.results) for (const a of x.actions) if (a.error) process.stderr.write(`${a.error.message}\n`);

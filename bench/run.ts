@@ -153,10 +153,10 @@ function runParallel(nodes: BenchNode[], key: string, known: string, script: str
 }
 
 /** Run this project's lift in a child process; returns wall ms and the child's CPU time and peak RSS. */
-function runPallet(nodesFile: string, key: string, known: string, tool: string, concurrency: number): Promise<{ wall: number; inner: number; cpuMs: number; maxRssMb: number; ok: boolean }> {
+function runPallet(nodesFile: string, key: string, known: string, tool: string, concurrency: number, check = false): Promise<{ wall: number; inner: number; cpuMs: number; maxRssMb: number; ok: boolean }> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [resolve('bench/pallet-child.mjs'), nodesFile, key, known, tool, String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [resolve('bench/pallet-child.mjs'), nodesFile, key, known, tool, String(concurrency), ...(check ? ['check'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.on('close', (code) => {
@@ -193,10 +193,10 @@ function ansibleFiles(dir: string, nodes: BenchNode[], key: string, known: strin
   return { inventory, playbook, cfg };
 }
 
-function runAnsible(f: { inventory: string; playbook: string; cfg: string }): Promise<number> {
+function runAnsible(f: { inventory: string; playbook: string; cfg: string }, check = false): Promise<number> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
-    const p = spawn('ansible-playbook', ['-i', f.inventory, f.playbook], { env: { ...process.env, ANSIBLE_CONFIG: f.cfg }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('ansible-playbook', ['-i', f.inventory, f.playbook, ...(check ? ['--check'] : [])], { env: { ...process.env, ANSIBLE_CONFIG: f.cfg }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -219,7 +219,11 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
   const nodesFile = join(dir, `nodes_${n}.json`);
   writeFileSync(nodesFile, JSON.stringify(nodes));
   // Package lists once (the package action only checks that sudo is present).
-  const results: Record<string, { first: number[]; second: number[] }> = { floor: { first: [], second: [] }, pallet: { first: [], second: [] }, ansible: { first: [], second: [] } };
+  const results: Record<string, { first: number[]; second: number[]; check: number[] }> = {
+    floor: { first: [], second: [], check: [] },
+    pallet: { first: [], second: [], check: [] },
+    ansible: { first: [], second: [], check: [] },
+  };
   const palletCost: Array<{ cpuMs: number; maxRssMb: number; inner: number }> = [];
   const ans = a.ansible ? ansibleFiles(dir, nodes, key, known, 'ansible') : undefined;
   for (let rep = 0; rep < a.reps; rep++) {
@@ -237,6 +241,9 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
       };
       results[tool]!.first.push(await time());
       results[tool]!.second.push(await time());
+      // Check mode on the same nodes, where nothing would change (compared with the second run).
+      if (tool === 'pallet') results[tool]!.check.push((await runPallet(nodesFile, key, known, 'pallet', n, true)).wall);
+      if (tool === 'ansible') results[tool]!.check.push(await runAnsible(ans!, true));
     }
   }
   removeAll();
@@ -253,6 +260,11 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
     const an = ans ? m('ansible', k) : NaN;
     rows.push(`| ${k === 'first' ? 'first (changes)' : 'second (nothing to change)'} | ${fmt(f)} | ${fmt(p)} | ${ans ? fmt(an) : '-'} | ${(p / f).toFixed(2)} | ${ans ? (an / p).toFixed(1) : '-'} |`);
   }
+  const pc = median(results.pallet!.check);
+  const ac = ans ? median(results.ansible!.check) : NaN;
+  rows.push(
+    `| check (nothing would change) | - | ${fmt(pc)} | ${ans ? fmt(ac) : '-'} | check / second: ${(pc / m('pallet', 'second')).toFixed(2)} | ${ans ? (ac / pc).toFixed(1) : '-'} |`,
+  );
   const second = palletCost.filter((_, i) => i % 2 === 1);
   rows.push('', `pallet controller cost (second runs, median): CPU ${median(second.map((c) => c.cpuMs)).toFixed(0)} ms, peak RSS ${median(second.map((c) => c.maxRssMb)).toFixed(0)} MB, lift() inside the process ${fmt(median(second.map((c) => c.inner)))} (the rest is Node start-up and module loading)`, '');
   return rows;
