@@ -2,7 +2,6 @@
  * Shell fragments for files: ownership and mode that are re-applied only when
  * they drift, so a second run reports no change.
  */
-import { posix } from 'node:path';
 import { shQuote } from './quote.js';
 import type { CheckMode } from './check.js';
 

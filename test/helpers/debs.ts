@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { TestNode } from './nodes.js';
 
 export interface Deb {
   name: string;
@@ -72,3 +73,25 @@ export function buildRepo(dir: string, suite: string, debs: string[], notAutomat
   return repo;
 }
 
+
+export interface Suite {
+  suite: string;
+  debs: Deb[];
+  /** Like experimental: its packages only when asked for by release. */
+  notAutomatic?: boolean;
+}
+
+/**
+ * Build the suites' packages and repositories under `dir` and make them the
+ * node's only apt sources (at /srv/repo/<suite>, trusted, package lists
+ * removed): nothing is fetched from the internet.
+ */
+export function serveAptRepos(dir: string, node: TestNode, suites: Suite[]): void {
+  const debs = join(dir, 'debs');
+  mkdirSync(debs, { recursive: true });
+  const repos = suites.map((s) => buildRepo(dir, s.suite, s.debs.map((d) => buildDeb(debs, d)), s.notAutomatic ?? false));
+  node.exec('mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*');
+  for (const r of repos) execFileSync('podman', ['cp', r, `${node.container}:/srv/repo/`]);
+  const lines = suites.map((s) => `'deb [trusted=yes] file:/srv/repo/${s.suite} ./'`).join(' ');
+  node.exec(`printf '%s\\n' ${lines} > /etc/apt/sources.list.d/local.list`);
+}

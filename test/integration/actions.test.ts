@@ -3,7 +3,6 @@
  * makes the change (checked on the node by an independent command), the
  * second run reports nothing changed.
  */
-import { demoInitScript as initScript } from '../helpers/fixtures.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -56,6 +55,7 @@ import {
   type PhaseFn,
 } from '../../src/index.js';
 import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import { demoInitScript as initScript } from '../helpers/fixtures.js';
 
 const LABEL = 'actions-suite';
 let dir: string;

@@ -14,9 +14,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   authorizeKeys,
   debconfSetSelections,
@@ -43,7 +40,7 @@ import {
   type OperationResult,
   type PhaseFn,
 } from '../../src/index.js';
-import { buildDeb, buildRepo } from '../helpers/debs.js';
+import { serveAptRepos } from '../helpers/debs.js';
 import { demoInitScript } from '../helpers/fixtures.js';
 import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
 
@@ -56,15 +53,15 @@ const sh = (cmd: string) => node.exec(cmd).stdout;
 before(async () => {
   env = await startOneNode(LABEL);
   node = env.node;
-  const debs = join(env.dir, 'debs');
-  mkdirSync(debs);
-  const stable = buildRepo(env.dir, 'stable', [
-    buildDeb(debs, { name: 'pallet-plain', version: '1.0', files: { 'usr/share/pallet-plain/x': 'x\n' } }),
-    buildDeb(debs, { name: 'pallet-extra', version: '1.0', files: { 'usr/share/pallet-extra/x': 'x\n' } }),
+  serveAptRepos(env.dir, node, [
+    {
+      suite: 'stable',
+      debs: [
+        { name: 'pallet-plain', version: '1.0', files: { 'usr/share/pallet-plain/x': 'x\n' } },
+        { name: 'pallet-extra', version: '1.0', files: { 'usr/share/pallet-extra/x': 'x\n' } },
+      ],
+    },
   ]);
-  node.exec('mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*');
-  execFileSync('podman', ['cp', stable, `${node.container}:/srv/repo/`]);
-  node.exec("printf '%s\\n' 'deb [trusted=yes] file:/srv/repo/stable ./' > /etc/apt/sources.list.d/local.list");
   // What the phase edits already exists; an archive waits on the node for remoteDirectory.
   node.exec("printf 'old line\\nkeep\\n' > /etc/check-app.conf && printf 'port=80\\n' > /etc/check-sed.conf && printf 'old secret\\n' > /etc/check-secret");
   node.exec('mkdir -p /root/src/app && echo hello > /root/src/app/README && tar -C /root/src -cf /root/app.tar app');

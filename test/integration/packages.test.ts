@@ -7,12 +7,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { execScript, explainSession, groupSpec, lift, packageManager, packageSource, pkg, type ActionResult, type OperationResult, type PhaseFn } from '../../src/index.js';
 import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
-import { buildDeb, buildRepo, type Deb } from '../helpers/debs.js';
+import { serveAptRepos, type Deb } from '../helpers/debs.js';
 
 const LABEL = 'packages-suite';
 let env: Awaited<ReturnType<typeof startOneNode>>;
@@ -28,28 +25,25 @@ const conf = (v: string): Deb => ({
 before(async () => {
   env = await startOneNode(LABEL);
   node = env.node;
-  const debs = join(env.dir, 'debs');
-  mkdirSync(debs);
-  const stable = buildRepo(env.dir, 'stable', [
-    buildDeb(debs, conf('1.0')),
-    buildDeb(debs, conf('2.0')),
-    buildDeb(debs, { name: 'pallet-plain', version: '1.0', files: { 'usr/share/pallet-plain/x': 'x\n' } }),
-    buildDeb(debs, {
-      name: 'pallet-svc',
-      version: '1.0',
-      files: { 'usr/share/pallet-svc/x': 'x\n' },
-      // Records what a service start would be told by policy-rc.d while the package is configured.
-      postinst: '#!/bin/sh\nif [ -x /usr/sbin/policy-rc.d ]; then /usr/sbin/policy-rc.d pallet-svc start; echo $?; else echo none; fi > /var/tmp/pallet-svc-policy\nexit 0\n',
-    }),
-    buildDeb(debs, { name: 'pallet-broken', version: '1.0', files: { 'usr/share/pallet-broken/x': 'x\n' }, postinst: '#!/bin/sh\necho "pallet-broken: cannot configure" >&2\nexit 1\n' }),
+  serveAptRepos(env.dir, node, [
+    {
+      suite: 'stable',
+      debs: [
+        conf('1.0'),
+        conf('2.0'),
+        { name: 'pallet-plain', version: '1.0', files: { 'usr/share/pallet-plain/x': 'x\n' } },
+        {
+          name: 'pallet-svc',
+          version: '1.0',
+          files: { 'usr/share/pallet-svc/x': 'x\n' },
+          // Records what a service start would be told by policy-rc.d while the package is configured.
+          postinst: '#!/bin/sh\nif [ -x /usr/sbin/policy-rc.d ]; then /usr/sbin/policy-rc.d pallet-svc start; echo $?; else echo none; fi > /var/tmp/pallet-svc-policy\nexit 0\n',
+        },
+        { name: 'pallet-broken', version: '1.0', files: { 'usr/share/pallet-broken/x': 'x\n' }, postinst: '#!/bin/sh\necho "pallet-broken: cannot configure" >&2\nexit 1\n' },
+      ],
+    },
+    { suite: 'next', debs: [conf('3.0')], notAutomatic: true },
   ]);
-  const next = buildRepo(env.dir, 'next', [buildDeb(debs, conf('3.0'))], true);
-  // The node knows only these repositories: nothing is fetched from the internet.
-  node.exec('mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*');
-  for (const r of [stable, next]) execFileSync('podman', ['cp', r, `${node.container}:/srv/repo/`]);
-  node.exec(
-    "printf '%s\\n' 'deb [trusted=yes] file:/srv/repo/stable ./' 'deb [trusted=yes] file:/srv/repo/next ./' > /etc/apt/sources.list.d/local.list",
-  );
 });
 
 after(() => removeNodes(LABEL));
