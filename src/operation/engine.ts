@@ -426,13 +426,25 @@ export class Operation {
       targets,
       newNodes,
       oldNodes,
-      planState: this.planState,
+      planState: this.opts.check ? this.checkedPlanState() : this.planState,
       // Secrets of the admin user never leave in a result.
       environment: { ...this.environment, user: redactUser(this.user) },
       phases: this.phasesRun,
       warnings: this.warnings,
       ...(this.check ? { check: this.check } : {}),
     };
+  }
+
+  /**
+   * Check mode: the plan state without the flags the check set (a real run would set them; carried into a
+   * later operation, they would make it act on changes that never happened). Settings stay.
+   */
+  private checkedPlanState(): PlanState {
+    const initial = this.opts.planState ?? emptyPlanState();
+    const host = Object.fromEntries(
+      Object.entries(this.planState.host).map(([id, h]) => [id, { ...h, flags: [...(initial.host[id]?.flags ?? [])], flagValues: { ...(initial.host[id]?.flagValues ?? {}) } }]),
+    );
+    return { host };
   }
 
   close(): Promise<void> {

@@ -141,6 +141,8 @@ test('a check run changes nothing on the node: filesystem, packages and processe
   assert.deepEqual(changedByCheck, [], 'the check run changed nothing');
   // ...and it did see work to do.
   assert.ok(actions(r).filter((x) => x.wouldChange).length >= 10, explainSession(r));
+  // The flags it would set are not in the plan state it returns (a later operation given it must not act on them).
+  assert.deepEqual(Object.values(r.planState.host).flatMap((h) => h.flags), []);
 });
 
 test('check equals run: would change exactly where the run changes; dependent steps may change; then nothing', async () => {
