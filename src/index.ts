@@ -79,6 +79,7 @@ export {
   type SymbolicLinkOptions,
   type SedOptions,
 } from './actions/file.js';
+export { lineInFile, blockInFile, type LineInFileOptions, type BlockInFileOptions } from './actions/line.js';
 export {
   pkg,
   packages,
