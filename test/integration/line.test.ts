@@ -1,0 +1,95 @@
+/**
+ * lineInFile and blockInFile on a real Debian node over SSH: every edit runs
+ * twice (the first run changes the file, read back on the node; the second
+ * changes nothing), validation with the node's own visudo and sshd, a
+ * symlinked target, and a line edit in check mode (a diff, nothing changed).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blockInFile, explainSession, groupSpec, lift, lineInFile, type ActionResult, type OperationResult, type PhaseFn } from '../../src/index.js';
+import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
+
+const LABEL = 'line-suite';
+let env: Awaited<ReturnType<typeof startOneNode>>;
+let node: TestNode;
+const sh = (cmd: string) => node.exec(cmd).stdout;
+
+before(async () => {
+  env = await startOneNode(LABEL);
+  node = env.node;
+});
+after(() => removeNodes(LABEL));
+
+async function run(phase: PhaseFn, check = false): Promise<OperationResult> {
+  return lift(groupSpec('box'), { compute: env.compute, user: env.admin, phase, check });
+}
+const actions = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
+const changed = (r: OperationResult) => actions(r).filter((a) => a.changed).map((a) => a.summary);
+
+/** The first run changes every action; the second changes none. */
+async function twice(phase: PhaseFn): Promise<void> {
+  const r1 = await run(phase);
+  assert.equal(r1.ok, true, explainSession(r1));
+  assert.equal(changed(r1).length, actions(r1).length, `every edit changes on the first run: ${JSON.stringify(changed(r1))}`);
+  const r2 = await run(phase);
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.deepEqual(changed(r2), [], 'the second run changes nothing');
+}
+
+test('replace the last match, append, insert after/before, remove, create, backrefs: on the node, idempotent', async () => {
+  node.exec("printf '#Port 22\\nPort 22\\nPermitRootLogin yes\\n# end\\n' > /etc/line-a && chmod 640 /etc/line-a && chown root:daemon /etc/line-a");
+  await twice(() => {
+    lineInFile('/etc/line-a', { regexp: '^#?Port ', line: 'Port 2222' });
+    lineInFile('/etc/line-a', { line: 'UseDNS no' });
+    lineInFile('/etc/line-a', { line: 'MaxAuthTries 3', insertAfter: '^Port ' });
+    lineInFile('/etc/line-a', { line: '# managed', insertBefore: 'BOF' });
+    lineInFile('/etc/line-a', { regexp: '^PermitRootLogin', state: 'absent' });
+    lineInFile('/etc/line-b', { line: 'created', create: true, mode: '0600' });
+    lineInFile('/etc/line-a', { regexp: '^(MaxAuthTries) [0-9]+$', line: '\\1 4', backrefs: true });
+  });
+  assert.equal(sh('cat /etc/line-a'), '# managed\n#Port 22\nPort 2222\nMaxAuthTries 4\n# end\nUseDNS no\n');
+  assert.equal(sh('stat -c "%a %U %G" /etc/line-a'), '640 root daemon\n', 'owner and mode kept');
+  assert.equal(sh('cat /etc/line-b; stat -c %a /etc/line-b'), 'created\n600\n');
+});
+
+test('validation with the node\'s visudo and sshd: a bad edit fails and leaves the file as it was', async () => {
+  node.exec("printf 'root ALL=(ALL:ALL) ALL\\n' > /etc/sudoers.d/line-test && chmod 440 /etc/sudoers.d/line-test");
+  await twice(() => void lineInFile('/etc/sudoers.d/line-test', { regexp: '^%sudo ', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: 'visudo -cf %s' }));
+  const good = sh('cat /etc/sudoers.d/line-test');
+  const bad = await run(() => void lineInFile('/etc/sudoers.d/line-test', { line: 'this is not sudoers', validate: 'visudo -cf %s' }));
+  assert.equal(bad.ok, false);
+  assert.match(actions(bad)[0]!.error!.message, /validation failed \(visudo -cf %s\); the file is unchanged/);
+  assert.match(actions(bad)[0]!.err, /syntax error/);
+  assert.equal(sh('cat /etc/sudoers.d/line-test'), good);
+  assert.equal(sh('ls -A /etc/sudoers.d | grep -c pallet-new || true'), '0\n', 'no staged file left behind');
+  // sshd checks a whole configuration: a valid edit passes, an unknown keyword fails.
+  node.exec('cp /etc/ssh/sshd_config /etc/ssh/line-test.conf');
+  await twice(() => void lineInFile('/etc/ssh/line-test.conf', { regexp: '^#?MaxAuthTries', line: 'MaxAuthTries 3', validate: '/usr/sbin/sshd -t -f %s' }));
+  const refused = await run(() => void lineInFile('/etc/ssh/line-test.conf', { line: 'NoSuchKeyword yes', validate: '/usr/sbin/sshd -t -f %s' }));
+  assert.equal(refused.ok, false);
+  assert.doesNotMatch(sh('cat /etc/ssh/line-test.conf'), /NoSuchKeyword/);
+});
+
+test('blockInFile: insert, replace, remove; through a symbolic link, which stays a link', async () => {
+  node.exec("mkdir -p /etc/line-real && printf 'top\\n' > /etc/line-real/hosts && ln -sfn /etc/line-real/hosts /etc/line-hosts");
+  await twice(() => void blockInFile('/etc/line-hosts', { name: 'cluster', block: '10.0.0.1 a\n10.0.0.2 b\n' }));
+  assert.equal(sh('cat /etc/line-real/hosts'), 'top\n# BEGIN pallet cluster\n10.0.0.1 a\n10.0.0.2 b\n# END pallet cluster\n');
+  assert.equal(sh('readlink /etc/line-hosts'), '/etc/line-real/hosts\n', 'the link is kept');
+  await twice(() => void blockInFile('/etc/line-hosts', { name: 'cluster', block: '10.0.0.3 c' }));
+  assert.equal(sh('cat /etc/line-real/hosts'), 'top\n# BEGIN pallet cluster\n10.0.0.3 c\n# END pallet cluster\n');
+  await twice(() => void blockInFile('/etc/line-hosts', { name: 'cluster', state: 'absent' }));
+  assert.equal(sh('cat /etc/line-real/hosts'), 'top\n');
+});
+
+test('a line edit in check mode: a diff, the file untouched; the run then makes exactly it', async () => {
+  node.exec("printf 'a\\nPort 22\\n' > /etc/line-c");
+  const phase = () => void lineInFile('/etc/line-c', { regexp: '^Port ', line: 'Port 2200' });
+  const c = await run(phase, true);
+  assert.equal(c.ok, true, explainSession(c));
+  const a = actions(c)[0]!;
+  assert.deepEqual([a.changed, a.wouldChange], [false, true]);
+  assert.match(a.diff ?? '', /@@ -1,2 \+1,2 @@\n a\n-Port 22\n\+Port 2200/);
+  assert.equal(sh('cat /etc/line-c'), 'a\nPort 22\n');
+  assert.deepEqual(changed(await run(phase)), ['lineInFile /etc/line-c']);
+  assert.equal(actions(await run(phase, true))[0]!.wouldChange, false);
+});
