@@ -37,7 +37,7 @@ async function twice(phase: PhaseFn): Promise<void> {
 }
 
 test('replace the last match, append, insert after/before, remove, create, backrefs: on the node, idempotent', async () => {
-  node.exec("printf '#Port 22\\nPort 22\\nPermitRootLogin yes\\n# end\\n' > /etc/line-a && chmod 640 /etc/line-a && chown root:daemon /etc/line-a");
+  node.exec("printf '#Port 22\\nPort 22\\nPermitRootLogin yes\\nPermitEmptyPasswords yes\\n# end\\n' > /etc/line-a && chmod 640 /etc/line-a && chown root:daemon /etc/line-a");
   await twice(() => {
     lineInFile('/etc/line-a', { regexp: '^#?Port ', line: 'Port 2222' });
     lineInFile('/etc/line-a', { line: 'UseDNS no' });
@@ -45,9 +45,9 @@ test('replace the last match, append, insert after/before, remove, create, backr
     lineInFile('/etc/line-a', { line: '# managed', insertBefore: 'BOF' });
     lineInFile('/etc/line-a', { regexp: '^PermitRootLogin', state: 'absent' });
     lineInFile('/etc/line-b', { line: 'created', create: true, mode: '0600' });
-    lineInFile('/etc/line-a', { regexp: '^(MaxAuthTries) [0-9]+$', line: '\\1 4', backrefs: true });
+    lineInFile('/etc/line-a', { regexp: '^(PermitEmptyPasswords) (yes|no)$', line: '\\1 no', backrefs: true });
   });
-  assert.equal(sh('cat /etc/line-a'), '# managed\n#Port 22\nPort 2222\nMaxAuthTries 4\n# end\nUseDNS no\n');
+  assert.equal(sh('cat /etc/line-a'), '# managed\n#Port 22\nPort 2222\nMaxAuthTries 3\nPermitEmptyPasswords no\n# end\nUseDNS no\n');
   assert.equal(sh('stat -c "%a %U %G" /etc/line-a'), '640 root daemon\n', 'owner and mode kept');
   assert.equal(sh('cat /etc/line-b; stat -c %a /etc/line-b'), 'created\n600\n');
 });

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   addRpm,
+  blockInFile,
+  lineInFile,
   debconfSetSelections,
   directories,
   directory,
@@ -214,6 +216,9 @@ const everything = () => {
   symbolicLink('/srv/x/f', '/srv/x/l');
   fifo('/srv/x/p');
   sed('/etc/a', { 'a(b)': 'c\\1' }, { restriction: '/^x/' });
+  lineInFile('/etc/a', { regexp: '^x=', line: 'x=1', validate: 'test -s %s', create: true, mode: '0600' });
+  lineInFile('/etc/a', { regexp: '^(y)=.*', line: '\\1=2', backrefs: true });
+  blockInFile('/etc/a', { block: 'a\nb', name: 'n', insertBefore: 'BOF' });
   group('g1', { gid: 1234, system: true });
   user('u1', { action: 'create', system: true, shell: 'false' });
   user('u2', { groups: ['g1'], append: true, password: '$6$salt$hash' });
