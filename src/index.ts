@@ -56,13 +56,16 @@ export {
   updateSettings,
   getEnvironment,
   targetFlag,
+  anyTargetFlag,
   targetFlagValue,
+  handler,
+  type FlagCondition,
   type ScriptValue,
   type PlanState,
   type HostState,
   type SettingsOptions,
 } from './plan/session.js';
-export type { ActionDef, ActionOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
+export type { ActionDef, ActionOptions, ChangeOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
 
 // Actions
 export { execScript, execCheckedScript, exec, type ExecScriptOptions, type ExecOptions } from './actions/exec.js';

@@ -6,12 +6,13 @@
  * `execCheckedScript` to stop at the first failing command.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
 import { validate } from '../spec/spec.js';
 
-export interface ExecScriptOptions {
+export interface ExecScriptOptions extends ChangeOptions {
   /** Skip the script when this path exists (makes a command idempotent). */
   creates?: string;
   /** Skip the script when this shell condition succeeds. */
@@ -77,6 +78,7 @@ ${step}` : step, changes: 'reported', checked: true, notRun };
 export const execScript = defineAction<[script: string | (() => string), opts?: ExecScriptOptions], ExecArgs>({
   name: 'execScript',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (script, opts = {}) => ({ script: script as string, opts: validate(execOptions, opts, 'execScript') }),
   summary: ([a]) => `execScript ${typeof a?.script === 'string' ? firstLine(a.script) : '(deferred)'}`,
   script: ([a], ctx) => wrap(a!.script, a!.opts, ctx, `execScript ${firstLine(a!.script)}`),
@@ -99,6 +101,7 @@ export const execCheckedScript = defineAction<
 >({
   name: 'execCheckedScript',
   execution: 'in-sequence',
+  optionsParam: 2,
   parse: (name, script, opts = {}) => ({
     name,
     script: script as string | string[],
@@ -141,6 +144,7 @@ interface InterpArgs {
 export const exec = defineAction<[opts: ExecOptions, script: string | (() => string)], InterpArgs>({
   name: 'exec',
   execution: 'in-sequence',
+  optionsParam: 0,
   parse: (opts, script) => ({
     script: script as string,
     opts: validate(

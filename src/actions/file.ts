@@ -4,6 +4,7 @@
  * only when they drift, so a second run changes nothing.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
@@ -19,7 +20,7 @@ const attrShape = {
 
 const modeStr = (m: string | number | undefined) => (m === undefined ? undefined : normaliseMode(m));
 
-export interface DirectoryOptions {
+export interface DirectoryOptions extends ChangeOptions {
   action?: 'create' | 'delete';
   owner?: string;
   group?: string;
@@ -43,6 +44,7 @@ interface PathArgs<O> {
 export const directory = defineAction<[path: string, opts?: DirectoryOptions], PathArgs<DirectoryOptions>>({
   name: 'directory',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts = {}) => ({
     path: checkPath('directory', path),
     opts: validate(directoryOptions, opts, `directory '${path}'`) as DirectoryOptions,
@@ -51,7 +53,7 @@ export const directory = defineAction<[path: string, opts?: DirectoryOptions], P
   script: ([a], ctx) => ({ script: directoryScript(a!.path, a!.opts, ctx), changes: 'reported', checked: true }),
 });
 
-export interface FileOptions {
+export interface FileOptions extends ChangeOptions {
   /** `create` (default): make sure it exists; `touch`: update its time (always a change); `delete`. */
   action?: 'create' | 'touch' | 'delete';
   owner?: string;
@@ -65,6 +67,7 @@ const fileOptions = z.strictObject({ ...attrShape, action: z.enum(['create', 'to
 export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<FileOptions>>({
   name: 'file',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts = {}) => ({
     path: checkPath('file', path),
     opts: validate(fileOptions, opts, `file '${path}'`) as FileOptions,
@@ -96,6 +99,7 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
 export const directories = defineAction<[paths: string[], opts?: DirectoryOptions], { paths: string[]; opts: DirectoryOptions }>({
   name: 'directories',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (paths, opts = {}) => ({
     paths: validate(z.array(z.string().min(1)).min(1), paths, 'directories'),
     opts: validate(directoryOptions, opts, 'directories') as DirectoryOptions,
@@ -120,7 +124,7 @@ function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): st
     .join('\n');
 }
 
-export interface SymbolicLinkOptions {
+export interface SymbolicLinkOptions extends ChangeOptions {
   action?: 'create' | 'delete';
   /** Replace a regular file at `name` (a directory, fifo, socket or device is never replaced). */
   force?: boolean;
@@ -130,6 +134,7 @@ export interface SymbolicLinkOptions {
 export const symbolicLink = defineAction<[from: string, name: string, opts?: SymbolicLinkOptions], { from: string; name: string; opts: SymbolicLinkOptions }>({
   name: 'symbolicLink',
   execution: 'in-sequence',
+  optionsParam: 2,
   parse: (from, name, opts = {}) => ({
     from: checkPath('symbolicLink', from),
     name: checkPath('symbolicLink', name),
@@ -160,6 +165,7 @@ export const symbolicLink = defineAction<[from: string, name: string, opts?: Sym
 export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<FileOptions>>({
   name: 'fifo',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts = {}) => ({ path: checkPath('fifo', path), opts: validate(fileOptions, opts, `fifo '${path}'`) as FileOptions }),
   summary: ([a]) => `fifo ${a?.path ?? ''}`,
   script: ([a], ctx) => {
@@ -178,7 +184,7 @@ export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
   },
 });
 
-export interface SedOptions {
+export interface SedOptions extends ChangeOptions {
   /** Only lines matching this address (a sed address such as `/^#/` or `1,5`). */
   restriction?: string;
   /** The separator of the `s` command (default `/`). */
@@ -197,6 +203,7 @@ export const sed = defineAction<
 >({
   name: 'sed',
   execution: 'in-sequence',
+  optionsParam: 2,
   parse: (path, exprs, opts = {}) => {
     const pairs = Array.isArray(exprs) ? exprs : Object.entries(exprs);
     const o = validate(z.strictObject({ restriction: z.string().optional(), separator: z.string().length(1).optional(), follow: z.boolean().optional() }), opts, `sed '${path}'`);

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineAction } from '../plan/action.js';
+import { checkFlagName, defineAction, withChangeFlag } from '../plan/action.js';
 import { currentSession, recordAction, withActionValues, type NodeValue } from '../plan/session.js';
-import type { ActionDef } from '../plan/types.js';
+import type { ActionDef, ChangeOptions } from '../plan/types.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
 import { shQuote } from '../script/quote.js';
@@ -21,7 +21,7 @@ import { directory } from './file.js';
 import { execScript } from './exec.js';
 import { remoteFile, stateRoot, type RemoteFileOptions } from './remote-file.js';
 
-export interface WaitOptions {
+export interface WaitOptions extends ChangeOptions {
   /** `create` (default): wait until the path exists; `remove`: until it is gone. */
   action?: 'create' | 'remove';
   /** Default 5. */
@@ -51,6 +51,7 @@ function loop(test: string, what: string, max: number, standoff: number): string
 export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { path: string; opts: WaitOptions }>({
   name: 'waitForFile',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts = {}) => ({ path: validate(z.string().min(1), path, 'waitForFile'), opts: validate(waitSchema, opts, `waitForFile '${path}'`) }),
   summary: ([a]) => `waitForFile ${a?.path ?? ''}`,
   script: ([a]) => {
@@ -60,7 +61,7 @@ export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { pa
   },
 });
 
-export interface RetryOptions {
+export interface RetryOptions extends ChangeOptions {
   maxRetries?: number;
   standoff?: number;
   /** Named in the failure message. */
@@ -71,6 +72,7 @@ export interface RetryOptions {
 export const retryUntil = defineAction<[opts: RetryOptions, condition: string], { opts: RetryOptions; condition: string }>({
   name: 'retryUntil',
   execution: 'in-sequence',
+  optionsParam: 0,
   parse: (opts, condition) => ({
     opts: validate(z.strictObject({ maxRetries: z.number().int().positive().optional(), standoff: z.number().nonnegative().optional(), serviceName: z.string().optional() }), opts, 'retryUntil'),
     condition: validate(z.string().min(1), condition, 'retryUntil'),
@@ -107,7 +109,7 @@ export function transferFile(localPath: string, remotePath: string, opts: Pick<R
   remoteFile(remotePath, { ...opts, localFile: localPath, noVersioning: true });
 }
 
-export interface RemoteDirectoryOptions {
+export interface RemoteDirectoryOptions extends ChangeOptions {
   url?: string;
   localFile?: string;
   remoteFile?: string;
@@ -165,6 +167,11 @@ const unpackAction: ActionDef<UnpackArgs> = {
  * not unpacked again.
  */
 export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): void {
+  const { flagOnChanged, ...given } = opts;
+  withChangeFlag('remoteDirectory', flagOnChanged, () => unpackInto(path, given));
+}
+
+function unpackInto(path: string, opts: RemoteDirectoryOptions): void {
   const o = validate(
     z
       .strictObject({
@@ -199,7 +206,7 @@ export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): voi
   recordAction(unpackAction, { path, archive, opts: o });
 }
 
-export interface RsyncOptions {
+export interface RsyncOptions extends ChangeOptions {
   /** Extra rsync arguments. */
   args?: string[];
   /** Remove files on the node that are not in the source (default true, as the original). */
@@ -284,7 +291,8 @@ const rsyncAction: ActionDef<RsyncArgs> = {
  * Needs rsync on both sides (install it on the node first with `pkg('rsync')`).
  */
 export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
-  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), opts, 'rsync');
+  const { flagOnChanged, ...given } = opts;
+  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), given, 'rsync');
   const s = currentSession('rsync');
   const u = s.user;
   // rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else.
@@ -294,12 +302,17 @@ export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeVa
         'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
     );
   }
-  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncAction, { from, to, opts: o });
+  return recordAction<RsyncArgs, { changed: boolean; out: string }>(
+    rsyncAction,
+    { from, to, opts: o },
+    flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, 'rsync') },
+  );
 }
 
 /** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */
 export function rsyncDirectory(from: string, to: string, opts: RsyncOptions & { owner?: string; group?: string; mode?: string } = {}): NodeValue<{ changed: boolean; out: string }> {
-  const { owner, group, mode, ...r } = opts;
-  directory(to, { ...(owner ? { owner } : {}), ...(group ? { group } : {}), ...(mode ? { mode } : {}), recursive: false });
-  return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, r);
+  const { owner, group, mode, flagOnChanged, ...r } = opts;
+  const flag = flagOnChanged === undefined ? {} : { flagOnChanged };
+  directory(to, { ...(owner ? { owner } : {}), ...(group ? { group } : {}), ...(mode ? { mode } : {}), recursive: false, ...flag });
+  return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, { ...r, ...flag });
 }

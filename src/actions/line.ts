@@ -17,6 +17,7 @@
  * followed. In check mode the edit is shown as a diff.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { PlanError } from '../errors.js';
 import { defineAction } from '../plan/action.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
@@ -25,7 +26,7 @@ import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
-interface Common {
+interface Common extends ChangeOptions {
   state?: 'present' | 'absent';
   /** Insert after the last line matching this (or `EOF`, the default). */
   insertAfter?: string;
@@ -214,6 +215,7 @@ function editScript(what: string, path: string, o: Common, vars: Record<string, 
 export const lineInFile = defineAction<[path: string, opts: LineInFileOptions], { path: string; opts: LineInFileOptions }>({
   name: 'lineInFile',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts) => {
     const what = `lineInFile '${path}'`;
     const o = validate(lineSchema, opts, what) as LineInFileOptions;
@@ -258,6 +260,7 @@ function markers(o: BlockInFileOptions): { begin: string; end: string } {
 export const blockInFile = defineAction<[path: string, opts: BlockInFileOptions], { path: string; opts: BlockInFileOptions }>({
   name: 'blockInFile',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts) => {
     const what = `blockInFile '${path}'`;
     const o = validate(blockSchema, opts, what) as BlockInFileOptions;

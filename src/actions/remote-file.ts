@@ -17,6 +17,7 @@
  *   is unchanged (the original did not).
  */
 import { createHash } from 'node:crypto';
+import type { ChangeOptions } from '../plan/types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
@@ -29,7 +30,7 @@ import { mutation } from '../script/check.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
-export interface RemoteFileOptions {
+export interface RemoteFileOptions extends ChangeOptions {
   /** Exact content (bytes are preserved; nothing is expanded unless `literal: false`). */
   content?: Deferred<string | Buffer>;
   /** A file on the controller whose content is sent. */
@@ -53,8 +54,6 @@ export interface RemoteFileOptions {
   group?: string;
   /** Octal mode, e.g. '0644'. New files default to 0644. */
   mode?: string | number;
-  /** Set this flag on the target when the content changes. */
-  flagOnChanged?: string;
   /** Replace the file even if it was edited on the node since pallet wrote it. */
   overwriteChanges?: boolean;
   /** Keep no master copy, md5 or backups in the state root. */
@@ -100,7 +99,6 @@ const optionsSchema = z
     owner: z.string().optional(),
     group: z.string().optional(),
     mode: modeSchema.optional(),
-    flagOnChanged: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'flag names are letters, digits, _ . -').optional(),
     overwriteChanges: z.boolean().optional(),
     noVersioning: z.boolean().optional(),
     maxVersions: z.number().int().nonnegative().optional(),
@@ -224,7 +222,6 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete ${a.path}`))}; pallet_changed; fi`,
     ].join('\n');
   }
-  const flag = o.flagOnChanged ? ` pallet_set_flag ${shQuote(o.flagOnChanged)};` : '';
   const check = ctx.check === true;
   const attrs = ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }, ctx);
   if (o.link !== undefined) {
@@ -232,7 +229,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     return [
       `if [ "$(readlink ${p} 2>/dev/null)" != ${l} ]; then`,
       `  [ ! -d ${p} ] || [ -L ${p} ] || { echo ${shQuote(`remoteFile ${a.path}: is a directory, not replacing it with a link`)} >&2; exit 1; }`,
-      `  ${mutation(ctx, `ln -sfn ${l} ${p}`, shQuote(`link ${a.path} -> ${o.link}`))}; pallet_changed;${flag}`,
+      `  ${mutation(ctx, `ln -sfn ${l} ${p}`, shQuote(`link ${a.path} -> ${o.link}`))}; pallet_changed;`,
       'fi',
     ].join('\n');
   }
@@ -279,7 +276,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       stageBeside(noDir, ctx),
       'rm -f "$pallet_t"',
       `if ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = '${a.upload.md5}' ]; }; then`,
-      `  pallet_would "$pallet_p"${shQuote(`: content differs from ${a.upload.localPath} (a large file: no diff)`)}; pallet_changed;${flag}`,
+      `  pallet_would "$pallet_p"${shQuote(`: content differs from ${a.upload.localPath} (a large file: no diff)`)}; pallet_changed;`,
       'fi',
       'fi',
     );
@@ -298,7 +295,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   // Check mode runs no command of the user's (verify is one): a real run may still refuse the content.
   if (o.verify && !check) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
   lines.push(
-    installStaged('"$pallet_p"', `pallet_changed;${flag}`, { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
+    installStaged('"$pallet_p"', `pallet_changed;`, { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
     'fi',
   );
   if (check) {
@@ -350,6 +347,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
 export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], RemoteFileArgs>({
   name: 'remoteFile',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path, opts) => {
     checkPath('remoteFile', path);
     const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;

@@ -4,6 +4,7 @@
  * and `serviceScript` (install an init script or a systemd unit).
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
@@ -12,7 +13,7 @@ import { remoteFile, type RemoteFileOptions } from './remote-file.js';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';
 
-export interface ServiceOptions {
+export interface ServiceOptions extends ChangeOptions {
   /** Default `start`. */
   action?: ServiceAction;
   /** Force an implementation instead of detecting it. */
@@ -96,6 +97,7 @@ function serviceScriptFor({ name, opts }: ServiceArgs, c: CheckMode): string {
 export const service = defineAction<[name: string, opts?: ServiceOptions], ServiceArgs>({
   name: 'service',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (name, opts = {}) => ({
     name: validate(serviceName, name, 'service'),
     opts: validate(

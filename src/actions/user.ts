@@ -4,6 +4,7 @@
  * has, and only differing fields are changed, so a second run changes nothing.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shArgs, shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
@@ -13,7 +14,7 @@ const accountName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, 'user and 
 
 export type Shell = 'bash' | 'csh' | 'ksh' | 'rsh' | 'sh' | 'tcsh' | 'zsh' | 'false' | `/${string}`;
 
-export interface UserOptions {
+export interface UserOptions extends ChangeOptions {
   /** `manage` (default: create or bring up to date), `create` (only if missing), `lock`, `unlock`, `remove`. */
   action?: 'manage' | 'create' | 'lock' | 'unlock' | 'remove';
   shell?: Shell;
@@ -130,6 +131,7 @@ function stanza({ name, opts }: UserArgs, c: CheckMode): string {
 export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
   name: 'user',
   execution: 'aggregated',
+  optionsParam: 1,
   alwaysAfter: ['group'],
   parse: (name, opts = {}) => ({
     name: validate(accountName, name, 'user'),
@@ -149,7 +151,7 @@ export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
   }),
 });
 
-export interface GroupOptions {
+export interface GroupOptions extends ChangeOptions {
   /** `manage` (default), `create` (only if missing), `remove`. */
   action?: 'manage' | 'create' | 'remove';
   system?: boolean;
@@ -165,6 +167,7 @@ interface GroupArgs {
 export const group = defineAction<[name: string, opts?: GroupOptions], GroupArgs>({
   name: 'group',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (name, opts = {}) => ({
     name: validate(accountName, name, 'group'),
     opts: validate(

@@ -5,6 +5,7 @@
  * checks before it is installed.
  */
 import { readFileSync } from 'node:fs';
+import type { ChangeOptions } from '../plan/types.js';
 import { z } from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
@@ -27,9 +28,10 @@ const keyLine = z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)
  * Add public keys to a user's `~/.ssh/authorized_keys` (created with the right
  * owner and modes). Keys already there are left alone.
  */
-export const authorizeKeys = defineAction<[username: string, keys: string[]], AuthorizeArgs>({
+export const authorizeKeys = defineAction<[username: string, keys: string[], opts?: ChangeOptions], AuthorizeArgs>({
   name: 'authorizeKeys',
   execution: 'in-sequence',
+  optionsParam: 2,
   parse: (username, keys) => ({
     username: validate(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), username, 'authorizeKeys'),
     keys: validate(z.array(keyLine).min(1), keys.map((k) => k.trim()), `authorizeKeys '${username}'`),

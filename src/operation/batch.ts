@@ -25,7 +25,8 @@ import { checkHelpers } from '../script/check.js';
 
 export type BatchEntry =
   | { kind: 'action'; key: string; script: string; options: ActionOptions }
-  | { kind: 'test'; key: string; cond: string; negate: boolean; options: ActionOptions; then: BatchEntry[] };
+  /** A shell condition; with `flags`, a test of target flags decided in the batch (`cond` is unused). */
+  | { kind: 'test'; key: string; cond: string; negate: boolean; options: ActionOptions; then: BatchEntry[]; flags?: string[] };
 
 export interface Frame {
   key: string;
@@ -101,17 +102,64 @@ interface EmitOptions {
   uploadDir?: string | undefined;
   /** Check mode: the check helpers are defined, and a failed action does not stop the batch (the controller decides). */
   check?: boolean | undefined;
+  /** The batch tests target flags: after each action its flags are noted in `$pallet_d/flags`. */
+  noteFlags?: boolean;
+}
+
+/**
+ * The batch's own record of target flags, for flag tests decided in the batch: `$pallet_d/flags`, one
+ * name per line, seeded with the flags set before the batch. After each action (not run through sudo:
+ * its control records come back inside its output) `pallet_note` adds the flags it set with
+ * `pallet_set_flag` and, when it reported a change, its `flagOnChanged` flag ($1). Control records are
+ * NUL-terminated fields: `tr` makes each field one line (a newline inside a value becomes \001), and
+ * awk walks the records by their kinds, so no value can pass for a flag.
+ */
+function flagHelpers(known: ReadonlyArray<string>): string[] {
+  return [
+    `: > "$pallet_d/flags" || exit 97`,
+    ...(known.length ? [`printf '%s\\n' ${known.map(shQuote).join(' ')} >> "$pallet_d/flags"`] : []),
+    `pallet_note() {`,
+    `  tr '\\000\\n' '\\n\\001' < "$pallet_d/c" | awk -v f="$1" '`,
+    `    n > 0 { n--; if (w) { print; w = 0 } next }`,
+    `    $0 == "C" { if (f != "") print f; next }`,
+    `    $0 == "F" { n = 1; w = 1; next }`,
+    `    $0 == "V" { n = 2; next }`,
+    `    $0 == "W" || $0 == "M" { n = 1; next }`,
+    `    $0 == "D" { n = 3; next }`,
+    `    { exit }' >> "$pallet_d/flags"`,
+    `  return 0`,
+    `}`,
+  ];
+}
+
+/** The command of a flag test: true when one of `flags` is in the batch's record. */
+export function flagTestCommand(flags: ReadonlyArray<string>): string {
+  return `grep -qxF ${flags.map((f) => `-e ${shQuote(f)}`).join(' ')} "$pallet_d/flags"`;
+}
+
+function testsFlags(entries: ReadonlyArray<BatchEntry>): boolean {
+  return entries.some((e) => e.kind === 'test' && (e.flags !== undefined || testsFlags(e.then)));
 }
 
 function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, o: EmitOptions): void {
   for (const e of entries) {
+    if (e.kind === 'test' && e.flags) {
+      out.push(`${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} /dev/null ${flagTestCommand(e.flags)}; then`);
+      emit(e.then, nonce, out, `${indent}  `, o);
+      out.push(`${indent}  :`);
+      out.push(`${indent}fi`);
+      continue;
+    }
     const body = e.kind === 'action' ? e.script : e.cond;
     const file = `${prelude(e.options, o.uploadDir, o.check)}\n${body}\n`;
     // Base64 lines never contain '_', so the constant delimiter cannot occur in them.
     out.push(`${indent}base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`);
     const { cmd, viaStdin } = runCommand(e.options, nonce);
     const input = viaStdin ? '"$pallet_d/s"' : '/dev/null';
-    if (e.kind === 'action') {
+    if (e.kind === 'action' && o.noteFlags && !e.options.sudoUser) {
+      const flag = shQuote(e.options.flagOnChanged ?? '');
+      out.push(o.check ? `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} && pallet_note ${flag}` : `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0; pallet_note ${flag}`);
+    } else if (e.kind === 'action') {
       out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || ${o.check ? ':' : 'exit 0'}`);
     } else {
       out.push(`${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} ${input} ${cmd}; then`);
@@ -122,8 +170,12 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
   }
 }
 
-/** The script for a batch. It exits 0 unless the batch machinery itself failed. */
-export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string, check = false): string {
+/**
+ * The script for a batch. It exits 0 unless the batch machinery itself failed.
+ * `knownFlags`: the target's flags set before this batch (for flag tests decided in it).
+ */
+export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string, check = false, knownFlags: ReadonlyArray<string> = []): string {
+  const noteFlags = testsFlags(entries);
   const out = [
     // Directories of batches whose shell is gone (a lost connection) are removed: they hold
     // every action's script. Their shell's pid is in their name; only our own are touched.
@@ -151,7 +203,8 @@ export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, up
     `  return $pallet_rc`,
     `}`,
   ];
-  emit(entries, nonce, out, '', { uploadDir, check });
+  if (noteFlags) out.push(...flagHelpers(knownFlags));
+  emit(entries, nonce, out, '', { uploadDir, check, noteFlags });
   out.push('exit 0');
   return `${out.join('\n')}\n`;
 }

@@ -16,7 +16,7 @@
 import { PlanError, SpecError } from '../errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { assocSettings, emptyPlanState, mergePlanStates, newCheckTrack, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
+import { assocSettings, emptyPlanState, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectOsScript, packagerForOs, parseDetectedOs, type DetectedOs } from '../script/os.js';
 import { deepMerge } from '../spec/merge.js';
@@ -157,6 +157,7 @@ export class Operation {
       planState: this.planState,
       delta: emptyPlanState(),
       scope: [],
+      handlers: [],
       context: [],
       options: { ...this.baseOptions },
       values: new Map(),
@@ -168,7 +169,7 @@ export class Operation {
       await runInSession(session, async () => {
         for (const fn of p.fns) await (fn as (...a: unknown[]) => unknown)(...args);
       });
-      return { session, items: shapeScope(session.scope) };
+      return { session, items: phaseItems(session, shapeScope) };
     } catch (e) {
       const err = e as Error;
       throw new PlanError(`${t.node.id}: phase '${phase}': building the plan failed: ${err?.message ?? String(e)}`, { node: t.node.id, phase }, { cause: e });

@@ -9,10 +9,10 @@
  */
 import { isPlainObject } from '../spec/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
-import { conditionName, newCheckTrack, recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
+import { conditionFlags, conditionName, hostFlags, newCheckTrack, recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
-import { buildBatch, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
+import { buildBatch, flagTestCommand, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
 import { failedAction, type ActionResult } from './result.js';
 import { Secrets } from '../secrets.js';
 import { checkedResult, renderDiffs } from './check.js';
@@ -82,13 +82,23 @@ function isTargetAction(def: ActionDef): boolean {
   return typeof def.script === 'function';
 }
 
-/** Can every item run inside one batch, without the controller? */
-function batchable(items: ReadonlyArray<PlanItem>): boolean {
-  return items.every((i) =>
-    i.type === 'when'
-      ? typeof i.cond === 'string' && batchable(i.then)
-      : isTargetAction(i.def) && !hasDeferred(i.args),
-  );
+/**
+ * Can every item run inside one batch, without the controller? Shell conditions can; flag conditions
+ * (`targetFlag`) can unless an action run through sudo comes before them in the batch (the batch cannot
+ * read the flags such an action sets: its control records come back inside its output). `sudo.seen`
+ * says whether the batch has one already, and is updated.
+ */
+function batchable(items: ReadonlyArray<PlanItem>, sudo: { seen: boolean }): boolean {
+  for (const i of items) {
+    if (i.type === 'when') {
+      if (typeof i.cond !== 'string' && !(conditionFlags(i.cond) && !sudo.seen)) return false;
+      if (!batchable(i.then, sudo)) return false;
+    } else {
+      if (!isTargetAction(i.def) || hasDeferred(i.args)) return false;
+      if (i.options.sudoUser) sudo.seen = true;
+    }
+  }
+  return true;
 }
 
 function contextLabel(context: string[]): string {
@@ -144,6 +154,8 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   /** Check mode: what reads the node value of `call` (which would or may change, or did not run) may change. */
   const taint = (call: ActionCall, r: ActionResult) => {
     const why = r.mayChange && !r.wouldChange ? 'may change' : 'would change';
+    const flag = call.options.flagOnChanged;
+    if (flag && !check!.flagFrom.has(flag) && !check!.flagMay.has(flag)) check!.flagMay.set(flag, `'${r.summary}'`);
     for (const id of call.ids) if (!check!.tainted.has(id)) check!.tainted.set(id, `its input comes from '${r.summary}', which ${why}`);
   };
 
@@ -195,11 +207,15 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     unchecked?: string;
     /** Keys of the shell conditions around this entry, innermost last. */
     parents: string[];
+    /** A flag test decided in the batch: the flags it tests. */
+    flags?: string[];
   }
   let entries: BatchEntry[] = [];
   let stack: BatchEntry[][] = [entries];
   const pending = new Map<string, Pending>();
   let keyN = 0;
+  // Has the batch being built an action run through sudo (after which flags cannot be tested in it)?
+  let batchSudo = false;
   const testKeys: string[] = [];
   // Check mode: shell conditions evaluated after an earlier change would be: why their block may differ.
   const uncertain = new Map<string, string>();
@@ -227,16 +243,19 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const addAction = (call: ActionCall, args: unknown[]) => {
     const key = `a${keyN++}`;
     const { script, notRun, unchecked } = compile(call, args);
+    if (call.options.sudoUser) batchSudo = true;
     stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
     pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args), parents: [...testKeys], ...(notRun ? { notRun } : {}), ...(unchecked ? { unchecked } : {}) });
   };
 
   const addWhen = (w: WhenBlock, fill: () => void): string => {
     const key = `t${keyN++}`;
-    const cond = w.cond as string;
-    const entry: BatchEntry = { kind: 'test', key, cond, negate: w.negate, options: w.options, then: [] };
+    const flags = conditionFlags(w.cond);
+    const cond = flags ? flagTestCommand(flags) : (w.cond as string);
+    const entry: BatchEntry = { kind: 'test', key, cond, negate: w.negate, options: w.options, then: [], ...(flags ? { flags } : {}) };
     stack[stack.length - 1]!.push(entry);
-    pending.set(key, { key, kind: 'test', when: w, script: cond, summary: `${w.negate ? 'planWhenNot' : 'planWhen'} ${cond}`, parents: [...testKeys] });
+    const summary = `${w.negate ? 'planWhenNot' : 'planWhen'} ${flags ? conditionName(w.cond) : cond}`;
+    pending.set(key, { key, kind: 'test', when: w, script: cond, summary, parents: [...testKeys], ...(flags ? { flags } : {}) });
     stack.push(entry.then);
     testKeys.push(key);
     try {
@@ -253,10 +272,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     const batch = entries;
     entries = [];
     stack = [entries];
+    batchSudo = false;
     const nonce = newNonce();
     const batchUploads = uploads;
     uploads = [];
-    const script = buildBatch(batch, nonce, opts.transport?.uploadDir, Boolean(check));
+    const script = buildBatch(batch, nonce, opts.transport?.uploadDir, Boolean(check), hostFlags(s));
     let ok = true;
     // Check mode: after a check that fails for real, a real run would stop: later frames are not results.
     let stopped = false;
@@ -271,6 +291,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       const options = p.call?.options ?? p.when!.options;
       const split = options.sudoUser ? splitSudoControl(f.out, nonce) : { out: f.out, ctl: f.ctl };
       const m = { ...parseControl(split.ctl), out: split.out.toString('utf8') };
+      const flagOnChanged = p.call?.options.flagOnChanged;
+      // The batch did the same (pallet_note): a change sets the action's flag.
+      if (flagOnChanged && m.changed && f.exit === 0 && !m.flags.includes(flagOnChanged)) m.flags.push(flagOnChanged);
       const err = f.err.toString('utf8');
       const r: ActionResult = {
         action: p.kind === 'test' ? (p.when!.negate ? 'planWhenNot' : 'planWhen') : p.call!.def.name,
@@ -305,6 +328,14 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
             excused = `its check failed (exit ${f.exit}: ${tail(err, 1) || tail(m.out, 1) || 'no output'}), but ${check.firstChange} would change the node before it runs`;
             r.mayChange = excused;
           }
+        } else if (p.flags) {
+          // A flag test: true because a change would set the flag, or false while a change that may happen would set it.
+          const taken = (f.exit === 0) !== p.when!.negate;
+          const would = p.flags.filter((x) => check.flagFrom.has(x)).map((x) => `flag '${x}' would be set by ${check.flagFrom.get(x)}`)[0];
+          const may = p.flags.filter((x) => check.flagMay.has(x)).map((x) => `flag '${x}' may be set by ${check.flagMay.get(x)}`)[0];
+          if (would && taken) uncertain.set(p.key, `its condition depends on a change: ${would}`);
+          else if (may && !taken) r.mayChange = `the condition is false now, but ${may}`;
+          else if (may) uncertain.set(p.key, `its condition depends on a change: ${may}`);
         } else if (check.firstChange) {
           const why = `evaluated on the node as it is now, before ${check.firstChange} would change it`;
           uncertain.set(p.key, why);
@@ -332,6 +363,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       push(r);
       if (check && p.call && (r.wouldChange || r.mayChange)) taint(p.call, r);
       if (check && p.call && (r.wouldChange || r.mayChange)) for (const f of m.flags) if (!check.flagFrom.has(f)) check.flagFrom.set(f, `'${r.summary}'`);
+      if (check && flagOnChanged && !m.flags.includes(flagOnChanged) && r.mayChange && !check.flagMay.has(flagOnChanged)) check.flagMay.set(flagOnChanged, `'${r.summary}'`);
     };
     const parser = new FrameParser(nonce, onFrame);
     opts.events?.onBatch?.([...pending.values()].map((p) => p.summary));
@@ -398,6 +430,8 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       if (call.def.checkRun !== 'value') {
         // Code on the controller that may act on the node: not run. What reads its value may change.
         for (const id of call.ids) check.tainted.set(id, `it reads '${summary}', which check mode does not run`);
+        const flag = call.options.flagOnChanged;
+        if (flag && !check.flagFrom.has(flag) && !check.flagMay.has(flag)) check.flagMay.set(flag, `'${summary}', which check mode does not run`);
         push(notRunResult(call, summary, 'origin', undefined));
         return true;
       }
@@ -411,6 +445,10 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       const value = await runInSession(execSession, () => call.def.run!(call.args, ctxFor(call)));
       for (const id of call.ids) s.values.set(id, value);
       const changed = call.def.changedBy ? call.def.changedBy(value) : false;
+      const flag = call.options.flagOnChanged;
+      const flags = changed && flag ? [flag] : [];
+      recordFlags(s, flags, {});
+      if (check && flag && changed && !check.flagFrom.has(flag)) check.flagFrom.set(flag, `'${summary}'`);
       push({
         action: call.def.name,
         summary,
@@ -420,7 +458,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         err: '',
         changed: check ? false : changed,
         ...(check ? { wouldChange: changed } : {}),
-        flags: [],
+        flags,
         flagValues: {},
         durationMs: Date.now() - started,
         value,
@@ -474,7 +512,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
           } else {
             addAction(item, item.args);
           }
-        } else if (typeof item.cond === 'string' && batchable(item.then)) {
+        } else if ((typeof item.cond === 'string' || conditionFlags(item.cond)) && batchable([item], { seen: batchSudo })) {
           addWhen(item, () => fill(item.then));
         } else {
           if (!(await flush())) return false;

@@ -6,8 +6,32 @@
  * (so it may read node values), and the action's arguments are validated then.
  */
 import { isPlainObject } from '../spec/merge.js';
-import { recordAction, type NodeValue, type ScriptValue } from './session.js';
-import type { ActionDef } from './types.js';
+export { checkFlagName } from './session.js';
+import { checkFlagName, recordAction, withActionOptions, type NodeValue, type ScriptValue } from './session.js';
+import type { ActionDef, ActionOptions } from './types.js';
+
+/**
+ * For actions made of other actions: run `body` so that each action it records sets `flag` when it
+ * changes (the composite "changed" when any part did).
+ */
+export function withChangeFlag<T>(what: string, flag: string | undefined, body: () => T): T {
+  if (flag === undefined) return body();
+  const name = checkFlagName(flag, what);
+  return withActionOptions({ flagOnChanged: name }, body);
+}
+
+/**
+ * Take `flagOnChanged` (which every built-in action accepts) out of the options parameter at
+ * `at`: it is the engine's business, not the action's.
+ */
+function takeChangeOptions(name: string, params: unknown[], at: number | undefined): { params: unknown[]; options: Partial<ActionOptions> } {
+  const p = at === undefined ? undefined : params[at];
+  if (!isPlainObject(p) || !('flagOnChanged' in p)) return { params, options: {} };
+  const { flagOnChanged, ...rest } = p;
+  const out = [...params];
+  out[at!] = rest;
+  return { params: out, options: flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, name) } };
+}
 
 /** Does `v` contain a function (an argument evaluated at execution time)? */
 export function hasDeferred(v: unknown): boolean {
@@ -47,9 +71,17 @@ export class DeferredArgs {
  * with the given arguments (validated by `parse`) in the current scope.
  */
 export function defineAction<P extends unknown[], A>(
-  def: ActionDef<A> & { parse: (...params: P) => A },
+  def: ActionDef<A> & {
+    parse: (...params: P) => A;
+    /**
+     * The index of the parameter that holds the action's options object: `flagOnChanged` given there
+     * is taken out before `parse` sees it (include `ChangeOptions` in that parameter's type). Actions
+     * with no options object name the index of an extra, optional `opts?: ChangeOptions` parameter.
+     */
+    optionsParam?: number;
+  },
 ): (...params: P) => NodeValue<ScriptValue> {
-  const { parse, summary, preview, ...rest } = def;
+  const { parse, summary, preview, optionsParam, ...rest } = def;
   const anyParse = parse as unknown as (...params: unknown[]) => A;
   const action: ActionDef<A | DeferredArgs> = {
     ...(rest as Omit<ActionDef<A>, 'summary'>),
@@ -67,12 +99,13 @@ export function defineAction<P extends unknown[], A>(
     },
     ...(preview ? { preview: (args, ctx) => (args.some((a) => DeferredArgs.is(a)) ? undefined : preview(args as A[], ctx)) } : {}),
   } as ActionDef<A | DeferredArgs>;
-  return (...params: P) => {
+  return (...given: P) => {
+    const { params, options } = takeChangeOptions(def.name, given, optionsParam);
     if (hasDeferred(params)) {
       // Validate what is known now (functions stand in as strings); the real check runs at execution time.
       anyParse(...(mapDeferred(params, () => '(deferred)') as unknown[]));
-      return recordAction<A | DeferredArgs>(action, new DeferredArgs(params, anyParse));
+      return recordAction<A | DeferredArgs>(action, new DeferredArgs(params, anyParse), options);
     }
-    return recordAction<A | DeferredArgs>(action, parse(...params));
+    return recordAction<A | DeferredArgs>(action, anyParse(...params), options);
   };
 }

@@ -39,10 +39,10 @@ export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
   const aggregated: ActionCall[] = [];
   const sequence: PlanItem[] = [];
   const collected: ActionCall[] = [];
-  // Calls merge only when they would run the same way: same sudo user, environment, directory, trace.
+  // Calls merge only when they would run the same way: same sudo user, environment, directory, trace, flag.
   const keyOf = (c: ActionCall) => {
     const o = c.options;
-    return JSON.stringify([c.def.name, o.actionId ?? '', o.sudoUser ?? '', o.scriptDir ?? '', o.scriptTrace ?? false, Object.entries(o.scriptEnv ?? {}).sort()]);
+    return JSON.stringify([c.def.name, o.actionId ?? '', o.sudoUser ?? '', o.scriptDir ?? '', o.scriptTrace ?? false, Object.entries(o.scriptEnv ?? {}).sort(), o.flagOnChanged ?? '']);
   };
   const mergeInto = (list: ActionCall[], call: ActionCall) => {
     const key = keyOf(call);

@@ -85,6 +85,8 @@ export interface Session {
   os: { osFamily?: string; osVersion?: string; packager?: string };
   /** Check mode: what this target's check run knows (one per target and operation). */
   check?: CheckTrack;
+  /** Handlers declared in this phase (`handler`): they run at its end. Shared by every scope of the phase. */
+  handlers?: WhenBlock[];
 }
 
 /**
@@ -96,6 +98,8 @@ export interface CheckTrack {
   tainted: Map<string, string>;
   /** Flags set by actions in check mode (they would be set): by which action. */
   flagFrom: Map<string, string>;
+  /** Flags (`flagOnChanged`) of actions that may change, or were not run: they may be set, by which action. */
+  flagMay: Map<string, string>;
   /** The first action of this target that would or may change: a later check that fails is excused by it. */
   firstChange?: string;
   /** Reasons collected while a controller function runs (reads of tainted values and flags). */
@@ -103,7 +107,7 @@ export interface CheckTrack {
 }
 
 export function newCheckTrack(): CheckTrack {
-  return { tainted: new Map(), flagFrom: new Map(), touched: [] };
+  return { tainted: new Map(), flagFrom: new Map(), flagMay: new Map(), touched: [] };
 }
 
 // One store per process, even when several copies of this module are loaded (a project file
@@ -181,7 +185,7 @@ export class NodeValue<T = ScriptValue> {
 // Recording
 
 /** Record a call of `def` in the current scope and return its node value. */
-export function recordAction<A, T = ScriptValue>(def: ActionDef<A>, args: A): NodeValue<T> {
+export function recordAction<A, T = ScriptValue>(def: ActionDef<A>, args: A, options: Partial<ActionOptions> = {}): NodeValue<T> {
   const s = currentSession(def.name);
   if (s.mode !== 'plan') {
     throw new PlanError(
@@ -197,7 +201,7 @@ export function recordAction<A, T = ScriptValue>(def: ActionDef<A>, args: A): No
     def: def as ActionDef,
     args: [args],
     ids: [id],
-    options: { ...s.options },
+    options: { ...s.options, ...options },
     context: [...s.context],
   };
   s.scope.push(call);
@@ -216,6 +220,7 @@ export function withContext<T>(name: string, body: () => T): T {
  */
 export function withActionOptions<T>(options: ActionOptions, body: () => T): T {
   const s = currentSession('withActionOptions');
+  if (options.flagOnChanged !== undefined) checkFlagName(options.flagOnChanged, 'withActionOptions');
   return store.run({ ...s, options: { ...s.options, ...options } }, body);
 }
 
@@ -445,23 +450,95 @@ export function getEnvironment<T = unknown>(path: string | ReadonlyArray<string>
   return v as T;
 }
 
+/** A plan-time error for a flag name that is not allowed (flag names travel through shell and files). */
+export function checkFlagName(flag: unknown, what: string): string {
+  if (typeof flag === 'string' && /^[A-Za-z0-9_.-]+$/.test(flag) && flag !== '.' && flag !== '..') return flag;
+  const s = currentSession(what);
+  throw new PlanError(
+    `${what}: the flag name ${JSON.stringify(flag)} is not allowed: give a literal string of letters, digits, _ . - (for example 'restart-ssh').`,
+    { node: s.target.node.id, phase: s.phase, action: what },
+  );
+}
+
+/** A condition on target flags: the executor decides it on the node, in the batch, when it can. */
+export type FlagCondition = (() => boolean) & { conditionName: string; flags: string[] };
+
 /**
  * A predicate, evaluated at execution time, that is true when `flag` has been
- * set on the current target (by `flagOnChanged`, `pallet_set_flag`, ...).
- * Use it as a `planWhen` condition.
+ * set on the current target (by `flagOnChanged`, `pallet_set_flag`, ...) in this
+ * operation. Use it as a `planWhen` condition: when the flag is set in the same
+ * phase, the condition is decided on the node, in the same round trip.
  */
-export function targetFlag(flag: string): (() => boolean) & { conditionName: string } {
-  currentSession('targetFlag');
+export function targetFlag(flag: string): FlagCondition {
+  return anyTargetFlag([flag], 'targetFlag');
+}
+
+/** True when any of `flags` is set on the current target (see `targetFlag`). */
+export function anyTargetFlag(flags: string[], what = 'anyTargetFlag'): FlagCondition {
+  currentSession(what);
+  if (flags.length === 0) throw new PlanError(`${what}: give at least one flag name`, { action: what });
   const test = () => {
-    const s = currentSession('targetFlag');
+    const s = currentSession(what);
     const id = s.target.node.id;
-    const set = (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false);
+    const set = flags.filter((flag) => (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false));
     // Check mode: a flag set by a check run would be set by a real one.
-    const from = s.check?.flagFrom.get(flag);
-    if (set && from) s.check!.touched.push(`flag '${flag}' would be set by ${from}`);
-    return set;
+    for (const flag of set) {
+      const from = s.check?.flagFrom.get(flag);
+      if (from) s.check!.touched.push(`flag '${flag}' would be set by ${from}`);
+    }
+    // Check mode: a flag that is not set, but may be by an action check mode could not decide.
+    if (!set.length) for (const flag of flags) {
+      const may = s.check?.flagMay.get(flag);
+      if (may) s.check!.touched.push(`flag '${flag}' may be set by ${may}`);
+    }
+    return set.length > 0;
   };
-  return Object.assign(test, { conditionName: `targetFlag(${JSON.stringify(flag)})` });
+  const name = flags.length === 1 ? `targetFlag(${JSON.stringify(flags[0])})` : `anyTargetFlag(${flags.map((f) => JSON.stringify(f)).join(', ')})`;
+  return Object.assign(test, { conditionName: name, flags: [...flags] });
+}
+
+/** The flags a condition tests, when it is a flag condition (`targetFlag`, `anyTargetFlag`). */
+export function conditionFlags(cond: unknown): string[] | undefined {
+  const f = (cond as { flags?: unknown } | undefined)?.flags;
+  return typeof cond === 'function' && Array.isArray(f) && f.every((x) => typeof x === 'string') ? (f as string[]) : undefined;
+}
+
+/**
+ * Declare a handler: `body` runs once, at the end of the phase, only if one of
+ * `flags` was set (typically by actions given `flagOnChanged: <flag>`). It is
+ * decided on the node in the phase's last round trip, like
+ * `planWhen(targetFlag(flag), body)` placed last. Declaring the same flags again
+ * in the phase (a crate used twice) keeps the first declaration. Returns the
+ * first flag, to pass as `flagOnChanged`.
+ *
+ *     const restartSsh = handler('restart-ssh', () => service('ssh', { action: 'restart' }));
+ *     lineInFile('/etc/ssh/sshd_config', { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', flagOnChanged: restartSsh });
+ */
+export function handler(flags: string | string[], body: () => void): string {
+  const s = currentSession('handler');
+  const list = typeof flags === 'string' ? [flags] : [...flags];
+  const names = list.map((f) => checkFlagName(f, 'handler'));
+  if (!s.handlers) {
+    throw new PlanError('handler can only be declared in a phase run by lift, converge or explainPlan.', { node: s.target.node.id, phase: s.phase, action: 'handler' });
+  }
+  const cond = anyTargetFlag(names, 'handler');
+  if (!s.handlers.some((h) => conditionName(h.cond) === cond.conditionName)) {
+    const block: WhenBlock = { type: 'when', id: s.nextId(), cond, negate: false, then: [], context: [...s.context, `handler ${names.join(', ')}`], options: { ...s.options } };
+    s.handlers.push(block);
+    store.run({ ...s, scope: block.then, context: block.context }, body);
+  }
+  return names[0]!;
+}
+
+/** The items of a phase as they run: its actions in order, then its handlers. */
+export function phaseItems(s: Session, shape: (items: ReadonlyArray<PlanItem>) => PlanItem[]): PlanItem[] {
+  return [...shape(s.scope), ...(s.handlers ?? []).map((h) => ({ ...h, then: shape(h.then) }))];
+}
+
+/** The flags set on the session's target so far in this operation (earlier phases and this one). */
+export function hostFlags(s: Session): string[] {
+  const id = s.target.node.id;
+  return [...new Set([...(hostOf(s.planState, id)?.flags ?? []), ...(hostOf(s.delta, id)?.flags ?? [])])];
 }
 
 /** The name a condition function carries (`targetFlag` names its flag), if any. */

@@ -25,6 +25,22 @@ export interface ActionOptions {
   alwaysBefore?: string[];
   /** This action runs after the named actions (action names or action ids) of its scope. */
   alwaysAfter?: string[];
+  /**
+   * Set this target flag when the action changed the node (see `ChangeOptions`). Given to
+   * `withActionOptions`, every action of the body sets it when it changes.
+   */
+  flagOnChanged?: string;
+}
+
+/**
+ * Options every action accepts in its options object (or as an extra last argument when it has none).
+ *
+ * `flagOnChanged`: when the action changes the node, the target flag of that name is set; a later
+ * `planWhen(targetFlag(name), ...)` or `handler(name, ...)` in the same phase is decided on the node, in
+ * the same round trip. Flag names are letters, digits, `_`, `.` and `-`.
+ */
+export interface ChangeOptions {
+  flagOnChanged?: string;
 }
 
 /** What an action's script needs to know about the node it compiles for. */

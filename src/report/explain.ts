@@ -7,7 +7,7 @@ import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { conditionName, emptyPlanState, runInSession, type Session } from '../plan/session.js';
+import { conditionFlags, conditionName, emptyPlanState, phaseItems, runInSession, type Session } from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
 import { packagerForOs } from '../script/os.js';
 import { groupSpec, type PhaseFn } from '../spec/spec.js';
@@ -113,7 +113,12 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
   for (const item of items) {
     if (item.type === 'when') {
       const name = conditionName(item.cond);
-      const cond = typeof item.cond === 'string' ? `shell condition: ${item.cond}` : `${name ?? 'controller predicate'}, evaluated at execution time`;
+      const cond =
+        typeof item.cond === 'string'
+          ? `shell condition: ${item.cond}`
+          : conditionFlags(item.cond)
+            ? `${name}, decided on the node, in the batch`
+            : `${name ?? 'controller predicate'}, evaluated at execution time`;
       out.push(`${pad}${item.negate ? 'WHEN NOT' : 'WHEN'} (${cond}):`);
       describeItems(item.then, `${pad}  `, d);
       continue;
@@ -121,6 +126,7 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
     const where = item.def.script ? 'on the node' : 'on the controller';
     out.push(`${pad}ACTION: ${item.def.summary(item.args)} (${item.def.name}, ${item.def.execution}, runs ${where})`);
     if (item.context.length) out.push(`${pad}  CONTEXT: ${item.context.join(': ')}`);
+    if (item.options.flagOnChanged) out.push(`${pad}  SETS FLAG: ${item.options.flagOnChanged} (when it changes the node)`);
     if (!item.def.script) continue;
     if (hasDeferred(item.args)) {
       out.push(`${pad}  SCRIPT: (depends on arguments evaluated at execution time)`);
@@ -170,6 +176,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     planState: emptyPlanState(),
     delta: emptyPlanState(),
     scope: [],
+    handlers: [],
     context: [],
     options: {},
     values: new Map(),
@@ -182,7 +189,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
   const common = prelude({});
   const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`, '  EVERY SCRIPT STARTS WITH:', indent(common, '  | ')];
   const secrets = Secrets.ofUser(session.user);
-  describeItems(shapeScope(session.scope), '  ', { session, out, secrets, common: new Set(common.split('\n')), showContent: opts.showContent ?? false });
+  describeItems(phaseItems(session, shapeScope), '  ', { session, out, secrets, common: new Set(common.split('\n')), showContent: opts.showContent ?? false });
   // Redacted as a whole, once every action's secrets are known.
   return secrets.redact(`${out.join('\n')}\n`);
 }

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
+import { emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { packagerForOs } from '../../src/script/os.js';
 import { groupSpec } from '../../src/spec/spec.js';
@@ -38,7 +38,7 @@ export async function compile(plan: () => void, os: Os = families[0]!, o: { chec
   const s: Session = {
     mode: 'plan', target, targets: [target], phase: 'test', environment: {}, user: { username: 'root' },
     planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
+    handlers: [], nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
   };
   await runInSession(s, plan);
   const out: Array<{ action: string; script: string; checked?: boolean }> = [];
@@ -51,7 +51,7 @@ export async function compile(plan: () => void, os: Os = families[0]!, o: { chec
       }
     }
   };
-  walk(shapeScope(s.scope));
+  walk(phaseItems(s, shapeScope));
   return out;
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { buildBatch, FrameParser, parseControl, type Frame } from '../../src/operation/batch.js';
+import { buildBatch, FrameParser, parseControl, type BatchEntry, type Frame } from '../../src/operation/batch.js';
 import { renderDiffs } from '../../src/operation/check.js';
 
 const run = (script: string) => spawnSync('/bin/sh', ['-s'], { input: script });
@@ -134,4 +134,52 @@ test('renderDiffs: a unified diff old -> new; binary content is one line', () =>
   ]);
   assert.equal(d.text, '--- /etc/a\tcurrent\n+++ /etc/a\tnew\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n--- /etc/b\t(new file)\n+++ /etc/b\tnew\n@@ -0,0 +1,1 @@\n+new');
   assert.deepEqual(d.lines, ['change /etc/a', 'create /etc/b', '/bin/c: binary content differs']);
+});
+
+test('flag tests are decided in the batch: flagOnChanged on a change, pallet_set_flag, flags known before; no value passes for a flag', () => {
+  const nonce = 'f0';
+  const t = (key: string, flags: string[], then: string, negate = false): BatchEntry => ({
+    kind: 'test',
+    key,
+    cond: '',
+    negate,
+    options: {},
+    flags,
+    then: [{ kind: 'action', key: `${key}-then`, script: `echo ${then}`, options: {} }],
+  });
+  const script = buildBatch(
+    [
+      // Values that, read naively field by field, would look like a flag 'x', and a change.
+      // Then real records: a parser that lost its place would miss them.
+      {
+        kind: 'action',
+        key: 'a0',
+        script: `pallet_set_value k F; pallet_set_value F x; pallet_set_value "$(printf 'C\\nF')" x; pallet_set_value D "$(printf 'x\\nF\\nx')"; pallet_set_flag real; pallet_changed`,
+        options: { flagOnChanged: 'a0' },
+      },
+      t('t1', ['x'], 'x-set'),
+      t('t1a', ['real'], 'real-set'),
+      t('t1b', ['a0'], 'a0-set'),
+      { kind: 'action', key: 'a2', script: 'pallet_changed', options: { flagOnChanged: 'changed' } },
+      { kind: 'action', key: 'a3', script: 'pallet_set_flag own', options: {} },
+      { kind: 'action', key: 'a4', script: 'echo no change', options: { flagOnChanged: 'quiet' } },
+      t('t5', ['changed'], 'changed-set'),
+      t('t6', ['own'], 'own-set'),
+      t('t7', ['quiet'], 'quiet-set'),
+      t('t8', ['before'], 'before-set'),
+      t('t9', ['quiet', 'own'], 'any-set'),
+      t('t10', ['x'], 'x-not-set', true),
+    ],
+    nonce,
+    undefined,
+    false,
+    ['before'],
+  );
+  const r = run(script);
+  assert.equal(r.status, 0, r.stderr.toString());
+  const { frames: f, garbage } = frames(r.stdout, nonce);
+  assert.equal(garbage, '');
+  const taken = f.filter((x) => x.key.endsWith('-then')).map((x) => x.out.toString().trim());
+  assert.deepEqual(taken, ['real-set', 'a0-set', 'changed-set', 'own-set', 'before-set', 'any-set', 'x-not-set']);
+  assert.deepEqual(parseControl(f[0]!.ctl).flagValues, { k: 'F', F: 'x', 'C\nF': 'x', D: 'x\nF\nx' });
 });

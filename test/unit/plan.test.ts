@@ -5,7 +5,12 @@ import {
   execScript,
   explainPlan,
   getEnvironment,
+  handler,
+  installDeb,
+  lineInFile,
   NodeValueError,
+  pkg,
+  sed,
   PlanError,
   planFn,
   planWhen,
@@ -15,7 +20,7 @@ import {
   withActionValues,
 } from '../../src/index.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
+import { conditionFlags, emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { groupSpec } from '../../src/spec/spec.js';
 
@@ -26,7 +31,7 @@ function session(): Session {
   return {
     mode: 'plan', target: t, targets: [t], phase: 'configure', environment: { app: { port: 8080 } }, user: { username: 'admin' },
     planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+    handlers: [], nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
   };
 }
 
@@ -158,7 +163,7 @@ test('explainPlan for review: the helpers once, a targetFlag condition by name, 
   );
   assert.equal(text.match(/pallet_changed\(\) \{/g)?.length, 1, 'the helper prelude is shown once');
   assert.match(text, /EVERY SCRIPT STARTS WITH:\n {2}\| pallet_changed\(\)/);
-  assert.match(text, /WHEN \(targetFlag\("motd"\), evaluated at execution time\):/);
+  assert.match(text, /WHEN \(targetFlag\("motd"\), decided on the node, in the batch\):/);
   assert.match(text, /CONTENT:\n {4}> hello\n {4}> world\n/);
   assert.match(text, /CONTENT:\n {4}> <sensitive: not shown>/);
   assert.ok(!text.includes('hunter2'));
@@ -204,4 +209,53 @@ test('the real package actions keep their order inside planWhen (explainPlan sho
   const update = text.indexOf('packageManager update');
   const install = text.indexOf('pkg nginx');
   assert.ok(update >= 0 && install > update, text);
+});
+
+test('flagOnChanged: every action takes it from its options (or an extra options argument); the engine, not the action, gets it', async () => {
+  const s = session();
+  await runInSession(s, () => {
+    pkg('nginx', { flagOnChanged: 'web' });
+    pkg('curl');
+    installDeb('/tmp/x.deb', { flagOnChanged: 'deb' });
+    // sed's expressions are data: a key named flagOnChanged in them is an expression, not an option.
+    sed('/etc/a', { flagOnChanged: 'b' }, { flagOnChanged: 'sed' });
+    withActionOptions({ flagOnChanged: 'all' }, () => void execScript('true'));
+    remoteFile('/etc/motd', { content: 'x', flagOnChanged: 'motd' });
+  });
+  const items = shapeScope(s.scope) as Array<Extract<PlanItem, { type: 'action' }>>;
+  const flags = items.map((i) => [i.def.name, i.options.flagOnChanged ?? null]);
+  assert.deepEqual(flags, [['pkg', 'web'], ['pkg', null], ['installDeb', 'deb'], ['sed', 'sed'], ['execScript', 'all'], ['remoteFile', 'motd']], 'calls with different flags are not merged');
+  const sedArgs = items[3]!.args[0] as { exprs: Array<[string, string]>; opts: Record<string, unknown> };
+  assert.deepEqual(sedArgs.exprs, [['flagOnChanged', 'b']]);
+  assert.deepEqual(sedArgs.opts, {});
+  for (const bad of ['has space', '', '..', 'a/b']) {
+    await assert.rejects(record(() => void pkg('x', { flagOnChanged: bad })), (e: Error) => e instanceof PlanError && /pkg: the flag name .* is not allowed/.test(e.message));
+  }
+  await assert.rejects(record(() => void pkg('x', { flagOnChanged: (() => 'late') as unknown as string })), /a literal string/);
+});
+
+test('handler: declared once, placed after the phase, decided by a flag condition; explain names it', async () => {
+  const s = session();
+  await runInSession(s, () => {
+    const restart = handler('restart-ssh', () => void execScript('service ssh restart'));
+    assert.equal(restart, 'restart-ssh');
+    lineInFile('/etc/ssh/sshd_config', { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', flagOnChanged: restart });
+    // A crate used twice declares its handler twice: it runs once.
+    handler('restart-ssh', () => void execScript('service ssh restart'));
+    handler(['a', 'b'], () => void execScript('echo ab'));
+    execScript('echo last');
+  });
+  const items = phaseItems(s, shapeScope);
+  assert.deepEqual(summaries(items), ['lineInFile:[object Object]', 'execScript:[object Object]', 'when[execScript:[object Object]]', 'when[execScript:[object Object]]']);
+  const [h1, h2] = items.slice(2) as Array<Extract<PlanItem, { type: 'when' }>>;
+  assert.deepEqual([conditionFlags(h1!.cond), conditionFlags(h2!.cond)], [['restart-ssh'], ['a', 'b']]);
+  const text = await explainPlan(
+    planFn('h', () => {
+      const r = handler('restart-ssh', () => void execScript('service ssh restart'));
+      lineInFile('/etc/ssh/sshd_config', { line: 'UseDNS no', flagOnChanged: r });
+    }),
+  );
+  assert.match(text, /SETS FLAG: restart-ssh \(when it changes the node\)/);
+  assert.match(text, /WHEN \(targetFlag\("restart-ssh"\), decided on the node, in the batch\):\n.*ACTION: execScript service ssh restart/);
+  await assert.rejects(record(() => void handler('bad name', () => {})), /handler: the flag name "bad name" is not allowed/);
 });

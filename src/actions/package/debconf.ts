@@ -1,5 +1,6 @@
 /** `debconfSetSelections`: preseed debconf answers before the packages that ask them are installed. */
 import { z } from 'zod';
+import type { ChangeOptions } from '../../plan/types.js';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
@@ -35,9 +36,10 @@ function parseSelection(sel: DebconfSelection | { line: string }): DebconfSelect
  * debconf's password database, the value on stdin, never on a command line),
  * so a second run changes nothing.
  */
-export const debconfSetSelections = defineAction<[selection: DebconfSelection | { line: string }], DebconfSelection>({
+export const debconfSetSelections = defineAction<[selection: DebconfSelection | { line: string }, opts?: ChangeOptions], DebconfSelection>({
   name: 'debconfSetSelections',
   execution: 'aggregated',
+  optionsParam: 1,
   alwaysBefore: ['pkg'],
   parse: parseSelection,
   summary: (args) => `debconfSetSelections ${args.map((a) => a.question).join(' ')}`,

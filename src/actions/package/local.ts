@@ -1,5 +1,6 @@
 /** `installDeb` and `addRpm`: install a package file already on the node, unless that version is installed. */
 import { z } from 'zod';
+import type { ChangeOptions } from '../../plan/types.js';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
@@ -15,9 +16,10 @@ interface LocalPkgArgs {
  * installed through apt (its dependencies from the node's sources; conffiles as
  * `pkg`: the admin's kept).
  */
-export const installDeb = defineAction<[path: string], LocalPkgArgs>({
+export const installDeb = defineAction<[path: string, opts?: ChangeOptions], LocalPkgArgs>({
   name: 'installDeb',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path) => ({ path: validate(z.string().min(1), path, 'installDeb') }),
   summary: ([a]) => `installDeb ${a?.path ?? ''}`,
   script: ([a], ctx) => {
@@ -41,9 +43,10 @@ export const installDeb = defineAction<[path: string], LocalPkgArgs>({
 });
 
 /** Install an `.rpm` already on the node, unless that package version is installed. */
-export const addRpm = defineAction<[path: string], LocalPkgArgs>({
+export const addRpm = defineAction<[path: string, opts?: ChangeOptions], LocalPkgArgs>({
   name: 'addRpm',
   execution: 'in-sequence',
+  optionsParam: 1,
   parse: (path) => ({ path: validate(z.string().min(1), path, 'addRpm') }),
   summary: ([a]) => `addRpm ${a?.path ?? ''}`,
   script: ([a], ctx) => {

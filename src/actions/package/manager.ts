@@ -12,6 +12,7 @@
  *   shorthands. Sets the flag `packagesourcechanged` when a file changed.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../../plan/types.js';
 import { PlanError } from '../../errors.js';
 import { defineAction } from '../../plan/action.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
@@ -23,7 +24,7 @@ import { mutation, type CheckMode } from '../../script/check.js';
 
 export type PackageManagerAction = 'update' | 'upgrade' | 'configure' | 'addScope' | 'universe' | 'multiverse';
 
-export interface PackageManagerOptions {
+export interface PackageManagerOptions extends ChangeOptions {
   /** `configure`: an HTTP proxy URL for the package manager. */
   proxy?: string;
   /** `update`: skip when the last successful update is younger than this many seconds. */
@@ -166,6 +167,7 @@ function parse(action: PackageManagerAction, opts: PackageManagerOptions = {}): 
 export const packageManager = defineAction<[action: PackageManagerAction, opts?: PackageManagerOptions], PmArgs>({
   name: 'packageManager',
   execution: 'aggregated',
+  optionsParam: 1,
   alwaysBefore: ['pkg'],
   parse,
   summary: (args) => `packageManager ${args.map((a) => (a.action === 'addScope' ? `addScope:${a.opts.scope}` : a.action)).join(' ')}`,

@@ -19,6 +19,7 @@
  * failed run never leaves packages half-configured.
  */
 import { z } from 'zod';
+import type { ChangeOptions } from '../../plan/types.js';
 import { PlanError } from '../../errors.js';
 import { defineAction } from '../../plan/action.js';
 import { currentSession } from '../../plan/session.js';
@@ -31,7 +32,7 @@ import type { CheckMode } from '../../script/check.js';
 
 export type PackageAction = 'install' | 'latest' | 'remove' | 'upgrade' | 'purge';
 
-export interface PackageOptions {
+export interface PackageOptions extends ChangeOptions {
   /**
    * Default `install` (present at any version, or at the pinned `name=version`).
    * `latest`: installed and at the newest available version.
@@ -328,6 +329,7 @@ function parsePkg(name: string, opts: PackageOptions = {}): PkgArgs {
 export const pkg = defineAction<[name: string, opts?: PackageOptions], PkgArgs>({
   name: 'pkg',
   execution: 'aggregated',
+  optionsParam: 1,
   alwaysAfter: ['packageManager', 'packageSource', 'debconfSetSelections', 'minimalPackages'],
   parse: parsePkg,
   summary: (args) => `pkg ${args.map((a) => `${a.opts.action && a.opts.action !== 'install' ? `${a.opts.action}:` : ''}${a.name}`).join(' ')}`,
@@ -349,9 +351,10 @@ export function packages(byManager: PackagesByManager, opts: PackageOptions = {}
 }
 
 /** The packages every managed node needs (coreutils and sudo). */
-export const minimalPackages = defineAction<[], null>({
+export const minimalPackages = defineAction<[opts?: ChangeOptions], null>({
   name: 'minimalPackages',
   execution: 'aggregated',
+  optionsParam: 0,
   alwaysBefore: ['pkg', 'packageManager'],
   parse: () => null,
   summary: () => 'minimalPackages',

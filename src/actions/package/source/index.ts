@@ -67,6 +67,7 @@ const schema = z.strictObject({
 export const packageSource = defineAction<[name: string, opts: PackageSourceOptions], SourceArgs>({
   name: 'packageSource',
   execution: 'aggregated',
+  optionsParam: 1,
   alwaysBefore: ['packageManager', 'pkg'],
   parse: (name, opts) => ({
     name: validate(z.string().regex(/^[A-Za-z0-9._-]+$/, 'source names are letters, digits, . _ -'), name, 'packageSource'),

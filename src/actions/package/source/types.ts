@@ -1,5 +1,6 @@
 /** The options of `packageSource`, one section per package manager. */
 import type { ScriptContext } from '../../../plan/types.js';
+import type { ChangeOptions } from '../../../plan/types.js';
 
 export interface AptSource {
   /** Repository URL, or a `ppa:user/name` (Ubuntu). */
@@ -27,7 +28,7 @@ export interface YumSource {
   enabled?: boolean;
 }
 
-export interface PackageSourceOptions {
+export interface PackageSourceOptions extends ChangeOptions {
   apt?: AptSource;
   yum?: YumSource;
   /** Alpine: a repository line in /etc/apk/repositories (managed as its own marked entry). */
