@@ -109,17 +109,25 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** sshd logs each request it serves (for tests that count exec requests: `execRequests`). */
+export const sshdDebugLog = "printf 'LogLevel DEBUG1\\n' >> /etc/ssh/sshd_config";
+
+/** How many exec requests (commands run over SSH) the node's sshd has served so far. */
+export function execRequests(node: TestNode): number {
+  return node.logs().split('\n').filter((l) => /server_input_channel_req: channel \d+ request exec\b/.test(l)).length;
+}
+
 /**
  * One fresh Debian node for a suite: a key, the node (removed by label first),
  * a known_hosts file for it, a node-list service with it in group `box`, and
  * root as the admin user.
  */
-export async function startOneNode(label: string) {
+export async function startOneNode(label: string, opts: Omit<StartOptions, 'authorizedKeys'> = {}) {
   assertTestNodesReady();
   removeNodes(label);
   const dir = tempDir(`pallet-${label}-`);
   const key = makeKey(dir, 'id');
-  const nodes = await startNodes(label, 1, { authorizedKeys: [key.pub] });
+  const nodes = await startNodes(label, 1, { ...opts, authorizedKeys: [key.pub] });
   const node = nodes[0]!;
   const known = knownHostsFor(nodes, dir);
   const compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: known, agent: false } });

@@ -2,12 +2,14 @@
  * lineInFile and blockInFile on a real Debian node over SSH: every edit runs
  * twice (the first run changes the file, read back on the node; the second
  * changes nothing), validation with the node's own visudo and sshd, a
- * symlinked target, and a line edit in check mode (a diff, nothing changed).
+ * symlinked target, a line edit in check mode (a diff, nothing changed), and
+ * a restart handler fed by flagOnChanged, decided on the node in the same
+ * round trip (counted in the node's sshd log).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockInFile, explainSession, groupSpec, lift, lineInFile, type ActionResult, type OperationResult, type PhaseFn } from '../../src/index.js';
-import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
+import { blockInFile, execScript, explainSession, groupSpec, handler, lift, lineInFile, planWhen, targetFlag, withActionOptions, type ActionResult, type OperationResult, type PhaseFn } from '../../src/index.js';
+import { execRequests, removeNodes, sshdDebugLog, startOneNode, type TestNode } from '../helpers/nodes.js';
 
 const LABEL = 'line-suite';
 let env: Awaited<ReturnType<typeof startOneNode>>;
@@ -15,7 +17,7 @@ let node: TestNode;
 const sh = (cmd: string) => node.exec(cmd).stdout;
 
 before(async () => {
-  env = await startOneNode(LABEL);
+  env = await startOneNode(LABEL, { setup: sshdDebugLog });
   node = env.node;
 });
 after(() => removeNodes(LABEL));
@@ -92,4 +94,65 @@ test('a line edit in check mode: a diff, the file untouched; the run then makes 
   assert.equal(sh('cat /etc/line-c'), 'a\nPort 22\n');
   assert.deepEqual(changed(await run(phase)), ['lineInFile /etc/line-c']);
   assert.equal(actions(await run(phase, true))[0]!.wouldChange, false);
+});
+
+test('three line edits flag restart-ssh; the handler runs in the same round trip as the edits, on the first run only', async () => {
+  const conf = '/etc/ssh/handler.conf';
+  node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
+  const validate = '/usr/sbin/sshd -t -f %s';
+  const edits = (restart: string) => {
+    lineInFile(conf, { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin prohibit-password', validate, flagOnChanged: restart });
+    lineInFile(conf, { regexp: '^#?PasswordAuthentication', line: 'PasswordAuthentication no', validate, flagOnChanged: restart });
+    lineInFile(conf, { regexp: '^#?X11Forwarding', line: 'X11Forwarding no', validate, flagOnChanged: restart });
+  };
+  const phase = () => edits(handler('restart-ssh', () => void execScript('echo restarted >> /root/restarts')));
+  /** The exec requests the node's sshd served for one lift. */
+  const trips = async (p: PhaseFn, check = false) => {
+    const before = execRequests(node);
+    const r = await run(p, check);
+    assert.equal(r.ok, true, explainSession(r));
+    return { r, trips: execRequests(node) - before };
+  };
+  // What any lift of a one-batch phase costs here (the OS probe and the phase's one batch).
+  const base = await trips(() => void execScript('true'));
+
+  // Check mode first: the edits would change, the handler may (its flag would be set); nothing changes.
+  const c = await trips(phase, true);
+  assert.equal(c.trips, base.trips, 'check mode: one round trip for the phase too');
+  const ca = actions(c.r);
+  assert.deepEqual(ca.filter((a) => a.wouldChange).length, 4, 'three edits and the handler would change');
+  assert.match(ca.find((a) => a.action === 'execScript')!.mayChange ?? '', /flag 'restart-ssh' would be set by 'lineInFile \/etc\/ssh\/handler.conf'/);
+  assert.equal(node.exec('cat /root/restarts').status, 1, 'check mode restarted nothing');
+
+  const first = await trips(phase);
+  assert.equal(first.trips, base.trips, 'the edits and the handler run in the phase\'s one round trip');
+  assert.deepEqual(changed(first.r).length, 4, 'three edits and the handler changed');
+  assert.deepEqual(actions(first.r).filter((a) => a.flags.includes('restart-ssh')).length, 3, 'each edit reports the flag');
+  assert.equal(sh('cat /root/restarts'), 'restarted\n', 'the handler ran once for three changes');
+  assert.match(sh(`grep -E '^(PermitRootLogin|PasswordAuthentication|X11Forwarding)' ${conf}`), /^PermitRootLogin prohibit-password\nPasswordAuthentication no\nX11Forwarding no\n$/);
+
+  const second = await trips(phase);
+  assert.equal(second.trips, base.trips);
+  assert.deepEqual(changed(second.r), [], 'nothing changed, so the handler did not run');
+  assert.equal(sh('cat /root/restarts'), 'restarted\n');
+
+  // The counter can tell: a condition the controller must decide cuts the batch (one more round trip when it holds).
+  node.exec(`cp /etc/ssh/sshd_config ${conf}`);
+  const cut = await trips(() => {
+    edits('restart-ssh');
+    const flag = targetFlag('restart-ssh');
+    planWhen(() => flag(), () => void execScript('echo cut >> /root/restarts'));
+  });
+  assert.equal(cut.trips, base.trips + 1);
+  assert.equal(sh('cat /root/restarts'), 'restarted\ncut\n');
+
+  // An action run through sudo reports its flags inside its output: a flag test after it is decided by
+  // the controller (one more round trip), and still right.
+  node.exec('rm -f /tmp/sudo-made /root/restarts');
+  const viaSudo = await trips(() => {
+    withActionOptions({ sudoUser: 'nobody' }, () => void execScript('touch /tmp/sudo-made', { flagOnChanged: 'made' }));
+    planWhen(targetFlag('made'), () => void execScript('echo after-sudo >> /root/restarts'));
+  });
+  assert.equal(viaSudo.trips, base.trips + 1);
+  assert.equal(sh('stat -c %U /tmp/sudo-made; cat /root/restarts'), 'nobody\nafter-sudo\n');
 });
