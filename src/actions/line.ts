@@ -204,6 +204,12 @@ function editScript(what: string, path: string, o: Common, vars: Record<string, 
   return { script: lines.filter(Boolean).join('\n'), changes: 'reported', checked: true };
 }
 
+/** What a lineInFile call does, in a few words (its results say which line of the file it is about). */
+function lineLabel(o: LineInFileOptions): string {
+  const cut = (t: string) => (t.length > 60 ? `${t.slice(0, 57)}...` : t);
+  return o.state === 'absent' ? `absent ${cut(o.regexp ?? o.line ?? '')}` : cut(o.line ?? '');
+}
+
 /**
  * Make one line present (or absent) in a file. With `regexp`, the last
  * matching line is replaced (`absent`: every matching line is removed);
@@ -231,7 +237,7 @@ export const lineInFile = defineAction<[path: string, opts: LineInFileOptions], 
     }
     return { path: checkPath('lineInFile', path), opts: o };
   },
-  summary: ([a]) => `lineInFile ${a?.path ?? ''}`,
+  summary: ([a]) => `lineInFile ${a?.path ?? ''}${a ? `: ${lineLabel(a.opts)}` : ''}`,
   script: ([a], ctx) => {
     const { path, opts: o } = a!;
     if (o.backrefs) {

@@ -92,7 +92,7 @@ test('a line edit in check mode: a diff, the file untouched; the run then makes 
   assert.deepEqual([a.changed, a.wouldChange], [false, true]);
   assert.match(a.diff ?? '', /@@ -1,2 \+1,2 @@\n a\n-Port 22\n\+Port 2200/);
   assert.equal(sh('cat /etc/line-c'), 'a\nPort 22\n');
-  assert.deepEqual(changed(await run(phase)), ['lineInFile /etc/line-c']);
+  assert.deepEqual(changed(await run(phase)), ['lineInFile /etc/line-c: Port 2200']);
   assert.equal(actions(await run(phase, true))[0]!.wouldChange, false);
 });
 
@@ -121,7 +121,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   assert.equal(c.trips, base.trips, 'check mode: one round trip for the phase too');
   const ca = actions(c.r);
   assert.deepEqual(ca.filter((a) => a.wouldChange).length, 4, 'three edits and the handler would change');
-  assert.match(ca.find((a) => a.action === 'execScript')!.mayChange ?? '', /flag 'restart-ssh' would be set by 'lineInFile \/etc\/ssh\/handler.conf'/);
+  assert.match(ca.find((a) => a.action === 'execScript')!.mayChange ?? '', /flag 'restart-ssh' would be set by 'lineInFile \/etc\/ssh\/handler.conf: PermitRootLogin prohibit-password'/);
   assert.equal(node.exec('cat /root/restarts').status, 1, 'check mode restarted nothing');
 
   const first = await trips(phase);
