@@ -97,8 +97,16 @@ function checkCommon(what: string, o: Common): void {
   for (const re of [o.insertAfter, o.insertBefore]) if (re !== undefined && re !== 'EOF' && re !== 'BOF') ere(what, re);
 }
 
-/** A POSIX ERE, checked as well as JavaScript can (the node's awk reads it). */
+/**
+ * A POSIX ERE, checked as well as JavaScript can (the node's awk reads it). What the two read
+ * differently is refused: Perl classes (`\s`, `\d`, `\w`, `\b`: not ERE, and mawk, Debian's awk,
+ * does not know them) and bracket classes (`[[:space:]]`: ERE, but JavaScript reads it otherwise, so
+ * the plan-time checks would be wrong).
+ */
 function ere(what: string, re: string): RegExp {
+  const perl = /(?:^|[^\\])(?:\\\\)*(\\[sSdDwWbB])/.exec(re);
+  if (perl) throw new PlanError(`${what}: '${re}' uses ${perl[1]}, which is not POSIX ERE (the node's awk may not know it): write [ \\t] for a blank, [0-9] for a digit, [A-Za-z0-9_] for a word character`);
+  if (/\[:[a-z]+:\]/.test(re)) throw new PlanError(`${what}: '${re}' uses a [[:class:]], which pallet cannot check at plan time: write the characters out ([ \\t], [0-9], [A-Za-z])`);
   try {
     return new RegExp(re);
   } catch (e) {

@@ -67,6 +67,13 @@ test('lineInFile: refused at plan time where Ansible is never idempotent', async
   await assert.rejects(compile(() => void lineInFile(P, { line: 'a', insertAfter: 'x', insertBefore: 'y' })), /not both/);
   await assert.rejects(compile(() => void lineInFile(P, { line: 'a', validate: 'visudo -c' })), /'%s'/);
   await assert.rejects(compile(() => void lineInFile(P, {})), /give the line/);
+  // What the node's awk and the plan-time check would read differently is refused, naming the fix.
+  await assert.rejects(compile(() => void lineInFile(P, { regexp: '^%sudo\\s', line: '%sudo ALL' })), /uses \\s, which is not POSIX ERE.*\[ \\t\]/);
+  await assert.rejects(compile(() => void lineInFile(P, { regexp: '^Port[[:space:]]', line: 'Port 22' })), /\[\[:class:\]\]/);
+  await assert.rejects(compile(() => void lineInFile(P, { line: 'x', insertAfter: '^\\d' })), /uses \\d/);
+  // An escaped backslash before an s is a backslash and an s: allowed.
+  const [ok] = await compile(() => void lineInFile(P, { regexp: '^a\\\\s', line: 'a\\s' }));
+  assert.ok(ok);
 });
 
 test('blockInFile: insert, replace, remove; markers; a last line without newline', async () => {
