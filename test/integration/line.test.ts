@@ -136,6 +136,15 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   assert.deepEqual(changed(second.r), [], 'nothing changed, so the handler did not run');
   assert.equal(sh('cat /root/restarts'), 'restarted\n');
 
+  // The same with planWhen(targetFlag(...)) written out, right after the edits: one round trip too.
+  node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
+  const inline = await trips(() => {
+    edits('restart-ssh');
+    planWhen(targetFlag('restart-ssh'), () => void execScript('echo inline >> /root/restarts'));
+  });
+  assert.equal(inline.trips, base.trips);
+  assert.equal(sh('cat /root/restarts'), 'inline\n');
+
   // The counter can tell: a condition the controller must decide cuts the batch (one more round trip when it holds).
   node.exec(`cp /etc/ssh/sshd_config ${conf}`);
   const cut = await trips(() => {
@@ -144,7 +153,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
     planWhen(() => flag(), () => void execScript('echo cut >> /root/restarts'));
   });
   assert.equal(cut.trips, base.trips + 1);
-  assert.equal(sh('cat /root/restarts'), 'restarted\ncut\n');
+  assert.equal(sh('cat /root/restarts'), 'inline\ncut\n');
 
   // An action run through sudo reports its flags inside its output: a flag test after it is decided by
   // the controller (one more round trip), and still right.
