@@ -326,7 +326,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
           if (f.exit !== 0 && check.firstChange) {
             // Its check failed, but a change before it would have happened in a real run.
             excused = `its check failed (exit ${f.exit}: ${tail(err, 1) || tail(m.out, 1) || 'no output'}), but ${check.firstChange} would change the node before it runs`;
-            r.mayChange = excused;
+            r.mayChange = around ? `${around}; ${excused}` : excused;
           }
         } else if (p.flags) {
           // A flag test: true because a change would set the flag, or false while a change that may happen would set it.
