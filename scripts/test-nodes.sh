@@ -2,7 +2,7 @@
 # Set up what the tests need for real Debian test nodes on this machine:
 #   - packages: podman (with runc), debootstrap, openssh-client, sudo;
 #   - podman configured for this kind of machine (runc, lower ulimits);
-#   - the test image localhost/pallet-debian:12 (built once, then cached);
+#   - the test image localhost/pallet-debian:12 (Debian 12 minbase with sshd, sudo, cron; built once, then cached);
 #   - podman's Docker-compatible API service on /run/podman/podman.sock.
 # Idempotent: run it as often as you like. Needs root.
 set -euo pipefail
@@ -46,11 +46,17 @@ CONF
   restart_service=1
 fi
 
+# What the image must hold; an image built before a package was added here is rebuilt.
+IMAGE_PACKAGES=openssh-server,sudo,ca-certificates,cron
+if podman image exists "$IMAGE" && ! podman run --rm "$IMAGE" sh -c 'command -v crontab' >/dev/null 2>&1; then
+  log "$IMAGE lacks packages of $IMAGE_PACKAGES: rebuilding it"
+  podman rmi -f "$IMAGE" >/dev/null
+fi
 if ! podman image exists "$IMAGE"; then
   log "building $IMAGE with debootstrap (about a minute)"
   dir=$(mktemp -d /tmp/pallet-rootfs.XXXXXX)
   trap 'rm -rf "$dir"' EXIT
-  debootstrap --variant=minbase --include=openssh-server,sudo,ca-certificates bookworm "$dir" "$MIRROR" >/tmp/pallet-debootstrap.log 2>&1 \
+  debootstrap --variant=minbase --include="$IMAGE_PACKAGES" bookworm "$dir" "$MIRROR" >/tmp/pallet-debootstrap.log 2>&1 \
     || { tail -20 /tmp/pallet-debootstrap.log >&2; exit 1; }
   # Every node must get its own host key: none is baked into the image.
   rm -f "$dir"/etc/ssh/ssh_host_*

@@ -163,6 +163,32 @@ export { jsonRenderer, lineRenderer, liveRenderer, summaryText, summarise, redac
 
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys, sudoers } from './crates/admin-user.js';
+export {
+  systemEnvironment,
+  etcDefault,
+  limitsConf,
+  limitsConfSettings,
+  ulimit,
+  configureLimitsConf,
+  limitsConfServer,
+  type SystemEnvironmentOptions,
+  type EtcDefaultOptions,
+  type LimitEntry,
+  type LimitsConfSettings,
+} from './crates/system-files.js';
+export {
+  crontab,
+  systemCrontab,
+  crontabSettings,
+  userCrontabSettings,
+  systemCrontabSettings,
+  configureCrontabs,
+  crontabServer,
+  type CrontabContent,
+  type CrontabSettings,
+} from './crates/crontab.js';
+export { generateKey, installKey, publicKey, authorizeKeyForLocalhost, sshConfig, type GenerateKeyOptions, type SshConfigOptions } from './crates/ssh-key.js';
+export { waitForPortListen, waitForHttpStatus, type WaitNetOptions } from './crates/network-service.js';
 
 // Users
 export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';

@@ -1,0 +1,182 @@
+/**
+ * The crates on a real Debian node over SSH: every crate's first run changes
+ * the node (read back on the node), its second run changes nothing; settings
+ * given in the `settings` phase are what `configure` writes.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  authorizeKeyForLocalhost,
+  crontab,
+  crontabServer,
+  etcDefault,
+  explainSession,
+  generateKey,
+  groupSpec,
+  installKey,
+  lift,
+  limitsConfServer,
+  publicKey,
+  sshConfig,
+  systemCrontab,
+  systemCrontabSettings,
+  systemEnvironment,
+  ulimit,
+  user,
+  userCrontabSettings,
+  waitForHttpStatus,
+  waitForPortListen,
+  withActionValues,
+  type ActionResult,
+  type OperationResult,
+  type PhaseFn,
+  type ServerSpec,
+} from '../../src/index.js';
+import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
+
+const LABEL = 'crates-suite';
+let env: Awaited<ReturnType<typeof startOneNode>>;
+let node: TestNode;
+const sh = (cmd: string) => node.exec(cmd).stdout;
+
+before(async () => {
+  env = await startOneNode(LABEL);
+  node = env.node;
+});
+after(() => removeNodes(LABEL));
+
+interface Phases {
+  phase?: PhaseFn;
+  settings?: PhaseFn;
+  extends?: ServerSpec[];
+}
+async function run(p: Phases, check = false): Promise<OperationResult> {
+  const phases: Record<string, PhaseFn> = { ...(p.phase ? { configure: p.phase } : {}), ...(p.settings ? { settings: p.settings } : {}) };
+  const g = groupSpec('box', { ...(p.extends ? { extends: p.extends } : {}), phases });
+  return lift(g, { compute: env.compute, user: env.admin, check, phase: ['settings', 'configure'] });
+}
+const actions = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
+const changed = (r: OperationResult) => actions(r).filter((a) => a.changed).map((a) => a.summary);
+
+/** First run: ok, something changed; check mode then says nothing would change; second run: nothing changed. */
+async function twice(p: Phases): Promise<OperationResult> {
+  const r1 = await run(p);
+  assert.equal(r1.ok, true, explainSession(r1));
+  assert.ok(changed(r1).length > 0, 'the first run changes the node');
+  const c = await run(p, true);
+  assert.equal(c.ok, true, explainSession(c));
+  assert.deepEqual(actions(c).filter((a) => a.wouldChange).map((a) => a.summary), [], 'check mode: nothing would change');
+  const r2 = await run(p);
+  assert.equal(r2.ok, true, explainSession(r2));
+  assert.deepEqual(changed(r2), [], 'the second run changes nothing');
+  return r1;
+}
+
+const tricky = `it's $HOME \`id\` \\ \t end`;
+
+test('systemEnvironment: /etc/environment per key (others kept), profile.d with shell quoting', async () => {
+  node.exec("printf 'LANG=\"C.UTF-8\"\\nOLD=\"1\"\\n' > /etc/environment");
+  await twice({ phase: () => systemEnvironment('app', { APP_HOME: '/opt/app', OLD: 2 }) });
+  assert.equal(sh('cat /etc/environment'), 'LANG="C.UTF-8"\nOLD="2"\nAPP_HOME="/opt/app"\n', 'a key replaced in place, a new key appended, others kept');
+  await twice({ phase: () => systemEnvironment('tricky', { TRICKY: tricky }, { shared: false }) });
+  assert.equal(sh(". /etc/profile.d/tricky.sh; printf '%s' \"$TRICKY\""), tricky, 'the value arrives byte for byte');
+  assert.equal(sh('stat -c "%a %U" /etc/profile.d/tricky.sh'), '644 root\n');
+  const r = await run({ phase: () => systemEnvironment('bad', { Q: 'a"b' }) });
+  assert.equal(r.ok, false);
+  assert.match(actions(r).map((a) => a.error?.message ?? '').join(' '), /the value of Q has a double quote/);
+});
+
+test('etcDefault: the whole file, values shell-quoted', async () => {
+  await twice({ phase: () => etcDefault('pallet-demo', { JAVA_OPTS: '-Xmx1g -Dx=$y', ENABLED: true, TRICKY: tricky }) });
+  assert.equal(sh(". /etc/default/pallet-demo; printf '%s|%s|%s' \"$JAVA_OPTS\" \"$ENABLED\" \"$TRICKY\""), `-Xmx1g -Dx=$y|true|${tricky}`);
+});
+
+test('limitsConf from the settings phase: server settings plus ulimit calls, one file in limits.d', async () => {
+  const spec = limitsConfServer({ entries: [{ domain: '@web', type: 'soft', item: 'nofile', value: 4096 }] });
+  await twice({ extends: [spec], settings: () => void ulimit(['deploy', 'hard', 'nproc', 512]) });
+  assert.equal(sh('cat /etc/security/limits.d/pallet.conf'), '# managed by pallet\n@web soft nofile 4096\ndeploy hard nproc 512\n');
+  assert.equal(sh('stat -c "%a %U" /etc/security/limits.d/pallet.conf'), '644 root\n');
+});
+
+test('crontab: a user crontab through crontab -u and a system crontab in /etc/cron.d, from settings', async () => {
+  const spec = crontabServer({ system: { 'pallet-backup': ['30 2 * * * root /usr/local/bin/backup'] } });
+  await twice({
+    extends: [spec],
+    phase: () => {
+      crontab('nobody', '*/5 * * * * /bin/true\n');
+    },
+  });
+  assert.equal(sh('crontab -u nobody -l'), '*/5 * * * * /bin/true\n');
+  assert.equal(sh('cat /etc/cron.d/pallet-backup; stat -c "%a %U" /etc/cron.d/pallet-backup'), '30 2 * * * root /usr/local/bin/backup\n644 root\n');
+  // Declared in the settings phase by a plan function, written by configureCrontabs.
+  const viaSettings = groupSpec('box', {
+    extends: [crontabServer()],
+    phases: {
+      settings: () => {
+        userCrontabSettings('daemon', ['0 * * * * /bin/date']);
+        systemCrontabSettings('pallet-hourly', '0 * * * * root /bin/true');
+      },
+    },
+  });
+  const r = await lift(viaSettings, { compute: env.compute, user: env.admin, phase: ['settings', 'configure'] });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(sh('crontab -u daemon -l; cat /etc/cron.d/pallet-hourly'), '0 * * * * /bin/date\n0 * * * * root /bin/true\n');
+  // A crontab edited by hand is put back; removal removes it.
+  node.exec("echo '1 1 1 1 1 /bin/false' | crontab -u nobody -");
+  assert.deepEqual(changed(await run({ phase: () => void crontab('nobody', '*/5 * * * * /bin/true\n') })), ['crontab nobody']);
+  assert.deepEqual(changed(await run({ phase: () => { crontab('nobody', '', { action: 'remove' }); systemCrontab('pallet-backup', '', { action: 'remove' }); } })).length, 2);
+  assert.match(node.exec('crontab -u nobody -l').stderr, /no crontab/);
+  assert.equal(node.exec('test -e /etc/cron.d/pallet-backup').status, 1);
+});
+
+test('ssh keys: generate once, install a pair (0600 from the start), read a public key back, localhost authorization, ~/.ssh/config', async () => {
+  const local = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'given', '-f', join(local, 'k')]);
+  const priv = readFileSync(join(local, 'k'), 'utf8');
+  const pub = readFileSync(join(local, 'k.pub'), 'utf8').trim();
+  const seen: string[] = [];
+  await twice({
+    phase: () => {
+      user('keyuser', { createHome: true, shell: 'bash' });
+      generateKey('keyuser');
+      installKey('keyuser', 'deploy', priv, pub);
+      authorizeKeyForLocalhost('keyuser');
+      sshConfig('git.example.org', { User: 'git', IdentityFile: '~/.ssh/deploy' }, { user: 'keyuser' });
+      const k = publicKey('keyuser');
+      withActionValues([k], (v) => void seen.push(v));
+    },
+  });
+  const generated = sh('cat /home/keyuser/.ssh/id_ed25519.pub').trim();
+  assert.match(generated, /^ssh-ed25519 \S+ generated by pallet$/);
+  assert.equal(seen[0], generated, 'publicKey reads the key back as a node value');
+  assert.equal(new Set(seen).size, 1, 'the key was generated once, not on every run');
+  assert.equal(sh('cat /home/keyuser/.ssh/deploy'), priv);
+  assert.equal(sh('stat -c "%n %a %U" /home/keyuser/.ssh /home/keyuser/.ssh/id_ed25519 /home/keyuser/.ssh/id_ed25519.pub /home/keyuser/.ssh/deploy /home/keyuser/.ssh/deploy.pub /home/keyuser/.ssh/authorized_keys /home/keyuser/.ssh/config'),
+    ['/home/keyuser/.ssh 700', '/home/keyuser/.ssh/id_ed25519 600', '/home/keyuser/.ssh/id_ed25519.pub 644', '/home/keyuser/.ssh/deploy 600', '/home/keyuser/.ssh/deploy.pub 644', '/home/keyuser/.ssh/authorized_keys 600', '/home/keyuser/.ssh/config 600'].map((l) => `${l} keyuser\n`).join(''));
+  assert.equal(sh('cat /home/keyuser/.ssh/authorized_keys'), `from="localhost,127.0.0.1,::1" ${generated}\n`);
+  assert.equal(sh('cat /home/keyuser/.ssh/config'), '# BEGIN pallet host git.example.org\nHost git.example.org\n  User git\n  IdentityFile ~/.ssh/deploy\n# END pallet host git.example.org\n');
+  // The private key never shows in results.
+  const r = await run({ phase: () => void installKey('keyuser', 'deploy2', priv, pub) });
+  assert.ok(!JSON.stringify(r).includes(priv.split('\n')[1]!), 'the private key is redacted everywhere');
+  assert.equal(sh('stat -c %a /home/keyuser/.ssh/deploy2'), '600\n');
+});
+
+test('waitForPortListen and waitForHttpStatus: succeed, or fail saying what and how long', async () => {
+  const ok = await run({ phase: () => void waitForPortListen(22, { timeout: 5 }) });
+  assert.equal(ok.ok, true, explainSession(ok));
+  const started = Date.now();
+  const late = await run({ phase: () => void waitForPortListen(2999, { timeout: 2 }) });
+  assert.equal(late.ok, false);
+  assert.match(actions(late).find((a) => a.error)!.err, /port tcp\/2999 is not listening: gave up after 2 s/);
+  assert.ok(Date.now() - started >= 2000, 'it waited');
+  const check = await run({ phase: () => void waitForPortListen(2999, { timeout: 30 }) }, true);
+  assert.equal(check.ok, true);
+  assert.match(actions(check)[0]!.mayChange ?? '', /not yet/);
+  // This node has neither curl nor wget: a clear error, not a hang.
+  const http = await run({ phase: () => void waitForHttpStatus('http://127.0.0.1:22/', 200, { timeout: 2 }) });
+  assert.equal(http.ok, false);
+  assert.match(actions(http).find((a) => a.error)!.err, /neither curl nor wget/);
+});
