@@ -162,7 +162,8 @@ export { defineProject, loadProject, projectGroups, type Project, type ProjectOp
 export { jsonRenderer, lineRenderer, liveRenderer, summaryText, summarise, redactor, type NodeSummary } from './report/render.js';
 
 // Crates
-export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys, sudoers } from './crates/admin-user.js';
+export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys } from './crates/admin-user.js';
+export { sudoers, formatSudoers, mergeSudoers, type SudoersSpec, type SudoersSpecLine, type SudoersDefault, type SudoersOptions } from './crates/sudoers.js';
 export {
   systemEnvironment,
   etcDefault,

@@ -5,10 +5,10 @@
  * checks before it is installed.
  */
 import { readFileSync } from 'node:fs';
-import type { ChangeOptions } from '../plan/types.js';
 import { z } from 'zod';
+import type { ChangeOptions } from '../plan/types.js';
 import { pkg } from '../actions/package/index.js';
-import { remoteFile } from '../actions/remote-file.js';
+import { sudoers } from './sudoers.js';
 import { user } from '../actions/user.js';
 import { defineAction } from '../plan/action.js';
 import { planFn } from '../plan/plan-fn.js';
@@ -67,17 +67,6 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
 });
-
-/** Grant `username` passwordless sudo with a sudoers file checked by `visudo -c` before it is installed. */
-export function sudoers(username: string): void {
-  remoteFile(`/etc/sudoers.d/pallet-${username.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
-    content: `${username} ALL=(ALL) NOPASSWD: ALL\n`,
-    owner: 'root',
-    group: 'root',
-    mode: '0440',
-    verify: 'visudo -c -q -f',
-  });
-}
 
 /**
  * Create the admin user (default: the operation's admin user) with a home

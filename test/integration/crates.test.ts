@@ -20,6 +20,7 @@ import {
   lift,
   limitsConfServer,
   publicKey,
+  sudoers,
   sshConfig,
   systemCrontab,
   systemCrontabSettings,
@@ -179,4 +180,49 @@ test('waitForPortListen and waitForHttpStatus: succeed, or fail saying what and 
   const http = await run({ phase: () => void waitForHttpStatus('http://127.0.0.1:22/', 200, { timeout: 2 }) });
   assert.equal(http.ok, false);
   assert.match(actions(http).find((a) => a.error)!.err, /neither curl nor wget/);
+});
+
+test('sudoers: aliases, Defaults and specs from several plan functions, one validated file; a rejected file leaves the old one', async () => {
+  const phase = () => {
+    user('ops', { createHome: true, shell: 'bash' });
+    sudoers({
+      aliases: { cmnd: { SERVICES: ['/usr/sbin/service cron restart', '/usr/sbin/service cron status'] }, user: { OPS: ['ops'] } },
+      defaults: { default: { env_keep: ['SSH_AUTH_SOCK'] }, ':ops': { lecture: false, passwd_tries: 2 } },
+      specs: { OPS: { runAs: 'root', tags: ['NOPASSWD'], commands: 'SERVICES' } },
+    });
+    // Another plan function of the phase adds to the same file.
+    sudoers({ aliases: { cmnd: { SERVICES: ['/usr/sbin/service ssh reload'] } }, specs: { '%sudo': { commands: 'ALL' } } });
+  };
+  await twice({ phase });
+  assert.equal(
+    sh('cat /etc/sudoers.d/pallet'),
+    [
+      '# managed by pallet: edit the plan, not this file',
+      'User_Alias OPS = ops',
+      'Cmnd_Alias SERVICES = /usr/sbin/service cron restart, /usr/sbin/service cron status, /usr/sbin/service ssh reload',
+      'Defaults env_keep += "SSH_AUTH_SOCK"',
+      'Defaults:ops !lecture',
+      'Defaults:ops passwd_tries="2"',
+      'OPS ALL = (root) NOPASSWD: SERVICES',
+      '%sudo ALL = (ALL) ALL',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(sh('stat -c "%a %U %G" /etc/sudoers.d/pallet'), '440 root root\n');
+  assert.equal(node.exec('visudo -c').status, 0);
+  assert.match(sh('sudo -l -U ops'), /\(root\) NOPASSWD: \/usr\/sbin\/service cron restart/);
+  // A relative command passes the plan-time checks but not visudo: the run fails, the file stays.
+  const before = sh('md5sum /etc/sudoers.d/pallet');
+  const bad = await run({ phase: () => void sudoers({ specs: { ops: { commands: 'service cron restart' } } }) });
+  assert.equal(bad.ok, false);
+  assert.match(actions(bad).find((a) => a.error)!.err, /visudo -cf rejected the new content; the file is unchanged/);
+  assert.equal(sh('md5sum /etc/sudoers.d/pallet'), before);
+  assert.equal(sh('ls -A /etc/sudoers.d | grep -c pallet-new || true'), '0\n', 'no staged file left behind');
+  // Plan-time refusals name the problem.
+  const refused = await run({ phase: () => void sudoers({ specs: { ops: { commands: 'a\nb' } } }, { file: 'has.dot' }) });
+  assert.equal(refused.ok, false);
+  // The user form: passwordless sudo, SSH_AUTH_SOCK kept.
+  await twice({ phase: () => { user('ops', { createHome: true, shell: 'bash' }); sudoers('ops'); } });
+  assert.equal(sh('cat /etc/sudoers.d/pallet-ops'), 'Defaults:ops env_keep += "SSH_AUTH_SOCK"\nops ALL=(ALL) NOPASSWD: ALL\n');
+  assert.equal(node.exec('visudo -c').status, 0);
 });
