@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { ChangeOptions } from '../plan/types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, posix, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
@@ -137,10 +137,30 @@ export function interpolate(text: string, values: Record<string, string | number
   });
 }
 
-/** The first existing variant: `path_<group>`, `path_<osFamily>`, `path_<packager>`, `path`. */
+/**
+ * The template variants of `path`, most specific first, as Pallet looks for them: for the group, the OS family,
+ * the packager, then none, `dir/base_<variant>.ext` and (for a relative path) the same under `resources/`; after
+ * each Pallet form this project's older `path_<variant>` form is still accepted.
+ */
+export function templateCandidates(path: string, variants: ReadonlyArray<string | undefined>): string[] {
+  const dir = dirname(path);
+  const file = basename(path);
+  const dot = file.lastIndexOf('.');
+  const [base, ext] = dot > 0 ? [file.slice(0, dot), file.slice(dot)] : [file, ''];
+  const at = (name: string) => join(dir, name);
+  const withResources = (p: string) => (isAbsolute(p) ? [p] : [p, join('resources', p)]);
+  const out: string[] = [];
+  for (const v of variants) {
+    if (!v) continue;
+    out.push(...withResources(at(`${base}_${v}${ext}`)), `${path}_${v}`);
+  }
+  out.push(...withResources(path));
+  return [...new Set(out)];
+}
+
+/** The first existing variant (see `templateCandidates`). */
 function templateFile(path: string, ctx: ScriptContext): string {
-  const candidates = [ctx.target.spec.groupName, ctx.osFamily, ctx.packager].filter((x): x is string => Boolean(x)).map((s) => `${path}_${s}`);
-  candidates.push(path);
+  const candidates = templateCandidates(path, [ctx.target.spec.groupName, ctx.osFamily, ctx.packager]);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`remoteFile template: none of ${candidates.join(', ')} exists on the controller`);
   return found;
