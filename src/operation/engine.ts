@@ -158,6 +158,8 @@ export class Operation {
       delta: emptyPlanState(),
       scope: [],
       handlers: [],
+      prePhase: [],
+      postPhase: [],
       context: [],
       options: { ...this.baseOptions },
       values: new Map(),

@@ -302,7 +302,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         location: 'target',
         script: p.script,
         exit: f.exit,
-        out: m.out,
+        out: p.call?.def.privateOutput && f.exit === 0 ? `(${split.out.length} bytes for the controller, not shown)` : m.out,
         err,
         changed: p.kind === 'test' ? false : m.changed,
         flags: m.flags,

@@ -87,6 +87,9 @@ export interface Session {
   check?: CheckTrack;
   /** Handlers declared in this phase (`handler`): they run at its end. Shared by every scope of the phase. */
   handlers?: WhenBlock[];
+  /** Actions scheduled before and after the phase's own (`scheduleInPrePhase`, `scheduleInPostPhase`). */
+  prePhase?: PlanItem[];
+  postPhase?: PlanItem[];
 }
 
 /**
@@ -530,9 +533,30 @@ export function handler(flags: string | string[], body: () => void): string {
   return names[0]!;
 }
 
-/** The items of a phase as they run: its actions in order, then its handlers. */
+/** The items of a phase as they run: the pre-phase actions, its own in order, the post-phase actions, then its handlers. */
 export function phaseItems(s: Session, shape: (items: ReadonlyArray<PlanItem>) => PlanItem[]): PlanItem[] {
-  return [...shape(s.scope), ...(s.handlers ?? []).map((h) => ({ ...h, then: shape(h.then) }))];
+  return [...shape(s.prePhase ?? []), ...shape(s.scope), ...shape(s.postPhase ?? []), ...(s.handlers ?? []).map((h) => ({ ...h, then: shape(h.then) }))];
+}
+
+function schedule<T>(where: 'prePhase' | 'postPhase', what: string, body: () => T): T {
+  const s = currentSession(what);
+  const list = s[where];
+  if (!list) throw new PlanError(`${what} can only be used in a phase run by lift, converge or explainPlan.`, { node: s.target.node.id, phase: s.phase, action: what });
+  return store.run({ ...s, scope: list, context: [...s.context, what] }, body);
+}
+
+/**
+ * Record the actions of `body` in the pre-phase of the current phase (Pallet's `schedule-in-pre-phase`): they
+ * run before every other action of the phase on this target, in the same round trip. A crate uses it for what
+ * must come first whatever plan function calls it (a repository before the packages from it).
+ */
+export function scheduleInPrePhase<T>(body: () => T): T {
+  return schedule('prePhase', 'scheduleInPrePhase', body);
+}
+
+/** Like `scheduleInPrePhase`, after the phase's own actions (before its handlers). */
+export function scheduleInPostPhase<T>(body: () => T): T {
+  return schedule('postPhase', 'scheduleInPostPhase', body);
 }
 
 /** The flags set on the session's target so far in this operation (earlier phases and this one). */

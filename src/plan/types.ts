@@ -128,6 +128,11 @@ export interface ActionDef<A = unknown> {
    * `'value'`: a pure computation on node values (withActionValues): it runs, and reads stay tracked.
    */
   checkRun?: true | 'value';
+  /**
+   * Target actions: the script's stdout is data for the controller (a file's bytes), not for people: node values
+   * get it, results, logs and events show only its size.
+   */
+  privateOutput?: boolean;
 }
 
 /** One recorded call of an action. */

@@ -177,6 +177,8 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     delta: emptyPlanState(),
     scope: [],
     handlers: [],
+    prePhase: [],
+    postPhase: [],
     context: [],
     options: {},
     values: new Map(),

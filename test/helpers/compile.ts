@@ -38,7 +38,7 @@ export async function compile(plan: () => void, os: Os = families[0]!, o: { chec
   const s: Session = {
     mode: 'plan', target, targets: [target], phase: 'test', environment: {}, user: { username: 'root' },
     planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    handlers: [], nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
+    handlers: [], prePhase: [], postPhase: [], nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
   };
   await runInSession(s, plan);
   const out: Array<{ action: string; script: string; checked?: boolean }> = [];

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   authorizeKeyForLocalhost,
@@ -21,6 +21,11 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  scheduleInPostPhase,
+  scheduleInPrePhase,
+  execScript,
+  transferFileToLocal,
+  withRemoteFile,
   sshConfig,
   systemCrontab,
   systemCrontabSettings,
@@ -225,4 +230,42 @@ test('sudoers: aliases, Defaults and specs from several plan functions, one vali
   await twice({ phase: () => { user('ops', { createHome: true, shell: 'bash' }); sudoers('ops'); } });
   assert.equal(sh('cat /etc/sudoers.d/pallet-ops'), 'Defaults:ops env_keep += "SSH_AUTH_SOCK"\nops ALL=(ALL) NOPASSWD: ALL\n');
   assert.equal(node.exec('visudo -c').status, 0);
+});
+
+test('files back to the controller: every byte, atomically, never shown in results; check mode writes nothing', async () => {
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  node.exec(`printf '%s' '${bytes.toString('base64')}' | base64 -d > /root/blob`);
+  const local = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  const target = join(local, 'blob');
+  const seen: number[] = [];
+  const phase = () => {
+    transferFileToLocal('/root/blob', target);
+    withRemoteFile('/root/blob', (p) => void seen.push(readFileSync(p).length));
+  };
+  const c = await run({ phase }, true);
+  assert.equal(c.ok, true, explainSession(c));
+  assert.throws(() => readFileSync(target), /ENOENT/, 'check mode wrote nothing on the controller');
+  assert.deepEqual(seen, []);
+  const r = await run({ phase });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(readFileSync(target), bytes);
+  assert.deepEqual(seen, [256]);
+  assert.ok(!JSON.stringify(r).includes(bytes.toString('base64').slice(0, 40)), 'the content is not in the results');
+  assert.match(actions(r).find((a) => a.action === 'readFile')!.out, /^\(\d+ bytes for the controller, not shown\)$/);
+  const missing = await run({ phase: () => void transferFileToLocal('/root/nope', join(local, 'nope')) });
+  assert.equal(missing.ok, false);
+  assert.throws(() => readFileSync(join(local, 'nope')), /ENOENT/);
+  rmSync(local, { recursive: true, force: true });
+});
+
+test('scheduleInPrePhase and scheduleInPostPhase: first and last on the target, in the same phase', async () => {
+  node.exec('rm -f /root/order');
+  const log = (w: string) => execScript(`echo ${w} >> /root/order`);
+  const crate = () => {
+    scheduleInPrePhase(() => void log('pre'));
+    scheduleInPostPhase(() => void log('post'));
+  };
+  const r = await run({ phase: () => { log('one'); crate(); log('two'); } });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(sh('cat /root/order'), 'pre\none\ntwo\npost\n');
 });

@@ -31,7 +31,7 @@ function session(): Session {
   return {
     mode: 'plan', target: t, targets: [t], phase: 'configure', environment: { app: { port: 8080 } }, user: { username: 'admin' },
     planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    handlers: [], nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+    handlers: [], prePhase: [], postPhase: [], nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
   };
 }
 
