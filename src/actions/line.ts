@@ -39,8 +39,6 @@ interface Common extends ChangeOptions {
   owner?: string;
   group?: string;
   mode?: string | number;
-  /** Set this target flag when the file changed. */
-  flagOnChanged?: string;
 }
 
 export interface LineInFileOptions extends Common {
@@ -73,7 +71,6 @@ const common = {
   owner: z.string().optional(),
   group: z.string().optional(),
   mode: modeSchema.optional(),
-  flagOnChanged: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'flag names are letters, digits, _ . -').optional(),
 };
 
 const lineSchema = z.strictObject({
@@ -184,7 +181,6 @@ const env = (vars: Record<string, string | undefined>) =>
  */
 function editScript(what: string, path: string, o: Common, vars: Record<string, string | undefined>, compute: string, ctx: ScriptContext): CompiledScript {
   const absent = o.state === 'absent';
-  const flag = o.flagOnChanged ? `; pallet_set_flag ${shQuote(o.flagOnChanged)}` : '';
   const fail = (why: string) => `{ echo ${shQuote(`${what} ${path}: ${why}`)} >&2; exit 1; }`;
   const lines = [
     resolveTarget(path, what),
@@ -205,7 +201,7 @@ function editScript(what: string, path: string, o: Common, vars: Record<string, 
     ...(o.validate && !ctx.check
       ? [`  pallet_v=$(${o.validate.split('%s').join('"$pallet_t"')} 2>&1) || { printf '%s\\n' "$pallet_v" >&2; ${fail(`validation failed (${o.validate}); the file is unchanged`)}; }`]
       : []),
-    installStaged('"$pallet_p"', `pallet_changed${flag}`, {}, ctx).replace(/^/gm, '  '),
+    installStaged('"$pallet_p"', 'pallet_changed', {}, ctx).replace(/^/gm, '  '),
     'fi',
     ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }, ctx),
   ];

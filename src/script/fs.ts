@@ -138,6 +138,18 @@ export interface InstallOptions {
   sensitive?: boolean;
 }
 
+/**
+ * Shell that puts the staged file over `target` with one atomic rename, or fails. A target that is a mount
+ * point of its own (a container's /etc/hosts, /etc/resolv.conf, /etc/hostname, bind-mounted by Docker and
+ * podman) cannot be renamed over (EBUSY): its content is rewritten in place instead, the one way such a file
+ * can change (not atomic: a reader at that instant may see a short file).
+ */
+export function replaceWith(staged: string, target: string): string {
+  // The kernel's list of mount points (/proc/self/mountinfo, field 5) says; `stat -c %m` cannot tell a bind mount of a file.
+  const mounted = `awk -v p="$(readlink -f -- ${target})" '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo 2>/dev/null`;
+  return `if [ -f ${target} ] && [ ! -L ${target} ] && ${mounted}; then cat ${staged} > ${target} && rm -f ${staged} || exit 1; else mv -f ${staged} ${target} || exit 1; fi`;
+}
+
 export function installStaged(target: string, onChange = 'pallet_changed', opts: InstallOptions = {}, c?: CheckMode): string {
   if (c?.check) {
     // The staged content is compared, shown, and removed; the target is not touched.
@@ -170,7 +182,7 @@ export function installStaged(target: string, onChange = 'pallet_changed', opts:
     ...attrs,
     // A link being replaced (follow: false) that points to a directory: mv would move into it.
     `  if [ -L ${target} ] && [ -d ${target} ]; then rm -f ${target} || exit 1; fi`,
-    `  mv -f "$pallet_t" ${target} || exit 1`,
+    `  ${replaceWith('"$pallet_t"', target)}`,
     `  ${onChange}`,
     'fi',
   ].join('\n');

@@ -21,6 +21,9 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  etcHosts,
+  hostsForGroup,
+  setHostname,
   scheduleInPostPhase,
   scheduleInPrePhase,
   execScript,
@@ -268,4 +271,26 @@ test('scheduleInPrePhase and scheduleInPostPhase: first and last on the target, 
   const r = await run({ phase: () => { log('one'); crate(); log('two'); } });
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(sh('cat /root/order'), 'pre\none\ntwo\npost\n');
+});
+
+test('etcHosts, hostsForGroup, setHostname: a marked block in /etc/hosts (a bind mount here: rewritten in place), the rest kept', async () => {
+  const before = sh('cat /etc/hosts');
+  const phase = () => {
+    etcHosts([...hostsForGroup(), { ip: '10.0.0.9', names: ['backup.internal', 'backup'] }]);
+    setHostname('app1.example.internal', { apply: false });
+  };
+  await twice({ phase });
+  const hosts = sh('cat /etc/hosts');
+  assert.ok(hosts.startsWith(before.trimEnd().split('\n')[0]!), 'the lines that were there stay');
+  assert.match(hosts, new RegExp(`# BEGIN pallet hosts\n127\\.0\\.0\\.1 ${node.name}\n10\\.0\\.0\\.9 backup\\.internal backup\n# END pallet hosts\n`));
+  assert.match(hosts, /^127\.0\.1\.1 app1\.example\.internal app1$/m);
+  assert.equal(sh('cat /etc/hostname'), 'app1.example.internal\n');
+  assert.equal(node.exec('awk \'$5 == "/etc/hosts"\' /proc/self/mountinfo | grep -c .').stdout, '1\n', 'still the bind mount podman made');
+  // An empty list removes the block.
+  await twice({ phase: () => etcHosts([]) });
+  assert.doesNotMatch(sh('cat /etc/hosts'), /pallet hosts/);
+  // The running hostname needs a privilege this container lacks: a clear failure, files already right.
+  const r = await run({ phase: () => setHostname('app1.example.internal') });
+  assert.equal(r.ok, false);
+  assert.match(actions(r).find((a) => a.error)!.err, /hostname/);
 });
