@@ -21,6 +21,7 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  addDebianBackports,
   etcHosts,
   hostsForGroup,
   setHostname,
@@ -293,4 +294,11 @@ test('etcHosts, hostsForGroup, setHostname: a marked block in /etc/hosts (a bind
   const r = await run({ phase: () => setHostname('app1.example.internal') });
   assert.equal(r.ok, false);
   assert.match(actions(r).find((a) => a.error)!.err, /hostname/);
+});
+
+test('addDebianBackports: the source for the node\'s own release, flagged for an update once', async () => {
+  const r1 = await twice({ phase: () => addDebianBackports({ update: false }) });
+  assert.equal(sh('cat /etc/apt/sources.list.d/debian-backports.list'), 'deb http://deb.debian.org/debian bookworm-backports main\n');
+  assert.ok(actions(r1).some((a) => a.flags.includes('packagesourcechanged')), 'the change is flagged (for packageManager update)');
+  assert.equal(sh('stat -c "%a %U" /etc/apt/sources.list.d/debian-backports.list'), '644 root\n');
 });

@@ -93,10 +93,11 @@ export const aptSource: SourceScript = (name, opts, ctx) => {
   }
   const url = ppa ? `https://ppa.launchpadcontent.net/${ppa[1]}/${ppa[2]}/ubuntu` : a.url;
   const signed = key.path ? ` [signed-by=${key.path}]` : '';
-  const line = `${a.sourceType ?? 'deb'}${signed} ${url} ${a.release ?? '__PALLET_CODENAME__'} ${(a.scopes ?? ['main']).join(' ')}`;
+  const release = (a.release ?? '{codename}').split('{codename}').join('__PALLET_CODENAME__');
+  const line = `${a.sourceType ?? 'deb'}${signed} ${url} ${release} ${(a.scopes ?? ['main']).join(' ')}`;
   const file = `/etc/apt/sources.list.d/${name}.list`;
   const parts = key.script ? [key.script] : [];
-  if (a.release) parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag, ctx)));
+  if (!release.includes('__PALLET_CODENAME__')) parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag, ctx)));
   else {
     // The node's codename is known only on the node.
     parts.push(

@@ -41,7 +41,7 @@ const schema = z.strictObject({
     .strictObject({
       url: noSpace,
       scopes: z.array(z.string().regex(word)).optional(),
-      release: z.string().regex(word).optional(),
+      release: z.string().regex(/^([A-Za-z0-9._/-]|\{codename\})+$/, 'a release name, may hold {codename}').optional(),
       sourceType: z.enum(['deb', 'deb-src']).optional(),
       key: z.string().optional(),
       keyUrl: noSpace.optional(),

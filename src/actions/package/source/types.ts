@@ -7,7 +7,7 @@ export interface AptSource {
   url: string;
   /** Components (default ['main']). */
   scopes?: string[];
-  /** Release (default: the node's codename). */
+  /** Release (default: the node's codename; `{codename}` in it is replaced by the node's, e.g. `{codename}-backports`). */
   release?: string;
   sourceType?: 'deb' | 'deb-src';
   /** Armored or binary key to trust for this source only (signed-by). */
