@@ -21,6 +21,8 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  nohupService,
+  serviceSupervisor,
   addDebianBackports,
   etcHosts,
   hostsForGroup,
@@ -301,4 +303,23 @@ test('addDebianBackports: the source for the node\'s own release, flagged for an
   assert.equal(sh('cat /etc/apt/sources.list.d/debian-backports.list'), 'deb http://deb.debian.org/debian bookworm-backports main\n');
   assert.ok(actions(r1).some((a) => a.flags.includes('packagesourcechanged')), 'the change is flagged (for packageManager update)');
   assert.equal(sh('stat -c "%a %U" /etc/apt/sources.list.d/debian-backports.list'), '644 root\n');
+});
+
+test('nohupService and serviceSupervisor: started once as its user, its pid file right, stopped once; the SSH channel is not held', async () => {
+  const settings = { supervisor: 'nohup' as const, serviceName: 'pallet-sleeper', nohup: { run: 'echo started; exec sleep 600', user: 'nobody', dir: '/tmp' } };
+  const started = Date.now();
+  await twice({ phase: () => serviceSupervisor(settings, { action: 'start' }) });
+  assert.ok(Date.now() - started < 60_000, 'lifts return while the service runs');
+  const pid = sh('cat /run/pallet-nohup-pallet-sleeper.pid').trim();
+  assert.match(pid, /^\d+$/);
+  assert.equal(sh(`tr '\\0' ' ' < /proc/${pid}/cmdline`), 'sleep 600 ');
+  assert.equal(sh(`awk '/^Uid:/ { print $2 }' /proc/${pid}/status`), '65534\n', 'runs as nobody');
+  assert.equal(sh('cat /var/log/pallet-sleeper.log'), 'started\n');
+  await twice({ phase: () => serviceSupervisor(settings, { action: 'stop' }) });
+  assert.equal(node.exec(`kill -0 ${pid}`).status, 1, 'stopped');
+  const failing = await run({ phase: () => void nohupService('pallet-quits', { run: 'echo bad config >&2; exit 3' }) });
+  assert.equal(failing.ok, false);
+  assert.match(actions(failing).find((a) => a.error)!.err, /exited right after it started; the end of its log:\nbad config/);
+  const status = await run({ phase: () => void nohupService('pallet-sleeper', { run: 'sleep 1', action: 'status' }) });
+  assert.equal(status.ok, false, 'status fails when it is not running');
 });
