@@ -21,6 +21,8 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  makeFilesystem,
+  mount,
   nohupService,
   serviceSupervisor,
   addDebianBackports,
@@ -322,4 +324,25 @@ test('nohupService and serviceSupervisor: started once as its user, its pid file
   assert.match(actions(failing).find((a) => a.error)!.err, /exited right after it started; the end of its log:\nbad config/);
   const status = await run({ phase: () => void nohupService('pallet-sleeper', { run: 'sleep 1', action: 'status' }) });
   assert.equal(status.ok, false, 'status fails when it is not running');
+});
+
+test('makeFilesystem on an empty image only, never over data; mount: fstab line and directory (mounting needs a privilege this container lacks)', async () => {
+  node.exec('rm -f /srv/disk.img /srv/other.img; mkdir -p /srv && truncate -s 16M /srv/disk.img && truncate -s 16M /srv/other.img && mkfs.vfat /srv/other.img >/dev/null 2>&1 || mkfs.ext2 -q /srv/other.img');
+  await twice({ phase: () => void makeFilesystem('/srv/disk.img', { type: 'ext4', options: ['-q', '-L', 'data'] }) });
+  assert.match(sh('blkid -p -o export /srv/disk.img'), /^TYPE=ext4$/m);
+  assert.match(sh('blkid -p -o export /srv/disk.img'), /^LABEL=data$/m);
+  // Something else on the device: refused, untouched.
+  const before = sh('md5sum /srv/other.img');
+  const refused = await run({ phase: () => void makeFilesystem('/srv/other.img', { type: 'ext4' }) });
+  assert.equal(refused.ok, false);
+  assert.match(actions(refused).find((a) => a.error)!.err, /is not empty \(it holds: .*TYPE=.*\); it is not formatted over/);
+  assert.equal(sh('md5sum /srv/other.img'), before);
+  node.exec("printf '# static file system information\\n' > /etc/fstab");
+  await twice({ phase: () => mount('/srv/disk.img', '/mnt/data', { type: 'ext4', options: ['loop', 'noatime'], now: false }) });
+  assert.equal(sh('cat /etc/fstab'), '# static file system information\n/srv/disk.img /mnt/data ext4 loop,noatime 0 2\n');
+  assert.equal(sh('stat -c %F /mnt/data'), 'directory\n');
+  // Mounting now: this unprivileged container may not mount; the failure says so, and nothing is half done.
+  const now = await run({ phase: () => mount('/srv/disk.img', '/mnt/data', { type: 'ext4', options: ['loop', 'noatime'] }) });
+  if (now.ok) assert.match(sh('cat /proc/self/mountinfo'), /\/mnt\/data/);
+  else assert.match(actions(now).find((a) => a.error)!.err, /mount|permission|denied|loop/i);
 });
