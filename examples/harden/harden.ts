@@ -5,17 +5,18 @@
  * - an admin user (bash, a home) in the `sudo` group, with its SSH public keys;
  * - `%sudo` gets passwordless sudo: one line of /etc/sudoers, checked with `visudo -cf` before it
  *   replaces the file (a bad sudoers file can lock everyone out of root);
- * - sshd_config: one `lineInFile` per setting, each checked with `sshd -t -f` before it replaces the
- *   file (a bad sshd_config can lock everyone out of the node);
+ * - sshd_config through `sshdConfig`: each setting made the one sshd uses, checked with `sshd -t -f` before
+ *   it replaces the file (a bad sshd_config can lock everyone out of the node);
  * - a handler: sshd is reloaded once, at the end of the phase, only if a setting changed. Reload, not
  *   restart: sshd re-reads its (validated) configuration and open sessions stay.
  *
  * Safe by default: root keeps key logins (`PermitRootLogin prohibit-password`) unless `rootLogin: 'no'`
  * is asked for, and password logins are only turned off when the admin user gets at least one key,
  * so the node never ends up with no way in. sshd uses the first value it reads: a file in
- * /etc/ssh/sshd_config.d/ (read first, through Debian's `Include`) that sets the same keyword wins.
+ * /etc/ssh/sshd_config.d/ (read first, through Debian's `Include`) that sets one of these keywords would win,
+ * so sshdConfig then fails, naming the file, before it changes anything.
  */
-import { handler, lineInFile, pkg, planFn, serverSpec, service, user, authorizeKeys } from 'pallet';
+import { authorizeKeys, lineInFile, pkg, planFn, serverSpec, sshdConfig, user } from 'pallet';
 
 export interface HardenOptions {
   /** The admin user to create (default `deploy`). */
@@ -28,38 +29,29 @@ export interface HardenOptions {
   sshService?: string;
 }
 
-const sshdConfig = '/etc/ssh/sshd_config';
-const sshdCheck = '/usr/sbin/sshd -t -f %s';
-
 export function hardenedServer(o: HardenOptions = {}) {
   const admin = o.admin ?? 'deploy';
   const keys = o.adminKeys ?? [];
   return serverSpec({
     phases: {
       configure: planFn('harden', () => {
-        // Reload sshd once, at the end of the phase, if any sshd_config edit below changed the file.
-        const reloadSsh = handler('reload-ssh', () => void service(o.sshService ?? 'ssh', { action: 'reload' }));
-
         pkg('sudo');
         user(admin, { shell: 'bash', createHome: true, groups: ['sudo'], append: true });
         if (keys.length) authorizeKeys(admin, keys);
         lineInFile('/etc/sudoers', { regexp: '^%sudo[ \\t]', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: '/usr/sbin/visudo -cf %s' });
 
-        const sshd = (keyword: string, value: string) =>
-          lineInFile(sshdConfig, {
-            // The active setting, or the commented default Debian ships (`#PermitRootLogin ...`).
-            regexp: `^#?${keyword}[ \\t]`,
-            line: `${keyword} ${value}`,
-            // A missing setting goes before the first Match block (after it, it would apply only to the match).
-            insertBefore: '^Match[ \\t]',
-            validate: sshdCheck,
-            flagOnChanged: reloadSsh,
-          });
-        sshd('PermitRootLogin', o.rootLogin ?? 'prohibit-password');
-        if (keys.length) sshd('PasswordAuthentication', 'no');
-        sshd('KbdInteractiveAuthentication', 'no');
-        sshd('X11Forwarding', 'no');
-        sshd('MaxAuthTries', '3');
+        // One edit of sshd_config validated by sshd -t -f, and one sshd reload at the end of the phase when it
+        // changed (flagOnChanged + a handler, in the same round trip; see src/crates/sshd.ts).
+        sshdConfig(
+          {
+            PermitRootLogin: o.rootLogin ?? 'prohibit-password',
+            ...(keys.length ? { PasswordAuthentication: false } : {}),
+            KbdInteractiveAuthentication: false,
+            X11Forwarding: false,
+            MaxAuthTries: 3,
+          },
+          { service: o.sshService ?? 'ssh' },
+        );
       }),
     },
   });

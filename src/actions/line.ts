@@ -26,7 +26,7 @@ import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { checkPath, modeSchema } from './common.js';
 
-interface Common extends ChangeOptions {
+export interface Common extends ChangeOptions {
   state?: 'present' | 'absent';
   /** Insert after the last line matching this (or `EOF`, the default). */
   insertAfter?: string;
@@ -118,7 +118,7 @@ function ere(what: string, re: string): RegExp {
  * after the last `insertAfter` match, before the first `insertBefore` match, or
  * at the end.
  */
-const awkCommon = [
+export const awkCommon = [
   'function emit(   i, same) { same = (n == NR); for (i = 1; same && i <= n; i++) if (o[i] != l[i]) same = 0; if (same) exit 3; for (i = 1; i <= n; i++) print o[i]; exit 0 }',
   'function place(   i, at) {',
   '  at = NR',
@@ -179,7 +179,7 @@ const env = (vars: Record<string, string | undefined>) =>
  * The script of an edit: `compute` writes the new content of `"$pallet_p"` to
  * `"$pallet_t"` and exits 3 when nothing changes.
  */
-function editScript(what: string, path: string, o: Common, vars: Record<string, string | undefined>, compute: string, ctx: ScriptContext): CompiledScript {
+export function editScript(what: string, path: string, o: Common, vars: Record<string, string | undefined>, compute: string, ctx: ScriptContext): CompiledScript {
   const absent = o.state === 'absent';
   const fail = (why: string) => `{ echo ${shQuote(`${what} ${path}: ${why}`)} >&2; exit 1; }`;
   const lines = [

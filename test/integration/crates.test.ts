@@ -21,6 +21,7 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  sshdConfig,
   makeFilesystem,
   mount,
   nohupService,
@@ -345,4 +346,25 @@ test('makeFilesystem on an empty image only, never over data; mount: fstab line 
   const now = await run({ phase: () => mount('/srv/disk.img', '/mnt/data', { type: 'ext4', options: ['loop', 'noatime'] }) });
   if (now.ok) assert.match(sh('cat /proc/self/mountinfo'), /\/mnt\/data/);
   else assert.match(actions(now).find((a) => a.error)!.err, /mount|permission|denied|loop/i);
+});
+
+test('sshdConfig: validated line edits in any letter case, one reload; a drop-in that would win is refused before anything changes', async () => {
+  node.exec("cp /etc/ssh/sshd_config /root/sshd_config.orig; sed -i 's/^#PermitRootLogin.*/permitrootlogin yes/' /etc/ssh/sshd_config; printf 'Match User backup\\n\\tX11Forwarding yes\\n' >> /etc/ssh/sshd_config");
+  const phase = () => sshdConfig({ PermitRootLogin: 'prohibit-password', X11Forwarding: false, MaxAuthTries: 4 });
+  const r1 = await twice({ phase });
+  assert.ok(actions(r1).some((a) => a.summary.startsWith('service ssh reload') && a.changed), 'reloaded on the first run');
+  const conf = sh('cat /etc/ssh/sshd_config');
+  assert.match(conf, /^PermitRootLogin prohibit-password$/m);
+  assert.doesNotMatch(conf, /^permitrootlogin/m, 'the lowercase line was replaced, not left to win');
+  assert.match(conf, /^X11Forwarding no$/m);
+  assert.match(conf, /\nMaxAuthTries 4\nMatch User backup\n\tX11Forwarding yes\n$/, 'a missing setting goes before the first Match; the Match block is untouched');
+  assert.match(conf, /^#\s*X11Forwarding no$/m, 'commented examples stay comments');
+  assert.equal(node.exec('/usr/sbin/sshd -t').status, 0);
+  node.exec("printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/50-cloud-init.conf");
+  const before = sh('md5sum /etc/ssh/sshd_config');
+  const refused = await run({ phase: () => sshdConfig({ PasswordAuthentication: false }) });
+  assert.equal(refused.ok, false);
+  assert.match(actions(refused).find((a) => a.error)!.err, /sshd_config\.d\/50-cloud-init\.conf sets PasswordAuthentication/);
+  assert.equal(sh('md5sum /etc/ssh/sshd_config'), before);
+  node.exec('rm -f /etc/ssh/sshd_config.d/50-cloud-init.conf; cp /root/sshd_config.orig /etc/ssh/sshd_config');
 });
