@@ -5,18 +5,18 @@
  * - an admin user (bash, a home) in the `sudo` group, with its SSH public keys;
  * - `%sudo` gets passwordless sudo: one line of /etc/sudoers, checked with `visudo -cf` before it
  *   replaces the file (a bad sudoers file can lock everyone out of root);
- * - sshd_config through `sshdConfig`: each setting made the one sshd uses, checked with `sshd -t -f` before
- *   it replaces the file (a bad sshd_config can lock everyone out of the node);
+ * - sshd_config: one `lineInFile` per setting, each checked with `sshd -T -f` before it replaces the
+ *   file (a bad sshd_config can lock everyone out of the node);
  * - a handler: sshd is reloaded once, at the end of the phase, only if a setting changed. Reload, not
  *   restart: sshd re-reads its (validated) configuration and open sessions stay.
  *
  * Safe by default: root keeps key logins (`PermitRootLogin prohibit-password`) unless `rootLogin: 'no'`
  * is asked for, and password logins are only turned off when the admin user gets at least one key,
  * so the node never ends up with no way in. sshd uses the first value it reads: a file in
- * /etc/ssh/sshd_config.d/ (read first, through Debian's `Include`) that sets one of these keywords would win,
- * so sshdConfig then fails, naming the file, before it changes anything.
+ * /etc/ssh/sshd_config.d/ (read first, through Debian's `Include`) that sets the same keyword wins; the
+ * sshdConfig crate refuses that case, this example (a demonstration of line edits) does not check it.
  */
-import { authorizeKeys, lineInFile, pkg, planFn, serverSpec, sshdConfig, user } from 'pallet';
+import { authorizeKeys, handler, lineInFile, pkg, planFn, serverSpec, service, user } from 'pallet';
 
 export interface HardenOptions {
   /** The admin user to create (default `deploy`). */
@@ -40,18 +40,26 @@ export function hardenedServer(o: HardenOptions = {}) {
         if (keys.length) authorizeKeys(admin, keys);
         lineInFile('/etc/sudoers', { regexp: '^%sudo[ \\t]', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: '/usr/sbin/visudo -cf %s' });
 
-        // One edit of sshd_config validated by sshd -t -f, and one sshd reload at the end of the phase when it
-        // changed (flagOnChanged + a handler, in the same round trip; see src/crates/sshd.ts).
-        sshdConfig(
-          {
-            PermitRootLogin: o.rootLogin ?? 'prohibit-password',
-            ...(keys.length ? { PasswordAuthentication: false } : {}),
-            KbdInteractiveAuthentication: false,
-            X11Forwarding: false,
-            MaxAuthTries: 3,
-          },
-          { service: o.sshService ?? 'ssh' },
-        );
+        // sshd_config: one line edit per setting, each checked with `sshd -T -f` before it replaces the file,
+        // each flagging the reload handler, which then runs once, at the end of the phase, in the same round
+        // trip. (For configurations with active Match blocks, or drop-ins in sshd_config.d, use the sshdConfig
+        // crate: it edits the first active line before the first Match and refuses drop-ins that would win.)
+        const reloadSsh = handler('reload-ssh', () => void service(o.sshService ?? 'ssh', { action: 'reload' }));
+        const sshd = (keyword: string, value: string) =>
+          lineInFile('/etc/ssh/sshd_config', {
+            // The active setting, or the commented default Debian ships (`#PermitRootLogin ...`).
+            regexp: `^#?${keyword}[ \\t]`,
+            line: `${keyword} ${value}`,
+            // A missing setting goes before the first Match block (after it, it would apply only to the match).
+            insertBefore: '^Match[ \\t]',
+            validate: '/usr/sbin/sshd -T -f %s',
+            flagOnChanged: reloadSsh,
+          });
+        sshd('PermitRootLogin', o.rootLogin ?? 'prohibit-password');
+        if (keys.length) sshd('PasswordAuthentication', 'no');
+        sshd('KbdInteractiveAuthentication', 'no');
+        sshd('X11Forwarding', 'no');
+        sshd('MaxAuthTries', '3');
       }),
     },
   });

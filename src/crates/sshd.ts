@@ -1,6 +1,6 @@
 /**
  * sshd settings, beyond Pallet: `sshdConfig({ PermitRootLogin: 'prohibit-password', PasswordAuthentication: false })`
- * makes each setting the value sshd will use, in one edit of sshd_config checked with `sshd -t -f` before it
+ * makes each setting the value sshd will use, in one edit of sshd_config checked with `sshd -T -f` before it
  * replaces the file, and reloads sshd once, at the end of the phase, only when the file changed (a handler,
  * decided in the same round trip). Reload, not restart: sshd re-reads the validated file, open sessions stay.
  *
@@ -78,7 +78,7 @@ const sshdEdit = defineAction<[file: string, settings: Array<[string, string]>, 
       `  if [ -n "$pallet_k" ]; then echo "sshdConfig: $pallet_f sets $pallet_k, and sshd keeps the first value it reads: change it there, remove the file, or leave $pallet_k out of sshdConfig" >&2; exit 1; fi`,
       'done',
     ].join('\n');
-    const edit = editScript('sshdConfig', file, { validate: '/usr/sbin/sshd -t -f %s' }, { PALLET_KV: settings.map(([k, v]) => `${k} ${v}`).join('\n') }, `awk ${shQuote(sshdAwk)}`, c);
+    const edit = editScript('sshdConfig', file, { validate: '/usr/sbin/sshd -T -f %s' }, { PALLET_KV: settings.map(([k, v]) => `${k} ${v}`).join('\n') }, `awk ${shQuote(sshdAwk)}`, c);
     return { ...edit, script: `${dropIns}\n${edit.script}` };
   },
 });
