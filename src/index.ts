@@ -195,6 +195,7 @@ export {
 export { generateKey, installKey, publicKey, authorizeKeyForLocalhost, sshConfig, type GenerateKeyOptions, type SshConfigOptions } from './crates/ssh-key.js';
 export { waitForPortListen, waitForHttpStatus, type WaitNetOptions } from './crates/network-service.js';
 export { nohupService, serviceSupervisor, type NohupOptions, type SupervisorSettings } from './crates/supervisor.js';
+export { unattendedUpgrades, unattendedUpgradesPolicy, type UnattendedUpgradesSettings } from './crates/unattended-upgrades.js';
 export { sshdConfig, sshdChangedFlag, type SshdConfigOptions } from './crates/sshd.js';
 export { makeFilesystem, mount, type MountOptions } from './crates/filesystem.js';
 export { addDebianBackports, addEpel, type BackportsOptions } from './crates/repositories.js';

@@ -4,6 +4,7 @@
  * labelled and removed by label (also at start, after an interrupted run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,4 +133,26 @@ export async function startOneNode(label: string, opts: Omit<StartOptions, 'auth
   const known = knownHostsFor(nodes, dir);
   const compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: known, agent: false } });
   return { dir, key, node, known, compute, admin: makeUser('root', { privateKeyPath: key.path }) };
+}
+
+/**
+ * A test file's one node: started before its tests (removed by label first), removed after them. `ready`
+ * runs once the node is up (extra setup, such as an apt repository).
+ */
+export function nodeSuite(label: string, opts: Omit<StartOptions, 'authorizedKeys'> & { ready?: (env: Awaited<ReturnType<typeof startOneNode>>) => void } = {}) {
+  const suite = {
+    env: undefined as unknown as Awaited<ReturnType<typeof startOneNode>>,
+    get node(): TestNode {
+      return suite.env.node;
+    },
+    /** The stdout of a command run on the node (as root, outside pallet). */
+    sh: (cmd: string): string => suite.env.node.exec(cmd).stdout,
+  };
+  const { ready, ...start } = opts;
+  before(async () => {
+    suite.env = await startOneNode(label, start);
+    ready?.(suite.env);
+  });
+  after(() => removeNodes(label));
+  return suite;
 }

@@ -3,7 +3,7 @@
  * the node (read back on the node), its second run changes nothing; settings
  * given in the `settings` phase are what `configure` writes.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -21,6 +21,7 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  unattendedUpgrades,
   sshdConfig,
   makeFilesystem,
   mount,
@@ -50,18 +51,11 @@ import {
   type PhaseFn,
   type ServerSpec,
 } from '../../src/index.js';
-import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
+import { nodeSuite } from '../helpers/nodes.js';
 
 const LABEL = 'crates-suite';
-let env: Awaited<ReturnType<typeof startOneNode>>;
-let node: TestNode;
-const sh = (cmd: string) => node.exec(cmd).stdout;
-
-before(async () => {
-  env = await startOneNode(LABEL);
-  node = env.node;
-});
-after(() => removeNodes(LABEL));
+const suite = nodeSuite(LABEL);
+const { sh } = suite;
 
 interface Phases {
   phase?: PhaseFn;
@@ -71,7 +65,7 @@ interface Phases {
 async function run(p: Phases, check = false): Promise<OperationResult> {
   const phases: Record<string, PhaseFn> = { ...(p.phase ? { configure: p.phase } : {}), ...(p.settings ? { settings: p.settings } : {}) };
   const g = groupSpec('box', { ...(p.extends ? { extends: p.extends } : {}), phases });
-  return lift(g, { compute: env.compute, user: env.admin, check, phase: ['settings', 'configure'] });
+  return lift(g, { compute: suite.env.compute, user: suite.env.admin, check, phase: ['settings', 'configure'] });
 }
 const actions = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
 const changed = (r: OperationResult) => actions(r).filter((a) => a.changed).map((a) => a.summary);
@@ -93,7 +87,7 @@ async function twice(p: Phases): Promise<OperationResult> {
 const tricky = `it's $HOME \`id\` \\ \t end`;
 
 test('systemEnvironment: /etc/environment per key (others kept), profile.d with shell quoting', async () => {
-  node.exec("printf 'LANG=\"C.UTF-8\"\\nOLD=\"1\"\\n' > /etc/environment");
+  suite.node.exec("printf 'LANG=\"C.UTF-8\"\\nOLD=\"1\"\\n' > /etc/environment");
   await twice({ phase: () => systemEnvironment('app', { APP_HOME: '/opt/app', OLD: 2 }) });
   assert.equal(sh('cat /etc/environment'), 'LANG="C.UTF-8"\nOLD="2"\nAPP_HOME="/opt/app"\n', 'a key replaced in place, a new key appended, others kept');
   await twice({ phase: () => systemEnvironment('tricky', { TRICKY: tricky }, { shared: false }) });
@@ -136,15 +130,15 @@ test('crontab: a user crontab through crontab -u and a system crontab in /etc/cr
       },
     },
   });
-  const r = await lift(viaSettings, { compute: env.compute, user: env.admin, phase: ['settings', 'configure'] });
+  const r = await lift(viaSettings, { compute: suite.env.compute, user: suite.env.admin, phase: ['settings', 'configure'] });
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(sh('crontab -u daemon -l; cat /etc/cron.d/pallet-hourly'), '0 * * * * /bin/date\n0 * * * * root /bin/true\n');
   // A crontab edited by hand is put back; removal removes it.
-  node.exec("echo '1 1 1 1 1 /bin/false' | crontab -u nobody -");
+  suite.node.exec("echo '1 1 1 1 1 /bin/false' | crontab -u nobody -");
   assert.deepEqual(changed(await run({ phase: () => void crontab('nobody', '*/5 * * * * /bin/true\n') })), ['crontab nobody']);
   assert.deepEqual(changed(await run({ phase: () => { crontab('nobody', '', { action: 'remove' }); systemCrontab('pallet-backup', '', { action: 'remove' }); } })).length, 2);
-  assert.match(node.exec('crontab -u nobody -l').stderr, /no crontab/);
-  assert.equal(node.exec('test -e /etc/cron.d/pallet-backup').status, 1);
+  assert.match(suite.node.exec('crontab -u nobody -l').stderr, /no crontab/);
+  assert.equal(suite.node.exec('test -e /etc/cron.d/pallet-backup').status, 1);
 });
 
 test('ssh keys: generate once, install a pair (0600 from the start), read a public key back, localhost authorization, ~/.ssh/config', async () => {
@@ -223,7 +217,7 @@ test('sudoers: aliases, Defaults and specs from several plan functions, one vali
     ].join('\n'),
   );
   assert.equal(sh('stat -c "%a %U %G" /etc/sudoers.d/pallet'), '440 root root\n');
-  assert.equal(node.exec('visudo -c').status, 0);
+  assert.equal(suite.node.exec('visudo -c').status, 0);
   assert.match(sh('sudo -l -U ops'), /\(root\) NOPASSWD: \/usr\/sbin\/service cron restart/);
   // A relative command passes the plan-time checks but not visudo: the run fails, the file stays.
   const before = sh('md5sum /etc/sudoers.d/pallet');
@@ -238,12 +232,12 @@ test('sudoers: aliases, Defaults and specs from several plan functions, one vali
   // The user form: passwordless sudo, SSH_AUTH_SOCK kept.
   await twice({ phase: () => { user('ops', { createHome: true, shell: 'bash' }); sudoers('ops'); } });
   assert.equal(sh('cat /etc/sudoers.d/pallet-ops'), 'Defaults:ops env_keep += "SSH_AUTH_SOCK"\nops ALL=(ALL) NOPASSWD: ALL\n');
-  assert.equal(node.exec('visudo -c').status, 0);
+  assert.equal(suite.node.exec('visudo -c').status, 0);
 });
 
 test('files back to the controller: every byte, atomically, never shown in results; check mode writes nothing', async () => {
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-  node.exec(`printf '%s' '${bytes.toString('base64')}' | base64 -d > /root/blob`);
+  suite.node.exec(`printf '%s' '${bytes.toString('base64')}' | base64 -d > /root/blob`);
   const local = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
   const target = join(local, 'blob');
   const seen: number[] = [];
@@ -268,7 +262,7 @@ test('files back to the controller: every byte, atomically, never shown in resul
 });
 
 test('scheduleInPrePhase and scheduleInPostPhase: first and last on the target, in the same phase', async () => {
-  node.exec('rm -f /root/order');
+  suite.node.exec('rm -f /root/order');
   const log = (w: string) => execScript(`echo ${w} >> /root/order`);
   const crate = () => {
     scheduleInPrePhase(() => void log('pre'));
@@ -288,10 +282,10 @@ test('etcHosts, hostsForGroup, setHostname: a marked block in /etc/hosts (a bind
   await twice({ phase });
   const hosts = sh('cat /etc/hosts');
   assert.ok(hosts.startsWith(before.trimEnd().split('\n')[0]!), 'the lines that were there stay');
-  assert.match(hosts, new RegExp(`# BEGIN pallet hosts\n127\\.0\\.0\\.1 ${node.name}\n10\\.0\\.0\\.9 backup\\.internal backup\n# END pallet hosts\n`));
+  assert.match(hosts, new RegExp(`# BEGIN pallet hosts\n127\\.0\\.0\\.1 ${suite.node.name}\n10\\.0\\.0\\.9 backup\\.internal backup\n# END pallet hosts\n`));
   assert.match(hosts, /^127\.0\.1\.1 app1\.example\.internal app1$/m);
   assert.equal(sh('cat /etc/hostname'), 'app1.example.internal\n');
-  assert.equal(node.exec('awk \'$5 == "/etc/hosts"\' /proc/self/mountinfo | grep -c .').stdout, '1\n', 'still the bind mount podman made');
+  assert.equal(suite.node.exec('awk \'$5 == "/etc/hosts"\' /proc/self/mountinfo | grep -c .').stdout, '1\n', 'still the bind mount podman made');
   // An empty list removes the block.
   await twice({ phase: () => etcHosts([]) });
   assert.doesNotMatch(sh('cat /etc/hosts'), /pallet hosts/);
@@ -319,7 +313,7 @@ test('nohupService and serviceSupervisor: started once as its user, its pid file
   assert.equal(sh(`awk '/^Uid:/ { print $2 }' /proc/${pid}/status`), '65534\n', 'runs as nobody');
   assert.equal(sh('cat /var/log/pallet-sleeper.log'), 'started\n');
   await twice({ phase: () => serviceSupervisor(settings, { action: 'stop' }) });
-  assert.equal(node.exec(`kill -0 ${pid}`).status, 1, 'stopped');
+  assert.equal(suite.node.exec(`kill -0 ${pid}`).status, 1, 'stopped');
   const failing = await run({ phase: () => void nohupService('pallet-quits', { run: 'echo bad config >&2; exit 3' }) });
   assert.equal(failing.ok, false);
   assert.match(actions(failing).find((a) => a.error)!.err, /exited right after it started; the end of its log:\nbad config/);
@@ -328,7 +322,7 @@ test('nohupService and serviceSupervisor: started once as its user, its pid file
 });
 
 test('makeFilesystem on an empty image only, never over data; mount: fstab line and directory (mounting needs a privilege this container lacks)', async () => {
-  node.exec('rm -f /srv/disk.img /srv/other.img; mkdir -p /srv && truncate -s 16M /srv/disk.img && truncate -s 16M /srv/other.img && mkfs.vfat /srv/other.img >/dev/null 2>&1 || mkfs.ext2 -q /srv/other.img');
+  suite.node.exec('rm -f /srv/disk.img /srv/other.img; mkdir -p /srv && truncate -s 16M /srv/disk.img && truncate -s 16M /srv/other.img && mkfs.vfat /srv/other.img >/dev/null 2>&1 || mkfs.ext2 -q /srv/other.img');
   await twice({ phase: () => void makeFilesystem('/srv/disk.img', { type: 'ext4', options: ['-q', '-L', 'data'] }) });
   assert.match(sh('blkid -p -o export /srv/disk.img'), /^TYPE=ext4$/m);
   assert.match(sh('blkid -p -o export /srv/disk.img'), /^LABEL=data$/m);
@@ -338,7 +332,7 @@ test('makeFilesystem on an empty image only, never over data; mount: fstab line 
   assert.equal(refused.ok, false);
   assert.match(actions(refused).find((a) => a.error)!.err, /is not empty \(it holds: .*TYPE=.*\); it is not formatted over/);
   assert.equal(sh('md5sum /srv/other.img'), before);
-  node.exec("printf '# static file system information\\n' > /etc/fstab");
+  suite.node.exec("printf '# static file system information\\n' > /etc/fstab");
   await twice({ phase: () => mount('/srv/disk.img', '/mnt/data', { type: 'ext4', options: ['loop', 'noatime'], now: false }) });
   assert.equal(sh('cat /etc/fstab'), '# static file system information\n/srv/disk.img /mnt/data ext4 loop,noatime 0 2\n');
   assert.equal(sh('stat -c %F /mnt/data'), 'directory\n');
@@ -349,7 +343,7 @@ test('makeFilesystem on an empty image only, never over data; mount: fstab line 
 });
 
 test('sshdConfig: validated line edits in any letter case, one reload; a drop-in that would win is refused before anything changes', async () => {
-  node.exec("cp /etc/ssh/sshd_config /root/sshd_config.orig; sed -i 's/^#PermitRootLogin.*/permitrootlogin yes/' /etc/ssh/sshd_config; printf 'Match User backup\\n\\tX11Forwarding yes\\n' >> /etc/ssh/sshd_config");
+  suite.node.exec("cp /etc/ssh/sshd_config /root/sshd_config.orig; sed -i 's/^#PermitRootLogin.*/permitrootlogin yes/' /etc/ssh/sshd_config; printf 'Match User backup\\n\\tX11Forwarding yes\\n' >> /etc/ssh/sshd_config");
   const phase = () => sshdConfig({ PermitRootLogin: 'prohibit-password', X11Forwarding: false, MaxAuthTries: 4 });
   const r1 = await twice({ phase });
   assert.ok(actions(r1).some((a) => a.summary.startsWith('service ssh reload') && a.changed), 'reloaded on the first run');
@@ -359,12 +353,24 @@ test('sshdConfig: validated line edits in any letter case, one reload; a drop-in
   assert.match(conf, /^X11Forwarding no$/m);
   assert.match(conf, /\nMaxAuthTries 4\nMatch User backup\n\tX11Forwarding yes\n$/, 'a missing setting goes before the first Match; the Match block is untouched');
   assert.match(conf, /^#\s*X11Forwarding no$/m, 'commented examples stay comments');
-  assert.equal(node.exec('/usr/sbin/sshd -t').status, 0);
-  node.exec("printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/50-cloud-init.conf");
+  assert.equal(suite.node.exec('/usr/sbin/sshd -t').status, 0);
+  suite.node.exec("printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/50-cloud-init.conf");
   const before = sh('md5sum /etc/ssh/sshd_config');
   const refused = await run({ phase: () => sshdConfig({ PasswordAuthentication: false }) });
   assert.equal(refused.ok, false);
   assert.match(actions(refused).find((a) => a.error)!.err, /sshd_config\.d\/50-cloud-init\.conf sets PasswordAuthentication/);
   assert.equal(sh('md5sum /etc/ssh/sshd_config'), before);
-  node.exec('rm -f /etc/ssh/sshd_config.d/50-cloud-init.conf; cp /root/sshd_config.orig /etc/ssh/sshd_config');
+  suite.node.exec('rm -f /etc/ssh/sshd_config.d/50-cloud-init.conf; cp /root/sshd_config.orig /etc/ssh/sshd_config');
+});
+
+test('unattendedUpgrades: periodic runs on, our origins replace the package defaults, every file checked by apt-config', async () => {
+  const settings = { origins: ['origin=Debian,codename=${distro_codename}-security,label=Debian-Security'], blacklist: ['linux-image-*'], autoReboot: true, autoRebootTime: '03:30' };
+  await twice({ phase: () => unattendedUpgrades(settings) });
+  const dump = sh('apt-config dump');
+  assert.match(dump, /^APT::Periodic::Unattended-Upgrade "1";$/m);
+  const origins = dump.split('\n').filter((l) => l.startsWith('Unattended-Upgrade::Origins-Pattern:: '));
+  assert.deepEqual(origins, ['Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";'], 'the package default origins are cleared');
+  assert.match(dump, /^Unattended-Upgrade::Automatic-Reboot "true";$/m);
+  assert.match(dump, /^Unattended-Upgrade::Automatic-Reboot-Time "03:30";$/m);
+  assert.match(dump, /^Unattended-Upgrade::Package-Blacklist:: "linux-image-\*";$/m);
 });

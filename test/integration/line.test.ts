@@ -6,24 +6,17 @@
  * a restart handler fed by flagOnChanged, decided on the node in the same
  * round trip (counted in the node's sshd log).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockInFile, execScript, explainSession, groupSpec, handler, lift, lineInFile, planWhen, targetFlag, withActionOptions, type ActionResult, type OperationResult, type PhaseFn } from '../../src/index.js';
-import { execRequests, removeNodes, sshdDebugLog, startOneNode, type TestNode } from '../helpers/nodes.js';
+import { execRequests, nodeSuite, sshdDebugLog } from '../helpers/nodes.js';
 
 const LABEL = 'line-suite';
-let env: Awaited<ReturnType<typeof startOneNode>>;
-let node: TestNode;
-const sh = (cmd: string) => node.exec(cmd).stdout;
-
-before(async () => {
-  env = await startOneNode(LABEL, { setup: sshdDebugLog });
-  node = env.node;
-});
-after(() => removeNodes(LABEL));
+const suite = nodeSuite(LABEL, { setup: sshdDebugLog });
+const { sh } = suite;
 
 async function run(phase: PhaseFn, check = false): Promise<OperationResult> {
-  return lift(groupSpec('box'), { compute: env.compute, user: env.admin, phase, check });
+  return lift(groupSpec('box'), { compute: suite.env.compute, user: suite.env.admin, phase, check });
 }
 const actions = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
 const changed = (r: OperationResult) => actions(r).filter((a) => a.changed).map((a) => a.summary);
@@ -39,7 +32,7 @@ async function twice(phase: PhaseFn): Promise<void> {
 }
 
 test('replace the last match, append, insert after/before, remove, create, backrefs: on the node, idempotent', async () => {
-  node.exec("printf '#Port 22\\nPort 22\\nPermitRootLogin yes\\nPermitEmptyPasswords yes\\n# end\\n' > /etc/line-a && chmod 640 /etc/line-a && chown root:daemon /etc/line-a");
+  suite.node.exec("printf '#Port 22\\nPort 22\\nPermitRootLogin yes\\nPermitEmptyPasswords yes\\n# end\\n' > /etc/line-a && chmod 640 /etc/line-a && chown root:daemon /etc/line-a");
   await twice(() => {
     lineInFile('/etc/line-a', { regexp: '^#?Port ', line: 'Port 2222' });
     lineInFile('/etc/line-a', { line: 'UseDNS no' });
@@ -55,7 +48,7 @@ test('replace the last match, append, insert after/before, remove, create, backr
 });
 
 test('validation with the node\'s visudo and sshd: a bad edit fails and leaves the file as it was', async () => {
-  node.exec("printf 'root ALL=(ALL:ALL) ALL\\n' > /etc/sudoers.d/line-test && chmod 440 /etc/sudoers.d/line-test");
+  suite.node.exec("printf 'root ALL=(ALL:ALL) ALL\\n' > /etc/sudoers.d/line-test && chmod 440 /etc/sudoers.d/line-test");
   await twice(() => void lineInFile('/etc/sudoers.d/line-test', { regexp: '^%sudo ', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: 'visudo -cf %s' }));
   const good = sh('cat /etc/sudoers.d/line-test');
   const bad = await run(() => void lineInFile('/etc/sudoers.d/line-test', { line: 'this is not sudoers', validate: 'visudo -cf %s' }));
@@ -65,7 +58,7 @@ test('validation with the node\'s visudo and sshd: a bad edit fails and leaves t
   assert.equal(sh('cat /etc/sudoers.d/line-test'), good);
   assert.equal(sh('ls -A /etc/sudoers.d | grep -c pallet-new || true'), '0\n', 'no staged file left behind');
   // sshd checks a whole configuration: a valid edit passes, an unknown keyword fails.
-  node.exec('cp /etc/ssh/sshd_config /etc/ssh/line-test.conf');
+  suite.node.exec('cp /etc/ssh/sshd_config /etc/ssh/line-test.conf');
   await twice(() => void lineInFile('/etc/ssh/line-test.conf', { regexp: '^#?MaxAuthTries', line: 'MaxAuthTries 3', validate: '/usr/sbin/sshd -t -f %s' }));
   const refused = await run(() => void lineInFile('/etc/ssh/line-test.conf', { line: 'NoSuchKeyword yes', validate: '/usr/sbin/sshd -t -f %s' }));
   assert.equal(refused.ok, false);
@@ -73,7 +66,7 @@ test('validation with the node\'s visudo and sshd: a bad edit fails and leaves t
 });
 
 test('blockInFile: insert, replace, remove; through a symbolic link, which stays a link', async () => {
-  node.exec("mkdir -p /etc/line-real && printf 'top\\n' > /etc/line-real/hosts && ln -sfn /etc/line-real/hosts /etc/line-hosts");
+  suite.node.exec("mkdir -p /etc/line-real && printf 'top\\n' > /etc/line-real/hosts && ln -sfn /etc/line-real/hosts /etc/line-hosts");
   await twice(() => void blockInFile('/etc/line-hosts', { name: 'cluster', block: '10.0.0.1 a\n10.0.0.2 b\n' }));
   assert.equal(sh('cat /etc/line-real/hosts'), 'top\n# BEGIN pallet cluster\n10.0.0.1 a\n10.0.0.2 b\n# END pallet cluster\n');
   assert.equal(sh('readlink /etc/line-hosts'), '/etc/line-real/hosts\n', 'the link is kept');
@@ -84,7 +77,7 @@ test('blockInFile: insert, replace, remove; through a symbolic link, which stays
 });
 
 test('a line edit in check mode: a diff, the file untouched; the run then makes exactly it', async () => {
-  node.exec("printf 'a\\nPort 22\\n' > /etc/line-c");
+  suite.node.exec("printf 'a\\nPort 22\\n' > /etc/line-c");
   const phase = () => void lineInFile('/etc/line-c', { regexp: '^Port ', line: 'Port 2200' });
   const c = await run(phase, true);
   assert.equal(c.ok, true, explainSession(c));
@@ -98,7 +91,7 @@ test('a line edit in check mode: a diff, the file untouched; the run then makes 
 
 test('three line edits flag restart-ssh; the handler runs in the same round trip as the edits, on the first run only', async () => {
   const conf = '/etc/ssh/handler.conf';
-  node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
+  suite.node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
   const validate = '/usr/sbin/sshd -t -f %s';
   const edits = (restart: string) => {
     lineInFile(conf, { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin prohibit-password', validate, flagOnChanged: restart });
@@ -108,10 +101,10 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   const phase = () => edits(handler('restart-ssh', () => void execScript('echo restarted >> /root/restarts')));
   /** The exec requests the node's sshd served for one lift. */
   const trips = async (p: PhaseFn, check = false) => {
-    const before = execRequests(node);
+    const before = execRequests(suite.node);
     const r = await run(p, check);
     assert.equal(r.ok, true, explainSession(r));
-    return { r, trips: execRequests(node) - before };
+    return { r, trips: execRequests(suite.node) - before };
   };
   // What any lift of a one-batch phase costs here (the OS probe and the phase's one batch).
   const base = await trips(() => void execScript('true'));
@@ -122,7 +115,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   const ca = actions(c.r);
   assert.deepEqual(ca.filter((a) => a.wouldChange).length, 4, 'three edits and the handler would change');
   assert.match(ca.find((a) => a.action === 'execScript')!.mayChange ?? '', /flag 'restart-ssh' would be set by 'lineInFile \/etc\/ssh\/handler.conf: PermitRootLogin prohibit-password'/);
-  assert.equal(node.exec('cat /root/restarts').status, 1, 'check mode restarted nothing');
+  assert.equal(suite.node.exec('cat /root/restarts').status, 1, 'check mode restarted nothing');
 
   const first = await trips(phase);
   assert.equal(first.trips, base.trips, 'the edits and the handler run in the phase\'s one round trip');
@@ -137,7 +130,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   assert.equal(sh('cat /root/restarts'), 'restarted\n');
 
   // The same with planWhen(targetFlag(...)) written out, right after the edits: one round trip too.
-  node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
+  suite.node.exec(`cp /etc/ssh/sshd_config ${conf}; rm -f /root/restarts`);
   const inline = await trips(() => {
     edits('restart-ssh');
     planWhen(targetFlag('restart-ssh'), () => void execScript('echo inline >> /root/restarts'));
@@ -146,7 +139,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
   assert.equal(sh('cat /root/restarts'), 'inline\n');
 
   // The counter can tell: a condition the controller must decide cuts the batch (one more round trip when it holds).
-  node.exec(`cp /etc/ssh/sshd_config ${conf}`);
+  suite.node.exec(`cp /etc/ssh/sshd_config ${conf}`);
   const cut = await trips(() => {
     edits('restart-ssh');
     const flag = targetFlag('restart-ssh');
@@ -157,7 +150,7 @@ test('three line edits flag restart-ssh; the handler runs in the same round trip
 
   // An action run through sudo reports its flags inside its output: a flag test after it is decided by
   // the controller (one more round trip), and still right.
-  node.exec('rm -f /tmp/sudo-made /root/restarts');
+  suite.node.exec('rm -f /tmp/sudo-made /root/restarts');
   const viaSudo = await trips(() => {
     withActionOptions({ sudoUser: 'nobody' }, () => void execScript('touch /tmp/sudo-made', { flagOnChanged: 'made' }));
     planWhen(targetFlag('made'), () => void execScript('echo after-sudo >> /root/restarts'));
