@@ -114,6 +114,7 @@ export {
   onOneNode,
   remoteFileContent,
   transferFileToLocal,
+  rsyncToLocal,
   withRemoteFile,
   transferFile,
   remoteDirectory,

@@ -218,6 +218,8 @@ interface RsyncArgs {
   from: string;
   to: string;
   opts: RsyncOptions;
+  /** From the node to the controller. */
+  pull?: boolean;
 }
 
 function runRsync(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -244,6 +246,8 @@ export function rsyncArgv(a: {
   node: Pick<Node, 'primaryIp' | 'sshPort'>;
   user: Pick<User, 'username' | 'privateKeyPath' | 'noSudo' | 'sudoUser'>;
   knownHosts: string;
+  /** From the node to the controller (`from` is on the node, `to` here). */
+  pull?: boolean;
 }): string[] {
   const { node, user } = a;
   const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${a.knownHosts}`];
@@ -251,14 +255,16 @@ export function rsyncArgv(a: {
   // --rsync-path is run by the node's shell: quoted.
   const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
   const host = node.primaryIp.includes(':') ? `[${node.primaryIp}]` : node.primaryIp;
-  return [...a.base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', a.from, `${user.username}@${host}:${a.to}`];
+  const remote = (p: string) => `${user.username}@${host}:${p}`;
+  return [...a.base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', ...(a.pull ? [remote(a.from), a.to] : [a.from, remote(a.to)])];
 }
 
 const rsyncAction: ActionDef<RsyncArgs> = {
   name: 'rsync',
   execution: 'in-sequence',
-  summary: ([a]) => `rsync ${a?.from ?? ''} -> ${a?.to ?? ''}`,
-  changedBy: (v) => (v as { changed: boolean }).changed,
+  summary: ([a]) => `${a?.pull ? 'rsyncToLocal' : 'rsync'} ${a?.from ?? ''} -> ${a?.to ?? ''}`,
+  // A pull changes the controller, not the node: its value says what it copied.
+  changedBy: (v) => (v as { changed: boolean; pull?: boolean }).changed && !(v as { pull?: boolean }).pull,
   // Check mode: rsync --dry-run, which lists what it would copy and delete.
   checkRun: true,
   // Runs on the controller: rsync over ssh to the node, with host keys checked.
@@ -270,7 +276,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
     if (node.transport === 'local') {
       const r = await runRsync([...base, '--', from, to]);
       if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out };
+      return { changed: r.out.trim().length > 0, out: r.out, ...(a!.pull ? { pull: true } : {}) };
     }
     const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
     try {
@@ -278,9 +284,9 @@ const rsyncAction: ActionDef<RsyncArgs> = {
       const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
       const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
       writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
-      const r = await runRsync(rsyncArgv({ base, from, to, node, user, knownHosts: known }));
-      if (r.code !== 0) throw new Error(`rsync to ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out };
+      const r = await runRsync(rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }));
+      if (r.code !== 0) throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
+      return { changed: r.out.trim().length > 0, out: r.out, ...(a!.pull ? { pull: true } : {}) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -348,20 +354,38 @@ export function withRemoteFile<T>(remotePath: string, fn: (localPath: string) =>
 export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
   const { flagOnChanged, ...given } = opts;
   const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), given, 'rsync');
-  const s = currentSession('rsync');
-  const u = s.user;
-  // rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else.
-  if (s.target.node?.transport !== 'local' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
-    throw new Error(
-      `rsync ${from} -> ${to}: the admin user ${u.username} has ${u.privateKey !== undefined ? 'its key as text' : 'a password'} and no privateKeyPath; ` +
-        'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
-    );
-  }
+  rsyncCredentials(`rsync ${from} -> ${to}`);
   return recordAction<RsyncArgs, { changed: boolean; out: string }>(
     rsyncAction,
     { from, to, opts: o },
     flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, 'rsync') },
   );
+}
+
+/** rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else. */
+function rsyncCredentials(what: string): void {
+  const s = currentSession('rsync');
+  const u = s.user;
+  if (s.target.node?.transport !== 'local' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
+    throw new Error(
+      `${what}: the admin user ${u.username} has ${u.privateKey !== undefined ? 'its key as text' : 'a password'} and no privateKeyPath; ` +
+        'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
+    );
+  }
+}
+
+/**
+ * Copy `from` on the node to `to` on the controller with rsync over SSH (Pallet's `rsync-to-local`), host keys
+ * checked as for `rsync`. It changes the controller, not the node: its result is not "changed"; its value says
+ * what was copied (`changed`, rsync's itemized `out`). `delete` is off by default here (it would remove local
+ * files). Check mode runs it with `--dry-run`.
+ */
+export function rsyncToLocal(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
+  const { flagOnChanged, ...given } = opts;
+  void flagOnChanged;
+  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), given, 'rsyncToLocal');
+  rsyncCredentials(`rsyncToLocal ${from} -> ${to}`);
+  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncAction, { from, to, opts: { ...o, delete: o.delete ?? false }, pull: true });
 }
 
 /** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */

@@ -35,6 +35,7 @@ import {
   scheduleInPrePhase,
   execScript,
   transferFileToLocal,
+  rsyncToLocal,
   withRemoteFile,
   sshConfig,
   systemCrontab,
@@ -373,4 +374,23 @@ test('unattendedUpgrades: periodic runs on, our origins replace the package defa
   assert.match(dump, /^Unattended-Upgrade::Automatic-Reboot "true";$/m);
   assert.match(dump, /^Unattended-Upgrade::Automatic-Reboot-Time "03:30";$/m);
   assert.match(dump, /^Unattended-Upgrade::Package-Blacklist:: "linux-image-\*";$/m);
+});
+
+test('rsyncToLocal: a node directory copied to the controller over ssh with host keys checked; the node is not "changed"', async () => {
+  suite.node.exec('mkdir -p /srv/report/sub && printf a > /srv/report/a && printf b > /srv/report/sub/b');
+  const local = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  const seen: boolean[] = [];
+  const phase = () => {
+    const v = rsyncToLocal('/srv/report/', `${local}/`);
+    withActionValues([v], (x) => void seen.push(x.changed));
+  };
+  const r1 = await run({ phase });
+  assert.equal(r1.ok, true, explainSession(r1));
+  assert.deepEqual(changed(r1), [], 'a pull changes the controller, not the node');
+  assert.equal(readFileSync(join(local, 'sub', 'b'), 'utf8'), 'b');
+  assert.equal(readFileSync(join(local, 'a'), 'utf8'), 'a');
+  const r2 = await run({ phase });
+  assert.equal(r2.ok, true);
+  assert.deepEqual(seen, [true, false], 'copied once, then nothing to copy');
+  rmSync(local, { recursive: true, force: true });
 });
