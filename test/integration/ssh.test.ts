@@ -222,6 +222,9 @@ test('bootstrap a fresh node from its root login to an admin user, who then runs
     assert.equal(n.exec('cat /root/configured-by').stdout, 'root\n');
     assert.match(n.exec('getent passwd padmin').stdout, /:\/bin\/bash$/m);
     assert.match(n.exec('cat /etc/sudoers.d/pallet-padmin').stdout, /^padmin ALL=\(ALL\) NOPASSWD: ALL$/m);
+    // As Pallet's admin user: an ssh agent stays usable through sudo.
+    assert.match(n.exec('cat /etc/sudoers.d/pallet-padmin').stdout, /^Defaults:padmin env_keep \+= "SSH_AUTH_SOCK"$/m);
+    assert.match(n.exec('sudo -l -U padmin').stdout, /SSH_AUTH_SOCK/);
     assert.match(n.logs(), /Accepted publickey for padmin/);
   }
   const sudoUser = r1.results.find((x) => x.phase === 'configure')!.actions[1]!.out.trim();
