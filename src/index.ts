@@ -197,6 +197,7 @@ export { generateKey, installKey, publicKey, authorizeKeyForLocalhost, sshConfig
 export { waitForPortListen, waitForHttpStatus, type WaitNetOptions } from './crates/network-service.js';
 export { nohupService, serviceSupervisor, type NohupOptions, type SupervisorSettings } from './crates/supervisor.js';
 export { unattendedUpgrades, unattendedUpgradesPolicy, type UnattendedUpgradesSettings } from './crates/unattended-upgrades.js';
+export { fail2ban, fail2banJailLocal, fail2banChangedFlag, type Fail2banSettings, type Fail2banJail } from './crates/fail2ban.js';
 export { sshdConfig, sshdChangedFlag, type SshdConfigOptions } from './crates/sshd.js';
 export { makeFilesystem, mount, type MountOptions } from './crates/filesystem.js';
 export { addDebianBackports, addEpel, type BackportsOptions } from './crates/repositories.js';

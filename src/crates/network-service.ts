@@ -30,11 +30,14 @@ interface PortArgs {
 /** The wait loop: `test` until it succeeds or `timeout` passes; check mode tries once. */
 function waitLoop(test: string, a: { timeout: number; interval: number }, what: string, check: boolean | undefined): string {
   if (check) return `if ! ${test}; then pallet_may ${shQuote(`${what}: not yet (a change before it may start it)`)}; fi`;
+  // Tries are counted (not read off the clock, whose whole seconds would cut the wait short): it waits at least `timeout`.
+  const tries = Math.ceil(a.timeout / a.interval);
   return [
-    `pallet_end=$(( $(date +%s) + ${Math.ceil(a.timeout)} ))`,
+    'pallet_n=0',
     `until ${test}; do`,
-    `  if [ "$(date +%s)" -ge "$pallet_end" ]; then echo ${shQuote(`${what}: gave up after ${a.timeout} s`)} >&2; exit 1; fi`,
+    `  if [ "$pallet_n" -ge ${tries} ]; then echo ${shQuote(`${what}: gave up after ${a.timeout} s`)} >&2; exit 1; fi`,
     `  sleep ${a.interval}`,
+    '  pallet_n=$((pallet_n + 1))',
     'done',
   ].join('\n');
 }

@@ -186,52 +186,70 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     };
   }
 
-  const client = new Client();
-  // ssh2 may emit 'error' more than once (a handshake that times out, then "Connection lost before
-  // handshake"): one listener stays for the client's whole life, so no error is ever unhandled.
-  let settled = false;
-  let onError: (e: Error & { level?: string; code?: string }) => void = () => {};
-  client.on('error', (e: Error & { level?: string; code?: string }) => onError(e));
-  let sock: net.Socket | undefined;
-  await new Promise<void>((resolve, reject) => {
-    const fail = (e: Error & { level?: string; code?: string }) => {
-      if (settled) return;
-      settled = true;
-      client.removeAllListeners('ready');
-      // Drop what is left of the connection: the node must not keep a half-open session.
-      client.end();
-      sock?.destroy();
-      let msg: string;
-      if (hostKeyProblem) msg = hostKeyProblem;
-      else if (e.code === 'ECONNREFUSED') msg = `connection refused at ${where} (is sshd running and the port right?)`;
-      else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where} (the SSH handshake did not complete)`;
-      else if (e.level === 'client-authentication') msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
-      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') msg = `cannot resolve host name ${host}`;
-      else if (/passphrase|encrypted/i.test(e.message)) msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
-      else msg = `cannot connect to ${where}: ${e.message}`;
-      reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
-    };
-    onError = fail;
-    client.once('ready', () => {
-      if (settled) return;
-      settled = true;
-      // Small packets both ways (script in, frames out): Nagle's algorithm would add a delayed-ACK wait to each.
-      client.setNoDelay(true);
-      onError = () => {
-        /* later errors surface on the next run (the connection is closed) */
+  /** One connection attempt; the error it fails with says whether another attempt may succeed. */
+  const connectOnce = async (): Promise<Client> => {
+    const client = new Client();
+    // ssh2 may emit 'error' more than once (a handshake that times out, then "Connection lost before
+    // handshake"): one listener stays for the client's whole life, so no error is ever unhandled.
+    let settled = false;
+    let onError: (e: Error & { level?: string; code?: string }) => void = () => {};
+    client.on('error', (e: Error & { level?: string; code?: string }) => onError(e));
+    let sock: net.Socket | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error & { level?: string; code?: string }) => {
+        if (settled) return;
+        settled = true;
+        client.removeAllListeners('ready');
+        // Drop what is left of the connection: the node must not keep a half-open session.
+        client.end();
+        sock?.destroy();
+        let msg: string;
+        if (hostKeyProblem) msg = hostKeyProblem;
+        else if (e.code === 'ECONNREFUSED') msg = `connection refused at ${where} (is sshd running and the port right?)`;
+        else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where} (the SSH handshake did not complete)`;
+        else if (e.level === 'client-authentication') msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
+        else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') msg = `cannot resolve host name ${host}`;
+        else if (/passphrase|encrypted/i.test(e.message)) msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
+        else msg = `cannot connect to ${where}: ${e.message}`;
+        reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
       };
-      resolve();
+      onError = fail;
+      client.once('ready', () => {
+        if (settled) return;
+        settled = true;
+        // Small packets both ways (script in, frames out): Nagle's algorithm would add a delayed-ACK wait to each.
+        client.setNoDelay(true);
+        onError = () => {
+          /* later errors surface on the next run (the connection is closed) */
+        };
+        resolve();
+      });
+      try {
+        // Our own socket, so that Nagle is off from the first packet of the handshake.
+        sock = net.connect({ host, port });
+        sock.setNoDelay(true);
+        sock.on('error', (e) => onError(e as Error & { code?: string }));
+        client.connect({ ...config, sock });
+      } catch (e) {
+        fail(e as Error);
+      }
     });
+    return client;
+  };
+  // A refused or reset connection before the handshake is what a node shows while sshd restarts (a reload
+  // re-executes it and reopens its socket) or boots: tried again a few times, briefly, before it is an error.
+  let client: Client;
+  for (let attempt = 0; ; attempt++) {
     try {
-      // Our own socket, so that Nagle is off from the first packet of the handshake.
-      sock = net.connect({ host, port });
-      sock.setNoDelay(true);
-      sock.on('error', (e) => onError(e as Error & { code?: string }));
-      client.connect({ ...config, sock });
+      client = await connectOnce();
+      break;
     } catch (e) {
-      fail(e as Error);
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      const retryable = !hostKeyProblem && (code === 'ECONNREFUSED' || code === 'ECONNRESET' || /Connection lost before handshake/.test(String((e as { cause?: Error }).cause?.message)));
+      if (!retryable || attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     }
-  });
+  }
 
   let closed = false;
   client.on('close', () => {

@@ -21,6 +21,7 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  fail2ban,
   unattendedUpgrades,
   sshdConfig,
   makeFilesystem,
@@ -393,4 +394,20 @@ test('rsyncToLocal: a node directory copied to the controller over ssh with host
   assert.equal(r2.ok, true);
   assert.deepEqual(seen, [true, false], 'copied once, then nothing to copy');
   rmSync(local, { recursive: true, force: true });
+});
+
+test('fail2ban: jail.local from settings, checked by fail2ban-client -t first, the jail running; restarted only when it changed', async () => {
+  suite.node.exec('touch /var/log/auth.log');
+  const settings = { defaults: { bantime: '1h', findtime: '10m', maxretry: 4 }, jails: { sshd: { backend: 'polling', logpath: '/var/log/auth.log', port: 'ssh' } } };
+  await twice({ phase: () => fail2ban(settings) });
+  assert.equal(sh('cat /etc/fail2ban/jail.local'), '# managed by pallet (fail2ban)\n\n[DEFAULT]\nmaxretry = 4\nfindtime = 10m\nbantime = 1h\n\n[sshd]\nenabled = true\nport = ssh\nlogpath = /var/log/auth.log\nbackend = polling\n');
+  assert.match(sh('fail2ban-client status sshd'), /Currently banned/);
+  assert.match(sh('fail2ban-client get sshd maxretry'), /^4$/m);
+  // A jail whose filter does not exist fails the check: the file stays, the service keeps running.
+  const before = sh('md5sum /etc/fail2ban/jail.local');
+  const bad = await run({ phase: () => fail2ban({ jails: { sshd: { backend: 'polling', logpath: '/var/log/auth.log', filter: 'no-such-filter' } } }) });
+  assert.equal(bad.ok, false);
+  assert.match(actions(bad).find((a) => a.error)!.err, /verify failed/);
+  assert.equal(sh('md5sum /etc/fail2ban/jail.local'), before);
+  assert.match(sh('fail2ban-client status sshd'), /Currently banned/);
 });
