@@ -373,3 +373,39 @@ test('commandTimeoutMs stops a script that runs too long, with a clear error', a
   assert.ok(Date.now() - started < 10_000);
   assert.match(phaseErrors(r)[0]!.message, /killed after 1000 ms \(commandTimeoutMs\)/);
 });
+
+test('a node whose sshd is not listening yet (reloading, booting) is tried again briefly; one that stays closed is unreachable', async () => {
+  const { createServer, connect } = await import('node:net');
+  const free = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const n = nodes[0]!;
+  const knownHere = join(dir, 'known_late');
+  writeFileSync(knownHere, `[127.0.0.1]:${free} ${n.hostKey}\n`, { mode: 0o600 });
+  const compute = nodeListService([{ name: 'late', id: 'late', group: 'web', ip: '127.0.0.1', sshPort: free }], { ssh: { knownHostsPath: knownHere, agent: false } });
+  const user = makeUser('root', { privateKeyPath: key.path });
+  // The port opens 600 ms after the lift starts: a forwarder to the node's sshd.
+  let proxy: ReturnType<typeof createServer> | undefined;
+  const opening = setTimeout(() => {
+    proxy = createServer((c) => {
+      const up = connect(n.port, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    }).listen(free, '127.0.0.1');
+  }, 600);
+  try {
+    const r = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('echo reached', { changes: 'never' }) });
+    assert.equal(r.ok, true, explainSession(r));
+    assert.equal(r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions)[0]!.out, 'reached\n');
+  } finally {
+    clearTimeout(opening);
+    await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  }
+  const closed = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('true') });
+  assert.equal(closed.ok, false);
+  assert.match(phaseErrors(closed)[0]!.message, /connection refused/);
+});
