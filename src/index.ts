@@ -168,7 +168,7 @@ export { jsonRenderer, lineRenderer, liveRenderer, summaryText, summarise, redac
 
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys } from './crates/admin-user.js';
-export { sudoers, formatSudoers, mergeSudoers, type SudoersSpec, type SudoersSpecLine, type SudoersDefault, type SudoersOptions } from './crates/sudoers.js';
+export { sudoers, sudoersSettings, configureSudoers, sudoersServer, formatSudoers, mergeSudoers, type SudoersSpec, type SudoersSpecLine, type SudoersDefault, type SudoersOptions } from './crates/sudoers.js';
 export {
   systemEnvironment,
   etcDefault,

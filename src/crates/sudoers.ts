@@ -16,11 +16,11 @@
 import { z } from 'zod';
 import { remoteFile } from '../actions/remote-file.js';
 import { defineAction } from '../plan/action.js';
-import { currentSession } from '../plan/session.js';
+import { currentSession, getSettings, updateSettings, type SettingsOptions } from '../plan/session.js';
 import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { serverSpec, validate, type ServerSpec } from '../spec/spec.js';
 
 type AliasMap = Record<string, string[]>;
 
@@ -191,5 +191,31 @@ export function sudoers(spec: SudoersSpec | string, opts: SudoersOptions = {}): 
     group: 'root',
     mode: '0440',
     verify: 'visudo -c -q -f',
+  });
+}
+
+const facility = 'sudoers';
+
+/** Settings phase: add a sudoers spec to this node's settings (merged with those added before; Pallet's `sudoer`). */
+export function sudoersSettings(spec: SudoersSpec, opts: SettingsOptions & { file?: string } = {}): void {
+  currentSession('sudoersSettings');
+  const valid = validate(specSchema, spec, 'sudoersSettings') as SudoersSpec;
+  updateSettings(facility, (cur) => ({ ...cur, ...(opts.file ? { file: opts.file } : {}), specs: [...((cur.specs as SudoersSpec[] | undefined) ?? []), valid] }), opts);
+}
+
+/** Configure phase: write the sudoers file from the settings (nothing when none were declared). */
+export function configureSudoers(opts: SettingsOptions = {}): void {
+  const s = getSettings<{ specs?: SudoersSpec[]; file?: string }>(facility, { ...opts, default: {} })!;
+  if (!s.specs?.length) return;
+  sudoers(mergeSudoers(s.specs), s.file ? { file: s.file } : {});
+}
+
+/** A server spec: `settings` declares the spec (others may add to it), `configure` writes one validated file. */
+export function sudoersServer(spec: SudoersSpec = {}, opts: SettingsOptions & { file?: string } = {}): ServerSpec {
+  return serverSpec({
+    phases: {
+      settings: () => sudoersSettings(spec, opts),
+      configure: () => configureSudoers(opts),
+    },
   });
 }

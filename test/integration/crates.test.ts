@@ -21,6 +21,8 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  sudoersServer,
+  sudoersSettings,
   fail2ban,
   unattendedUpgrades,
   sshdConfig,
@@ -410,4 +412,11 @@ test('fail2ban: jail.local from settings, checked by fail2ban-client -t first, t
   assert.match(actions(bad).find((a) => a.error)!.err, /verify failed/);
   assert.equal(sh('md5sum /etc/fail2ban/jail.local'), before);
   assert.match(sh('fail2ban-client status sshd'), /Currently banned/);
+});
+
+test('sudoers from the settings phase: the server spec and another plan function add to one file', async () => {
+  const spec = sudoersServer({ specs: { '%sudo': { commands: 'ALL' } } }, { file: 'pallet-settings' });
+  await twice({ extends: [spec], settings: () => sudoersSettings({ defaults: { ':%sudo': { lecture: false } } }) });
+  assert.equal(sh('cat /etc/sudoers.d/pallet-settings'), '# managed by pallet: edit the plan, not this file\nDefaults:%sudo !lecture\n%sudo ALL = (ALL) ALL\n');
+  assert.equal(suite.node.exec('visudo -c').status, 0);
 });
