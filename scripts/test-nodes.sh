@@ -2,7 +2,7 @@
 # Set up what the tests need for real Debian test nodes on this machine:
 #   - packages: podman (with runc), debootstrap, openssh-client, sudo;
 #   - podman configured for this kind of machine (runc, lower ulimits);
-#   - the test image localhost/pallet-debian:12 (Debian 12 minbase with sshd, sudo, cron, unattended-upgrades, rsync, fail2ban; built once, then cached);
+#   - the test image localhost/pallet-debian:12 (Debian 12 minbase with sshd, sudo, cron, unattended-upgrades, rsync, fail2ban, curl; built once, then cached);
 #   - podman's Docker-compatible API service on /run/podman/podman.sock.
 # Idempotent: run it as often as you like. Needs root.
 set -euo pipefail
@@ -47,8 +47,8 @@ CONF
 fi
 
 # What the image must hold; an image built before a package was added here is rebuilt.
-IMAGE_PACKAGES=openssh-server,sudo,ca-certificates,cron,unattended-upgrades,rsync,fail2ban
-if podman image exists "$IMAGE" && ! podman run --rm "$IMAGE" sh -c 'command -v crontab && command -v unattended-upgrade && command -v rsync && command -v fail2ban-client' >/dev/null 2>&1; then
+IMAGE_PACKAGES=openssh-server,sudo,ca-certificates,cron,unattended-upgrades,rsync,fail2ban,curl
+if podman image exists "$IMAGE" && ! podman run --rm "$IMAGE" sh -c 'command -v crontab && command -v unattended-upgrade && command -v rsync && command -v fail2ban-client && command -v curl' >/dev/null 2>&1; then
   log "$IMAGE lacks packages of $IMAGE_PACKAGES: rebuilding it"
   podman rmi -f "$IMAGE" >/dev/null
 fi

@@ -21,6 +21,7 @@ import {
   limitsConfServer,
   publicKey,
   sudoers,
+  withActionOptions,
   sudoersServer,
   sudoersSettings,
   fail2ban,
@@ -188,10 +189,19 @@ test('waitForPortListen and waitForHttpStatus: succeed, or fail saying what and 
   const check = await run({ phase: () => void waitForPortListen(2999, { timeout: 30 }) }, true);
   assert.equal(check.ok, true);
   assert.match(actions(check)[0]!.mayChange ?? '', /not yet/);
-  // This node has neither curl nor wget: a clear error, not a hang.
-  const http = await run({ phase: () => void waitForHttpStatus('http://127.0.0.1:22/', 200, { timeout: 2 }) });
-  assert.equal(http.ok, false);
-  assert.match(actions(http).find((a) => a.error)!.err, /neither curl nor wget/);
+  // An HTTP server on the node (python3 is there for fail2ban): its status, and a status it never gives.
+  const serve = await run({ phase: () => void nohupService('pallet-http', { run: 'exec python3 -m http.server 8088 --bind 127.0.0.1', dir: '/srv' }) });
+  assert.equal(serve.ok, true, explainSession(serve));
+  const up = await run({ phase: () => { waitForHttpStatus('http://127.0.0.1:8088/', 200, { timeout: 20 }); waitForHttpStatus('http://127.0.0.1:8088/no-such-page', 404, { timeout: 5 }); } });
+  assert.equal(up.ok, true, explainSession(up));
+  const wrong = await run({ phase: () => void waitForHttpStatus('http://127.0.0.1:8088/no-such-page', 200, { timeout: 2 }) });
+  assert.equal(wrong.ok, false);
+  assert.match(actions(wrong).find((a) => a.error)!.err, /no-such-page did not answer 200: gave up after 2 s/);
+  await run({ phase: () => void nohupService('pallet-http', { run: 'true', action: 'stop' }) });
+  // Without curl or wget: a clear error, not a hang.
+  const bare = await run({ phase: () => void withActionOptions({ scriptEnv: { PATH: '/nonexistent' } }, () => void waitForHttpStatus('http://127.0.0.1:8088/', 200, { timeout: 2 })) });
+  assert.equal(bare.ok, false);
+  assert.match(actions(bare).find((a) => a.error)!.err, /neither curl nor wget/);
 });
 
 test('sudoers: aliases, Defaults and specs from several plan functions, one validated file; a rejected file leaves the old one', async () => {
