@@ -145,9 +145,10 @@ export interface InstallOptions {
  * can change (not atomic: a reader at that instant may see a short file).
  */
 export function replaceWith(staged: string, target: string): string {
-  // The kernel's list of mount points (/proc/self/mountinfo, field 5) says; `stat -c %m` cannot tell a bind mount of a file.
+  // Only when the rename fails (EBUSY, nothing changed) is the kernel's list of mount points asked
+  // (/proc/self/mountinfo, field 5; `stat -c %m` cannot tell a bind mount of a file): the usual case costs nothing.
   const mounted = `awk -v p="$(readlink -f -- ${target})" '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo 2>/dev/null`;
-  return `if [ -f ${target} ] && [ ! -L ${target} ] && ${mounted}; then cat ${staged} > ${target} && rm -f ${staged} || exit 1; else mv -f ${staged} ${target} || exit 1; fi`;
+  return `mv -f ${staged} ${target} 2>/dev/null || { if [ -f ${target} ] && [ ! -L ${target} ] && ${mounted}; then cat ${staged} > ${target} && rm -f ${staged}; else mv -f ${staged} ${target}; fi; } || exit 1`;
 }
 
 export function installStaged(target: string, onChange = 'pallet_changed', opts: InstallOptions = {}, c?: CheckMode): string {
