@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { pkg } from '../actions/package/index.js';
 import { sudoers } from './sudoers.js';
+import { sshDir, sshFileAttrs } from './ssh-key.js';
 import { user } from '../actions/user.js';
 import { defineAction } from '../plan/action.js';
 import { planFn } from '../plan/plan-fn.js';
@@ -38,17 +39,10 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
   }),
   summary: ([a]) => `authorizeKeys ${a?.username ?? ''}`,
   script: ([a], ctx) => {
-    const u = shQuote(a!.username);
     const name = a!.username;
-    // In check mode a path that does not exist yet is the change; its attributes are not compared.
-    const exists = (p: string) => (ctx.check ? `[ -e ${p} ] && ` : '');
     const lines = [
-      `pallet_home=$(getent passwd ${u} | cut -d: -f6)`,
-      `[ -n "$pallet_home" ] || { echo ${shQuote(`authorizeKeys: no user ${name}`)} >&2; exit 1; }`,
-      'pallet_ak="$pallet_home/.ssh/authorized_keys"',
-      `pallet_grp=$(id -gn ${u})`,
-      `if [ ! -d "$pallet_home/.ssh" ]; then ${mutation(ctx, 'mkdir -p "$pallet_home/.ssh"', '"create directory $pallet_home/.ssh"')}; pallet_changed; fi`,
-      `if ${exists('"$pallet_home/.ssh"')}[ "$(stat -c '%U %a' "$pallet_home/.ssh")" != ${shQuote(`${name} 700`)} ]; then ${mutation(ctx, `{ chown ${u}:"$pallet_grp" "$pallet_home/.ssh" && chmod 700 "$pallet_home/.ssh"; }`, shQuote(`owner and mode of ~${name}/.ssh -> ${name} 700`))}; pallet_changed; fi`,
+      ...sshDir(name, ctx),
+      'pallet_ak="$pallet_ssh/authorized_keys"',
       `[ -e "$pallet_ak" ] || { ${mutation(ctx, ': > "$pallet_ak"', '"create $pallet_ak"')}; pallet_changed; }`,
     ];
     // Missing keys are added to a copy that replaces the file in one rename (check mode: named, not added).
@@ -61,9 +55,7 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
       lines.push(`if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"${ctx.check ? ' 2>/dev/null' : ''}; then`, ...add, 'fi');
     }
     lines.push(ctx.check ? 'if [ -n "$pallet_t" ]; then pallet_t=; pallet_changed; fi' : 'if [ -n "$pallet_t" ]; then mv -f "$pallet_t" "$pallet_ak" || exit 1; pallet_changed; fi');
-    lines.push(
-      `if ${exists('"$pallet_ak"')}[ "$(stat -c '%U %a' "$pallet_ak")" != ${shQuote(`${name} 600`)} ]; then ${mutation(ctx, `{ chown ${u}:"$pallet_grp" "$pallet_ak" && chmod 600 "$pallet_ak"; }`, shQuote(`owner and mode of ~${name}/.ssh/authorized_keys -> ${name} 600`))}; pallet_changed; fi`,
-    );
+    lines.push(sshFileAttrs(name, '"$pallet_ak"', '600', ctx));
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
 });

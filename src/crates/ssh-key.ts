@@ -23,7 +23,7 @@ const keyFile = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name i
 const publicKeyLine = z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)?\n?$/, 'an OpenSSH public key line');
 
 /** Shell: `$pallet_home` and `$pallet_ssh` (the user's ~/.ssh, made 0700 and the user's) or fail naming the user. */
-function sshDir(user: string, c: ScriptContext): string[] {
+export function sshDir(user: string, c: ScriptContext): string[] {
   const u = shQuote(user);
   return [
     `pallet_home=$(getent passwd ${u} | cut -d: -f6)`,
@@ -35,8 +35,8 @@ function sshDir(user: string, c: ScriptContext): string[] {
   ];
 }
 
-/** Shell: give "$1"-like path `p` (a shell word) the user as owner and `mode`, when it exists. */
-function attrs(user: string, p: string, mode: string, c: ScriptContext): string {
+/** Shell: give the path `p` (a shell word) the user as owner and `mode`, when it exists (after `sshDir`). */
+export function sshFileAttrs(user: string, p: string, mode: string, c: ScriptContext): string {
   const u = shQuote(user);
   return `if [ -e ${p} ] && [ "$(stat -c '%U %a' ${p})" != ${shQuote(`${user} ${mode}`)} ]; then ${mutation(c, `{ chown ${u}:"$pallet_grp" ${p} && chmod ${mode} ${p}; }`, `"owner and mode of "${p}" -> ${user} ${mode}"`)}; pallet_changed; fi`;
 }
@@ -101,8 +101,8 @@ export const generateKey = defineAction<[user: string, opts?: GenerateKeyOptions
       `pallet_k="$pallet_ssh"/${shQuote(a!.filename)}`,
       // ssh-keygen makes the private key 0600 from the start; then it is given to the user.
       `if [ ! -e "$pallet_k" ]; then ${mutation(c, `{ ssh-keygen ${args} -f "$pallet_k" </dev/null >/dev/null && chown ${u}:"$pallet_grp" "$pallet_k" "$pallet_k.pub"; }`, shQuote(`generate a ${a!.type} key pair ~${a!.user}/.ssh/${a!.filename}`))}; pallet_changed; fi`,
-      attrs(a!.user, '"$pallet_k"', '600', c),
-      attrs(a!.user, '"$pallet_k.pub"', '644', c),
+      sshFileAttrs(a!.user, '"$pallet_k"', '600', c),
+      sshFileAttrs(a!.user, '"$pallet_k.pub"', '644', c),
     ];
     return { script: lines.join('\n'), changes: 'reported', checked: true, ...(a!.passphrase ? { sensitive: [a!.passphrase] } : {}) };
   },
@@ -146,7 +146,7 @@ export const installKey = defineAction<[user: string, name: string, privateKey: 
         'else',
         '  rm -f "$pallet_t"',
         'fi',
-        attrs(a!.user, '"$pallet_p"', mode, c),
+        sshFileAttrs(a!.user, '"$pallet_p"', mode, c),
       ];
     };
     const priv = a!.privateKey.endsWith('\n') ? a!.privateKey : `${a!.privateKey}\n`;
@@ -228,7 +228,7 @@ export const authorizeKeyForLocalhost = defineAction<
           ]),
       '  pallet_changed',
       'fi',
-      attrs(a!.forUser, '"$pallet_ak"', '600', c),
+      sshFileAttrs(a!.forUser, '"$pallet_ak"', '600', c),
     ];
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },

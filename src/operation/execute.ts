@@ -151,11 +151,16 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       },
     });
 
+  /** Check mode: the flag of `call` (its flagOnChanged) may be set by it: a real run may or may not change. */
+  const mayFlag = (call: ActionCall, by: string) => {
+    const flag = call.options.flagOnChanged;
+    if (flag && !check!.flagFrom.has(flag) && !check!.flagMay.has(flag)) check!.flagMay.set(flag, by);
+  };
+
   /** Check mode: what reads the node value of `call` (which would or may change, or did not run) may change. */
   const taint = (call: ActionCall, r: ActionResult) => {
     const why = r.mayChange && !r.wouldChange ? 'may change' : 'would change';
-    const flag = call.options.flagOnChanged;
-    if (flag && !check!.flagFrom.has(flag) && !check!.flagMay.has(flag)) check!.flagMay.set(flag, `'${r.summary}'`);
+    mayFlag(call, `'${r.summary}'`);
     for (const id of call.ids) if (!check!.tainted.has(id)) check!.tainted.set(id, `its input comes from '${r.summary}', which ${why}`);
   };
 
@@ -361,9 +366,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       if (check && p.call && p.notRun) for (const id of p.call.ids) check.tainted.set(id, `it reads '${p.summary}', which check mode does not run (${p.notRun})`);
       recordFlags(s, m.flags, m.flagValues);
       push(r);
-      if (check && p.call && (r.wouldChange || r.mayChange)) taint(p.call, r);
-      if (check && p.call && (r.wouldChange || r.mayChange)) for (const f of m.flags) if (!check.flagFrom.has(f)) check.flagFrom.set(f, `'${r.summary}'`);
-      if (check && flagOnChanged && !m.flags.includes(flagOnChanged) && r.mayChange && !check.flagMay.has(flagOnChanged)) check.flagMay.set(flagOnChanged, `'${r.summary}'`);
+      if (check && p.call && (r.wouldChange || r.mayChange)) {
+        // The flags it reported would be set; its own flag, when it did not report it, may be (taint).
+        for (const f of m.flags) if (!check.flagFrom.has(f)) check.flagFrom.set(f, `'${r.summary}'`);
+        taint(p.call, r);
+      }
     };
     const parser = new FrameParser(nonce, onFrame);
     opts.events?.onBatch?.([...pending.values()].map((p) => p.summary));
@@ -430,8 +437,7 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       if (call.def.checkRun !== 'value') {
         // Code on the controller that may act on the node: not run. What reads its value may change.
         for (const id of call.ids) check.tainted.set(id, `it reads '${summary}', which check mode does not run`);
-        const flag = call.options.flagOnChanged;
-        if (flag && !check.flagFrom.has(flag) && !check.flagMay.has(flag)) check.flagMay.set(flag, `'${summary}', which check mode does not run`);
+        mayFlag(call, `'${summary}', which check mode does not run`);
         push(notRunResult(call, summary, 'origin', undefined));
         return true;
       }

@@ -482,8 +482,8 @@ export function anyTargetFlag(flags: string[], what = 'anyTargetFlag'): FlagCond
   if (flags.length === 0) throw new PlanError(`${what}: give at least one flag name`, { action: what });
   const test = () => {
     const s = currentSession(what);
-    const id = s.target.node.id;
-    const set = flags.filter((flag) => (hostOf(s.planState, id)?.flags.includes(flag) ?? false) || (hostOf(s.delta, id)?.flags.includes(flag) ?? false));
+    const have = hostFlags(s);
+    const set = flags.filter((flag) => have.includes(flag));
     // Check mode: a flag set by a check run would be set by a real one.
     for (const flag of set) {
       const from = s.check?.flagFrom.get(flag);
