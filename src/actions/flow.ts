@@ -262,9 +262,8 @@ export function rsyncArgv(a: {
 const rsyncAction: ActionDef<RsyncArgs> = {
   name: 'rsync',
   execution: 'in-sequence',
-  summary: ([a]) => `${a?.pull ? 'rsyncToLocal' : 'rsync'} ${a?.from ?? ''} -> ${a?.to ?? ''}`,
-  // A pull changes the controller, not the node: its value says what it copied.
-  changedBy: (v) => (v as { changed: boolean; pull?: boolean }).changed && !(v as { pull?: boolean }).pull,
+  summary: ([a]) => `rsync ${a?.from ?? ''} -> ${a?.to ?? ''}`,
+  changedBy: (v) => (v as { changed: boolean }).changed,
   // Check mode: rsync --dry-run, which lists what it would copy and delete.
   checkRun: true,
   // Runs on the controller: rsync over ssh to the node, with host keys checked.
@@ -276,7 +275,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
     if (node.transport === 'local') {
       const r = await runRsync([...base, '--', from, to]);
       if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out, ...(a!.pull ? { pull: true } : {}) };
+      return { changed: r.out.trim().length > 0, out: r.out };
     }
     const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
     try {
@@ -286,7 +285,7 @@ const rsyncAction: ActionDef<RsyncArgs> = {
       writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
       const r = await runRsync(rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }));
       if (r.code !== 0) throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out, ...(a!.pull ? { pull: true } : {}) };
+      return { changed: r.out.trim().length > 0, out: r.out };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -353,7 +352,7 @@ export function withRemoteFile<T>(remotePath: string, fn: (localPath: string) =>
  */
 export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
   const { flagOnChanged, ...given } = opts;
-  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), given, 'rsync');
+  const o = validate(rsyncOptions, given, 'rsync');
   rsyncCredentials(`rsync ${from} -> ${to}`);
   return recordAction<RsyncArgs, { changed: boolean; out: string }>(
     rsyncAction,
@@ -361,6 +360,16 @@ export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeVa
     flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, 'rsync') },
   );
 }
+
+const rsyncOptions = z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() });
+
+/** The same rsync, from the node: it changes the controller, not the node (its value says what it copied). */
+const rsyncToLocalAction: ActionDef<RsyncArgs> = {
+  ...rsyncAction,
+  name: 'rsyncToLocal',
+  summary: ([a]) => `rsyncToLocal ${a?.from ?? ''} -> ${a?.to ?? ''}`,
+  changedBy: () => false,
+};
 
 /** rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else. */
 function rsyncCredentials(what: string): void {
@@ -380,12 +389,10 @@ function rsyncCredentials(what: string): void {
  * what was copied (`changed`, rsync's itemized `out`). `delete` is off by default here (it would remove local
  * files). Check mode runs it with `--dry-run`.
  */
-export function rsyncToLocal(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
-  const { flagOnChanged, ...given } = opts;
-  void flagOnChanged;
-  const o = validate(z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }), given, 'rsyncToLocal');
+export function rsyncToLocal(from: string, to: string, opts: Omit<RsyncOptions, 'flagOnChanged'> = {}): NodeValue<{ changed: boolean; out: string }> {
+  const o = validate(rsyncOptions, opts, 'rsyncToLocal');
   rsyncCredentials(`rsyncToLocal ${from} -> ${to}`);
-  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncAction, { from, to, opts: { ...o, delete: o.delete ?? false }, pull: true });
+  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncToLocalAction, { from, to, opts: { ...o, delete: o.delete ?? false }, pull: true });
 }
 
 /** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */

@@ -249,7 +249,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     return [
       `if [ "$(readlink ${p} 2>/dev/null)" != ${l} ]; then`,
       `  [ ! -d ${p} ] || [ -L ${p} ] || { echo ${shQuote(`remoteFile ${a.path}: is a directory, not replacing it with a link`)} >&2; exit 1; }`,
-      `  ${mutation(ctx, `ln -sfn ${l} ${p}`, shQuote(`link ${a.path} -> ${o.link}`))}; pallet_changed;`,
+      `  ${mutation(ctx, `ln -sfn ${l} ${p}`, shQuote(`link ${a.path} -> ${o.link}`))}; pallet_changed`,
       'fi',
     ].join('\n');
   }
@@ -296,7 +296,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       stageBeside(noDir, ctx),
       'rm -f "$pallet_t"',
       `if ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = '${a.upload.md5}' ]; }; then`,
-      `  pallet_would "$pallet_p"${shQuote(`: content differs from ${a.upload.localPath} (a large file: no diff)`)}; pallet_changed;`,
+      `  pallet_would "$pallet_p"${shQuote(`: content differs from ${a.upload.localPath} (a large file: no diff)`)}; pallet_changed`,
       'fi',
       'fi',
     );
@@ -315,7 +315,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   // Check mode runs no command of the user's (verify is one): a real run may still refuse the content.
   if (o.verify && !check) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
   lines.push(
-    installStaged('"$pallet_p"', `pallet_changed;`, { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
+    installStaged('"$pallet_p"', 'pallet_changed', { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
     'fi',
   );
   if (check) {
