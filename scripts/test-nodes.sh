@@ -47,8 +47,8 @@ CONF
 fi
 
 # What the image must hold; an image built before a package was added here is rebuilt.
-IMAGE_PACKAGES=openssh-server,sudo,ca-certificates,cron,unattended-upgrades,rsync,fail2ban,curl
-if podman image exists "$IMAGE" && ! podman run --rm "$IMAGE" sh -c 'command -v crontab && command -v unattended-upgrade && command -v rsync && command -v fail2ban-client && command -v curl' >/dev/null 2>&1; then
+IMAGE_PACKAGES=openssh-server,sudo,ca-certificates,cron,unattended-upgrades,rsync,fail2ban,curl,iproute2
+if podman image exists "$IMAGE" && ! podman run --rm "$IMAGE" sh -c 'command -v crontab && command -v unattended-upgrade && command -v rsync && command -v fail2ban-client && command -v curl && command -v ip' >/dev/null 2>&1; then
   log "$IMAGE lacks packages of $IMAGE_PACKAGES: rebuilding it"
   podman rmi -f "$IMAGE" >/dev/null
 fi

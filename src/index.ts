@@ -44,6 +44,8 @@ export {
   osFamily,
   osVersion,
   packager,
+  facts,
+  nodeFacts,
   adminUser,
   targets,
   targetsInGroup,
@@ -67,6 +69,7 @@ export {
   type HostState,
   type SettingsOptions,
 } from './plan/session.js';
+export type { Facts, NetworkInterface, DefaultAddress, MountFact } from './script/facts.js';
 export type { ActionDef, ActionOptions, ChangeOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
 
 // Actions

@@ -16,9 +16,10 @@
 import { PlanError, SpecError } from '../errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { assocSettings, emptyPlanState, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
+import { assocSettings, emptyPlanState, factsFacility, target as currentTarget, updateSettings, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
-import { detectOsScript, packagerForOs, parseDetectedOs, type DetectedOs } from '../script/os.js';
+import { detectedOs, factsProbeScript, parseFacts, type Facts } from '../script/facts.js';
+import { packagerForOs, type DetectedOs } from '../script/os.js';
 import { deepMerge } from '../spec/merge.js';
 import type { GroupSpec, Phase, PhaseFn, PhaseMeta, PostPhaseInfo, Target } from '../spec/spec.js';
 import type { Transport } from '../transport/types.js';
@@ -392,34 +393,59 @@ export class Operation {
     return true;
   }
 
-  /** OS detection and settings on targets plus the consider set. */
+  /** The probe (OS detection and facts) and settings on targets plus the consider set. */
   async detectAndSettings(targets: Target[], consider: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
-    const all = [...targets, ...consider.filter((c) => !targets.some((t) => t.node.id === c.node.id))].filter((t) => !isGroupTarget(t));
-    const mode = this.opts.osDetect ?? 'auto';
-    if (mode !== false) {
-      const detect: PhaseFn = () => {
-        const v = execScript(detectOsScript, { changes: 'never', runInCheck: true });
-        withActionValues([v], (r) => {
-          assocSettings('pallet/os', parseDetectedOs(r.out) as Record<string, unknown>);
-          return parseDetectedOs(r.out);
-        });
-      };
-      const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
-      const detectOn = mode === 'auto' ? all.filter((t) => !known(t)) : all;
-      const withImage = useImageFor ? detectOn.filter(useImageFor) : [];
-      const withAdmin = detectOn.filter((t) => !withImage.includes(t));
-      const runDetect = async (ts: Target[], meta: PhaseMeta) => {
-        this.overrides['pallet/os'] = { fns: [detect], meta };
-        try {
-          return await this.runPhase('pallet/os', [], ts);
-        } finally {
-          delete this.overrides['pallet/os'];
-        }
-      };
-      if (withAdmin.length && !(await runDetect(withAdmin, {}))) return false;
-      if (withImage.length && !(await runDetect(withImage, { useImageCredentials: true }))) return false;
-    }
+    const all = this.withConsidered(targets, consider);
+    if (!(await this.probe(all, useImageFor))) return false;
     return this.runPhase('settings', [], all);
+  }
+
+  private withConsidered(targets: Target[], consider: Target[]): Target[] {
+    return [...targets, ...consider.filter((c) => !targets.some((t) => t.node.id === c.node.id))].filter((t) => !isGroupTarget(t));
+  }
+
+  /**
+   * The one probe per node per operation (`pallet/os`): facts for `facts()`, and the OS for nodes whose OS is
+   * not given (`osDetect: 'auto'`, the default) or for every node (`osDetect: true`). `osDetect: false` skips it.
+   */
+  async probe(all: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
+    const mode = this.opts.osDetect ?? 'auto';
+    if (mode === false || all.length === 0) return true;
+    const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+    const detect: PhaseFn = () => {
+      const given = mode === 'auto' && known(currentTarget());
+      const v = execScript(factsProbeScript, { changes: 'never', runInCheck: true });
+      withActionValues([v], (r) => {
+        const facts = parseFacts(r.out);
+        updateSettings(factsFacility, () => facts as unknown as Record<string, unknown>);
+        // An OS the image or the compute service gives is kept in `auto` mode; the facts still say what the node runs.
+        if (!given) assocSettings('pallet/os', detectedOs(facts) as Record<string, unknown>);
+        return facts;
+      });
+    };
+    const withImage = useImageFor ? all.filter(useImageFor) : [];
+    const withAdmin = all.filter((t) => !withImage.includes(t));
+    const runDetect = async (ts: Target[], meta: PhaseMeta) => {
+      this.overrides['pallet/os'] = { fns: [detect], meta };
+      try {
+        return await this.runPhase('pallet/os', [], ts);
+      } finally {
+        delete this.overrides['pallet/os'];
+      }
+    };
+    if (withAdmin.length && !(await runDetect(withAdmin, {}))) return false;
+    if (withImage.length && !(await runDetect(withImage, { useImageCredentials: true }))) return false;
+    return true;
+  }
+
+  /** The facts the probe gathered, by node id (check mode included). */
+  factsByNode(): Record<string, Facts> {
+    const out: Record<string, Facts> = {};
+    for (const [id, h] of Object.entries(this.planState.host)) {
+      const f = h.settings[factsFacility]?.default;
+      if (f) out[id] = f as unknown as Facts;
+    }
+    return out;
   }
 
   result(targets: Target[], newNodes: Node[], oldNodes: Node[]): OperationResult {

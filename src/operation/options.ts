@@ -45,10 +45,9 @@ export interface OperationOptions {
   /** Called after each phase (and partition), before its errors stop the operation. */
   postPhase?: (info: PostPhaseInfo) => void | Promise<void>;
   /**
-   * Detect each node's OS first: `auto` (default) detects the nodes whose OS
-   * family or version is not given by their image or their compute service;
-   * `true` detects every node; `false` none. Detection costs one round trip
-   * per node per operation.
+   * The probe each node gets first (one round trip per node per operation): it gathers the node's facts
+   * (`facts()`) and detects its OS. `auto` (default): every node is probed, and the OS given by a node's image
+   * or compute service is kept; `true`: the detected OS wins; `false`: no probe (no facts: `facts()` throws).
    */
   osDetect?: boolean | 'auto';
   /** How many targets run at once (default 50). */

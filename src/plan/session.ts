@@ -10,6 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { NodeValueError, PlanError } from '../errors.js';
 import { deepMerge, isPlainObject } from '../spec/merge.js';
+import type { Facts } from '../script/facts.js';
 import type { Target } from '../spec/spec.js';
 import type { Node } from '../types.js';
 import type { User } from '../user.js';
@@ -429,6 +430,39 @@ export function updateSettings(
   const host = writableHost(s);
   const fac = (host.settings[facility] ??= {});
   fac[inst] = next;
+}
+
+/** Where the probe's facts are kept: the host settings facility of each node. */
+export const factsFacility = 'pallet/facts';
+
+function factsFor(s: Session, nodeId: string, what: string): Facts {
+  const f = readSettings(s, nodeId, factsFacility, 'default');
+  if (f) return f as unknown as Facts;
+  throw new PlanError(
+    `${what}: no facts for node '${nodeId}': the operation did not run the probe (it ran with osDetect: false, ` +
+      'or the node was not a target). Run with osDetect: true or \'auto\' (the default), or give facts to explain with --facts.',
+  );
+}
+
+/**
+ * What the probe found on the current node, at plan time: OS, kernel, CPUs, memory, init system, network
+ * interfaces and default addresses, mounts (see `Facts`). Unknown values are `undefined`. The probe runs once per
+ * node per operation, with OS detection, in the same round trip; `osDetect: false` skips it, and then this throws.
+ *
+ * @example
+ * const workers = facts().cpuCount ?? 1;
+ * remoteFile('/etc/nginx/nginx.conf', { template: 'templates/nginx.conf.j2', values: { workers } });
+ */
+export function facts(): Facts {
+  const s = currentSession('facts');
+  return factsFor(s, s.target.node.id, 'facts()');
+}
+
+/** The facts of another target of the operation (for example a database node's default address). */
+export function nodeFacts(node: Node | Target | string): Facts {
+  const s = currentSession('nodeFacts');
+  const id = typeof node === 'string' ? node : 'node' in node ? node.node.id : node.id;
+  return factsFor(s, id, 'nodeFacts()');
 }
 
 /**
