@@ -46,6 +46,7 @@ export {
   packager,
   facts,
   nodeFacts,
+  nodeVars,
   adminUser,
   targets,
   targetsInGroup,
@@ -75,6 +76,7 @@ export type { ActionDef, ActionOptions, ChangeOptions, ScriptContext, CompiledSc
 // Actions
 export { execScript, execCheckedScript, exec, type ExecScriptOptions, type ExecOptions } from './actions/exec.js';
 export { remoteFile, interpolate, type RemoteFileOptions } from './actions/remote-file.js';
+export { TemplateError, type TemplateValue } from './template/jinja.js';
 export {
   directory,
   directories,
@@ -136,6 +138,8 @@ export { dispatch, type Implementation, type Criteria, type DispatchKey } from '
 // Operations and results
 export {
   lift,
+  gatherFacts,
+  type GatheredFacts,
   converge,
   type OperationOptions,
   type OperationEvent,

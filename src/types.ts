@@ -31,6 +31,8 @@ export interface Node {
   transport?: 'ssh' | 'local';
   /** Name of the compute service that owns the node (for messages). */
   service: string;
+  /** Variables from the node's inventory (an Ansible inventory's host and group vars): `nodeVars()`, templates. */
+  vars?: Record<string, unknown>;
 }
 
 /** Image options of a node spec. Providers may read extra keys. */

@@ -23,6 +23,10 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
+import { currentSession, facts, settingsSnapshot } from '../plan/session.js';
+import type { Facts } from '../script/facts.js';
+import { templateContext } from '../template/context.js';
+import { renderJinjaFile, type TemplateValue } from '../template/jinja.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
@@ -45,9 +49,18 @@ export interface RemoteFileOptions extends ChangeOptions {
   remoteFile?: string;
   /** Make the path a symbolic link to this target. */
   link?: string;
-  /** A file on the controller with `~{name}` placeholders, filled from `values`. */
+  /**
+   * A template file on the controller. A `.j2` file (or `engine: 'jinja'`) is Jinja, rendered as Ansible renders
+   * it (see src/template/jinja.ts) with the node's facts (`facts`, and Ansible's names such as
+   * `ansible_processor_vcpus`), inventory variables, `settings`, `inventory_hostname`, `group_names` and
+   * `values`; any other file has `~{name}` placeholders filled from `values`. Found as Pallet finds templates:
+   * `name_<group>.ext`, `name_<osFamily>.ext`, `name_<packager>.ext`, then `name.ext`, also under `resources/`.
+   */
   template?: string;
-  values?: Record<string, string | number | boolean>;
+  /** How `template` is read: `jinja` (default for `.j2`) or `pallet` (`~{name}` placeholders, the default otherwise). */
+  engine?: 'jinja' | 'pallet';
+  /** Values for the template: data (lists and objects too, for Jinja); `~{name}` placeholders take strings, numbers and booleans. */
+  values?: Record<string, TemplateValue>;
   /** With `content`: false lets the node's shell expand `$VARS` in the content. Default true. */
   literal?: boolean;
   owner?: string;
@@ -94,7 +107,8 @@ const optionsSchema = z
     remoteFile: z.string().min(1).optional(),
     link: z.string().min(1).optional(),
     template: z.string().min(1).optional(),
-    values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    engine: z.enum(['jinja', 'pallet']).optional(),
+    values: z.record(z.string(), z.unknown()).optional(),
     literal: z.boolean().optional(),
     owner: z.string().optional(),
     group: z.string().optional(),
@@ -122,6 +136,8 @@ export interface RemoteFileArgs {
   opts: RemoteFileOptions;
   /** `localFile` content (small files), read on the controller when the call was made. */
   local?: Buffer;
+  /** A Jinja template, rendered when the call was made (the plan's facts, variables and settings are known then). */
+  rendered?: string;
   /** A large `localFile`: uploaded on its own (skipped when the node has it), identified by its md5. */
   upload?: { localPath: string; md5: string };
 }
@@ -130,9 +146,13 @@ export interface RemoteFileArgs {
 export const inlineLimit = 32 * 1024;
 
 /** Fill `~{name}` placeholders. An unknown name is an error (a typo should not ship an empty value). */
-export function interpolate(text: string, values: Record<string, string | number | boolean>, what: string): string {
+export function interpolate(text: string, values: Record<string, TemplateValue>, what: string): string {
   return text.replace(/~\{([A-Za-z0-9_.-]+)\}/g, (_m, name: string) => {
     if (!(name in values)) throw new Error(`${what}: the template uses ~{${name}} but values has no '${name}'`);
+    const v = values[name];
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new Error(`${what}: ~{${name}} takes a string, number or boolean; '${name}' is ${v === null ? 'null' : typeof v} (a Jinja template, .j2, can read lists and objects)`);
+    }
     return String(values[name]);
   });
 }
@@ -159,8 +179,8 @@ export function templateCandidates(path: string, variants: ReadonlyArray<string 
 }
 
 /** The first existing variant (see `templateCandidates`). */
-function templateFile(path: string, ctx: ScriptContext): string {
-  const candidates = templateCandidates(path, [ctx.target.spec.groupName, ctx.osFamily, ctx.packager]);
+function templateFile(path: string, variants: ReadonlyArray<string | undefined>): string {
+  const candidates = templateCandidates(path, variants);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`remoteFile template: none of ${candidates.join(', ')} exists on the controller`);
   return found;
@@ -176,7 +196,9 @@ export function stateRoot(ctx: Pick<ScriptContext, 'user' | 'target'>): string {
 /** The content of a `template` source, rendered for this node. */
 function rendered(a: RemoteFileArgs, ctx: ScriptContext): string | undefined {
   if (a.opts.template === undefined) return undefined;
-  return interpolate(readFileSync(templateFile(a.opts.template, ctx), 'utf8'), a.opts.values ?? {}, `remoteFile ${a.path}`);
+  if (a.rendered !== undefined) return a.rendered;
+  const file = templateFile(a.opts.template, [ctx.target.spec.groupName, ctx.osFamily, ctx.packager]);
+  return interpolate(readFileSync(file, 'utf8'), a.opts.values ?? {}, `remoteFile ${a.path}`);
 }
 
 /** Everything secret about a sensitive file: its bytes in every source, a template's values. */
@@ -186,8 +208,44 @@ function secretsOf(a: RemoteFileArgs, ctx: ScriptContext): string[] {
   return [
     // Raw bytes need their own base64 forms (their UTF-8 reading may not round-trip).
     ...bytes.filter((b): b is string | Buffer => b !== undefined && typeof b !== 'function').flatMap((b) => [b.toString(), Buffer.from(b).toString('base64'), base64Lines(b).trimEnd()]),
-    ...Object.values(o.values ?? {}).map(String),
+    ...leaves(o.values ?? {}),
   ];
+}
+
+/** Every string and number inside a template's values (secrets of a sensitive file). */
+function leaves(v: unknown): string[] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v.flatMap(leaves);
+  if (typeof v === 'object') return Object.values(v).flatMap(leaves);
+  return [String(v)];
+}
+
+const isJinja = (o: RemoteFileOptions) => o.template !== undefined && (o.engine ?? (/\.j2$/.test(o.template) ? 'jinja' : 'pallet')) === 'jinja';
+
+/** Render a Jinja template for the current node, at plan time. */
+function renderForNode(path: string, o: RemoteFileOptions): string {
+  const s = currentSession('remoteFile with a Jinja template');
+  const file = templateFile(o.template!, [s.target.spec.groupName, s.os.osFamily, s.os.packager]);
+  let f: Facts | undefined;
+  try {
+    f = facts();
+  } catch {
+    f = undefined;
+  }
+  const ctx = templateContext({
+    ...(f ? { facts: f } : {}),
+    vars: s.target.node.vars ?? {},
+    settings: settingsSnapshot(),
+    hostname: s.target.node.hostname,
+    groupNames: [...new Set([s.target.spec.groupName, ...s.target.groupNames])],
+    values: (o.values ?? {}) as Record<string, unknown>,
+  });
+  try {
+    return renderJinjaFile(file, ctx);
+  } catch (e) {
+    const hint = !f && /'(ansible_\w+|facts)[^']*' is undefined/.test((e as Error).message) ? ' (no facts: the operation ran with osDetect: false)' : '';
+    throw new Error(`remoteFile '${path}': template ${(e as Error).message}${hint}`, { cause: e });
+  }
 }
 
 function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
@@ -372,6 +430,7 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     checkPath('remoteFile', path);
     const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;
     const args: RemoteFileArgs = { path, opts: o };
+    if (isJinja(o)) args.rendered = renderForNode(path, o);
     if (o.localFile !== undefined) {
       try {
         const abs = resolve(o.localFile);

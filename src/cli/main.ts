@@ -16,6 +16,7 @@ import * as config from './commands/config.js';
 import * as converge from './commands/converge.js';
 import * as down from './commands/down.js';
 import * as explain from './commands/explain.js';
+import * as facts from './commands/facts.js';
 import * as help from './commands/help.js';
 import * as init from './commands/init.js';
 import * as lift from './commands/lift.js';
@@ -25,7 +26,7 @@ import * as services from './commands/services.js';
 import * as up from './commands/up.js';
 
 /** In the order `pallet help` lists them. */
-const COMMANDS = [up, down, lift, converge, nodes, explain, providers, services, addService, config, init, help];
+const COMMANDS = [up, down, lift, converge, nodes, facts, explain, providers, services, addService, config, init, help];
 
 function build(outcome: Outcome): Command {
   const program = new Command('pallet');

@@ -10,6 +10,7 @@ import { checkPartitioning, Operation } from './engine.js';
 import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
 import type { OperationResult } from './result.js';
 import { considerGroupsOf, flattenNodeSet, type NodeSet } from './targets.js';
+import type { Facts } from '../script/facts.js';
 
 /**
  * Apply phases to the nodes the compute service already has (and to explicit
@@ -45,6 +46,38 @@ export async function lift(nodeSet: NodeSet, opts: OperationOptions = {}): Promi
   } catch (e) {
     op.ok = false;
     throw e;
+  } finally {
+    op.end();
+    await op.close();
+  }
+}
+
+/** What `gatherFacts` returns: each reached node's facts (by node id) and the probe's full result. */
+export interface GatheredFacts {
+  facts: Record<string, Facts>;
+  result: OperationResult;
+}
+
+/**
+ * Run only the probe on the nodes of `nodeSet` (no settings, no phase) and return their facts: what `facts()`
+ * would see in a lift now. A node that cannot be reached is in `result` with its error, not in `facts`.
+ */
+export async function gatherFacts(nodeSet: NodeSet, opts: Omit<OperationOptions, 'phase' | 'osDetect'> = {}): Promise<GatheredFacts> {
+  validate(optionsSchema, opts, 'gatherFacts options');
+  const { groups, explicit } = flattenNodeSet(nodeSet);
+  if (!opts.compute && explicit.length === 0) throw new SpecError('gatherFacts: give a compute service or explicit targets.', 'gatherFacts', 'compute');
+  const op = new Operation({ ...opts, osDetect: 'auto', check: true }, {});
+  op.start('lift', []);
+  try {
+    const targets = (await op.findTargets(groups)).running;
+    for (const e of explicit) {
+      for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
+        if (!targets.some((t) => t.node.id === node.id)) targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
+      }
+    }
+    op.setServiceState(targets);
+    await op.probe(targets);
+    return { facts: op.factsByNode(), result: op.result(targets, [], []) };
   } finally {
     op.end();
     await op.close();

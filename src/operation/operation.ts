@@ -7,7 +7,7 @@
  * batch.ts (one round trip), lift.ts, converge.ts and converge-plan.ts (the
  * count arithmetic, pure).
  */
-export { lift } from './lift.js';
+export { lift, gatherFacts, type GatheredFacts } from './lift.js';
 export { converge } from './converge.js';
 export { convergePlan, type ConvergePlan } from './converge-plan.js';
 export type { OperationOptions, OperationEvent, PhaseRef } from './options.js';

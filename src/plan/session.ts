@@ -432,6 +432,25 @@ export function updateSettings(
   fac[inst] = next;
 }
 
+/** Every settings facility of the current node (its default instance), for template contexts. */
+export function settingsSnapshot(): Record<string, Record<string, unknown>> {
+  const s = currentSession('settingsSnapshot');
+  const id = s.target.node.id;
+  const names = new Set([...Object.keys(hostOf(s.planState, id)?.settings ?? {}), ...Object.keys(hostOf(s.delta, id)?.settings ?? {})]);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const n of names) {
+    if (n.startsWith('pallet/')) continue;
+    const v = readSettings(s, id, n, 'default');
+    if (v) out[n] = v;
+  }
+  return out;
+}
+
+/** The current node's variables from its inventory (an Ansible inventory's host and group vars; `{}` when none). */
+export function nodeVars<T extends Record<string, unknown> = Record<string, unknown>>(): T {
+  return (currentSession('nodeVars').target.node.vars ?? {}) as T;
+}
+
 /** Where the probe's facts are kept: the host settings facility of each node. */
 export const factsFacility = 'pallet/facts';
 

@@ -7,8 +7,9 @@ import { hasDeferred } from '../plan/action.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { conditionFlags, conditionName, emptyPlanState, phaseItems, runInSession, type Session } from '../plan/session.js';
+import { conditionFlags, conditionName, emptyPlanState, factsFacility, phaseItems, runInSession, type Session } from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
+import type { Facts } from '../script/facts.js';
 import { packagerForOs } from '../script/os.js';
 import { groupSpec, type PhaseFn } from '../spec/spec.js';
 import type { Node } from '../types.js';
@@ -97,6 +98,10 @@ export interface ExplainPlanOptions {
   user?: User;
   /** Show the content files would get, decoded (sensitive content is not shown). */
   showContent?: boolean;
+  /** The node's facts (`pallet facts --json`, or a live node's): plans that read `facts()` can then be shown. */
+  facts?: Facts;
+  /** The node's inventory variables. */
+  vars?: Record<string, unknown>;
 }
 
 interface Describe {
@@ -150,12 +155,13 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
  * against a mock node (nothing is contacted).
  */
 export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}): Promise<string> {
-  const osFamily = opts.osFamily ?? 'debian';
-  const osVersion = opts.osVersion ?? '12';
+  const osFamily = opts.osFamily ?? opts.facts?.os.distribution ?? 'debian';
+  const osVersion = opts.osVersion ?? opts.facts?.os.version ?? '12';
   const group = groupSpec(opts.groupName ?? 'mock-group');
   const node: Node = {
     id: 'mock-node',
-    hostname: 'mock-node',
+    hostname: opts.facts?.hostname ?? 'mock-node',
+    ...(opts.vars ? { vars: opts.vars } : {}),
     groupName: group.groupName,
     primaryIp: '0.0.0.0',
     sshPort: 22,
@@ -173,7 +179,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     phase: 'explain',
     environment: {},
     user: opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' }),
-    planState: emptyPlanState(),
+    planState: opts.facts ? { host: { 'mock-node': { settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } }, flags: [], flagValues: {} } } } : emptyPlanState(),
     delta: emptyPlanState(),
     scope: [],
     handlers: [],

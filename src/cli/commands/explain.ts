@@ -6,6 +6,7 @@ import { explainPlan } from '../../report/explain.js';
 import type { PhaseFn } from '../../spec/spec.js';
 import { collect, parsePhase, phaseName, type SelectOpts } from '../common.js';
 import type { CommandKit } from '../kit.js';
+import { factsFor } from './facts.js';
 
 export function register(program: Command, kit: CommandKit): void {
   program
@@ -16,10 +17,13 @@ export function register(program: Command, kit: CommandKit): void {
     .option('-s, --selector <name>', 'project variant selector (repeatable)', collect)
     .option('--os-family <family>', "explain for this OS family (default: the group image's, else debian)")
     .option('--os-version <version>', 'and this version')
+    .option('--facts <file>', "explain with these facts (JSON, as 'pallet facts --json' prints them)")
+    .option('--facts-from <node>', "explain with the facts of this node of the service (probed now; nothing is changed)")
     .option('--show-content', 'show the content each file would get, decoded (sensitive content is not shown)')
     .action(
-      kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string; showContent?: boolean }) => {
+      kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string; showContent?: boolean; facts?: string; factsFrom?: string }) => {
         const ctx = kit.ctx();
+        const facts = await factsFor(ctx, o);
         let provider = 'localhost';
         try {
           provider = ctx.service().provider;
@@ -43,9 +47,9 @@ export function register(program: Command, kit: CommandKit): void {
             const all: PhaseFn = (async (...a: unknown[]) => {
               for (const f of phase.fns) await (f as (...x: unknown[]) => unknown)(...a);
             }) as PhaseFn;
-            const osFamily = o.osFamily ?? g.image?.osFamily ?? 'debian';
-            const osVersion = o.osVersion ?? g.image?.osVersion ?? '12';
-            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user, ...(o.showContent ? { showContent: true } : {}) }));
+            const osFamily = o.osFamily ?? g.image?.osFamily ?? facts?.os.distribution ?? 'debian';
+            const osVersion = o.osVersion ?? g.image?.osVersion ?? facts?.os.version ?? '12';
+            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user, ...(facts ? { facts } : {}), ...(o.showContent ? { showContent: true } : {}) }));
           }
         }
         return 0;
