@@ -31,8 +31,23 @@ export interface Node {
   transport?: 'ssh' | 'local';
   /** Name of the compute service that owns the node (for messages). */
   service: string;
+  /**
+   * How this node is logged in to, over the operation's admin user (an Ansible inventory's `ansible_user`,
+   * `ansible_ssh_private_key_file`, `ansible_become`): the user's other settings (passwords, key passphrase) stay.
+   */
+  adminUser?: NodeAdminUser;
   /** Variables from the node's inventory (an Ansible inventory's host and group vars): `nodeVars()`, templates. */
   vars?: Record<string, unknown>;
+}
+
+/** Per-node overrides of the admin user (see `Node.adminUser`). */
+export interface NodeAdminUser {
+  username?: string;
+  privateKeyPath?: string;
+  /** Run scripts as the login user, without sudo. */
+  noSudo?: boolean;
+  /** Run scripts as this user through sudo. */
+  sudoUser?: string;
 }
 
 /** Image options of a node spec. Providers may read extra keys. */

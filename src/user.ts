@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { NodeAdminUser } from './types.js';
 
 export interface User {
   username: string;
@@ -65,6 +66,28 @@ export function imageCredentials(admin: User, image: { username: string } & Part
     if (admin[k] !== undefined) keys[k] = admin[k];
   }
   return { ...keys, ...image };
+}
+
+/**
+ * The admin user with a node's own login settings over it. A node's key replaces the admin user's key (and its
+ * public key; a passphrase is kept); a node's `noSudo`/`sudoUser` replace the admin user's.
+ */
+export function withNodeAdmin(admin: User, node: NodeAdminUser): User {
+  const u: User = { ...admin };
+  if (node.username) u.username = node.username;
+  if (node.privateKeyPath) {
+    delete u.privateKey;
+    delete u.publicKey;
+    u.privateKeyPath = node.privateKeyPath;
+    u.publicKeyPath = `${node.privateKeyPath}.pub`;
+  }
+  if (node.noSudo !== undefined || node.sudoUser !== undefined) {
+    delete u.noSudo;
+    delete u.sudoUser;
+    if (node.noSudo) u.noSudo = true;
+    if (node.sudoUser) u.sudoUser = node.sudoUser;
+  }
+  return u;
 }
 
 /** A copy of the user safe to print: secrets replaced. */

@@ -41,8 +41,16 @@ export class CliContext {
     // Docker nodes are labelled with the project that owns them (unless PALLET_PROJECT says otherwise).
     const file = this.g.project ?? findProjectFile(process.cwd());
     if (file && !process.env.PALLET_PROJECT) process.env.PALLET_PROJECT = projectId(file);
-    return this.g.service ? computeService(this.g.service) : computeService();
+    const service = this.g.service ? computeService(this.g.service) : computeService();
+    // What the service's configuration holds that it does not use (an inventory's unsupported keys), said once.
+    for (const n of service.notices ?? []) {
+      if (!this.noticed.has(n)) this.note(n);
+      this.noticed.add(n);
+    }
+    return service;
   }
+
+  private readonly noticed = new Set<string>();
 
   /** The admin user: from the user configuration (only the CLI reads it), else the default. */
   adminUser(): User {

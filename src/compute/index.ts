@@ -2,6 +2,8 @@
  * Compute services by name: the providers this package knows, and the
  * services configured in `~/.pallet` (see config/config.ts).
  */
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, serviceName, type PalletConfig, type ServiceConfig } from '../config/config.js';
 import { SpecError } from '../errors.js';
@@ -41,7 +43,8 @@ registerProvider('localhost', 'this machine, through a local shell', (name, o, e
 registerProvider('node-list', 'servers that already exist, reached over SSH', (name, o, env) => {
   const opts = validate(
     z.strictObject({
-      nodes: z.array(z.unknown()),
+      nodes: z.array(z.unknown()).optional(),
+      inventory: z.string().min(1).optional(),
       ssh: z
         .strictObject({
           hostKeyPolicy: z.enum(['strict', 'accept-new', 'insecure']).optional(),
@@ -58,8 +61,10 @@ registerProvider('node-list', 'servers that already exist, reached over SSH', (n
     o,
     `service '${name}' (node-list)`,
   );
-  return nodeListService(opts.nodes as Array<NodeListEntry | NodeListTuple>, {
+  if (!opts.nodes && !opts.inventory) throw new SpecError(`service '${name}' (node-list): give its nodes (nodes: [...]) or an Ansible inventory (inventory: path).`, name);
+  return nodeListService((opts.nodes ?? []) as Array<NodeListEntry | NodeListTuple>, {
     name,
+    ...(opts.inventory ? { inventory: opts.inventory } : {}),
     ...(opts.ssh ? { ssh: opts.ssh } : {}),
     ...(env ? { environment: env } : {}),
   });
@@ -97,11 +102,20 @@ registerProvider('docker', 'containers running sshd, on a Docker (or podman) eng
 /** Build the configured service `name` (or the default one). */
 export function serviceFromConfig(cfg: PalletConfig, name?: string): ComputeService {
   const chosen = serviceName(cfg, name);
-  const sc: ServiceConfig | undefined = cfg.services[chosen];
+  const inventory = /^ansible:(.+)$/.exec(chosen)?.[1];
+  if (inventory && !cfg.services[chosen]) {
+    // An Ansible inventory used as it is: a node-list service, host keys checked, the configuration's environment.
+    return nodeListService([], { name: chosen, inventory, ...(cfg.environment ? { environment: cfg.environment } : {}) });
+  }
+  let sc: ServiceConfig | undefined = cfg.services[chosen];
+  if (sc && typeof sc.inventory === 'string' && !isAbsolute(sc.inventory) && cfg.sources[chosen]) {
+    // A relative inventory path is read from the configuration file's folder, as ansible.cfg's is.
+    sc = { ...sc, inventory: resolve(dirname(cfg.sources[chosen]!), sc.inventory.replace(/^~(?=$|\/)/, homedir())) };
+  }
   if (!sc) {
     if (chosen === 'localhost') return localhostService(cfg.environment ? { environment: cfg.environment } : {});
     const known = [...new Set([...Object.keys(cfg.services), 'localhost'])].join(', ');
-    throw new SpecError(`Could not find a configuration for service '${chosen}'. Known services: ${known}.`, chosen);
+    throw new SpecError(`Could not find a configuration for service '${chosen}'. Known services: ${known} (or ansible:PATH for an Ansible inventory).`, chosen);
   }
   const p = providers.get(sc.provider);
   if (!p) {

@@ -6,12 +6,17 @@
  * count as bootstrapped unless an entry says `bootstrapped: false` (kept in
  * memory for the life of the service); `runNodes` creates nothing and
  * destroying only forgets nodes.
+ *
+ * A node's id is its name (what every line, event and summary shows); two entries with the same name get
+ * `name-ip` ids instead, so ids stay unique. An Ansible inventory (`inventory: path`, or the service name
+ * `ansible:path`) gives entries too (see ansible-inventory.ts).
  */
 import { z } from 'zod';
 import { ComputeError } from '../errors.js';
 import { validate } from '../spec/spec.js';
 import { localTransport } from '../transport/local.js';
-import type { Node } from '../types.js';
+import type { Node, NodeAdminUser } from '../types.js';
+import { readAnsibleInventory } from './ansible-inventory.js';
 import { isLoopback, sshConnector, type Connector, type SshConnectorOptions } from './connect.js';
 import type { ComputeService, NodeState } from './types.js';
 
@@ -32,6 +37,12 @@ export interface NodeListEntry {
   loginUser?: string;
   /** False for a fresh server that `converge` should bootstrap (default true: existing servers count as bootstrapped). */
   bootstrapped?: boolean;
+  /** More groups the node is in (an Ansible host's other groups and their parents): group specs of these names target it too. */
+  groups?: string[];
+  /** How this node is logged in to, over the admin user (username, key, sudo). */
+  adminUser?: NodeAdminUser;
+  /** The node's variables (`nodeVars()`, Jinja templates). */
+  vars?: Record<string, unknown>;
 }
 
 export type NodeListTuple = [name: string, group: string, ip: string, osFamily?: string, extra?: Partial<NodeListEntry>];
@@ -43,6 +54,8 @@ export interface NodeListServiceOptions {
   /** Replace how nodes are reached (default: SSH, or the local shell for `transport: 'local'`). */
   connector?: Connector;
   name?: string;
+  /** An Ansible inventory (INI or YAML) whose hosts are added to `nodes`. */
+  inventory?: string;
 }
 
 const entrySchema = z.strictObject({
@@ -58,6 +71,16 @@ const entrySchema = z.strictObject({
   transport: z.enum(['ssh', 'local']).optional(),
   loginUser: z.string().min(1).optional(),
   bootstrapped: z.boolean().optional(),
+  groups: z.array(z.string().min(1)).optional(),
+  adminUser: z
+    .strictObject({
+      username: z.string().min(1).optional(),
+      privateKeyPath: z.string().min(1).optional(),
+      noSudo: z.boolean().optional(),
+      sudoUser: z.string().min(1).optional(),
+    })
+    .optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
 });
 
 function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
@@ -71,15 +94,20 @@ function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
 export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTuple>, opts: NodeListServiceOptions = {}): ComputeService {
   const name = opts.name ?? 'node-list';
   const states = new Map<string, NodeState>();
-  let list: Node[] = nodes.map((n, i) => {
-    const e = toEntry(n, i);
-    const id = e.id ?? `${e.name}-${e.ip.replace(/[.:]/g, '-')}`;
+  const inventory = opts.inventory ? readAnsibleInventory(opts.inventory) : undefined;
+  const entries = [...nodes.map(toEntry), ...(inventory?.entries ?? [])];
+  const names = new Map<string, number>();
+  for (const e of entries) names.set(e.name, (names.get(e.name) ?? 0) + 1);
+  let list: Node[] = entries.map((e) => {
+    const id = e.id ?? (names.get(e.name) === 1 ? e.name : `${e.name}-${e.ip.replace(/[.:]/g, '-')}`);
+    const groups = (e.groups ?? []).filter((g) => g !== e.group);
     states.set(id, { bootstrapped: e.bootstrapped ?? true });
     return {
       ...(e.loginUser ? { imageUser: { username: e.loginUser } } : {}),
       id,
       hostname: e.name,
       groupName: e.group,
+      ...(groups.length ? { groupNames: [e.group, ...groups] } : {}),
       primaryIp: e.ip,
       ...(e.privateIp ? { privateIp: e.privateIp } : {}),
       sshPort: e.sshPort ?? 22,
@@ -88,10 +116,17 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
       transport: e.transport ?? (isLoopback(e.ip) && e.sshPort === undefined ? 'local' : 'ssh'),
       ...(e.osFamily ? { osFamily: e.osFamily } : {}),
       ...(e.osVersion ? { osVersion: e.osVersion } : {}),
+      ...(e.adminUser ? { adminUser: e.adminUser } : {}),
+      ...(e.vars ? { vars: e.vars } : {}),
       running: true,
       service: name,
     };
   });
+  const ids = new Set<string>();
+  for (const n of list) {
+    if (ids.has(n.id)) throw new ComputeError(`${name}: two nodes have the id '${n.id}': give each entry its own name or id.`, name);
+    ids.add(n.id);
+  }
   const ssh = sshConnector(opts.ssh ?? {});
   return {
     name,
@@ -99,9 +134,10 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
     // Fresh servers (bootstrapped: false) keep their flags on the node, so another process sees them.
     stateOnNode: true,
     ...(opts.environment ? { environment: opts.environment } : {}),
+    ...(inventory?.warnings.length ? { notices: inventory.warnings } : {}),
     async nodes(query) {
       if (!query?.groups) return [...list];
-      return list.filter((n) => query.groups!.includes(n.groupName));
+      return list.filter((n) => (n.groupNames ?? [n.groupName]).some((g) => query.groups!.includes(g)));
     },
     async runNodes(group, count) {
       if (count > 0) {

@@ -24,6 +24,8 @@ export interface ComputeService {
   readonly provider: string;
   /** An environment merged under the operation's environment. */
   readonly environment?: Record<string, unknown>;
+  /** What the service's configuration holds that it does not use (an inventory's unsupported keys): shown once by the CLI. */
+  readonly notices?: ReadonlyArray<string>;
   /**
    * The running nodes. `groups` scopes the listing: a provider should return
    * only nodes of those groups when it can tell (never act on nodes it did not

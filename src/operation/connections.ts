@@ -6,7 +6,7 @@ import type { ComputeService } from '../compute/types.js';
 import type { ConnectOverrides } from '../compute/connect.js';
 import type { Target } from '../spec/spec.js';
 import type { Transport } from '../transport/types.js';
-import { imageCredentials, type User } from '../user.js';
+import { imageCredentials, withNodeAdmin, type User } from '../user.js';
 
 export class Connections {
   private readonly open = new Map<string, Promise<Transport>>();
@@ -17,9 +17,14 @@ export class Connections {
     private readonly overrides: ConnectOverrides | undefined,
   ) {}
 
+  /** The admin user on this node: the operation's, with the node's own login settings over it (an inventory's `ansible_user`). */
+  adminFor(t: Target): User {
+    return t.node.adminUser ? withNodeAdmin(this.user, t.node.adminUser) : this.user;
+  }
+
   /** The admin user, or the image's login user (with the admin user's key material only) for bootstrap. */
   credentialsFor(t: Target, useImage: boolean): User {
-    if (!useImage || !t.node.imageUser) return this.user;
+    if (!useImage || !t.node.imageUser) return this.adminFor(t);
     return imageCredentials(this.user, t.node.imageUser);
   }
 

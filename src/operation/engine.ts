@@ -154,7 +154,7 @@ export class Operation {
       targets: this.serviceState,
       phase,
       environment: this.environment,
-      user: this.user,
+      user: this.connections.adminFor(t),
       planState: this.planState,
       delta: emptyPlanState(),
       scope: [],

@@ -35,7 +35,7 @@ export class NodeFlags {
     }
     if (st[flag] || !compute.stateOnNode || this.readFromNode.has(t.node.id)) return st;
     this.readFromNode.add(t.node.id);
-    const user = this.connections.user;
+    const user = this.connections.adminFor(t);
     try {
       // The admin user can only log in once the node was bootstrapped; a refusal means "not yet".
       const tr = await this.connections.transportFor(t, user);
