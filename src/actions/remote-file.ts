@@ -61,6 +61,11 @@ export interface RemoteFileOptions extends ChangeOptions {
   engine?: 'jinja' | 'pallet';
   /** Values for the template: data (lists and objects too, for Jinja); `~{name}` placeholders take strings, numbers and booleans. */
   values?: Record<string, TemplateValue>;
+  /**
+   * Jinja only: a role's defaults (`defaults/main.yml` read as data), the weakest variables as in Ansible: inventory
+   * variables and facts win over them, and their own `{{ ... }}` are rendered when read.
+   */
+  defaults?: Record<string, TemplateValue>;
   /** With `content`: false lets the node's shell expand `$VARS` in the content. Default true. */
   literal?: boolean;
   owner?: string;
@@ -109,6 +114,7 @@ const optionsSchema = z
     template: z.string().min(1).optional(),
     engine: z.enum(['jinja', 'pallet']).optional(),
     values: z.record(z.string(), z.unknown()).optional(),
+    defaults: z.record(z.string(), z.unknown()).optional(),
     literal: z.boolean().optional(),
     owner: z.string().optional(),
     group: z.string().optional(),
@@ -209,6 +215,7 @@ function secretsOf(a: RemoteFileArgs, ctx: ScriptContext): string[] {
     // Raw bytes need their own base64 forms (their UTF-8 reading may not round-trip).
     ...bytes.filter((b): b is string | Buffer => b !== undefined && typeof b !== 'function').flatMap((b) => [b.toString(), Buffer.from(b).toString('base64'), base64Lines(b).trimEnd()]),
     ...leaves(o.values ?? {}),
+    ...leaves(o.defaults ?? {}),
   ];
 }
 
@@ -239,6 +246,7 @@ function renderForNode(path: string, o: RemoteFileOptions): string {
     hostname: s.target.node.hostname,
     groupNames: [...new Set([s.target.spec.groupName, ...s.target.groupNames])],
     values: (o.values ?? {}) as Record<string, unknown>,
+    ...(o.defaults ? { defaults: o.defaults as Record<string, unknown> } : {}),
   });
   try {
     return renderJinjaFile(file, ctx);
@@ -430,6 +438,7 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     checkPath('remoteFile', path);
     const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;
     const args: RemoteFileArgs = { path, opts: o };
+    if (o.defaults && !isJinja(o)) throw new Error(`remoteFile '${path}': defaults are for Jinja templates (.j2, or engine: 'jinja'); use values with ~{name} placeholders`);
     if (isJinja(o)) args.rendered = renderForNode(path, o);
     if (o.localFile !== undefined) {
       try {

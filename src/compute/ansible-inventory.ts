@@ -76,7 +76,8 @@ function group(inv: ParsedInventory, name: string): InventoryGroup {
 
 function addHost(inv: ParsedInventory, g: InventoryGroup, host: string, vars: Record<string, unknown>, port: number | undefined): void {
   if (!g.hosts.includes(host)) g.hosts.push(host);
-  inv.hosts.set(host, { ...(inv.hosts.get(host) ?? {}), ...vars });
+  // A port in the pattern is the host's `ansible_port`, as Ansible sets it.
+  inv.hosts.set(host, { ...(inv.hosts.get(host) ?? {}), ...(port !== undefined ? { ansible_port: port } : {}), ...vars });
   if (port !== undefined) inv.ports.set(host, port);
 }
 

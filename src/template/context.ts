@@ -1,7 +1,7 @@
 /**
  * What a Jinja template sees: the node's facts (as `facts` and under Ansible's fact names), its inventory
- * variables (templated when read, as Ansible does), its settings, `inventory_hostname`, `group_names`, and the
- * call's `values` (plain data; they win over everything else of the same name).
+ * variables (templated when read, as Ansible does), its settings, `inventory_hostname`, `group_names`, a role's
+ * `defaults` (weakest), and the call's `values` (plain data; they win over everything else of the same name).
  */
 import type { Facts } from '../script/facts.js';
 import { jinjaContext } from './jinja.js';
@@ -66,6 +66,8 @@ export interface TemplateScope {
   hostname: string;
   groupNames: string[];
   values?: Record<string, unknown>;
+  /** A role's defaults: the weakest variables (templated when read), under inventory variables and facts. */
+  defaults?: Record<string, unknown>;
 }
 
 /** The render context of a Jinja template for one node. */
@@ -77,5 +79,6 @@ export function templateContext(s: TemplateScope): Record<string, unknown> {
     group_names: s.groupNames,
     settings: s.settings ?? {},
   };
-  return jinjaContext({ ...base, ...(s.vars ?? {}) }, s.values ?? {});
+  // Ansible's order, weakest first: role defaults, inventory variables, facts and magic variables; then `values`.
+  return jinjaContext({ ...(s.defaults ?? {}), ...(s.vars ?? {}), ...base }, s.values ?? {});
 }

@@ -308,7 +308,7 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     },
   };
   const user = makeUser('root', { privateKeyPath: key.path });
-  for (const n of [3, 40]) {
+  for (const [n, osDetect] of [[3, 'auto'], [40, 'auto'], [40, false]] as const) {
     runs.clear();
     const g = groupSpec('web', {
       image: { osFamily: 'debian', osVersion: '12' },
@@ -321,9 +321,11 @@ test('SSH commands per node per phase do not grow with the number of actions', a
         },
       },
     });
-    const r = await lift(g, { compute, user });
+    const r = await lift(g, { compute, user, osDetect });
     assert.equal(r.ok, true, explainSession(r));
-    assert.deepEqual([...runs.values()], nodes.map(() => 1), `${n * 2} actions: one SSH command per node for the phase`);
+    // One command for the probe (facts and OS, once per operation) unless it is turned off, one for the phase.
+    const expected = osDetect === false ? 1 : 2;
+    assert.deepEqual([...runs.values()], nodes.map(() => expected), `${n * 2} actions, osDetect ${osDetect}: ${expected} SSH command(s) per node`);
   }
 });
 

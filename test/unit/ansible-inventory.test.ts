@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expandHostPattern, parseIniInventory, readAnsibleInventory, shlexSplit } from '../../src/compute/ansible-inventory.js';
 import { pythonLiteral } from '../../src/compute/python-literal.js';
@@ -52,6 +53,20 @@ test('host lines split as shlex does; host patterns expand ranges and give ports
   assert.throws(() => expandHostPattern('web[01:3]'), /same number of digits/);
   assert.throws(() => expandHostPattern('web:ssh'), /port number/);
 });
+
+for (const [dir, file] of [['ini', 'hosts.ini'], ['yaml', 'hosts.yml']] as const) {
+  test(`${dir} inventory: every host's variables and groups are what Ansible itself reads (expected.json from ansible-inventory)`, () => {
+    const expected = JSON.parse(readFileSync(join(fixtures, dir, 'expected.json'), 'utf8')) as Record<string, { vars: Record<string, unknown>; group_names: string[] }>;
+    const { entries } = readAnsibleInventory(join(fixtures, dir, file));
+    assert.deepEqual(entries.map((e) => e.name).sort(), Object.keys(expected).sort());
+    for (const e of entries) {
+      // Pallet never keeps a password from an inventory (Ansible does).
+      const want = Object.fromEntries(Object.entries(expected[e.name]!.vars).filter(([k]) => k !== 'ansible_password'));
+      assert.deepEqual(e.vars, want, `${e.name}: variables`);
+      assert.deepEqual(e.groups, expected[e.name]!.group_names, `${e.name}: group_names`);
+    }
+  });
+}
 
 test('INI errors name the file and line and say what to do', () => {
   assert.throws(() => parseIniInventory('[web:vars]\nx=1\n', 'inv.ini'), /inv\.ini:1: \[web:vars\] is for a group that is never declared \(declare it with \[web\]/);
