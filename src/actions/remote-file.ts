@@ -251,7 +251,9 @@ function renderForNode(path: string, o: RemoteFileOptions): string {
   try {
     return renderJinjaFile(file, ctx);
   } catch (e) {
-    const hint = !f && /'(ansible_\w+|facts)[^']*' is undefined/.test((e as Error).message) ? ' (no facts: the operation ran with osDetect: false)' : '';
+    const hint = !f && /is undefined/.test((e as Error).message)
+      ? ' (this plan has no facts: a lift gathers them unless osDetect is false; explain takes them from --facts-from NODE or --facts FILE)'
+      : '';
     throw new Error(`remoteFile '${path}': template ${(e as Error).message}${hint}`, { cause: e });
   }
 }

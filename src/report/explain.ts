@@ -4,6 +4,7 @@
  */
 import type { OperationResult } from '../operation/result.js';
 import { hasDeferred } from '../plan/action.js';
+import { isPalletError, PlanError } from '../errors.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
@@ -191,9 +192,15 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     nextId: () => `nv${++n}`,
     os: { osFamily, osVersion, ...((opts.packager ?? packagerForOs(osFamily, osVersion)) ? { packager: opts.packager ?? packagerForOs(osFamily, osVersion)! } : {}) },
   };
-  await runInSession(session, async () => {
-    await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
-  });
+  try {
+    await runInSession(session, async () => {
+      await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
+    });
+  } catch (e) {
+    if (isPalletError(e)) throw e;
+    const err = e as Error;
+    throw new PlanError(`group ${group.groupName}: building the plan failed: ${err?.message ?? String(e)}`, { node: node.id, phase: 'explain' }, { cause: e });
+  }
   const common = prelude({});
   const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`, '  EVERY SCRIPT STARTS WITH:', indent(common, '  | ')];
   const secrets = Secrets.ofUser(session.user);

@@ -171,8 +171,9 @@ function regexFlags(kw: Kw): string {
 }
 
 const filters: Record<string, (...args: never[]) => unknown> = {
-  default: (v: unknown, d: unknown = '', bool: unknown = false) => (v === undefined || (truthy(bool) && !truthy(v)) ? d : v),
-  d: (v: unknown, d: unknown = '', bool: unknown = false) => (v === undefined || (truthy(bool) && !truthy(v)) ? d : v),
+  // `default(other)` with `other` undefined stays undefined (an error when printed, as in Ansible); `default()` is ''.
+  default: (v: unknown, ...a: unknown[]) => (v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v),
+  d: (v: unknown, ...a: unknown[]) => (v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v),
   bool: (v: unknown) => (typeof v === 'string' ? ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase()) : v === 1 || v === true),
   int: (v: unknown, d: unknown = 0) => {
     const n = typeof v === 'number' ? Math.trunc(v) : Number.parseInt(String(v), 10);
@@ -491,7 +492,7 @@ export function renderJinja(text: string, context: Record<string, unknown>, file
     // Line numbers count the header line Ansible strips too.
     const shown = line !== undefined && body !== text ? line + 1 : line;
     const expr = line !== undefined && col !== undefined ? expressionAt(body, line, col) : undefined;
-    const what = /attempted to output null or undefined value/.test(raw) && expr ? `'${expr}' is undefined` : raw.replace(/^\s*(Template render error:\s*)?(Error:\s*)?/, '').trim();
+    const what = /attempted to output null or undefined value/.test(raw) && expr ? `'${expr}' is undefined` : raw.replace(/^(\s*(Template render error:|\([^)\n]*\)))*\s*(TemplateError:\s*|Error:\s*)?/, '').trim();
     throw new TemplateError(`${file}${shown !== undefined ? `:${shown}` : ''}: ${what}`, file, shown);
   } finally {
     pythonic = was;
