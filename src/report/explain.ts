@@ -103,6 +103,8 @@ export interface ExplainPlanOptions {
   facts?: Facts;
   /** The node's inventory variables. */
   vars?: Record<string, unknown>;
+  /** Explain as this node of the service (its name, groups and inventory variables); nothing contacts it. */
+  node?: Node;
 }
 
 interface Describe {
@@ -159,19 +161,22 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
   const osFamily = opts.osFamily ?? opts.facts?.os.distribution ?? 'debian';
   const osVersion = opts.osVersion ?? opts.facts?.os.version ?? '12';
   const group = groupSpec(opts.groupName ?? 'mock-group');
-  const node: Node = {
-    id: 'mock-node',
-    hostname: opts.facts?.hostname ?? 'mock-node',
-    ...(opts.vars ? { vars: opts.vars } : {}),
-    groupName: group.groupName,
-    primaryIp: '0.0.0.0',
-    sshPort: 22,
-    osFamily,
-    osVersion,
-    running: true,
-    service: 'explain',
-  };
-  const target = { node, spec: group, groupNames: [group.groupName] };
+  const node: Node = opts.node
+    ? { ...opts.node, ...(opts.vars ? { vars: opts.vars } : {}), osFamily, osVersion }
+    : {
+        id: 'mock-node',
+        hostname: opts.facts?.hostname ?? 'mock-node',
+        ...(opts.vars ? { vars: opts.vars } : {}),
+        groupName: group.groupName,
+        primaryIp: '0.0.0.0',
+        sshPort: 22,
+        osFamily,
+        osVersion,
+        running: true,
+        service: 'explain',
+      };
+  const groupNames = [...new Set([group.groupName, ...(opts.node?.groupNames ?? [])])];
+  const target = { node, spec: group, groupNames };
   let n = 0;
   const session: Session = {
     mode: 'plan',
@@ -180,7 +185,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     phase: 'explain',
     environment: {},
     user: opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' }),
-    planState: opts.facts ? { host: { 'mock-node': { settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } }, flags: [], flagValues: {} } } } : emptyPlanState(),
+    planState: opts.facts ? { host: { [node.id]: { settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } }, flags: [], flagValues: {} } } } : emptyPlanState(),
     delta: emptyPlanState(),
     scope: [],
     handlers: [],

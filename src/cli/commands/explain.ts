@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { projectGroups } from '../../config/project.js';
 import type { PhaseRef } from '../../operation/operation.js';
 import { explainPlan } from '../../report/explain.js';
-import type { PhaseFn } from '../../spec/spec.js';
+import { nodeInGroup, type PhaseFn } from '../../spec/spec.js';
 import { collect, parsePhase, phaseName, type SelectOpts } from '../common.js';
 import type { CommandKit } from '../kit.js';
 import { factsFor } from './facts.js';
@@ -23,7 +23,8 @@ export function register(program: Command, kit: CommandKit): void {
     .action(
       kit.act(async (o: SelectOpts & { osFamily?: string; osVersion?: string; showContent?: boolean; facts?: string; factsFrom?: string }) => {
         const ctx = kit.ctx();
-        const facts = await factsFor(ctx, o);
+        const given = await factsFor(ctx, o);
+        const facts = given?.facts;
         let provider = 'localhost';
         try {
           provider = ctx.service().provider;
@@ -31,7 +32,13 @@ export function register(program: Command, kit: CommandKit): void {
           /* explain needs no service */
         }
         const project = await ctx.project();
-        const groups = projectGroups(project, { provider, ...(o.selector ? { selectors: o.selector } : {}), ...(o.group ? { groups: o.group } : {}) });
+        let groups = projectGroups(project, { provider, ...(o.selector ? { selectors: o.selector } : {}), ...(o.group ? { groups: o.group } : {}) });
+        // With --facts-from NODE and no --group: the groups that node is in (all, if it is in none of them).
+        const node = given?.node;
+        if (node && !o.group) {
+          const mine = groups.filter((g) => nodeInGroup(node, g));
+          if (mine.length) groups = mine;
+        }
         const user = ctx.adminUser();
         for (const g of groups) {
           const phases: PhaseRef[] = o.phase?.map(parsePhase) ?? [...g.defaultPhases];
@@ -49,7 +56,7 @@ export function register(program: Command, kit: CommandKit): void {
             }) as PhaseFn;
             const osFamily = o.osFamily ?? g.image?.osFamily ?? facts?.os.distribution ?? 'debian';
             const osVersion = o.osVersion ?? g.image?.osVersion ?? facts?.os.version ?? '12';
-            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user, ...(facts ? { facts } : {}), ...(o.showContent ? { showContent: true } : {}) }));
+            ctx.write(await explainPlan(all, { osFamily, osVersion, groupName: g.groupName, args, user, ...(facts ? { facts } : {}), ...(node ? { node } : {}), ...(o.showContent ? { showContent: true } : {}) }));
           }
         }
         return 0;

@@ -5,6 +5,7 @@ import { gatherFacts } from '../../operation/operation.js';
 import type { Facts } from '../../script/facts.js';
 import { groupSpec, type GroupSpec } from '../../spec/spec.js';
 import type { ComputeService } from '../../compute/types.js';
+import type { Node } from '../../types.js';
 import { UsageError, EXIT_FAILED, type SelectOpts } from '../common.js';
 import type { CliContext } from '../context.js';
 import type { CommandKit } from '../kit.js';
@@ -25,8 +26,8 @@ async function groupsFor(ctx: CliContext, compute: ComputeService, names: string
   }
 }
 
-/** Facts for explain: from a file (`pallet facts --json` output, or a Facts object) or a live node of the service. */
-export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?: string }): Promise<Facts | undefined> {
+/** Facts for explain: from a file (`pallet facts --json` output, or a Facts object) or a live node of the service (then the node too). */
+export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?: string }): Promise<{ facts: Facts; node?: Node } | undefined> {
   if (o.facts) {
     let data: unknown;
     try {
@@ -37,7 +38,7 @@ export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?:
     }
     const f = (data && typeof data === 'object' && 'facts' in data ? (data as { facts: unknown }).facts : data) as Facts;
     if (!f || typeof f !== 'object' || !('os' in f)) throw new UsageError(`--facts ${o.facts}: not facts (no 'os' key); write it with 'pallet facts --json'.`);
-    return f;
+    return { facts: f };
   }
   if (!o.factsFrom) return undefined;
   const compute = ctx.service();
@@ -50,7 +51,7 @@ export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?:
     const why = result.results.flatMap((r) => r.actions).find((a) => a.error)?.error?.message ?? 'the probe did not run';
     throw new UsageError(`--facts-from ${o.factsFrom}: no facts: ${why}`);
   }
-  return f;
+  return { facts: f, node };
 }
 
 export function register(program: Command, kit: CommandKit): void {
