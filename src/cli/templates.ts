@@ -16,6 +16,9 @@ services:
 #    nodes:
 #      - { name: web1, group: web, ip: 192.0.2.10, osFamily: debian }
 #    ssh: { hostKeyPolicy: strict }
+#  ansible:
+#    provider: node-list
+#    inventory: ./hosts.ini      # an Ansible inventory (INI or YAML), relative to this file; or: pallet -P ansible:PATH
 #  containers:
 #    provider: docker
 #    socketPath: /run/podman/podman.sock
