@@ -16,7 +16,7 @@
 import { PlanError, SpecError } from '../errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { assocSettings, emptyPlanState, factsFacility, target as currentTarget, updateSettings, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
+import { assocSettings, emptyPlanState, factsFacility, FactsNeeded, target as currentTarget, updateSettings, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectedOs, factsProbeScript, parseFacts, type Facts } from '../script/facts.js';
 import { packagerForOs, type DetectedOs } from '../script/os.js';
@@ -53,6 +53,9 @@ export function checkPartitioning(groups: ReadonlyArray<GroupSpec>, phases: Read
   }
 }
 
+/** A target's plan for a phase: built, failed, or waiting for the facts of a node (`needs`). */
+type Planned = { t: Target; plan?: { session: Session; items: PlanItem[] }; failed?: PhaseResult; needs?: string };
+
 export class Operation {
   planState: PlanState;
   readonly results: PhaseResult[] = [];
@@ -71,6 +74,10 @@ export class Operation {
   private readonly overrides: Record<string, Phase> = {};
   private idCounter = 0;
   private serviceState: Target[] = [];
+  /** Nodes whose OS was given: probed only when a plan first reads their facts (see `probe`). */
+  private readonly probeLater = new Set<string>();
+  /** Which targets the probe reaches with the image's login user (converge's new nodes). */
+  private probeWithImage?: (t: Target) => boolean;
   /** Nodes that could not be reached: left out of later phases. */
   private readonly unreachable = new Set<string>();
   private ended = false;
@@ -167,6 +174,7 @@ export class Operation {
       nextId: () => `nv${++this.idCounter}`,
       os: this.resolveOs(t),
       ...(this.opts.check ? { check: this.checkTrack(t) } : {}),
+      factsOnDemand: this.probeLater,
     };
     try {
       await runInSession(session, async () => {
@@ -174,6 +182,7 @@ export class Operation {
       });
       return { session, items: phaseItems(session, shapeScope) };
     } catch (e) {
+      if (e instanceof FactsNeeded) throw e;
       const err = e as Error;
       throw new PlanError(`${t.node.id}: phase '${phase}': building the plan failed: ${err?.message ?? String(e)}`, { node: t.node.id, phase }, { cause: e });
     }
@@ -242,16 +251,32 @@ export class Operation {
         this.ok = false;
         return false;
       }
-      this.emit({ type: 'phase-start', phase, targets: part.map((t) => t.node.id) });
       // Plan every target first (nothing touches a node, every plan sees the same state), then run them all at once.
-      const planned: Array<{ t: Target; plan?: { session: Session; items: PlanItem[] }; failed?: PhaseResult }> = [];
-      for (const t of part) {
+      const planOne = async (t: Target): Promise<Planned> => {
         try {
-          planned.push({ t, plan: await this.plan(t, phase, this.phaseOf(t, phase)!, args) });
+          return { t, plan: await this.plan(t, phase, this.phaseOf(t, phase)!, args) };
         } catch (e) {
-          planned.push({ t, failed: this.failedResult(t, phase, 'plan-error', 'plan', (e as Error).message, (e as PlanError).cause ?? e) });
+          if (e instanceof FactsNeeded) return { t, needs: e.nodeId };
+          return { t, failed: this.failedResult(t, phase, 'plan-error', 'plan', (e as Error).message, (e as PlanError).cause ?? e) };
         }
+      };
+      let planned: Planned[] = [];
+      for (const t of part) planned.push(await planOne(t));
+      // Plans that read facts of nodes not probed yet: probe those nodes (once each, all together), then plan again.
+      if (planned.some((p) => p.needs)) {
+        const ids = new Set(planned.flatMap((p) => (p.needs ? [p.needs] : [])));
+        const probeOn = this.serviceState.filter((t) => ids.has(t.node.id) && this.probeLater.has(t.node.id) && !isGroupTarget(t));
+        for (const t of probeOn) this.probeLater.delete(t.node.id);
+        if (!(await this.runProbe(probeOn))) return false;
+        planned = planned.filter((p) => !this.unreachable.has(p.t.node.id));
+        for (const [i, p] of planned.entries()) {
+          if (!p.needs) continue;
+          const again = await planOne(p.t);
+          planned[i] = again.needs ? { t: p.t, failed: this.failedResult(p.t, phase, 'plan-error', 'plan', `the facts of node '${again.needs}' could not be gathered`) } : again;
+        }
+        if (planned.length === 0) continue;
       }
+      this.emit({ type: 'phase-start', phase, targets: planned.map((p) => p.t.node.id) });
       const results = await mapLimit(planned, this.opts.concurrency ?? 50, async ({ t, plan, failed }) => {
         if (!plan) {
           this.emit({ type: 'target-start', phase, target: this.where(t) });
@@ -271,7 +296,7 @@ export class Operation {
         }
       }
       let ok = phaseResults.every((r) => r.ok || r.reason === 'unreachable');
-      if (!(await this.postPhases(phase, part, phaseResults, metaOf))) ok = false;
+      if (!(await this.postPhases(phase, planned.map((p) => p.t), phaseResults, metaOf))) ok = false;
       this.emit({ type: 'phase-end', phase, ok });
       if (!ok) {
         this.ok = false;
@@ -396,7 +421,7 @@ export class Operation {
   /** The probe (OS detection and facts) and settings on targets plus the consider set. */
   async detectAndSettings(targets: Target[], consider: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
     const all = this.withConsidered(targets, consider);
-    if (!(await this.probe(all, useImageFor))) return false;
+    if (!(await this.probe(all, useImageFor, true))) return false;
     return this.runPhase('settings', [], all);
   }
 
@@ -408,9 +433,24 @@ export class Operation {
    * The one probe per node per operation (`pallet/os`): facts for `facts()`, and the OS for nodes whose OS is
    * not given (`osDetect: 'auto'`, the default) or for every node (`osDetect: true`). `osDetect: false` skips it.
    */
-  async probe(all: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
+  async probe(all: Target[], useImageFor?: (t: Target) => boolean, lazy = false): Promise<boolean> {
     const mode = this.opts.osDetect ?? 'auto';
     if (mode === false || all.length === 0) return true;
+    this.probeWithImage = useImageFor;
+    const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+    if (lazy && mode === 'auto') {
+      // A node whose OS is given is probed only if a plan reads its facts: an operation that reads none costs no round trip.
+      for (const t of all.filter(known)) this.probeLater.add(t.node.id);
+      return this.runProbe(all.filter((t) => !known(t)));
+    }
+    return this.runProbe(all);
+  }
+
+  /** Run the probe phase (`pallet/os`) on these targets: facts for each, and the OS where it is not given (or `osDetect: true`). */
+  private async runProbe(all: Target[]): Promise<boolean> {
+    if (all.length === 0) return true;
+    const mode = this.opts.osDetect ?? 'auto';
+    const useImageFor = this.probeWithImage;
     const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
     const detect: PhaseFn = () => {
       const given = mode === 'auto' && known(currentTarget());

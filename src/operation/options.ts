@@ -45,9 +45,11 @@ export interface OperationOptions {
   /** Called after each phase (and partition), before its errors stop the operation. */
   postPhase?: (info: PostPhaseInfo) => void | Promise<void>;
   /**
-   * The probe each node gets first (one round trip per node per operation): it gathers the node's facts
-   * (`facts()`) and detects its OS. `auto` (default): every node is probed, and the OS given by a node's image
-   * or compute service is kept; `true`: the detected OS wins; `false`: no probe (no facts: `facts()` throws).
+   * The probe (one round trip, at most once per node per operation): it gathers the node's facts (`facts()`) and
+   * detects its OS. `auto` (default): a node whose OS is not given by its image or compute service is probed
+   * first; a node whose OS is given is probed only when a plan first reads its facts (`facts()`, `nodeFacts()`,
+   * a Jinja template), and keeps the given OS. `true`: every node is probed first and the detected OS wins.
+   * `false`: no probe (no facts: `facts()` throws).
    */
   osDetect?: boolean | 'auto';
   /** How many targets run at once (default 50). */

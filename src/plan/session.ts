@@ -91,6 +91,18 @@ export interface Session {
   /** Actions scheduled before and after the phase's own (`scheduleInPrePhase`, `scheduleInPostPhase`). */
   prePhase?: PlanItem[];
   postPhase?: PlanItem[];
+  /** Nodes whose facts the operation gathers when a plan first reads them (their OS was given, so no probe ran yet). */
+  factsOnDemand?: ReadonlySet<string>;
+}
+
+/**
+ * Thrown while a plan is built when it reads the facts of a node that the operation probes on demand: the
+ * engine probes that node (once) and builds the plan again. Never seen by users.
+ */
+export class FactsNeeded extends Error {
+  constructor(readonly nodeId: string) {
+    super(`the facts of node '${nodeId}' are gathered first (internal: this error is caught by the engine)`);
+  }
 }
 
 /**
@@ -457,6 +469,7 @@ export const factsFacility = 'pallet/facts';
 function factsFor(s: Session, nodeId: string, what: string): Facts {
   const f = readSettings(s, nodeId, factsFacility, 'default');
   if (f) return f as unknown as Facts;
+  if (s.factsOnDemand?.has(nodeId)) throw new FactsNeeded(nodeId);
   throw new PlanError(
     `${what}: no facts for node '${nodeId}': the operation did not run the probe (it ran with osDetect: false, ` +
       'or the node was not a target). Run with osDetect: true or \'auto\' (the default), or give facts to explain with --facts.',
@@ -465,8 +478,10 @@ function factsFor(s: Session, nodeId: string, what: string): Facts {
 
 /**
  * What the probe found on the current node, at plan time: OS, kernel, CPUs, memory, init system, network
- * interfaces and default addresses, mounts (see `Facts`). Unknown values are `undefined`. The probe runs once per
- * node per operation, with OS detection, in the same round trip; `osDetect: false` skips it, and then this throws.
+ * interfaces and default addresses, mounts (see `Facts`). Unknown values are `undefined`. The probe runs at most
+ * once per node per operation, with OS detection, in the same round trip: first, for a node whose OS is not given;
+ * when a plan first reads its facts (this, `nodeFacts`, a Jinja template), for a node whose OS is given.
+ * `osDetect: false` skips it, and then this throws.
  *
  * @example
  * const workers = facts().cpuCount ?? 1;

@@ -13,6 +13,7 @@ import {
   directory,
   execScript,
   explainSession,
+  facts,
   groupSpec,
   lift,
   makeUser,
@@ -308,14 +309,15 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     },
   };
   const user = makeUser('root', { privateKeyPath: key.path });
-  for (const [n, osDetect] of [[3, 'auto'], [40, 'auto'], [40, false]] as const) {
+  // [actions / 2, osDetect, does the plan read facts()]
+  for (const [n, osDetect, readsFacts] of [[3, 'auto', false], [40, 'auto', false], [40, false, false], [40, true, false], [40, 'auto', true]] as const) {
     runs.clear();
     const g = groupSpec('web', {
       image: { osFamily: 'debian', osVersion: '12' },
       phases: {
         configure: () => {
           for (let i = 0; i < n; i++) {
-            remoteFile(`/srv/count-${i}`, { content: `${i}\n`, noVersioning: true });
+            remoteFile(`/srv/count-${i}`, { content: readsFacts ? `${i} of ${facts().cpuCount}\n` : `${i}\n`, noVersioning: true });
             execScript(`test -f /srv/count-${i}`, { changes: 'never' });
           }
         },
@@ -323,9 +325,11 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     });
     const r = await lift(g, { compute, user, osDetect });
     assert.equal(r.ok, true, explainSession(r));
-    // One command for the probe (facts and OS, once per operation) unless it is turned off, one for the phase.
-    const expected = osDetect === false ? 1 : 2;
-    assert.deepEqual([...runs.values()], nodes.map(() => expected), `${n * 2} actions, osDetect ${osDetect}: ${expected} SSH command(s) per node`);
+    // One command for the phase; one more for the probe (facts and OS, at most once per operation) when the OS
+    // must be detected (osDetect: true) or the plan reads the node's facts (the image gives the OS here).
+    const expected = osDetect === true || readsFacts ? 2 : 1;
+    assert.deepEqual([...runs.values()], nodes.map(() => expected), `${n * 2} actions, osDetect ${osDetect}, facts read: ${readsFacts}: ${expected} SSH command(s) per node`);
+    if (readsFacts) for (const nd of nodes) assert.equal(nd.exec('cat /srv/count-0').stdout, `0 of ${nd.exec('nproc').stdout.trim()}\n`);
   }
 });
 
