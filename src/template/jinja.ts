@@ -130,11 +130,64 @@ function pyYaml(v: unknown, opts: { indent: number; sortKeys: boolean; flow: boo
     }
     return x;
   };
-  const doc = new Y.Document(sort(v));
-  if (opts.flow) doc.contents && Y.visit(doc, { Collection: (_, n) => void (n.flow = true) });
-  const text = doc.toString({ indent: opts.indent, indentSeq: false, lineWidth: 80, minContentWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN', nullStr: 'null', singleQuote: true });
-  // PyYAML writes the sequence dash and then pads the item to the indent ("-   a" at indent 4).
-  return opts.indent > 2 ? text.replace(/^(\s*)- /gm, (_m, sp: string) => `${sp}-${' '.repeat(opts.indent - 1)}`) : text;
+  // Scalars by the yaml package, as PyYAML writes them: plain when YAML 1.1 reads them back as the same string
+  // (so 'yes', 'no', '0755' are quoted), single-quoted otherwise.
+  const style = {
+    version: '1.1',
+    indent: opts.indent,
+    indentSeq: false,
+    lineWidth: 80,
+    minContentWidth: 0,
+    defaultStringType: 'PLAIN',
+    defaultKeyType: 'PLAIN',
+    nullStr: 'null',
+    trueStr: 'true',
+    falseStr: 'false',
+    singleQuote: true,
+    flowCollectionPadding: false,
+  } as const;
+  const pad = (n: number) => ' '.repeat(n);
+  const scalar = (x: unknown, col: number) => {
+    const text = Y.stringify(x, { ...style, lineWidth: Math.max(20, 80 - col) }).replace(/\n$/, '');
+    return text.replace(/\n/g, `\n${pad(col + opts.indent)}`);
+  };
+  const isObj = (x: unknown): x is Record<string, unknown> | unknown[] => x !== null && typeof x === 'object';
+  const isColl = (x: unknown): x is Record<string, unknown> | unknown[] => isObj(x) && Object.keys(x).length > 0;
+  // to_yaml (PyYAML's default_flow_style=None): a collection of scalars only is written inline ([1, 2], {a: 1}).
+  const inline = (x: unknown): boolean => isObj(x) && (!isColl(x) || (opts.flow && Object.values(x).every((c) => !isObj(c))));
+  const flow = (x: unknown) => {
+    const doc = new Y.Document(x);
+    Y.visit(doc, { Collection: (_, n) => void (n.flow = true) });
+    return doc.toString({ ...style, lineWidth: 0 }).replace(/\n$/, '');
+  };
+  // Block style as PyYAML writes it: a list under a key is not indented (its dashes stand at the key's column);
+  // a list item that is itself a list or a mapping is padded to the indent after its dash ("-   x: 1" at
+  // indent 4), a scalar item is not ("- 1"). Lines of `x` at column `col`; the first one unpadded.
+  const block = (x: unknown, col: number): string[] => {
+    if (Array.isArray(x)) {
+      return x.flatMap((item, i) => {
+        const lead = i === 0 ? '' : pad(col);
+        if (!isObj(item)) return [`${lead}- ${scalar(item, col + 2)}`];
+        if (inline(item)) return [`${lead}- ${flow(item)}`];
+        const [first, ...rest] = block(item, col + opts.indent);
+        return [`${lead}-${pad(opts.indent - 1)}${first}`, ...rest];
+      });
+    }
+    return Object.entries(x as Record<string, unknown>).flatMap(([k, val], i) => {
+      const key = `${i === 0 ? '' : pad(col)}${scalar(k, col)}:`;
+      if (!isObj(val)) return [`${key} ${scalar(val, col)}`];
+      if (inline(val)) return [`${key} ${flow(val)}`];
+      if (Array.isArray(val)) {
+        const [first, ...rest] = block(val, col);
+        return [key, `${pad(col)}${first}`, ...rest];
+      }
+      const [first, ...rest] = block(val, col + opts.indent);
+      return [key, `${pad(col + opts.indent)}${first}`, ...rest];
+    });
+  };
+  const data = sort(v);
+  if (!isObj(data)) return `${scalar(data, 0)}\n`;
+  return `${inline(data) ? flow(data) : block(data, 0).join('\n')}\n`;
 }
 
 /** Ansible's `comment` filter, plain style by default. */
@@ -261,6 +314,9 @@ class LazyVar {
   }
 }
 
+/** Variables whose value rendered to undefined, and that value (for the error when one is printed). */
+const undefinedWhy = new Map<string, string>();
+
 const hasJinja = (s: string) => s.includes('{{') || s.includes('{%');
 
 function templateValue(v: unknown, scope: Record<string, unknown>, name: string): unknown {
@@ -270,6 +326,8 @@ function templateValue(v: unknown, scope: Record<string, unknown>, name: string)
     if (single && !single[1]!.includes('}}')) {
       const box: { v?: unknown } = {};
       renderJinja(`{{ (${single[1]}) | __pallet_capture }}`, { ...scope, __pallet_box: box }, `variable ${name}`, { trimBlocks: false });
+      // Undefined stays undefined (`is defined` is false); printing it then says why.
+      if (box.v === undefined) undefinedWhy.set(name, v.trim());
       return box.v;
     }
     return renderJinja(v, scope, `variable ${name}`, { trimBlocks: false });
@@ -414,7 +472,11 @@ function nunjucks(): typeof Nunjucks {
   // Python's printing, only while pallet renders (other users of nunjucks in the process are not affected).
   const rt = n.runtime;
   const suppress = rt.suppressValue!;
-  rt.suppressValue = (val: unknown, autoescape: unknown) => (pythonic && typeof val !== 'string' && val !== undefined ? pyStr(val) : suppress(val, autoescape));
+  // Ansible's finalize prints a None as nothing (an undefined variable stays an error).
+  rt.suppressValue = (val: unknown, autoescape: unknown) =>
+    pythonic && val === null ? '' : pythonic && typeof val !== 'string' && val !== undefined ? pyStr(val) : suppress(val, autoescape);
+  const ensureDefined = rt.ensureDefined!;
+  rt.ensureDefined = (val: unknown, ...at: unknown[]) => (pythonic && val === null ? val : ensureDefined(val, ...at));
   loaded = n;
   return n;
 }
@@ -492,7 +554,8 @@ export function renderJinja(text: string, context: Record<string, unknown>, file
     // Line numbers count the header line Ansible strips too.
     const shown = line !== undefined && body !== text ? line + 1 : line;
     const expr = line !== undefined && col !== undefined ? expressionAt(body, line, col) : undefined;
-    const what = /attempted to output null or undefined value/.test(raw) && expr ? `'${expr}' is undefined` : raw.replace(/^(\s*(Template render error:|\([^)\n]*\)))*\s*(TemplateError:\s*|Error:\s*)?/, '').trim();
+    const why = expr ? undefinedWhy.get(expr.trim()) : undefined;
+    const what = /attempted to output null or undefined value/.test(raw) && expr ? `'${expr}' is undefined${why ? ` (its value '${why}' is undefined)` : ''}` : raw.replace(/^(\s*(Template render error:|\([^)\n]*\)))*\s*(TemplateError:\s*|Error:\s*)?/, '').trim();
     throw new TemplateError(`${file}${shown !== undefined ? `:${shown}` : ''}: ${what}`, file, shown);
   } finally {
     pythonic = was;
