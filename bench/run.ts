@@ -9,27 +9,28 @@
  *   npm run bench                       # 10 and 50 nodes, 3 repetitions
  *   npm run bench -- --nodes 10 --reps 5 --no-ansible
  *   npm run bench -- --controller 1,10,50,200   # controller cost only
+ *   npm run bench -- --workload 2,10            # the real workload (bench/workload), against Ansible
  *
  * Needs root (podman, apt). Every container it starts is labelled and removed.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-
-const LABEL = 'pallet-bench';
-const BASE_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
-const PY_IMAGE = 'localhost/pallet-debian-py:12';
+import { measureWorkload } from './workload.js';
+import { fmt, log, median, removeAll, runParallel, setup, sh, startNodes, type BenchNode } from './lib.js';
 
 interface Args {
   nodes: number[];
   reps: number;
   ansible: boolean;
   controller: number[];
+  /** Node counts for the real-workload scenario (bench/workload). */
+  workload: number[];
 }
 
 function parseArgs(): Args {
-  const a: Args = { nodes: [10, 50], reps: 3, ansible: true, controller: [] };
+  const a: Args = { nodes: [10, 50], reps: 3, ansible: true, controller: [], workload: [] };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -37,79 +38,10 @@ function parseArgs(): Args {
     else if (k === '--reps') a.reps = Number(argv[++i]);
     else if (k === '--no-ansible') a.ansible = false;
     else if (k === '--controller') a.controller = argv[++i]!.split(',').map(Number);
+    else if (k === '--workload') a.workload = argv[++i]!.split(',').map(Number);
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
-}
-
-const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
-
-function log(s: string) {
-  process.stderr.write(`[bench] ${s}\n`);
-}
-
-function setup(ansible: boolean) {
-  sh('bash', [resolve('scripts/test-nodes.sh')]);
-  if (ansible && spawnSync('ansible-playbook', ['--version']).status !== 0) {
-    log('installing ansible-core');
-    sh('apt-get', ['install', '-y', '-qq', 'ansible-core']);
-  }
-  if (spawnSync('podman', ['image', 'exists', PY_IMAGE]).status !== 0) {
-    log(`building ${PY_IMAGE} (python3 python3-apt, for Ansible)`);
-    const c = sh('podman', ['run', '-d', BASE_IMAGE, 'sh', '-c', 'apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-apt >/dev/null && rm -rf /var/lib/apt/lists/*']).trim();
-    sh('podman', ['wait', c]);
-    sh('podman', ['commit', '-q', c, PY_IMAGE]);
-    sh('podman', ['rm', c]);
-  }
-}
-
-interface BenchNode {
-  name: string;
-  port: number;
-  hostKey: string;
-}
-
-function removeAll() {
-  const ids = sh('podman', ['ps', '-aq', '--filter', `label=${LABEL}`]).trim();
-  if (ids) sh('podman', ['rm', '-f', '-t', '0', ...ids.split('\n')]);
-}
-
-async function startNodes(n: number, pub: string, portsPerNode = 1): Promise<BenchNode[]> {
-  const ports = Array.from({ length: portsPerNode }, (_, i) => 22 + i * 1000);
-  const start = [
-    'mkdir -p /run/sshd /root/.ssh',
-    'printf "%s\\n" "$KEY" > /root/.ssh/authorized_keys',
-    'chmod 600 /root/.ssh/authorized_keys',
-    'ssh-keygen -A >/dev/null',
-    `exec /usr/sbin/sshd -D -e ${ports.map((p) => `-p ${p}`).join(' ')}`,
-  ].join(' && ');
-  const names: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `bench-${i}`;
-    sh('podman', ['run', '-d', '--name', name, '--label', LABEL, '--hostname', name, '-e', `KEY=${pub}`, ...ports.flatMap((p) => ['-p', `127.0.0.1::${p}`]), PY_IMAGE, 'sh', '-c', start]);
-    names.push(name);
-  }
-  const out: BenchNode[] = [];
-  for (const name of names) {
-    let key = '';
-    for (let t = 0; t < 100 && !key; t++) {
-      key = spawnSync('podman', ['exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub'], { encoding: 'utf8' }).stdout.trim();
-      if (!key) await new Promise((r) => setTimeout(r, 100));
-    }
-    for (const p of ports) {
-      const port = Number(sh('podman', ['port', name, `${p}/tcp`]).trim().split(':').pop());
-      out.push({ name: portsPerNode > 1 ? `${name}-p${p}` : name, port, hostKey: key.split(' ').slice(0, 2).join(' ') });
-    }
-  }
-  // Wait until every sshd answers with its banner.
-  for (const n2 of out) {
-    for (let t = 0; t < 100; t++) {
-      const r = spawnSync('ssh-keyscan', ['-T', '2', '-p', String(n2.port), '127.0.0.1'], { encoding: 'utf8' });
-      if (r.stdout.includes('ssh-')) break;
-      await new Promise((r2) => setTimeout(r2, 100));
-    }
-  }
-  return out;
 }
 
 /** The floor: the same 14 actions as one hand-written idempotent POSIX script. */
@@ -134,22 +66,6 @@ function floorScript(tool: string): string {
 
 function cleanupScript(tool: string): string {
   return `rm -rf /srv/bench/${tool}; userdel -r bench_u_${tool} 2>/dev/null; groupdel bench_g_${tool} 2>/dev/null; rm -rf /var/lib/pallet/srv/bench/${tool}; true\n`;
-}
-
-function runParallel(nodes: BenchNode[], key: string, known: string, script: string): Promise<number> {
-  const t0 = performance.now();
-  return Promise.all(
-    nodes.map(
-      (n) =>
-        new Promise<void>((res, rej) => {
-          const p = spawn('ssh', ['-q', '-i', key, '-p', String(n.port), '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'sh -s'], { stdio: ['pipe', 'ignore', 'pipe'] });
-          let err = '';
-          p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          p.on('close', (code) => (code === 0 ? res() : rej(new Error(`${n.name}: exit ${code}: ${err}`))));
-          p.stdin.end(script);
-        }),
-    ),
-  ).then(() => performance.now() - t0);
 }
 
 /** Run this project's lift in a child process; returns wall ms and the child's CPU time and peak RSS. */
@@ -203,12 +119,6 @@ function runAnsible(f: { inventory: string; playbook: string; cfg: string }, che
     p.on('close', (code) => (code === 0 ? res(performance.now() - t0) : rej(new Error(`ansible exit ${code}: ${out.slice(-2000)}`))));
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function measureSize(n: number, a: Args, dir: string, key: string, pub: string): Promise<string[]> {
   removeAll();
@@ -305,7 +215,8 @@ async function main() {
     '',
   ];
   try {
-    if (a.controller.length) out.push(...(await controllerCost(a.controller, dir, key, pub)));
+    if (a.workload.length) out.push(...(await measureWorkload(a.workload, a.reps, dir, key, pub)));
+    else if (a.controller.length) out.push(...(await controllerCost(a.controller, dir, key, pub)));
     else for (const n of a.nodes) out.push(...(await measureSize(n, a, dir, key, pub)));
   } finally {
     removeAll();

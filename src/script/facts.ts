@@ -52,6 +52,8 @@ export interface Facts {
     version?: string;
     /** The major version (`12`, `22`). */
     majorVersion?: string;
+    /** The full version where the distribution keeps a finer one (Debian's /etc/debian_version: `12.11`), as Ansible's `distribution_version`. */
+    fullVersion?: string;
     /** Its code name (`bookworm`, `jammy`). */
     codename?: string;
     /** Its display name (`Debian GNU/Linux 12 (bookworm)`). */
@@ -66,6 +68,8 @@ export interface Facts {
   fqdn?: string;
   /** Processors this node's processes may use (`nproc`). */
   cpuCount?: number;
+  /** Processors the kernel lists (/proc/cpuinfo), as Ansible's `processor_vcpus` (a container may use fewer: `cpuCount`). */
+  vcpus?: number;
   memory: { totalBytes?: number; availableBytes?: number };
   /** PID 1: `systemd`, `openrc`, `sysvinit`, `launchd`, or the name of PID 1's program (a container's `sshd`). */
   init?: string;
@@ -99,6 +103,7 @@ export const factsProbeScript = [
   `pallet_kv hostname "$(hostname 2>/dev/null || uname -n)"`,
   `pallet_kv fqdn "$(hostname -f 2>/dev/null)"`,
   `pallet_kv cpus "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"`,
+  `pallet_kv vcpus "$(grep -c '^processor' /proc/cpuinfo 2>/dev/null)"`,
   `[ -r /proc/meminfo ] && awk '/^MemTotal:/ { print "mem_total_kb=" $2 } /^MemAvailable:/ { print "mem_available_kb=" $2 }' /proc/meminfo`,
   `[ -d /run/systemd/system ] && pallet_kv systemd_booted 1`,
   `pallet_kv pid1 "$(pallet_rd /proc/1/comm)"`,
@@ -351,6 +356,9 @@ export function parseFacts(out: string): Facts {
   const container = containerOf(kv);
   const vm = vmOf(kv);
   const cpuCount = positiveInt(kv.cpus);
+  const vcpus = positiveInt(kv.vcpus);
+  // Ansible reads Debian's point release from /etc/debian_version (`12.11`); testing/sid say a code name there.
+  const fullVersion = distribution === 'debian' && /^\d+(\.\d+)+$/.test(kv.debian_version ?? '') ? kv.debian_version : version;
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
   return {
     os: defined({
@@ -358,11 +366,12 @@ export function parseFacts(out: string): Facts {
       distribution,
       version,
       majorVersion: version?.split('.')[0],
+      fullVersion,
       codename: kv.codename,
       name: kv.pretty,
     }),
     kernel: defined({ name: kv.os, release: kv.rev }),
-    ...defined({ arch: kv.mach, hostname: kv.hostname, fqdn: kv.fqdn, cpuCount, init, packager, container, vm }),
+    ...defined({ arch: kv.mach, hostname: kv.hostname, fqdn: kv.fqdn, cpuCount, vcpus, init, packager, container, vm }),
     memory: defined({ totalBytes: memTotal ? memTotal * 1024 : positiveInt(kv.mem_total), availableBytes: memAvail ? memAvail * 1024 : undefined }),
     interfaces,
     ...(defaultIpv4 ? { defaultIpv4 } : {}),

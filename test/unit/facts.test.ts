@@ -15,25 +15,26 @@ const real = readFileSync(join(import.meta.dirname, '../fixtures/facts/podman-de
 
 test('a real probe output: OS, kernel, CPUs, memory, init, container, interfaces, default routes, mounts', () => {
   const f = parseFacts(real);
-  assert.deepEqual(f.os, { family: 'debian', distribution: 'debian', version: '12', majorVersion: '12', codename: 'bookworm', name: 'Debian GNU/Linux 12 (bookworm)' });
+  assert.deepEqual(f.os, { family: 'debian', distribution: 'debian', version: '12', majorVersion: '12', fullVersion: '12.15', codename: 'bookworm', name: 'Debian GNU/Linux 12 (bookworm)' });
   assert.deepEqual(f.kernel, { name: 'Linux', release: '6.18.44-fc-v1300' });
   assert.equal(f.arch, 'x86_64');
   assert.equal(f.hostname, 'web1.example.org');
   assert.equal(f.fqdn, 'web1.example.org');
   assert.equal(f.cpuCount, 2);
+  assert.equal(f.vcpus, 2);
   assert.equal(f.memory.totalBytes, 24683772 * 1024);
   assert.equal(f.packager, 'apt');
   assert.equal(f.init, 'sh', "a container's PID 1 is its own program");
   assert.equal(f.container, 'podman');
   const eth0 = f.interfaces.find((i) => i.name === 'eth0')!;
-  assert.deepEqual(eth0.ipv4, ['10.88.0.8/16']);
+  assert.deepEqual(eth0.ipv4, ['10.88.0.136/16']);
   assert.equal(eth0.state, 'up');
   assert.match(eth0.mac ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   assert.ok(eth0.ipv6.some((a) => a.startsWith('fe80::')));
   const lo = f.interfaces.find((i) => i.name === 'lo')!;
   assert.equal(lo.mac, undefined, 'an all-zero MAC is no MAC');
   assert.deepEqual(lo.ipv4, ['127.0.0.1/8']);
-  assert.deepEqual(f.defaultIpv4, { interface: 'eth0', address: '10.88.0.8', gateway: '10.88.0.1' });
+  assert.deepEqual(f.defaultIpv4, { interface: 'eth0', address: '10.88.0.136', gateway: '10.88.0.1' });
   assert.equal(f.defaultIpv6, undefined, 'only a link-local route: no default IPv6 route');
   const root = f.mounts.find((m) => m.mountPoint === '/')!;
   assert.deepEqual(root, { device: 'overlay', mountPoint: '/', fsType: 'overlay', sizeBytes: 264212084 * 1024, usedBytes: root.usedBytes, availableBytes: root.availableBytes });
@@ -83,9 +84,12 @@ test("templates see facts under Ansible's names; unknown ones are left out, not 
   assert.equal(a.ansible_os_family, 'Debian');
   assert.equal(a.ansible_distribution_release, 'bookworm');
   assert.equal(a.ansible_distribution_major_version, '12');
+  // As Ansible reads Debian's version: /etc/debian_version (checked against ansible's setup module on Debian 12).
+  assert.equal(a.ansible_distribution_version, '12.15');
+  assert.equal(a.ansible_distribution_minor_version, '15');
   assert.equal(a.ansible_hostname, 'web1');
   assert.equal(a.ansible_pkg_mgr, 'apt');
-  assert.deepEqual(a.ansible_default_ipv4, { interface: 'eth0', address: '10.88.0.8', gateway: '10.88.0.1' });
+  assert.deepEqual(a.ansible_default_ipv4, { interface: 'eth0', address: '10.88.0.136', gateway: '10.88.0.1' });
   assert.ok(!('ansible_fqdn' in ansibleFacts(parseFacts('os=Linux\n'))));
 });
 
