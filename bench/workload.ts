@@ -28,6 +28,7 @@ stat -c '%n %a %U:%G' /home/deploy /home/deploy/.ssh
 id deploy; getent passwd deploy | cut -d: -f1,6,7
 dpkg-query -W -f='\${Package} \${Version} \${Status}\\n' bench-agent bench-metrics bench-tools
 pgrep -x fail2ban-server >/dev/null && echo fail2ban running || echo fail2ban stopped
+cat /etc/motd
 `;
 
 const exec = (node: BenchNode, script: string) => sh('podman', ['exec', '-i', node.name, 'sh', '-s'], script);
@@ -35,7 +36,7 @@ const exec = (node: BenchNode, script: string) => sh('podman', ['exec', '-i', no
 /** A local apt repository (three tiny packages) as the node's only source; an auth log for fail2ban's jail. */
 function prepare(nodes: BenchNode[], repo: string): void {
   for (const n of nodes) {
-    exec(n, 'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/* && touch /var/log/auth.log\n');
+    exec(n, 'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp && touch -d "2 days ago" /var/lib/apt/lists && touch /var/log/auth.log\n');
     sh('podman', ['cp', repo, `${n.name}:/srv/repo/`]);
     exec(n, "printf 'deb [trusted=yes] file:/srv/repo/local ./\\n' > /etc/apt/sources.list.d/local.list\n");
   }

@@ -52,8 +52,8 @@ export interface Facts {
     version?: string;
     /** The major version (`12`, `22`). */
     majorVersion?: string;
-    /** The full version where the distribution keeps a finer one (Debian's /etc/debian_version: `12.11`), as Ansible's `distribution_version`. */
-    fullVersion?: string;
+    /** The point release where the distribution keeps one finer than `version` (Debian's /etc/debian_version: `12.11`). */
+    pointRelease?: string;
     /** Its code name (`bookworm`, `jammy`). */
     codename?: string;
     /** Its display name (`Debian GNU/Linux 12 (bookworm)`). */
@@ -357,8 +357,8 @@ export function parseFacts(out: string): Facts {
   const vm = vmOf(kv);
   const cpuCount = positiveInt(kv.cpus);
   const vcpus = positiveInt(kv.vcpus);
-  // Ansible reads Debian's point release from /etc/debian_version (`12.11`); testing/sid say a code name there.
-  const fullVersion = distribution === 'debian' && /^\d+(\.\d+)+$/.test(kv.debian_version ?? '') ? kv.debian_version : version;
+  // Debian's point release (`12.11`); testing and sid have a code name there, not a number.
+  const pointRelease = distribution === 'debian' && /^\d+(\.\d+)+$/.test(kv.debian_version ?? '') ? kv.debian_version : undefined;
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
   return {
     os: defined({
@@ -366,7 +366,7 @@ export function parseFacts(out: string): Facts {
       distribution,
       version,
       majorVersion: version?.split('.')[0],
-      fullVersion,
+      pointRelease,
       codename: kv.codename,
       name: kv.pretty,
     }),

@@ -43,9 +43,11 @@ export function ansibleFacts(f: Facts): Record<string, unknown> {
     ansible_system: f.kernel.name,
     ansible_os_family: f.os.family ? familyNames[f.os.family] : undefined,
     ansible_distribution: f.os.distribution ? distributionNames[f.os.distribution] : undefined,
-    ansible_distribution_version: f.os.fullVersion ?? f.os.version,
+    // As Ansible's setup module reports a Debian node without python3-distro (os-release's VERSION_ID, `12`; with
+    // python3-distro installed it reports the point release, `facts.os.pointRelease`).
+    ansible_distribution_version: f.os.version,
     ansible_distribution_major_version: f.os.majorVersion,
-    ansible_distribution_minor_version: f.os.fullVersion?.split('.')[1],
+    ansible_distribution_minor_version: f.os.pointRelease?.split('.')[1],
     ansible_distribution_release: f.os.codename,
     ansible_service_mgr: f.init,
     ansible_pkg_mgr: f.packager,

@@ -23,7 +23,6 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Nunjucks from 'nunjucks';
-import { shQuote } from '../script/quote.js';
 
 // nunjucks is loaded on first use: most runs render no Jinja template, and start-up time counts.
 const require = createRequire(import.meta.url);
@@ -267,7 +266,11 @@ const filters: Record<string, (...args: never[]) => unknown> = {
   },
   ternary: (v: unknown, t: unknown, f: unknown, none?: unknown) => (v === null && none !== undefined ? none : truthy(v) ? t : f),
   comment: (t: unknown, ...a: unknown[]) => comment(t, ...a),
-  quote: (v: unknown) => shQuote(pyStr(v)),
+  // Python's shlex.quote: a word of safe characters stays as it is, anything else is single-quoted.
+  quote: (v: unknown) => {
+    const t = pyStr(v);
+    return t !== '' && !/[^\w@%+=:,./-]/.test(t) ? t : `'${t.replace(/'/g, `'"'"'`)}'`;
+  },
   basename: (v: unknown) => basename(pyStr(v)),
   dirname: (v: unknown) => dirname(pyStr(v)),
   dict2items: (v: unknown, ...args: unknown[]) => {
