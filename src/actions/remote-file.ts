@@ -381,7 +381,15 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     lines.push(`[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`);
   }
   // Check mode runs no command of the user's (verify is one): a real run may still refuse the content.
-  if (o.verify && !check) lines.push(`${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`);
+  // The new content is verified only when it differs from the file's (as Ansible's validate): unchanged content
+  // replaces nothing, and a verify command (fail2ban-client -t, nginx -t) can cost more than the rest of the file.
+  if (o.verify && !check) {
+    lines.push(
+      `if ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; }; then`,
+      `  ${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`,
+      'fi',
+    );
+  }
   lines.push(
     installStaged('"$pallet_p"', 'pallet_changed', { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
     'fi',

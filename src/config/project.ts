@@ -12,8 +12,8 @@
  * without a count get 1. `providers` gives per-provider node specs and phases,
  * and variants chosen with `--selector`.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { automatedAdminUser } from '../crates/admin-user.js';
@@ -81,14 +81,78 @@ export function findProjectFile(dir: string): string | undefined {
   return projectFileNames.map((f) => join(dir, f)).find((p) => existsSync(p));
 }
 
+/**
+ * Compile a TypeScript project file and the local files it imports into one ES module with esbuild (packages
+ * stay imports), written beside the project file for the moment it is imported, then removed: bare imports
+ * (`pallet`, `yaml`) resolve from the project's folder as they would from the file itself, and `pallet` is the
+ * copy the command already loaded. Each file keeps its own `import.meta.url`; stack traces point into the
+ * TypeScript (inline source maps). About 40 ms, against about 0.3-0.6 s through a loader hook.
+ */
+async function importTypeScript(path: string): Promise<{ default?: unknown }> {
+  const esbuild = await import('esbuild');
+  const fileMeta = (p: string) => {
+    const url = JSON.stringify(pathToFileURL(p).href);
+    return (src: string) =>
+      src
+        .replace(/\bimport\.meta\.url\b/g, url)
+        .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(p))
+        .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(p)));
+  };
+  const built = await esbuild.build({
+    entryPoints: [path],
+    bundle: true,
+    packages: 'external',
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    write: false,
+    logLevel: 'silent',
+    sourcemap: 'inline',
+    // The project's own tsconfig paths are not applied: `pallet` is the installed package, as at run time.
+    tsconfigRaw: '{}',
+    plugins: [
+      {
+        name: 'pallet-import-meta',
+        setup(b) {
+          b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (a) => ({
+            contents: fileMeta(a.path)(readFileSync(a.path, 'utf8')),
+            loader: /\.[cm]?tsx?$/.test(a.path) ? (a.path.endsWith('x') ? 'tsx' : 'ts') : a.path.endsWith('x') ? 'jsx' : 'js',
+          }));
+        },
+      },
+    ],
+  });
+  const out = join(dirname(path), `.pallet-tmp-${basename(path).replace(/\.[^.]+$/, '')}-${process.pid}.mjs`);
+  writeFileSync(out, built.outputFiles[0]!.text, { mode: 0o600 });
+  try {
+    process.setSourceMapsEnabled(true);
+    return (await import(pathToFileURL(out).href)) as { default?: unknown };
+  } finally {
+    rmSync(out, { force: true });
+  }
+}
+
+/** esbuild's first error as `file:line:column: text`. */
+function esbuildMessage(e: unknown): string {
+  const first = (e as { errors: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors[0]!;
+  const at = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
+  return `${at}${first.text}`;
+}
+
 /** Load a project file (TypeScript is compiled on the fly, no build step). */
 export async function loadProject(file: string): Promise<Project> {
   const path = resolve(file);
   let mod: { default?: unknown };
   try {
     if (/\.m?ts$/.test(path)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+      try {
+        mod = await importTypeScript(path);
+      } catch (e) {
+        // A compile error is the user's to fix; anything else (a read-only folder): tsx's loader instead.
+        if ((e as { errors?: unknown[] }).errors?.length) throw new Error(esbuildMessage(e));
+        const { tsImport } = await import('tsx/esm/api');
+        mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+      }
     } else {
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     }
