@@ -24,6 +24,7 @@ import { considerGroupsOf, flattenCounts, groupTarget, type GroupCounts } from '
 
 export async function converge(groupCounts: GroupCounts, opts: OperationOptions = {}): Promise<OperationResult> {
   validate(optionsSchema, opts, 'converge options');
+  if (opts.slice) throw new SpecError('converge: slice is for lift (a slice of the nodes cannot decide how many a group needs); converge from one controller, then lift in slices.', 'converge', 'slice');
   const compute = opts.compute;
   if (!compute) throw new SpecError('converge: a compute service is required ({ compute: computeService() }).', 'converge', 'compute');
   const groups = flattenCounts(groupCounts);

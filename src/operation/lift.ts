@@ -9,7 +9,7 @@ import { validate } from '../spec/spec.js';
 import { checkPartitioning, Operation } from './engine.js';
 import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
 import type { OperationResult } from './result.js';
-import { considerGroupsOf, flattenNodeSet, type NodeSet } from './targets.js';
+import { considerGroupsOf, flattenNodeSet, sliceOf, type NodeSet } from './targets.js';
 import type { Facts } from '../script/facts.js';
 
 /**
@@ -33,12 +33,13 @@ export async function lift(nodeSet: NodeSet, opts: OperationOptions = {}): Promi
   const op = new Operation(opts, inline);
   op.start('lift', phaseCalls.map((c) => c.name));
   try {
-    const targets = (await op.findTargets(groups)).running;
+    let targets = (await op.findTargets(groups)).running;
     for (const e of explicit) {
       for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
         if (!targets.some((t) => t.node.id === node.id)) targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
       }
     }
+    if (opts.slice) targets = targets.filter((t) => sliceOf(t.node.id, opts.slice!.count) === opts.slice!.index);
     const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
     op.setServiceState([...targets, ...consider]);
     if (await op.detectAndSettings(targets, consider)) await op.runNamedPhases(phaseCalls, targets);

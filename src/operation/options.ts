@@ -54,6 +54,12 @@ export interface OperationOptions {
   osDetect?: boolean | 'auto';
   /** How many targets run at once (default 50). */
   concurrency?: number;
+  /**
+   * `lift` only: run on one slice of the nodes, for fleets split across several controllers (docs/scale.md).
+   * A node is in slice `index` of `count` by a stable hash of its id, so the slices of one node list are
+   * disjoint and cover it, whatever runs them and in what order.
+   */
+  slice?: { index: number; count: number };
   signal?: AbortSignal;
   /**
    * Check mode: change nothing, report what a real run would change. Every
@@ -90,6 +96,10 @@ export const optionsSchema = z.strictObject({
   postPhase: fnSchema.optional(),
   osDetect: z.union([z.boolean(), z.literal('auto')]).optional(),
   concurrency: z.number().int().positive().optional(),
+  slice: z
+    .strictObject({ index: z.number().int().min(0), count: z.number().int().positive() })
+    .refine((x) => x.index < x.count, 'slice index must be below the count (slices are 0 to count - 1)')
+    .optional(),
   signal: z.instanceof(AbortSignal).optional(),
   check: z.boolean().optional(),
   debug: z.strictObject({ scriptTrace: z.boolean().optional(), scriptComments: z.boolean().optional() }).optional(),

@@ -98,3 +98,13 @@ export function matchTargets(nodes: ReadonlyArray<Node>, groups: GroupSpec[]): {
   }
   return { running, stopped };
 }
+
+/** The slice (of `count`) a node id belongs to: FNV-1a of its UTF-8 bytes, modulo the count. Stable across runs and machines. */
+export function sliceOf(nodeId: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(nodeId, 'utf8')) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % count;
+}

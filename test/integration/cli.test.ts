@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeKey, tempDir, TEST_IMAGE } from '../helpers/nodes.js';
 
@@ -119,6 +119,43 @@ test('--selector picks project variants', () => {
   assert.match(r.out, /GROUP web-blue PHASE configure:/);
   assert.match(r.out, /ACTION: execScript echo blue variant[\s\S]*ACTION: directory/, 'variant phases run before the group\'s own');
   assert.doesNotMatch(pallet(['explain', '-g', 'web']).out, /web-blue/);
+});
+
+test('lift --slice k/n: the slices of a node list are disjoint and cover it; a bad slice is a usage error', () => {
+  const out = tempDir('pallet-cli-slice-');
+  for (const d of ['0', '1', '2', 'again']) mkdirSync(join(out, d));
+  writeFileSync(
+    join(project, 'slice.config.ts'),
+    [
+      "import { defineProject, groupSpec, remoteFile, targetId } from 'pallet';",
+      'export default defineProject({ groups: [groupSpec(\'fleet\', { phases: { configure: () => void remoteFile(`${process.env.SLICE_ROOT}/${targetId()}`, { content: \'x\\n\' }) } })] });',
+    ].join('\n'),
+  );
+  const nodes = Array.from({ length: 12 }, (_, i) => `      - { name: n${i}, group: fleet, ip: 127.0.0.1, transport: local }`);
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, 'config.yaml'), ['defaultService: fleet', 'services:', '  fleet:', '    provider: node-list', '    nodes:', ...nodes].join('\n'));
+  try {
+    const seen: string[][] = [];
+    for (const k of [0, 1, 2]) {
+      const r = pallet(['--project', 'slice.config.ts', 'lift', '--slice', `${k}/3`], { env: { SLICE_ROOT: join(out, String(k)) } });
+      assert.equal(r.code, 0, r.out + r.err);
+      seen.push(readdirSync(join(out, String(k))).sort());
+    }
+    const all = seen.flat().sort();
+    assert.deepEqual(all, Array.from({ length: 12 }, (_, i) => `n${i}`).sort(), 'every node in exactly one slice');
+    assert.ok(seen.every((x) => x.length > 0 && x.length < 12), `each slice has some nodes: ${seen.map((x) => x.length).join(', ')}`);
+    // Stable: the same slice again is the same nodes.
+    const again = pallet(['--project', 'slice.config.ts', '--json', 'lift', '--slice', '1/3'], { env: { SLICE_ROOT: join(out, 'again') } });
+    assert.deepEqual(readdirSync(join(out, 'again')).sort(), seen[1]);
+    assert.match(again.out, /"event":"summary"/);
+    for (const bad of ['3/3', '1/0', 'x']) {
+      const r = pallet(['--project', 'slice.config.ts', 'lift', '--slice', bad]);
+      assert.equal(r.code, 2, `--slice ${bad}: ${r.err}`);
+      assert.match(r.err, /--slice/);
+    }
+  } finally {
+    rmSync(join(home, 'config.yaml'), { force: true });
+  }
 });
 
 test('up, down --dry-run, nodes, services, config, add-service, init', () => {
