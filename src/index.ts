@@ -1,7 +1,9 @@
 /**
  * Pallet for TypeScript: describe servers in code and make real machines match.
  *
- * This module is the whole public API.
+ * This module is what a project file needs: specs, operations, actions, crates, session accessors, results and
+ * errors. For writing compute services and transports: `pallet/providers`; the command's renderers:
+ * `pallet/report`; reading `~/.pallet` and project files as the command does: `pallet/config`.
  */
 
 // Specs
@@ -158,20 +160,17 @@ export {
 } from './operation/result.js';
 export { explainSession, explainPlan, sessionSummary, type ExplainSessionOptions, type ExplainPlanOptions } from './report/explain.js';
 
-// Compute services
-export { computeService, registerProvider, supportedProviders, serviceFromConfig, type ProviderFactory } from './compute/index.js';
-export { loadConfig, configuredAdminUser, palletHome, type PalletConfig, type ServiceConfig, type AdminUserConfig } from './config/config.js';
+// Compute services (writing one: pallet/providers)
+export { computeService } from './compute/index.js';
+export { configuredAdminUser } from './config/config.js';
 export { localhostService, type LocalhostServiceOptions } from './compute/localhost.js';
 export { dockerService, type DockerServiceOptions } from './compute/docker.js';
 export { nodeListService, type NodeListEntry, type NodeListTuple, type NodeListServiceOptions } from './compute/node-list.js';
-export type { ComputeService, NodeState, RunNodesOptions } from './compute/types.js';
-export type { Transport, RunOptions, RunResult } from './transport/types.js';
-export { sshTransport, type SshOptions, type HostKeyPolicy } from './transport/ssh.js';
-export type { SshConnectorOptions, Connector } from './compute/connect.js';
+export type { ComputeService } from './compute/types.js';
+export type { HostKeyPolicy } from './transport/ssh.js';
 
-// Projects and reports
-export { defineProject, loadProject, projectGroups, type Project, type ProjectOptions, type ProjectProvider, type ProjectVariant, type ProjectSelection } from './config/project.js';
-export { jsonRenderer, lineRenderer, liveRenderer, summaryText, summarise, redactor, type NodeSummary } from './report/render.js';
+// Projects
+export { defineProject, type Project, type ProjectOptions, type ProjectProvider, type ProjectVariant } from './config/project.js';
 
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys } from './crates/admin-user.js';

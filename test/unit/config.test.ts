@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configuredAdminUser, loadConfig, serviceFromConfig, SpecError } from '../../src/index.js';
+import { configuredAdminUser, SpecError } from '../../src/index.js';
+import { loadConfig, serviceFromConfig } from '../../src/entry/config.js';
 
 const home = () => mkdtempSync(join(tmpdir(), 'pallet-home-'));
 
