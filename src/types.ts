@@ -50,7 +50,7 @@ export interface NodeAdminUser {
   sudoUser?: string;
 }
 
-/** Image options of a node spec. Providers may read extra keys. */
+/** Image options of a node spec (provider-specific options go in `provider: { <name>: { ... } }`). */
 export interface ImageSpec {
   imageId?: string;
   osFamily?: string;
@@ -59,7 +59,6 @@ export interface ImageSpec {
   os64Bit?: boolean;
   /** Container command (Docker provider). */
   init?: string | string[];
-  [key: string]: unknown;
 }
 
 export interface HardwareSpec {
@@ -67,7 +66,6 @@ export interface HardwareSpec {
   minRam?: number;
   minCores?: number;
   minDisk?: number;
-  [key: string]: unknown;
 }
 
 export interface NetworkSpec {
@@ -81,7 +79,6 @@ export interface QosSpec {
 
 export interface LocationSpec {
   locationId?: string;
-  [key: string]: unknown;
 }
 
 /** Everything `nodeSpec` accepts. */

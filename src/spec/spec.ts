@@ -119,7 +119,9 @@ export const defaultPhaseMeta: Readonly<Record<string, PhaseMeta>> = {
 // Validation
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'expected a function');
-const imageSchema = z.looseObject({
+// Strict: a misspelt key (`imageID`) is an error naming the spec and the key, not a silent no-op. Options a
+// provider reads that are not here go in `provider: { <name>: { ... } }`.
+const imageSchema = z.strictObject({
   imageId: z.string().optional(),
   osFamily: z.string().optional(),
   osVersion: z.string().optional(),
@@ -127,7 +129,7 @@ const imageSchema = z.looseObject({
   os64Bit: z.boolean().optional(),
   init: z.union([z.string(), z.array(z.string())]).optional(),
 });
-const hardwareSchema = z.looseObject({
+const hardwareSchema = z.strictObject({
   hardwareId: z.string().optional(),
   minRam: z.number().optional(),
   minCores: z.number().optional(),
@@ -136,7 +138,7 @@ const hardwareSchema = z.looseObject({
 const nodeSpecShape = {
   image: imageSchema.optional(),
   hardware: hardwareSchema.optional(),
-  location: z.looseObject({ locationId: z.string().optional() }).optional(),
+  location: z.strictObject({ locationId: z.string().optional() }).optional(),
   network: z
     .strictObject({
       inboundPorts: z

@@ -85,6 +85,10 @@ test('unknown keys and wrong types are rejected, naming the spec and the key', (
   assert.throws(() => serverSpec({ phases: { configure: 'not a function' } } as never), (e: unknown) => e instanceof SpecError && /phases\.configure/.test(e.message));
   assert.throws(() => nodeSpec({ network: { inboundPorts: [{ port: 80 }] } } as never), (e: unknown) => e instanceof SpecError && /nodeSpec/.test(e.message));
   assert.throws(() => nodeSpec({ flavour: 'x' } as never), /unknown key 'flavour'/);
+  // Image, hardware and location are strict: a misspelt key fails here, not later in a provider.
+  assert.throws(() => nodeSpec({ image: { imageID: 'localhost/debian:12' } } as never), /nodeSpec[\s\S]*imageID/);
+  assert.throws(() => groupSpec('web', { hardware: { minRAM: 512 } } as never), /groupSpec 'web'[\s\S]*minRAM/);
+  assert.throws(() => nodeSpec({ location: { region: 'eu' } } as never), /region/);
   assert.throws(() => groupSpec(''), /non-empty/);
   assert.throws(() => groupSpec('g', { extends: [{ phases: {} }] } as never), /extends/);
 });
