@@ -123,28 +123,45 @@ test('ordering: packageSource, then packageManager, then pkg, before other actio
 test('packageSource: apt list with its own keyring, yum repo file', async () => {
   const [apt] = await compile(() => void packageSource('extra', { apt: { url: 'http://example.invalid/debian', release: 'stable', scopes: ['main', 'contrib'], key: 'KEY' } }));
   assert.match(apt!.script, /\/etc\/apt\/keyrings\/extra\.asc/);
-  const decoded = Buffer.from(/<<'PALLET_EOF_\w+' \|\| exit 1\n([A-Za-z0-9+/=\n]+)\nPALLET_EOF/.exec(apt!.script.split('sources.list.d')[1] ?? apt!.script)?.[1] ?? '', 'base64').toString();
-  void decoded;
-  assert.match(apt!.script, /sources\.list\.d\/extra\.list/);
+  // The list file's bytes, decoded from the script: one line naming the keyring it is signed by.
+  const list = /pallet_p='\/etc\/apt\/sources\.list\.d\/extra\.list'[\s\S]*?<<'PALLET_B64' \|\| exit 1\n([A-Za-z0-9+/=\n]+)\nPALLET_B64/.exec(apt!.script)?.[1];
+  assert.ok(list, 'the script writes /etc/apt/sources.list.d/extra.list');
+  assert.equal(Buffer.from(list, 'base64').toString(), 'deb [signed-by=/etc/apt/keyrings/extra.asc] http://example.invalid/debian stable main contrib\n');
+  const key = /pallet_p='\/etc\/apt\/keyrings\/extra\.asc'[\s\S]*?<<'PALLET_B64' \|\| exit 1\n([A-Za-z0-9+/=\n]+)\nPALLET_B64/.exec(apt!.script)?.[1];
+  assert.equal(Buffer.from(key ?? '', 'base64').toString(), 'KEY');
   const [yum] = await compile(() => void packageSource('extra', { yum: { url: 'http://example.invalid/el9', gpgkey: 'http://example.invalid/key' } }), os('rocky', '9'));
   assert.match(yum!.script, /\/etc\/yum\.repos\.d\/extra\.repo/);
   assert.match(yum!.script, /rpm --import 'http:\/\/example\.invalid\/key'/);
 });
 
 test('packageManager: update, upgrade and proxy for each family', async () => {
-  const expectUpdate: Record<string, RegExp> = {
-    debian: /apt-get -qq update/,
-    centos: /yum -q makecache/,
-    fedora: /dnf -q makecache/,
-    alpine: /apk update -q/,
-    arch: /pacman -Sy --noconfirm/,
-    'opensuse-leap': /zypper -n -q refresh/,
-    darwin: /brew update/,
+  // Every family of the table is checked (a family missing here fails the test): the update command, the
+  // upgrade that runs only when something is out of date, and the proxy setting (or the refusal to guess one).
+  const yum = { update: /^yum -q makecache \|\| exit 1$/m, upgrade: /if yum -q check-update >\/dev\/null; then :; else \[ \$\? -eq 100 \] \|\| exit 1; yum -q -y upgrade/, proxy: /PALLET_PROXY='http:\/\/proxy\.example:3128'[\s\S]*\/etc\/yum\.conf/ };
+  const dnf = { update: /^dnf -q makecache \|\| exit 1$/m, upgrade: /if dnf -q check-update >\/dev\/null; then :; else \[ \$\? -eq 100 \] \|\| exit 1; dnf -q -y upgrade/, proxy: /PALLET_PROXY='http:\/\/proxy\.example:3128'[\s\S]*\/etc\/dnf\/dnf\.conf/ };
+  const apt = { update: /^apt-get -qq update \|\| exit 1$/m, upgrade: /if LC_ALL=C apt-get -s -q upgrade \| grep -q "\^Inst "; then pallet_apt upgrade/, proxy: /pallet_p='\/etc\/apt\/apt\.conf\.d\/50pallet-proxy'/ };
+  const expected: Record<string, { update: RegExp; upgrade: RegExp; proxy: RegExp | 'refused' }> = {
+    debian: apt,
+    ubuntu: apt,
+    centos: yum,
+    rocky: dnf,
+    fedora: dnf,
+    'amzn-linux': yum,
+    alpine: { update: /^apk update -q \|\| exit 1$/m, upgrade: /if apk upgrade -s \| grep -q Upgrading; then apk upgrade -q/, proxy: 'refused' },
+    arch: { update: /^pacman -Sy --noconfirm \|\| exit 1$/m, upgrade: /if \[ -n "\$\(pacman -Qu\)" \]; then pacman -Su --noconfirm/, proxy: 'refused' },
+    'opensuse-leap': { update: /^zypper -n -q refresh \|\| exit 1$/m, upgrade: /if zypper -n -q list-updates \| grep -q "\^v"; then zypper -n -q update/, proxy: 'refused' },
+    darwin: { update: /^brew update \|\| exit 1$/m, upgrade: /if \[ -n "\$\(brew outdated\)" \]; then brew upgrade/, proxy: 'refused' },
   };
+  assert.deepEqual(Object.keys(expected).sort(), families.map((f) => f.osFamily).sort(), 'every family has expectations');
   for (const f of families) {
-    const [s] = await compile(() => void packageManager('update'), f);
-    const re = expectUpdate[f.osFamily];
-    if (re) assert.match(s!.script, re, f.osFamily);
+    const e = expected[f.osFamily]!;
+    const [update] = await compile(() => void packageManager('update'), f);
+    assert.match(update!.script, e.update, `${f.osFamily} update`);
+    const [upgrade] = await compile(() => void packageManager('upgrade'), f);
+    assert.match(upgrade!.script, e.upgrade, `${f.osFamily} upgrade`);
+    const proxy = () => compile(() => void packageManager('configure', { proxy: 'http://proxy.example:3128' }), f);
+    if (e.proxy === 'refused') await assert.rejects(proxy(), /no proxy setting for \w+; set HTTP_PROXY in scriptEnv instead/, `${f.osFamily} proxy`);
+    else assert.match((await proxy())[0]!.script, e.proxy, `${f.osFamily} proxy`);
   }
 });
 
