@@ -29,7 +29,8 @@ function hostMatches(field: string, name: string): boolean {
     if (pat.startsWith('|1|')) {
       const [, , salt, hash] = pat.split('|');
       if (!salt || !hash) continue;
-      const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+      // OpenSSH looks host names up in lower case (ssh lowercases the name it is given), so it hashed them so.
+      const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(name.toLowerCase()).digest('base64');
       if (h === hash) matched = true;
     } else if (pat.startsWith('!')) {
       if (globMatch(pat.slice(1), name)) return false;
