@@ -9,7 +9,8 @@ export const LABEL = 'pallet-bench';
 export const BASE_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
 export const PY_IMAGE = 'localhost/pallet-debian-py:12';
 
-export const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
+export const sh = (cmd: string, args: string[], input?: string) =>
+  execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
 
 export function log(s: string) {
   process.stderr.write(`[bench] ${s}\n`);
@@ -23,7 +24,14 @@ export function setup(ansible: boolean) {
   }
   if (spawnSync('podman', ['image', 'exists', PY_IMAGE]).status !== 0) {
     log(`building ${PY_IMAGE} (python3 python3-apt, for Ansible)`);
-    const c = sh('podman', ['run', '-d', BASE_IMAGE, 'sh', '-c', 'apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-apt >/dev/null && rm -rf /var/lib/apt/lists/*']).trim();
+    const c = sh('podman', [
+      'run',
+      '-d',
+      BASE_IMAGE,
+      'sh',
+      '-c',
+      'apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-apt >/dev/null && rm -rf /var/lib/apt/lists/*',
+    ]).trim();
     sh('podman', ['wait', c]);
     sh('podman', ['commit', '-q', c, PY_IMAGE]);
     sh('podman', ['rm', c]);
@@ -53,19 +61,46 @@ export async function startNodes(n: number, pub: string, portsPerNode = 1): Prom
   const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const name = `bench-${i}`;
-    sh('podman', ['run', '-d', '--name', name, '--label', LABEL, '--hostname', name, '-e', `KEY=${pub}`, ...ports.flatMap((p) => ['-p', `127.0.0.1::${p}`]), PY_IMAGE, 'sh', '-c', start]);
+    sh('podman', [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      LABEL,
+      '--hostname',
+      name,
+      '-e',
+      `KEY=${pub}`,
+      ...ports.flatMap((p) => ['-p', `127.0.0.1::${p}`]),
+      PY_IMAGE,
+      'sh',
+      '-c',
+      start,
+    ]);
     names.push(name);
   }
   const out: BenchNode[] = [];
   for (const name of names) {
     let key = '';
     for (let t = 0; t < 100 && !key; t++) {
-      key = spawnSync('podman', ['exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub'], { encoding: 'utf8' }).stdout.trim();
+      key = spawnSync('podman', ['exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub'], {
+        encoding: 'utf8',
+      }).stdout.trim();
       if (!key) await new Promise((r) => setTimeout(r, 100));
     }
     for (const p of ports) {
-      const port = Number(sh('podman', ['port', name, `${p}/tcp`]).trim().split(':').pop());
-      out.push({ name: portsPerNode > 1 ? `${name}-p${p}` : name, port, hostKey: key.split(' ').slice(0, 2).join(' ') });
+      const port = Number(
+        sh('podman', ['port', name, `${p}/tcp`])
+          .trim()
+          .split(':')
+          .pop(),
+      );
+      out.push({
+        name: portsPerNode > 1 ? `${name}-p${p}` : name,
+        port,
+        hostKey: key.split(' ').slice(0, 2).join(' '),
+      });
     }
   }
   // Wait until every sshd answers with its banner.
@@ -85,7 +120,25 @@ export function runParallel(nodes: BenchNode[], key: string, known: string, scri
     nodes.map(
       (n) =>
         new Promise<void>((res, rej) => {
-          const p = spawn('ssh', ['-q', '-i', key, '-p', String(n.port), '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'sh -s'], { stdio: ['pipe', 'ignore', 'pipe'] });
+          const p = spawn(
+            'ssh',
+            [
+              '-q',
+              '-i',
+              key,
+              '-p',
+              String(n.port),
+              '-o',
+              `UserKnownHostsFile=${known}`,
+              '-o',
+              'StrictHostKeyChecking=yes',
+              '-o',
+              'BatchMode=yes',
+              'root@127.0.0.1',
+              'sh -s',
+            ],
+            { stdio: ['pipe', 'ignore', 'pipe'] },
+          );
           let err = '';
           p.stderr.on('data', (c: Buffer) => (err += c.toString()));
           p.on('close', (code) => (code === 0 ? res() : rej(new Error(`${n.name}: exit ${code}: ${err}`))));
@@ -100,4 +153,3 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 export const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-

@@ -3,7 +3,19 @@
 // Usage: node bench/pallet-child.mjs nodes.json key known_hosts tool concurrency [check]
 import { readFileSync } from 'node:fs';
 import {
-  directory, execScript, group, groupSpec, lift, makeUser, nodeListService, pkg, remoteFile, sed, symbolicLink, targetId, user,
+  directory,
+  execScript,
+  group,
+  groupSpec,
+  lift,
+  makeUser,
+  nodeListService,
+  pkg,
+  remoteFile,
+  sed,
+  symbolicLink,
+  targetId,
+  user,
 } from '../dist/index.js';
 
 const [nodesFile, key, known, tool, concurrency, mode] = process.argv.slice(2);
@@ -24,14 +36,30 @@ const phase = () => {
 };
 
 const compute = nodeListService(
-  nodes.map((n) => ({ name: n.name, id: n.name, group: 'bench', ip: '127.0.0.1', sshPort: n.port, osFamily: 'debian', osVersion: '12' })),
+  nodes.map((n) => ({
+    name: n.name,
+    id: n.name,
+    group: 'bench',
+    ip: '127.0.0.1',
+    sshPort: n.port,
+    osFamily: 'debian',
+    osVersion: '12',
+  })),
   { ssh: { knownHostsPath: known, agent: false } },
 );
 const t0 = performance.now();
-const r = await lift(groupSpec('bench'), { compute, user: makeUser('root', { privateKeyPath: key }), phase, concurrency: Number(concurrency), check: mode === 'check' });
+const r = await lift(groupSpec('bench'), {
+  compute,
+  user: makeUser('root', { privateKeyPath: key }),
+  phase,
+  concurrency: Number(concurrency),
+  check: mode === 'check',
+});
 const inner = performance.now() - t0;
 if (!r.ok) {
   for (const x of r.results) for (const a of x.actions) if (a.error) process.stderr.write(`${a.error.message}\n`);
 }
 const cpu = process.cpuUsage();
-process.stdout.write(`${JSON.stringify({ ok: r.ok, inner, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ok: r.ok, inner, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+);

@@ -56,7 +56,9 @@ function floorScript(tool: string): string {
   ];
   for (let i = 1; i <= 5; i++) {
     lines.push(`f=${d}/a/f${i}.conf; c='setting${i}=value${i}'`);
-    lines.push(`if [ "$(cat "$f" 2>/dev/null)" != "$c" ]; then printf '%s\\n' "$c" > "$f.new" && mv "$f.new" "$f"; fi; [ "$(stat -c %a "$f")" = 644 ] || chmod 644 "$f"`);
+    lines.push(
+      `if [ "$(cat "$f" 2>/dev/null)" != "$c" ]; then printf '%s\\n' "$c" > "$f.new" && mv "$f.new" "$f"; fi; [ "$(stat -c %a "$f")" = 644 ] || chmod 644 "$f"`,
+    );
   }
   lines.push(`[ "$(readlink ${d}/link)" = ${d}/a/f1.conf ] || ln -sfn ${d}/a/f1.conf ${d}/link`);
   lines.push(`[ -e ${d}/b/edit.conf ] || printf 'port=80\\n' > ${d}/b/edit.conf`);
@@ -69,10 +71,29 @@ function cleanupScript(tool: string): string {
 }
 
 /** Run this project's lift in a child process; returns wall ms and the child's CPU time and peak RSS. */
-function runPallet(nodesFile: string, key: string, known: string, tool: string, concurrency: number, check = false): Promise<{ wall: number; inner: number; cpuMs: number; maxRssMb: number; ok: boolean }> {
+function runPallet(
+  nodesFile: string,
+  key: string,
+  known: string,
+  tool: string,
+  concurrency: number,
+  check = false,
+): Promise<{ wall: number; inner: number; cpuMs: number; maxRssMb: number; ok: boolean }> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [resolve('bench/pallet-child.mjs'), nodesFile, key, known, tool, String(concurrency), ...(check ? ['check'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [
+        resolve('bench/pallet-child.mjs'),
+        nodesFile,
+        key,
+        known,
+        tool,
+        String(concurrency),
+        ...(check ? ['check'] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.on('close', (code) => {
@@ -85,22 +106,36 @@ function runPallet(nodesFile: string, key: string, known: string, tool: string, 
   });
 }
 
-function ansibleFiles(dir: string, nodes: BenchNode[], key: string, known: string, tool: string): { inventory: string; playbook: string; cfg: string } {
+function ansibleFiles(
+  dir: string,
+  nodes: BenchNode[],
+  key: string,
+  known: string,
+  tool: string,
+): { inventory: string; playbook: string; cfg: string } {
   const inventory = join(dir, 'inventory.ini');
-  writeFileSync(inventory, `[bench]\n${nodes.map((n) => `${n.name} ansible_host=127.0.0.1 ansible_port=${n.port} ansible_user=root`).join('\n')}\n`);
+  writeFileSync(
+    inventory,
+    `[bench]\n${nodes.map((n) => `${n.name} ansible_host=127.0.0.1 ansible_port=${n.port} ansible_user=root`).join('\n')}\n`,
+  );
   const d = `/srv/bench/${tool}`;
   const tasks = [
     `- apt: { name: sudo, state: present }`,
     `- group: { name: bench_g_${tool} }`,
     `- user: { name: bench_u_${tool}, group: bench_g_${tool}, shell: /bin/sh, create_home: true }`,
     ...['a', 'b', 'c'].map((x) => `- file: { path: ${d}/${x}, state: directory, mode: '0755' }`),
-    ...[1, 2, 3, 4, 5].map((i) => `- copy: { dest: ${d}/a/f${i}.conf, content: "setting${i}=value${i}\\n", mode: '0644' }`),
+    ...[1, 2, 3, 4, 5].map(
+      (i) => `- copy: { dest: ${d}/a/f${i}.conf, content: "setting${i}=value${i}\\n", mode: '0644' }`,
+    ),
     `- file: { src: ${d}/a/f1.conf, dest: ${d}/link, state: link }`,
     `- command: { cmd: "sh -c 'printf port=80\\\\\\\\n > ${d}/b/edit.conf'", creates: ${d}/b/edit.conf }`,
     `- lineinfile: { path: ${d}/b/edit.conf, regexp: '^port=', line: 'port=8080' }`,
   ];
   const playbook = join(dir, 'playbook.yml');
-  writeFileSync(playbook, `- hosts: bench\n  gather_facts: false\n  tasks:\n${tasks.map((t) => `    ${t}`).join('\n')}\n`);
+  writeFileSync(
+    playbook,
+    `- hosts: bench\n  gather_facts: false\n  tasks:\n${tasks.map((t) => `    ${t}`).join('\n')}\n`,
+  );
   const cfg = join(dir, 'ansible.cfg');
   writeFileSync(
     cfg,
@@ -112,11 +147,16 @@ function ansibleFiles(dir: string, nodes: BenchNode[], key: string, known: strin
 function runAnsible(f: { inventory: string; playbook: string; cfg: string }, check = false): Promise<number> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
-    const p = spawn('ansible-playbook', ['-i', f.inventory, f.playbook, ...(check ? ['--check'] : [])], { env: { ...process.env, ANSIBLE_CONFIG: f.cfg }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('ansible-playbook', ['-i', f.inventory, f.playbook, ...(check ? ['--check'] : [])], {
+      env: { ...process.env, ANSIBLE_CONFIG: f.cfg },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('close', (code) => (code === 0 ? res(performance.now() - t0) : rej(new Error(`ansible exit ${code}: ${out.slice(-2000)}`))));
+    p.on('close', (code) =>
+      code === 0 ? res(performance.now() - t0) : rej(new Error(`ansible exit ${code}: ${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -152,7 +192,8 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
       results[tool]!.first.push(await time());
       results[tool]!.second.push(await time());
       // Check mode on the same nodes, where nothing would change (compared with the second run).
-      if (tool === 'pallet') results[tool]!.check.push((await runPallet(nodesFile, key, known, 'pallet', n, true)).wall);
+      if (tool === 'pallet')
+        results[tool]!.check.push((await runPallet(nodesFile, key, known, 'pallet', n, true)).wall);
       if (tool === 'ansible') results[tool]!.check.push(await runAnsible(ans!, true));
     }
   }
@@ -168,7 +209,9 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
     const f = m('floor', k);
     const p = m('pallet', k);
     const an = ans ? m('ansible', k) : NaN;
-    rows.push(`| ${k === 'first' ? 'first (changes)' : 'second (nothing to change)'} | ${fmt(f)} | ${fmt(p)} | ${ans ? fmt(an) : '-'} | ${(p / f).toFixed(2)} | ${ans ? (an / p).toFixed(1) : '-'} |`);
+    rows.push(
+      `| ${k === 'first' ? 'first (changes)' : 'second (nothing to change)'} | ${fmt(f)} | ${fmt(p)} | ${ans ? fmt(an) : '-'} | ${(p / f).toFixed(2)} | ${ans ? (an / p).toFixed(1) : '-'} |`,
+    );
   }
   const pc = median(results.pallet!.check);
   const ac = ans ? median(results.ansible!.check) : NaN;
@@ -176,12 +219,21 @@ async function measureSize(n: number, a: Args, dir: string, key: string, pub: st
     `| check (nothing would change) | - | ${fmt(pc)} | ${ans ? fmt(ac) : '-'} | check / second: ${(pc / m('pallet', 'second')).toFixed(2)} | ${ans ? (ac / pc).toFixed(1) : '-'} |`,
   );
   const second = palletCost.filter((_, i) => i % 2 === 1);
-  rows.push('', `pallet controller cost (second runs, median): CPU ${median(second.map((c) => c.cpuMs)).toFixed(0)} ms, peak RSS ${median(second.map((c) => c.maxRssMb)).toFixed(0)} MB, lift() inside the process ${fmt(median(second.map((c) => c.inner)))} (the rest is Node start-up and module loading)`, '');
+  rows.push(
+    '',
+    `pallet controller cost (second runs, median): CPU ${median(second.map((c) => c.cpuMs)).toFixed(0)} ms, peak RSS ${median(second.map((c) => c.maxRssMb)).toFixed(0)} MB, lift() inside the process ${fmt(median(second.map((c) => c.inner)))} (the rest is Node start-up and module loading)`,
+    '',
+  );
   return rows;
 }
 
 async function controllerCost(sizes: number[], dir: string, key: string, pub: string): Promise<string[]> {
-  const rows = ['### Controller cost (pallet, second run: nothing to change)', '', '| targets | containers x sshd ports | wall | CPU time | peak RSS |', '|---|---|---|---|---|'];
+  const rows = [
+    '### Controller cost (pallet, second run: nothing to change)',
+    '',
+    '| targets | containers x sshd ports | wall | CPU time | peak RSS |',
+    '|---|---|---|---|---|',
+  ];
   for (const n of sizes) {
     removeAll();
     // Above 50 targets, several sshd ports per container (each port is a separate target with its own paths).
@@ -195,7 +247,9 @@ async function controllerCost(sizes: number[], dir: string, key: string, pub: st
     writeFileSync(nodesFile, JSON.stringify(nodes));
     await runPallet(nodesFile, key, known, 'ctl', Math.min(n, 200));
     const r = await runPallet(nodesFile, key, known, 'ctl', Math.min(n, 200));
-    rows.push(`| ${n} | ${containers} x ${perContainer} | ${fmt(r.wall)} | ${r.cpuMs.toFixed(0)} ms | ${r.maxRssMb.toFixed(0)} MB |`);
+    rows.push(
+      `| ${n} | ${containers} x ${perContainer} | ${fmt(r.wall)} | ${r.cpuMs.toFixed(0)} ms | ${r.maxRssMb.toFixed(0)} MB |`,
+    );
   }
   removeAll();
   return rows;

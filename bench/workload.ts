@@ -36,7 +36,10 @@ const exec = (node: BenchNode, script: string) => sh('podman', ['exec', '-i', no
 /** A local apt repository (three tiny packages) as the node's only source; an auth log for fail2ban's jail. */
 function prepare(nodes: BenchNode[], repo: string): void {
   for (const n of nodes) {
-    exec(n, 'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp && touch -d "2 days ago" /var/lib/apt/lists && touch /var/log/auth.log\n');
+    exec(
+      n,
+      'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp && touch -d "2 days ago" /var/lib/apt/lists && touch /var/log/auth.log\n',
+    );
     sh('podman', ['cp', repo, `${n.name}:/srv/repo/`]);
     exec(n, "printf 'deb [trusted=yes] file:/srv/repo/local ./\\n' > /etc/apt/sources.list.d/local.list\n");
   }
@@ -49,7 +52,11 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('close', (code) => (code === 0 ? res({ ms: performance.now() - t0, out }) : rej(new Error(`${cmd} exited ${code}: ${out.slice(-3000)}`))));
+    p.on('close', (code) =>
+      code === 0
+        ? res({ ms: performance.now() - t0, out })
+        : rej(new Error(`${cmd} exited ${code}: ${out.slice(-3000)}`)),
+    );
   });
 }
 
@@ -76,8 +83,15 @@ const pallet: Tool = {
       },
     };
     writeFileSync(join(home, 'config.json'), JSON.stringify(config));
-    const r = await run(process.execPath, [BIN, '--project', join(WORKLOAD, 'pallet.config.ts'), '--json', 'lift'], { PALLET_HOME: home, WORKLOAD_ADMIN_KEY: `${key}.pub` });
-    const summary = r.out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; nodes?: Array<{ changed: number }> }).find((e) => e.event === 'summary')!;
+    const r = await run(process.execPath, [BIN, '--project', join(WORKLOAD, 'pallet.config.ts'), '--json', 'lift'], {
+      PALLET_HOME: home,
+      WORKLOAD_ADMIN_KEY: `${key}.pub`,
+    });
+    const summary = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; nodes?: Array<{ changed: number }> })
+      .find((e) => e.event === 'summary')!;
     return { ms: r.ms, changed: summary.nodes!.reduce((a, n) => a + n.changed, 0) };
   },
 };
@@ -86,30 +100,64 @@ const ansible: Tool = {
   name: 'ansible',
   async run(nodes, dir, key) {
     const inventory = join(dir, 'inventory.ini');
-    writeFileSync(inventory, `[bench]\n${nodes.map((n) => `${n.name} ansible_host=127.0.0.1 ansible_port=${n.port} ansible_user=root`).join('\n')}\n`);
+    writeFileSync(
+      inventory,
+      `[bench]\n${nodes.map((n) => `${n.name} ansible_host=127.0.0.1 ansible_port=${n.port} ansible_user=root`).join('\n')}\n`,
+    );
     const cfg = join(dir, 'ansible.cfg');
     writeFileSync(
       cfg,
       `[defaults]\nforks = ${nodes.length}\nhost_key_checking = True\nprivate_key_file = ${key}\nretry_files_enabled = False\ninterpreter_python = /usr/bin/python3\n` +
         `[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${join(dir, 'known_hosts')}\ncontrol_path_dir = ${dir}/cp\n`,
     );
-    const r = await run('ansible-playbook', ['-i', inventory, join(WORKLOAD, 'playbook.yml'), '-e', `admin_key_file=${key}.pub`, '-e', `files_dir=${join(dir, 'files')}`], { ANSIBLE_CONFIG: cfg });
+    const r = await run(
+      'ansible-playbook',
+      [
+        '-i',
+        inventory,
+        join(WORKLOAD, 'playbook.yml'),
+        '-e',
+        `admin_key_file=${key}.pub`,
+        '-e',
+        `files_dir=${join(dir, 'files')}`,
+      ],
+      { ANSIBLE_CONFIG: cfg },
+    );
     const changed = [...r.out.matchAll(/changed=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     return { ms: r.ms, changed };
   },
 };
 
-export async function measureWorkload(sizes: number[], reps: number, dir: string, key: string, pub: string): Promise<string[]> {
+export async function measureWorkload(
+  sizes: number[],
+  reps: number,
+  dir: string,
+  key: string,
+  pub: string,
+): Promise<string[]> {
   // The files Ansible copies are the ones pallet's crates write (fail2ban, unattended-upgrades).
   mkdirSync(join(dir, 'files'), { recursive: true });
   writeFileSync(join(dir, 'files', 'jail.local'), fail2banJailLocal(jail));
-  writeFileSync(join(dir, 'files', '20auto-upgrades'), 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n');
+  writeFileSync(
+    join(dir, 'files', '20auto-upgrades'),
+    'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
+  );
   writeFileSync(join(dir, 'files', '52pallet-unattended-upgrades'), unattendedUpgradesPolicy(upgrades));
-  const debs = ['bench-agent', 'bench-metrics', 'bench-tools'].map((name) => buildDeb(join(dir, 'debs'), { name, version: '1.0', files: { [`/usr/share/doc/${name}/README`]: `${name}\n` } }));
+  const debs = ['bench-agent', 'bench-metrics', 'bench-tools'].map((name) =>
+    buildDeb(join(dir, 'debs'), { name, version: '1.0', files: { [`/usr/share/doc/${name}/README`]: `${name}\n` } }),
+  );
   const repo = buildRepo(dir, 'local', debs);
-  const rows = ['### Real workload: first-boot hardening (bench/workload)', '', '| nodes | run | pallet | ansible | ansible / pallet |', '|---|---|---|---|---|'];
+  const rows = [
+    '### Real workload: first-boot hardening (bench/workload)',
+    '',
+    '| nodes | run | pallet | ansible | ansible / pallet |',
+    '|---|---|---|---|---|',
+  ];
   for (const n of sizes) {
-    const times: Record<string, { first: number[]; second: number[] }> = { pallet: { first: [], second: [] }, ansible: { first: [], second: [] } };
+    const times: Record<string, { first: number[]; second: number[] }> = {
+      pallet: { first: [], second: [] },
+      ansible: { first: [], second: [] },
+    };
     for (let rep = 0; rep < reps; rep++) {
       const states: Record<string, string[]> = {};
       for (const tool of [pallet, ansible]) {
@@ -121,22 +169,30 @@ export async function measureWorkload(sizes: number[], reps: number, dir: string
         const first = await tool.run(nodes, dir, key);
         const second = await tool.run(nodes, dir, key);
         if (first.changed === 0) throw new Error(`${tool.name}: the first run changed nothing`);
-        if (second.changed !== 0) throw new Error(`${tool.name}: the second run changed ${second.changed} thing(s): not idempotent`);
+        if (second.changed !== 0)
+          throw new Error(`${tool.name}: the second run changed ${second.changed} thing(s): not idempotent`);
         times[tool.name]!.first.push(first.ms);
         times[tool.name]!.second.push(second.ms);
         states[tool.name] = nodes.map((x) => exec(x, stateScript));
       }
       states.pallet!.forEach((s, i) => {
-        if (s !== states.ansible![i]) throw new Error(`node ${i}: the end states differ.\npallet:\n${s}\nansible:\n${states.ansible![i]}`);
+        if (s !== states.ansible![i])
+          throw new Error(`node ${i}: the end states differ.\npallet:\n${s}\nansible:\n${states.ansible![i]}`);
       });
     }
     for (const k of ['first', 'second'] as const) {
       const p = median(times.pallet![k]);
       const a = median(times.ansible![k]);
-      rows.push(`| ${n} | ${k === 'first' ? 'first (changes)' : 'second (nothing to change)'} | ${fmt(p)} | ${fmt(a)} | ${(a / p).toFixed(1)} |`);
+      rows.push(
+        `| ${n} | ${k === 'first' ? 'first (changes)' : 'second (nothing to change)'} | ${fmt(p)} | ${fmt(a)} | ${(a / p).toFixed(1)} |`,
+      );
     }
   }
   removeAll();
-  rows.push('', `Every repetition: fresh nodes for each tool; the end states of the two tools were identical on every node.`, '');
+  rows.push(
+    '',
+    `Every repetition: fresh nodes for each tool; the end states of the two tools were identical on every node.`,
+    '',
+  );
   return rows;
 }

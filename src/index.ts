@@ -73,7 +73,15 @@ export {
   type SettingsOptions,
 } from './plan/session.js';
 export type { Facts, NetworkInterface, DefaultAddress, MountFact } from './script/facts.js';
-export type { ActionDef, ActionOptions, ChangeOptions, ScriptContext, CompiledScript, ChangeReport, Deferred } from './plan/types.js';
+export type {
+  ActionDef,
+  ActionOptions,
+  ChangeOptions,
+  ScriptContext,
+  CompiledScript,
+  ChangeReport,
+  Deferred,
+} from './plan/types.js';
 
 // Actions
 export { execScript, execCheckedScript, exec, type ExecScriptOptions, type ExecOptions } from './actions/exec.js';
@@ -114,7 +122,14 @@ export {
   type YumSource,
 } from './actions/package/index.js';
 export { user, group, type UserOptions, type GroupOptions, type Shell } from './actions/user.js';
-export { service, serviceScript, withServiceRestart, type ServiceOptions, type ServiceAction, type ServiceScriptOptions } from './actions/service.js';
+export {
+  service,
+  serviceScript,
+  withServiceRestart,
+  type ServiceOptions,
+  type ServiceAction,
+  type ServiceScriptOptions,
+} from './actions/service.js';
 export {
   waitForFile,
   retryUntil,
@@ -158,23 +173,51 @@ export {
   type ActionResult,
   type ActionError,
 } from './operation/result.js';
-export { explainSession, explainPlan, sessionSummary, type ExplainSessionOptions, type ExplainPlanOptions } from './report/explain.js';
+export {
+  explainSession,
+  explainPlan,
+  sessionSummary,
+  type ExplainSessionOptions,
+  type ExplainPlanOptions,
+} from './report/explain.js';
 
 // Compute services (writing one: pallet/providers)
 export { computeService } from './compute/index.js';
 export { configuredAdminUser } from './config/config.js';
 export { localhostService, type LocalhostServiceOptions } from './compute/localhost.js';
 export { dockerService, type DockerServiceOptions } from './compute/docker.js';
-export { nodeListService, type NodeListEntry, type NodeListTuple, type NodeListServiceOptions } from './compute/node-list.js';
+export {
+  nodeListService,
+  type NodeListEntry,
+  type NodeListTuple,
+  type NodeListServiceOptions,
+} from './compute/node-list.js';
 export type { ComputeService } from './compute/types.js';
 export type { HostKeyPolicy } from './transport/ssh.js';
 
 // Projects
-export { defineProject, type Project, type ProjectOptions, type ProjectProvider, type ProjectVariant } from './config/project.js';
+export {
+  defineProject,
+  type Project,
+  type ProjectOptions,
+  type ProjectProvider,
+  type ProjectVariant,
+} from './config/project.js';
 
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys } from './crates/admin-user.js';
-export { sudoers, sudoersSettings, configureSudoers, sudoersServer, formatSudoers, mergeSudoers, type SudoersSpec, type SudoersSpecLine, type SudoersDefault, type SudoersOptions } from './crates/sudoers.js';
+export {
+  sudoers,
+  sudoersSettings,
+  configureSudoers,
+  sudoersServer,
+  formatSudoers,
+  mergeSudoers,
+  type SudoersSpec,
+  type SudoersSpecLine,
+  type SudoersDefault,
+  type SudoersOptions,
+} from './crates/sudoers.js';
 export {
   systemEnvironment,
   etcDefault,
@@ -199,19 +242,52 @@ export {
   type CrontabContent,
   type CrontabSettings,
 } from './crates/crontab.js';
-export { generateKey, installKey, publicKey, authorizeKeyForLocalhost, sshConfig, type GenerateKeyOptions, type SshConfigOptions } from './crates/ssh-key.js';
+export {
+  generateKey,
+  installKey,
+  publicKey,
+  authorizeKeyForLocalhost,
+  sshConfig,
+  type GenerateKeyOptions,
+  type SshConfigOptions,
+} from './crates/ssh-key.js';
 export { waitForPortListen, waitForHttpStatus, type WaitNetOptions } from './crates/network-service.js';
 export { nohupService, serviceSupervisor, type NohupOptions, type SupervisorSettings } from './crates/supervisor.js';
-export { unattendedUpgrades, unattendedUpgradesPolicy, type UnattendedUpgradesSettings } from './crates/unattended-upgrades.js';
-export { fail2ban, fail2banJailLocal, fail2banChangedFlag, type Fail2banSettings, type Fail2banJail } from './crates/fail2ban.js';
+export {
+  unattendedUpgrades,
+  unattendedUpgradesPolicy,
+  type UnattendedUpgradesSettings,
+} from './crates/unattended-upgrades.js';
+export {
+  fail2ban,
+  fail2banJailLocal,
+  fail2banChangedFlag,
+  type Fail2banSettings,
+  type Fail2banJail,
+} from './crates/fail2ban.js';
 export { sshdConfig, sshdChangedFlag, type SshdConfigOptions } from './crates/sshd.js';
 export { makeFilesystem, mount, type MountOptions } from './crates/filesystem.js';
 export { addDebianBackports, addEpel, type BackportsOptions } from './crates/repositories.js';
-export { etcHosts, hostsForGroup, setHostname, type HostEntry, type EtcHostsOptions, type SetHostnameOptions } from './crates/etc-hosts.js';
+export {
+  etcHosts,
+  hostsForGroup,
+  setHostname,
+  type HostEntry,
+  type EtcHostsOptions,
+  type SetHostnameOptions,
+} from './crates/etc-hosts.js';
 
 // Users
 export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';
 export { secret } from './secrets.js';
 
 // Errors
-export { SpecError, PlanError, NodeValueError, ComputeError, TransportError, PhaseErrors, isPalletError } from './errors.js';
+export {
+  SpecError,
+  PlanError,
+  NodeValueError,
+  ComputeError,
+  TransportError,
+  PhaseErrors,
+  isPalletError,
+} from './errors.js';

@@ -43,11 +43,21 @@ export function secret(value: string): string {
 }
 
 function base64Lines(s: string): string {
-  return Buffer.from(s).toString('base64').replace(/.{1,76}/g, '$&\n').trimEnd();
+  return Buffer.from(s)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n')
+    .trimEnd();
 }
 
 function forms(s: string): string[] {
-  const out = [s, Buffer.from(s).toString('base64'), base64Lines(s), encodeURIComponent(s), s.replace(/'/g, `'\\''`), JSON.stringify(s).slice(1, -1)];
+  const out = [
+    s,
+    Buffer.from(s).toString('base64'),
+    base64Lines(s),
+    encodeURIComponent(s),
+    s.replace(/'/g, `'\\''`),
+    JSON.stringify(s).slice(1, -1),
+  ];
   if (s.includes('\n')) {
     for (const line of s.split('\n')) {
       if (line.trim().length >= minLineLength) out.push(line, JSON.stringify(line).slice(1, -1));
@@ -89,7 +99,8 @@ export class Secrets {
     if (!this.sorted || version !== this.version) {
       this.version = version;
       const set = new Set<string>();
-      for (const s of [...this.values, ...registry()]) for (const f of forms(s)) if (f.length >= minSecretLength) set.add(f);
+      for (const s of [...this.values, ...registry()])
+        for (const f of forms(s)) if (f.length >= minSecretLength) set.add(f);
       // Longest first: a secret's base64 is not cut by a shorter secret inside it.
       this.sorted = [...set].sort((a, b) => b.length - a.length);
     }
@@ -110,7 +121,12 @@ export class Secrets {
   redactDeep<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
     if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
-    if (value && typeof value === 'object' && !Buffer.isBuffer(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    if (
+      value &&
+      typeof value === 'object' &&
+      !Buffer.isBuffer(value) &&
+      Object.getPrototypeOf(value) === Object.prototype
+    ) {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)])) as T;
     }
     return value;

@@ -40,7 +40,6 @@ interface WorkloadVars {
 }
 export const vars = parse(readFileSync(here('vars.yml'), 'utf8')) as WorkloadVars;
 
-
 const hardened = groupSpec('bench', {
   phases: {
     configure: () => {
@@ -50,7 +49,11 @@ const hardened = groupSpec('bench', {
       group(vars.admin_group);
       user(vars.admin_user, { shell: 'bash', createHome: true, groups: ['sudo', vars.admin_group], append: true });
       if (keyFile) authorizeKeys(vars.admin_user, [readFileSync(keyFile, 'utf8').trim()]);
-      lineInFile('/etc/sudoers', { regexp: '^%sudo[ \\t]', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: '/usr/sbin/visudo -cf %s' });
+      lineInFile('/etc/sudoers', {
+        regexp: '^%sudo[ \\t]',
+        line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL',
+        validate: '/usr/sbin/visudo -cf %s',
+      });
       const reloadSsh = handler('reload-ssh', () => void service('ssh', { action: 'reload' }));
       for (const [keyword, value] of Object.entries(vars.sshd_settings)) {
         lineInFile('/etc/ssh/sshd_config', {

@@ -15,7 +15,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { defineProject, file, groupSpec, handler, nodeVars, pkg, remoteFile, service, type TemplateValue } from 'pallet';
+import {
+  defineProject,
+  file,
+  groupSpec,
+  handler,
+  nodeVars,
+  pkg,
+  remoteFile,
+  service,
+  type TemplateValue,
+} from 'pallet';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 /** The role's defaults: the weakest variables (the inventory and facts win over them). */
@@ -38,10 +48,22 @@ export const web = groupSpec('web', {
       for (const item of (v.nginx_vhosts ?? []) as Vhost[]) {
         const path = `${roleVars.nginx_vhost_path!}/${item.filename ?? `${item.server_name.split(' ')[0]}.conf`}`;
         if (item.state === 'absent') file(path, { action: 'delete', flagOnChanged: reload });
-        else remoteFile(path, { ...jinja, template: here('nginx/templates/vhost.j2'), values: { ...roleVars, item }, mode: '0644' });
+        else
+          remoteFile(path, {
+            ...jinja,
+            template: here('nginx/templates/vhost.j2'),
+            values: { ...roleVars, item },
+            mode: '0644',
+          });
       }
-      if (v.nginx_remove_default_vhost === true) file(roleVars.nginx_default_vhost_path!, { action: 'delete', flagOnChanged: reload });
-      remoteFile(roleVars.nginx_conf_file_path!, { ...jinja, template: here('nginx/templates/nginx.conf.j2'), mode: '0644', verify: 'nginx -t -q -c' });
+      if (v.nginx_remove_default_vhost === true)
+        file(roleVars.nginx_default_vhost_path!, { action: 'delete', flagOnChanged: reload });
+      remoteFile(roleVars.nginx_conf_file_path!, {
+        ...jinja,
+        template: here('nginx/templates/nginx.conf.j2'),
+        mode: '0644',
+        verify: 'nginx -t -q -c',
+      });
       service('nginx', { action: 'start' });
     },
   },

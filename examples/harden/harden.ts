@@ -38,7 +38,11 @@ export function hardenedServer(o: HardenOptions = {}) {
         pkg('sudo');
         user(admin, { shell: 'bash', createHome: true, groups: ['sudo'], append: true });
         if (keys.length) authorizeKeys(admin, keys);
-        lineInFile('/etc/sudoers', { regexp: '^%sudo[ \\t]', line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL', validate: '/usr/sbin/visudo -cf %s' });
+        lineInFile('/etc/sudoers', {
+          regexp: '^%sudo[ \\t]',
+          line: '%sudo ALL=(ALL:ALL) NOPASSWD: ALL',
+          validate: '/usr/sbin/visudo -cf %s',
+        });
 
         // sshd_config: one line edit per setting, each checked with `sshd -T -f` before it replaces the file,
         // each flagging the reload handler, which then runs once, at the end of the phase, in the same round

@@ -12,7 +12,12 @@ import { defineProject, groupSpec } from 'pallet';
 import { hardenedServer } from './harden.js';
 
 const keyFile = process.env.HARDEN_ADMIN_KEY;
-const adminKeys = keyFile ? readFileSync(keyFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
+const adminKeys = keyFile
+  ? readFileSync(keyFile, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+  : [];
 
 const hardened = groupSpec('hardened', {
   extends: [

@@ -13,7 +13,11 @@ const hello = groupSpec('hello', {
     configure: planFn('hello', () => {
       directory(`${root}/etc`, { mode: '0755' });
       // noVersioning: keep no master copy in /var/lib/pallet, so nothing is written outside the temporary directory.
-      remoteFile(`${root}/etc/motd`, { content: 'Hello from Pallet for TypeScript\n', mode: '0644', noVersioning: true });
+      remoteFile(`${root}/etc/motd`, {
+        content: 'Hello from Pallet for TypeScript\n',
+        mode: '0644',
+        noVersioning: true,
+      });
       execScript(`cat ${shQuote(`${root}/etc/motd`)}`, { changes: 'never' });
     }),
   },

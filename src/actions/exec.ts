@@ -61,14 +61,29 @@ function wrap(body: string, opts: ExecScriptOptions, ctx: ScriptContext, what: s
   if (ctx.check && !opts.runInCheck) {
     // The user's script is not run: its guards are (they are tests), and the result says what a run would report.
     const notRun = 'a script; give runInCheck: true to a script that only reads';
-    const step = { always: `pallet_would ${shQuote(`run ${what}`)}; pallet_changed`, reported: `pallet_may ${shQuote(`${what}: a script that reports its own changes; check mode does not run it`)}`, never: ':' }[changes];
-    return { script: g ? `${g}
-${step}` : step, changes: 'reported', checked: true, notRun };
+    const step = {
+      always: `pallet_would ${shQuote(`run ${what}`)}; pallet_changed`,
+      reported: `pallet_may ${shQuote(`${what}: a script that reports its own changes; check mode does not run it`)}`,
+      never: ':',
+    }[changes];
+    return {
+      script: g
+        ? `${g}
+${step}`
+        : step,
+      changes: 'reported',
+      checked: true,
+      notRun,
+    };
   }
   const checked = ctx.check ? { checked: true } : {};
   if (changes !== 'always') return { script: g ? `${g}\n${body}` : body, changes, ...checked };
   // A command is a change when it ran (past its guard) and succeeded.
-  return { script: `${g}\n(\n${body}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`, changes: 'reported', ...checked };
+  return {
+    script: `${g}\n(\n${body}\n)\npallet_rc=$?; [ "$pallet_rc" -eq 0 ] && pallet_changed; exit $pallet_rc`,
+    changes: 'reported',
+    ...checked,
+  };
 }
 
 /**
@@ -111,7 +126,10 @@ export const execCheckedScript = defineAction<
   script: ([a], ctx) => {
     const { name, script } = a!;
     const body = Array.isArray(script)
-      ? checkedBlock(name, script.map((cmd) => ({ label: firstLine(cmd), script: cmd })))
+      ? checkedBlock(
+          name,
+          script.map((cmd) => ({ label: firstLine(cmd), script: cmd })),
+        )
       : [
           `echo ${shQuote(`${name}...`)}`,
           // A subshell, not a child `sh`: the body keeps pallet_changed and the other helpers.
@@ -149,15 +167,22 @@ export const exec = defineAction<[opts: ExecOptions, script: string | (() => str
     script: script as string,
     opts: validate(
       execOptions.extend({
-        language: z.string().regex(/^[A-Za-z0-9._+-]+$/).optional(),
-        interpreter: z.string().regex(/^\/\S+$/).optional(),
+        language: z
+          .string()
+          .regex(/^[A-Za-z0-9._+-]+$/)
+          .optional(),
+        interpreter: z
+          .string()
+          .regex(/^\/\S+$/)
+          .optional(),
         interpreterArgs: z.array(z.string()).optional(),
       }),
       opts,
       'exec',
     ),
   }),
-  summary: ([a]) => `exec ${a?.opts.interpreter ?? a?.opts.language ?? 'bash'} ${typeof a?.script === 'string' ? firstLine(a.script) : ''}`,
+  summary: ([a]) =>
+    `exec ${a?.opts.interpreter ?? a?.opts.language ?? 'bash'} ${typeof a?.script === 'string' ? firstLine(a.script) : ''}`,
   script: ([a], ctx) => {
     const { script, opts } = a!;
     const interp = opts.interpreter ? shQuote(opts.interpreter) : `"$(command -v ${shQuote(opts.language ?? 'bash')})"`;

@@ -89,14 +89,24 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
     }
     // Through a link, the file it resolves to is made and kept (as remoteFile does).
     const touch = mutation(ctx, 'touch "$pallet_p"', `"touch $pallet_p"`);
-    const create = action === 'touch' ? `${touch}; pallet_changed` : `if [ ! -e "$pallet_p" ]; then ${mutation(ctx, 'touch "$pallet_p"', `"create $pallet_p"`)}; pallet_changed; fi`;
-    const lines = [resolveTarget(path, 'file'), create, ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) }, ctx)];
+    const create =
+      action === 'touch'
+        ? `${touch}; pallet_changed`
+        : `if [ ! -e "$pallet_p" ]; then ${mutation(ctx, 'touch "$pallet_p"', `"create $pallet_p"`)}; pallet_changed; fi`;
+    const lines = [
+      resolveTarget(path, 'file'),
+      create,
+      ensureAttrs('"$pallet_p"', { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode) }, ctx),
+    ];
     return { script: lines.filter(Boolean).join('\n'), changes: 'reported', checked: true };
   },
 });
 
 /** `directory` for each path, in one action. */
-export const directories = defineAction<[paths: string[], opts?: DirectoryOptions], { paths: string[]; opts: DirectoryOptions }>({
+export const directories = defineAction<
+  [paths: string[], opts?: DirectoryOptions],
+  { paths: string[]; opts: DirectoryOptions }
+>({
   name: 'directories',
   execution: 'in-sequence',
   optionsParam: 1,
@@ -114,11 +124,16 @@ export const directories = defineAction<[paths: string[], opts?: DirectoryOption
 
 function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): string {
   const p = shQuote(path);
-  if (opts.action === 'delete') return `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(c, `rm -rf ${p}`, shQuote(`delete directory ${path} and everything in it`))}; pallet_changed; fi`;
+  if (opts.action === 'delete')
+    return `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(c, `rm -rf ${p}`, shQuote(`delete directory ${path} and everything in it`))}; pallet_changed; fi`;
   return [
     `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`,
     `if [ ! -d ${p} ]; then ${mutation(c, `mkdir -p ${p}`, shQuote(`create directory ${path}`))}; pallet_changed; fi`,
-    ensureAttrs(p, { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true }, c),
+    ensureAttrs(
+      p,
+      { owner: opts.owner, group: opts.group, mode: modeStr(opts.mode), recursive: opts.recursive ?? true },
+      c,
+    ),
   ]
     .filter(Boolean)
     .join('\n');
@@ -131,20 +146,32 @@ export interface SymbolicLinkOptions extends ChangeOptions {
 }
 
 /** Make `name` a symbolic link to `from` (or remove it). */
-export const symbolicLink = defineAction<[from: string, name: string, opts?: SymbolicLinkOptions], { from: string; name: string; opts: SymbolicLinkOptions }>({
+export const symbolicLink = defineAction<
+  [from: string, name: string, opts?: SymbolicLinkOptions],
+  { from: string; name: string; opts: SymbolicLinkOptions }
+>({
   name: 'symbolicLink',
   execution: 'in-sequence',
   optionsParam: 2,
   parse: (from, name, opts = {}) => ({
     from: checkPath('symbolicLink', from),
     name: checkPath('symbolicLink', name),
-    opts: validate(z.strictObject({ action: z.enum(['create', 'delete']).optional(), force: z.boolean().optional() }), opts, `symbolicLink '${name}'`),
+    opts: validate(
+      z.strictObject({ action: z.enum(['create', 'delete']).optional(), force: z.boolean().optional() }),
+      opts,
+      `symbolicLink '${name}'`,
+    ),
   }),
   summary: ([a]) => `symbolicLink ${a?.name ?? ''} -> ${a?.from ?? ''}`,
   script: ([a], ctx) => {
     const f = shQuote(a!.from);
     const n = shQuote(a!.name);
-    if (a!.opts.action === 'delete') return { script: `if [ -L ${n} ]; then ${mutation(ctx, `rm -f ${n}`, shQuote(`delete link ${a!.name}`))}; pallet_changed; fi`, changes: 'reported', checked: true };
+    if (a!.opts.action === 'delete')
+      return {
+        script: `if [ -L ${n} ]; then ${mutation(ctx, `rm -f ${n}`, shQuote(`delete link ${a!.name}`))}; pallet_changed; fi`,
+        changes: 'reported',
+        checked: true,
+      };
     // A real directory is never replaced (`ln -sfn` would put the link inside it, on every run);
     // with `force`, only a regular file is.
     const refuse = (why: string) => `{ echo ${shQuote(`symbolicLink ${a!.name}: ${why}`)} >&2; exit 1; }`;
@@ -157,7 +184,11 @@ export const symbolicLink = defineAction<[from: string, name: string, opts?: Sym
       'fi',
     ].join('\n');
     const link = mutation(ctx, `ln -sfn ${f} ${n}`, shQuote(`link ${a!.name} -> ${a!.from}`));
-    return { script: `${guard}\nif [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ${link}; pallet_changed; fi`, changes: 'reported', checked: true };
+    return {
+      script: `${guard}\nif [ "$(readlink ${n} 2>/dev/null)" != ${f} ]; then ${link}; pallet_changed; fi`,
+      changes: 'reported',
+      checked: true,
+    };
   },
 });
 
@@ -166,11 +197,19 @@ export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
   name: 'fifo',
   execution: 'in-sequence',
   optionsParam: 1,
-  parse: (path, opts = {}) => ({ path: checkPath('fifo', path), opts: validate(fileOptions, opts, `fifo '${path}'`) as FileOptions }),
+  parse: (path, opts = {}) => ({
+    path: checkPath('fifo', path),
+    opts: validate(fileOptions, opts, `fifo '${path}'`) as FileOptions,
+  }),
   summary: ([a]) => `fifo ${a?.path ?? ''}`,
   script: ([a], ctx) => {
     const p = shQuote(a!.path);
-    if (a!.opts.action === 'delete') return { script: `if [ -p ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete fifo ${a!.path}`))}; pallet_changed; fi`, changes: 'reported', checked: true };
+    if (a!.opts.action === 'delete')
+      return {
+        script: `if [ -p ${p} ]; then ${mutation(ctx, `rm -f ${p}`, shQuote(`delete fifo ${a!.path}`))}; pallet_changed; fi`,
+        changes: 'reported',
+        checked: true,
+      };
     return {
       script: [
         `if [ ! -p ${p} ]; then ${mutation(ctx, `mkfifo ${p}`, shQuote(`create fifo ${a!.path}`))}; pallet_changed; fi`,
@@ -206,18 +245,31 @@ export const sed = defineAction<
   optionsParam: 2,
   parse: (path, exprs, opts = {}) => {
     const pairs = Array.isArray(exprs) ? exprs : Object.entries(exprs);
-    const o = validate(z.strictObject({ restriction: z.string().optional(), separator: z.string().length(1).optional(), follow: z.boolean().optional() }), opts, `sed '${path}'`);
+    const o = validate(
+      z.strictObject({
+        restriction: z.string().optional(),
+        separator: z.string().length(1).optional(),
+        follow: z.boolean().optional(),
+      }),
+      opts,
+      `sed '${path}'`,
+    );
     const sep = o.separator ?? '/';
     for (const [from, to] of pairs) {
       if (from.includes('\n') || to.includes('\n')) throw new Error(`sed '${path}': expressions are single lines`);
-      if (from.includes(sep) || to.replace(/\\./g, '').includes(sep)) throw new Error(`sed '${path}': '${from}' or '${to}' contains the separator '${sep}'; choose another with { separator }`);
+      if (from.includes(sep) || to.replace(/\\./g, '').includes(sep))
+        throw new Error(
+          `sed '${path}': '${from}' or '${to}' contains the separator '${sep}'; choose another with { separator }`,
+        );
     }
     return { path: checkPath('sed', path), exprs: pairs, opts: o };
   },
   summary: ([a]) => `sed ${a?.path ?? ''}`,
   script: ([a], ctx) => {
     const sep = a!.opts.separator ?? '/';
-    const program = a!.exprs.map(([from, to]) => `${a!.opts.restriction ?? ''}s${sep}${from}${sep}${to}${sep}g`).join('\n');
+    const program = a!.exprs
+      .map(([from, to]) => `${a!.opts.restriction ?? ''}s${sep}${from}${sep}${to}${sep}g`)
+      .join('\n');
     return {
       script: [
         resolveTarget(a!.path, 'sed', { follow: a!.opts.follow ?? true }),

@@ -53,12 +53,19 @@ export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { pa
   name: 'waitForFile',
   execution: 'in-sequence',
   optionsParam: 1,
-  parse: (path, opts = {}) => ({ path: validate(z.string().min(1), path, 'waitForFile'), opts: validate(waitSchema, opts, `waitForFile '${path}'`) }),
+  parse: (path, opts = {}) => ({
+    path: validate(z.string().min(1), path, 'waitForFile'),
+    opts: validate(waitSchema, opts, `waitForFile '${path}'`),
+  }),
   summary: ([a]) => `waitForFile ${a?.path ?? ''}`,
   script: ([a]) => {
     const p = shQuote(a!.path);
     const test = a!.opts.action === 'remove' ? `[ ! -e ${p} ]` : `[ -e ${p} ]`;
-    return { script: loop(test, `waitForFile ${a!.path}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2), changes: 'never', checked: true };
+    return {
+      script: loop(test, `waitForFile ${a!.path}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2),
+      changes: 'never',
+      checked: true,
+    };
   },
 });
 
@@ -70,17 +77,33 @@ export interface RetryOptions extends ChangeOptions {
 }
 
 /** Run a shell condition until it succeeds (`maxRetries` tries, `standoff` seconds apart). Never a change. */
-export const retryUntil = defineAction<[opts: RetryOptions, condition: string], { opts: RetryOptions; condition: string }>({
+export const retryUntil = defineAction<
+  [opts: RetryOptions, condition: string],
+  { opts: RetryOptions; condition: string }
+>({
   name: 'retryUntil',
   execution: 'in-sequence',
   optionsParam: 0,
   parse: (opts, condition) => ({
-    opts: validate(z.strictObject({ maxRetries: z.number().int().positive().optional(), standoff: z.number().nonnegative().optional(), serviceName: z.string().optional() }), opts, 'retryUntil'),
+    opts: validate(
+      z.strictObject({
+        maxRetries: z.number().int().positive().optional(),
+        standoff: z.number().nonnegative().optional(),
+        serviceName: z.string().optional(),
+      }),
+      opts,
+      'retryUntil',
+    ),
     condition: validate(z.string().min(1), condition, 'retryUntil'),
   }),
   summary: ([a]) => `retryUntil ${a?.opts.serviceName ?? a?.condition ?? ''}`,
   script: ([a]) => ({
-    script: loop(`{ ${a!.condition}\n}`, `retryUntil ${a!.opts.serviceName ?? a!.condition}`, a!.opts.maxRetries ?? 5, a!.opts.standoff ?? 2),
+    script: loop(
+      `{ ${a!.condition}\n}`,
+      `retryUntil ${a!.opts.serviceName ?? a!.condition}`,
+      a!.opts.maxRetries ?? 5,
+      a!.opts.standoff ?? 2,
+    ),
     changes: 'never',
     // A condition is a test: check mode runs it as a real run does.
     checked: true,
@@ -94,7 +117,10 @@ export const retryUntil = defineAction<[opts: RetryOptions, condition: string], 
 export function onOneNode<T>(roles: string | string[], body: () => T): T | undefined {
   const s = currentSession('onOneNode');
   const list = typeof roles === 'string' ? [roles] : roles;
-  const candidates = s.targets.filter((t) => list.every((r) => t.spec.roles.includes(r))).map((t) => t.node.id).sort();
+  const candidates = s.targets
+    .filter((t) => list.every((r) => t.spec.roles.includes(r)))
+    .map((t) => t.node.id)
+    .sort();
   if (candidates[0] === s.target.node.id) return body();
   return undefined;
 }
@@ -106,7 +132,11 @@ export function remoteFileContent(path: string): NodeValue<string> {
 }
 
 /** Copy a file from the controller to the node (no versioning). */
-export function transferFile(localPath: string, remotePath: string, opts: Pick<RemoteFileOptions, 'owner' | 'group' | 'mode'> = {}): void {
+export function transferFile(
+  localPath: string,
+  remotePath: string,
+  opts: Pick<RemoteFileOptions, 'owner' | 'group' | 'mode'> = {},
+): void {
   remoteFile(remotePath, { ...opts, localFile: localPath, noVersioning: true });
 }
 
@@ -151,13 +181,26 @@ const unpackAction: ActionDef<UnpackArgs> = {
       : [`  ${unpack} || exit 1`, `  printf '%s\\n' "$pallet_new" > ${d}/.pallet.directory.md5 || exit 1`].join('\n');
     const lines = [
       // In check mode the archive may not be there yet (the remoteFile before this one would fetch it).
-      ctx.check ? `if [ ! -f ${ar} ]; then pallet_new='(the archive is not there yet)'; else pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1; fi` : `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
+      ctx.check
+        ? `if [ ! -f ${ar} ]; then pallet_new='(the archive is not there yet)'; else pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1; fi`
+        : `pallet_new=$(md5sum < ${ar} | cut -d' ' -f1) || exit 1`,
       `if [ "$(cat ${d}/.pallet.directory.md5 2>/dev/null)" != "$pallet_new" ]; then`,
       unpackStep,
       '  pallet_changed',
       'fi',
     ];
-    if (opts.recursive !== false) lines.push(ensureAttrs(d, { ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.group ? { group: opts.group } : {}), recursive: true }, ctx));
+    if (opts.recursive !== false)
+      lines.push(
+        ensureAttrs(
+          d,
+          {
+            ...(opts.owner ? { owner: opts.owner } : {}),
+            ...(opts.group ? { group: opts.group } : {}),
+            recursive: true,
+          },
+          ctx,
+        ),
+      );
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
 };
@@ -187,7 +230,9 @@ function unpackInto(path: string, opts: RemoteDirectoryOptions): void {
         group: z.string().optional(),
         recursive: z.boolean().optional(),
       })
-      .refine((x) => [x.url, x.localFile, x.remoteFile].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of url, localFile, remoteFile' }),
+      .refine((x) => [x.url, x.localFile, x.remoteFile].filter((v) => v !== undefined).length === 1, {
+        message: 'give exactly one of url, localFile, remoteFile',
+      }),
     opts,
     `remoteDirectory '${path}'`,
   ) as RemoteDirectoryOptions;
@@ -250,13 +295,34 @@ export function rsyncArgv(a: {
   pull?: boolean;
 }): string[] {
   const { node, user } = a;
-  const ssh = ['ssh', '-p', String(node.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${a.knownHosts}`];
+  const ssh = [
+    'ssh',
+    '-p',
+    String(node.sshPort),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${a.knownHosts}`,
+  ];
   if (user.privateKeyPath) ssh.push('-i', user.privateKeyPath);
   // --rsync-path is run by the node's shell: quoted.
-  const sudo = user.noSudo || (user.username === 'root' && !user.sudoUser) ? [] : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
+  const sudo =
+    user.noSudo || (user.username === 'root' && !user.sudoUser)
+      ? []
+      : ['--rsync-path', `sudo -n${user.sudoUser ? ` -u ${shQuote(user.sudoUser)}` : ''} rsync`];
   const host = node.primaryIp.includes(':') ? `[${node.primaryIp}]` : node.primaryIp;
   const remote = (p: string) => `${user.username}@${host}:${p}`;
-  return [...a.base, '-s', '-e', ssh.map((x) => shQuote(x)).join(' '), ...sudo, '--', ...(a.pull ? [remote(a.from), a.to] : [a.from, remote(a.to)])];
+  return [
+    ...a.base,
+    '-s',
+    '-e',
+    ssh.map((x) => shQuote(x)).join(' '),
+    ...sudo,
+    '--',
+    ...(a.pull ? [remote(a.from), a.to] : [a.from, remote(a.to)]),
+  ];
 }
 
 const rsyncAction: ActionDef<RsyncArgs> = {
@@ -271,7 +337,13 @@ const rsyncAction: ActionDef<RsyncArgs> = {
     const { from, to, opts } = a!;
     const node = ctx.target.node;
     const user = ctx.user;
-    const base = ['-rlptD', '--itemize-changes', ...(ctx.check ? ['--dry-run'] : []), ...(opts.delete === false ? [] : ['--delete']), ...(opts.args ?? [])];
+    const base = [
+      '-rlptD',
+      '--itemize-changes',
+      ...(ctx.check ? ['--dry-run'] : []),
+      ...(opts.delete === false ? [] : ['--delete']),
+      ...(opts.args ?? []),
+    ];
     if (node.transport === 'local') {
       const r = await runRsync([...base, '--', from, to]);
       if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
@@ -282,9 +354,17 @@ const rsyncAction: ActionDef<RsyncArgs> = {
       const known = join(dir, 'known_hosts');
       const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
       const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
-      writeFileSync(known, (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') + (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''), { mode: 0o600 });
-      const r = await runRsync(rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }));
-      if (r.code !== 0) throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
+      writeFileSync(
+        known,
+        (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') +
+          (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''),
+        { mode: 0o600 },
+      );
+      const r = await runRsync(
+        rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }),
+      );
+      if (r.code !== 0)
+        throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
       return { changed: r.out.trim().length > 0, out: r.out };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -331,7 +411,10 @@ export function transferFileToLocal(remotePath: string, localPath: string): Node
  * private temporary directory, removed when `fn` returns or throws. Its node value is what `fn` returns.
  * Check mode does not run `fn`.
  */
-export function withRemoteFile<T>(remotePath: string, fn: (localPath: string) => T | Promise<T>): NodeValue<Awaited<T>> {
+export function withRemoteFile<T>(
+  remotePath: string,
+  fn: (localPath: string) => T | Promise<T>,
+): NodeValue<Awaited<T>> {
   currentSession('withRemoteFile');
   const read = readForController(remotePath);
   return asAction(async () => {
@@ -375,7 +458,11 @@ const rsyncToLocalAction: ActionDef<RsyncArgs> = {
 function rsyncCredentials(what: string): void {
   const s = currentSession('rsync');
   const u = s.user;
-  if (s.target.node?.transport !== 'local' && !u.privateKeyPath && (u.privateKey !== undefined || u.password !== undefined)) {
+  if (
+    s.target.node?.transport !== 'local' &&
+    !u.privateKeyPath &&
+    (u.privateKey !== undefined || u.password !== undefined)
+  ) {
     throw new Error(
       `${what}: the admin user ${u.username} has ${u.privateKey !== undefined ? 'its key as text' : 'a password'} and no privateKeyPath; ` +
         'rsync over the system ssh can only use a key file or an ssh agent. Give privateKeyPath, or use remoteFile/transferFile instead.',
@@ -389,16 +476,35 @@ function rsyncCredentials(what: string): void {
  * what was copied (`changed`, rsync's itemized `out`). `delete` is off by default here (it would remove local
  * files). Check mode runs it with `--dry-run`.
  */
-export function rsyncToLocal(from: string, to: string, opts: Omit<RsyncOptions, 'flagOnChanged'> = {}): NodeValue<{ changed: boolean; out: string }> {
+export function rsyncToLocal(
+  from: string,
+  to: string,
+  opts: Omit<RsyncOptions, 'flagOnChanged'> = {},
+): NodeValue<{ changed: boolean; out: string }> {
   const o = validate(rsyncOptions, opts, 'rsyncToLocal');
   rsyncCredentials(`rsyncToLocal ${from} -> ${to}`);
-  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncToLocalAction, { from, to, opts: { ...o, delete: o.delete ?? false }, pull: true });
+  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncToLocalAction, {
+    from,
+    to,
+    opts: { ...o, delete: o.delete ?? false },
+    pull: true,
+  });
 }
 
 /** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */
-export function rsyncDirectory(from: string, to: string, opts: RsyncOptions & { owner?: string; group?: string; mode?: string } = {}): NodeValue<{ changed: boolean; out: string }> {
+export function rsyncDirectory(
+  from: string,
+  to: string,
+  opts: RsyncOptions & { owner?: string; group?: string; mode?: string } = {},
+): NodeValue<{ changed: boolean; out: string }> {
   const { owner, group, mode, flagOnChanged, ...r } = opts;
   const flag = flagOnChanged === undefined ? {} : { flagOnChanged };
-  directory(to, { ...(owner ? { owner } : {}), ...(group ? { group } : {}), ...(mode ? { mode } : {}), recursive: false, ...flag });
+  directory(to, {
+    ...(owner ? { owner } : {}),
+    ...(group ? { group } : {}),
+    ...(mode ? { mode } : {}),
+    recursive: false,
+    ...flag,
+  });
   return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, { ...r, ...flag });
 }

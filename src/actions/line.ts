@@ -67,7 +67,10 @@ const common = {
   insertAfter: singleLine('insertAfter').optional(),
   insertBefore: singleLine('insertBefore').optional(),
   create: z.boolean().optional(),
-  validate: z.string().includes('%s', { message: "validate: the command must name the candidate file as '%s'" }).optional(),
+  validate: z
+    .string()
+    .includes('%s', { message: "validate: the command must name the candidate file as '%s'" })
+    .optional(),
   owner: z.string().optional(),
   group: z.string().optional(),
   mode: modeSchema.optional(),
@@ -75,14 +78,20 @@ const common = {
 
 const lineSchema = z.strictObject({
   ...common,
-  line: z.string().regex(/^[^\n\x00\x01]*$/, 'line: a single line (a line with a newline would be added again on every run)').optional(),
+  line: z
+    .string()
+    .regex(/^[^\n\x00\x01]*$/, 'line: a single line (a line with a newline would be added again on every run)')
+    .optional(),
   regexp: singleLine('regexp').optional(),
   backrefs: z.boolean().optional(),
 });
 
 const blockSchema = z.strictObject({
   ...common,
-  block: z.string().regex(/^[^\x00]*$/).optional(),
+  block: z
+    .string()
+    .regex(/^[^\x00]*$/)
+    .optional(),
   name: singleLine('name').optional(),
   marker: singleLine('marker').includes('{mark}', { message: "marker: a template with '{mark}'" }).optional(),
   markerBegin: singleLine('markerBegin').optional(),
@@ -90,7 +99,8 @@ const blockSchema = z.strictObject({
 });
 
 function checkCommon(what: string, o: Common): void {
-  if (o.insertAfter !== undefined && o.insertBefore !== undefined) throw new PlanError(`${what}: give insertAfter or insertBefore, not both`);
+  if (o.insertAfter !== undefined && o.insertBefore !== undefined)
+    throw new PlanError(`${what}: give insertAfter or insertBefore, not both`);
   for (const re of [o.insertAfter, o.insertBefore]) if (re !== undefined && re !== 'EOF' && re !== 'BOF') ere(what, re);
 }
 
@@ -102,8 +112,14 @@ function checkCommon(what: string, o: Common): void {
  */
 function ere(what: string, re: string): RegExp {
   const perl = /(?:^|[^\\])(?:\\\\)*(\\[sSdDwWbB])/.exec(re);
-  if (perl) throw new PlanError(`${what}: '${re}' uses ${perl[1]}, which is not POSIX ERE (the node's awk may not know it): write [ \\t] for a blank, [0-9] for a digit, [A-Za-z0-9_] for a word character`);
-  if (/\[:[a-z]+:\]/.test(re)) throw new PlanError(`${what}: '${re}' uses a [[:class:]], which pallet cannot check at plan time: write the characters out ([ \\t], [0-9], [A-Za-z])`);
+  if (perl)
+    throw new PlanError(
+      `${what}: '${re}' uses ${perl[1]}, which is not POSIX ERE (the node's awk may not know it): write [ \\t] for a blank, [0-9] for a digit, [A-Za-z0-9_] for a word character`,
+    );
+  if (/\[:[a-z]+:\]/.test(re))
+    throw new PlanError(
+      `${what}: '${re}' uses a [[:class:]], which pallet cannot check at plan time: write the characters out ([ \\t], [0-9], [A-Za-z])`,
+    );
   try {
     return new RegExp(re);
   } catch (e) {
@@ -179,7 +195,14 @@ const env = (vars: Record<string, string | undefined>) =>
  * The script of an edit: `compute` writes the new content of `"$pallet_p"` to
  * `"$pallet_t"` and exits 3 when nothing changes.
  */
-export function editScript(what: string, path: string, o: Common, vars: Record<string, string | undefined>, compute: string, ctx: ScriptContext): CompiledScript {
+export function editScript(
+  what: string,
+  path: string,
+  o: Common,
+  vars: Record<string, string | undefined>,
+  compute: string,
+  ctx: ScriptContext,
+): CompiledScript {
   const absent = o.state === 'absent';
   const fail = (why: string) => `{ echo ${shQuote(`${what} ${path}: ${why}`)} >&2; exit 1; }`;
   const lines = [
@@ -187,9 +210,16 @@ export function editScript(what: string, path: string, o: Common, vars: Record<s
     env({ ...vars, PALLET_STATE: o.state ?? 'present', PALLET_AFTER: o.insertAfter, PALLET_BEFORE: o.insertBefore }),
     // A missing file: nothing to remove; created only when asked.
     'if [ ! -e "$pallet_p" ]; then',
-    absent ? '  exit 0' : o.create ? '  pallet_src=/dev/null' : `  ${fail('does not exist (give create: true to create it)')}`,
+    absent
+      ? '  exit 0'
+      : o.create
+        ? '  pallet_src=/dev/null'
+        : `  ${fail('does not exist (give create: true to create it)')}`,
     'else pallet_src=$pallet_p; fi',
-    stageBeside(`echo ${shQuote(`${what} ${path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`, ctx),
+    stageBeside(
+      `echo ${shQuote(`${what} ${path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`,
+      ctx,
+    ),
     `trap 'rm -f "$pallet_t"' EXIT`,
     `${compute} < "$pallet_src" > "$pallet_t"`,
     'pallet_rc=$?',
@@ -199,11 +229,17 @@ export function editScript(what: string, path: string, o: Common, vars: Record<s
     `  [ "$pallet_rc" -eq 0 ] || ${fail('could not compute the new content')}`,
     // Check mode runs no command of the user's: validate is not run (a real run may still refuse the edit).
     ...(o.validate && !ctx.check
-      ? [`  pallet_v=$(${o.validate.split('%s').join('"$pallet_t"')} 2>&1) || { printf '%s\\n' "$pallet_v" >&2; ${fail(`validation failed (${o.validate}); the file is unchanged`)}; }`]
+      ? [
+          `  pallet_v=$(${o.validate.split('%s').join('"$pallet_t"')} 2>&1) || { printf '%s\\n' "$pallet_v" >&2; ${fail(`validation failed (${o.validate}); the file is unchanged`)}; }`,
+        ]
       : []),
     installStaged('"$pallet_p"', 'pallet_changed', {}, ctx).replace(/^/gm, '  '),
     'fi',
-    ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }, ctx),
+    ensureAttrs(
+      '"$pallet_p"',
+      { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) },
+      ctx,
+    ),
   ];
   return { script: lines.filter(Boolean).join('\n'), changes: 'reported', checked: true };
 }
@@ -222,7 +258,10 @@ function lineLabel(o: LineInFileOptions): string {
  * exact `line` is the match. `backrefs`: `line` is a sed replacement for the
  * last match, and no match changes nothing.
  */
-export const lineInFile = defineAction<[path: string, opts: LineInFileOptions], { path: string; opts: LineInFileOptions }>({
+export const lineInFile = defineAction<
+  [path: string, opts: LineInFileOptions],
+  { path: string; opts: LineInFileOptions }
+>({
   name: 'lineInFile',
   execution: 'in-sequence',
   optionsParam: 1,
@@ -230,13 +269,17 @@ export const lineInFile = defineAction<[path: string, opts: LineInFileOptions], 
     const what = `lineInFile '${path}'`;
     const o = validate(lineSchema, opts, what) as LineInFileOptions;
     checkCommon(what, o);
-    if ((o.state ?? 'present') === 'present' && o.line === undefined) throw new PlanError(`${what}: give the line (or state: 'absent' with a regexp or line)`);
-    if (o.state === 'absent' && o.line === undefined && o.regexp === undefined) throw new PlanError(`${what}: state 'absent' needs a regexp or a line`);
+    if ((o.state ?? 'present') === 'present' && o.line === undefined)
+      throw new PlanError(`${what}: give the line (or state: 'absent' with a regexp or line)`);
+    if (o.state === 'absent' && o.line === undefined && o.regexp === undefined)
+      throw new PlanError(`${what}: state 'absent' needs a regexp or a line`);
     if (o.backrefs && o.regexp === undefined) throw new PlanError(`${what}: backrefs needs a regexp`);
     if (o.regexp !== undefined) {
       const re = ere(what, o.regexp);
       if (o.line !== undefined && !o.backrefs && (o.state ?? 'present') === 'present' && !re.test(o.line)) {
-        throw new PlanError(`${what}: the regexp '${o.regexp}' does not match its own line '${o.line}', so every run would rewrite it; make the regexp match the line`);
+        throw new PlanError(
+          `${what}: the regexp '${o.regexp}' does not match its own line '${o.line}', so every run would rewrite it; make the regexp match the line`,
+        );
       }
     }
     return { path: checkPath('lineInFile', path), opts: o };
@@ -252,14 +295,24 @@ export const lineInFile = defineAction<[path: string, opts: LineInFileOptions], 
       // The sub-shell keeps `exit 3` (nothing to change) from ending the script.
       return editScript('lineInFile', path, o, { PALLET_RE: o.regexp }, `( ${compute} )`, ctx);
     }
-    return editScript('lineInFile', path, o, { PALLET_LINE: o.line, PALLET_RE: o.regexp }, `awk ${shQuote(lineAwk)}`, ctx);
+    return editScript(
+      'lineInFile',
+      path,
+      o,
+      { PALLET_LINE: o.line, PALLET_RE: o.regexp },
+      `awk ${shQuote(lineAwk)}`,
+      ctx,
+    );
   },
 });
 
 /** The marker lines of a block. */
 function markers(o: BlockInFileOptions): { begin: string; end: string } {
   const template = o.marker ?? `# {mark} pallet ${o.name ?? 'managed block'}`;
-  return { begin: template.split('{mark}').join(o.markerBegin ?? 'BEGIN'), end: template.split('{mark}').join(o.markerEnd ?? 'END') };
+  return {
+    begin: template.split('{mark}').join(o.markerBegin ?? 'BEGIN'),
+    end: template.split('{mark}').join(o.markerEnd ?? 'END'),
+  };
 }
 
 /**
@@ -267,7 +320,10 @@ function markers(o: BlockInFileOptions): { begin: string; end: string } {
  * or absent in a file. The markers (`# BEGIN pallet <name>` / `# END pallet
  * <name>` by default) find the block on later runs.
  */
-export const blockInFile = defineAction<[path: string, opts: BlockInFileOptions], { path: string; opts: BlockInFileOptions }>({
+export const blockInFile = defineAction<
+  [path: string, opts: BlockInFileOptions],
+  { path: string; opts: BlockInFileOptions }
+>({
   name: 'blockInFile',
   execution: 'in-sequence',
   optionsParam: 1,
@@ -275,7 +331,8 @@ export const blockInFile = defineAction<[path: string, opts: BlockInFileOptions]
     const what = `blockInFile '${path}'`;
     const o = validate(blockSchema, opts, what) as BlockInFileOptions;
     checkCommon(what, o);
-    if ((o.state ?? 'present') === 'present' && o.block === undefined) throw new PlanError(`${what}: give the block (or state: 'absent')`);
+    if ((o.state ?? 'present') === 'present' && o.block === undefined)
+      throw new PlanError(`${what}: give the block (or state: 'absent')`);
     const m = markers(o);
     if (m.begin === m.end) throw new PlanError(`${what}: the begin and end markers are the same line ('${m.begin}')`);
     return { path: checkPath('blockInFile', path), opts: o };
@@ -284,6 +341,13 @@ export const blockInFile = defineAction<[path: string, opts: BlockInFileOptions]
   script: ([a], ctx) => {
     const { path, opts: o } = a!;
     const m = markers(o);
-    return editScript('blockInFile', path, o, { PALLET_BEGIN: m.begin, PALLET_END: m.end, PALLET_BLOCK: (o.block ?? '').replace(/\n$/, '') }, `awk ${shQuote(blockAwk)}`, ctx);
+    return editScript(
+      'blockInFile',
+      path,
+      o,
+      { PALLET_BEGIN: m.begin, PALLET_END: m.end, PALLET_BLOCK: (o.block ?? '').replace(/\n$/, '') },
+      `awk ${shQuote(blockAwk)}`,
+      ctx,
+    );
   },
 });

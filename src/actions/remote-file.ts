@@ -106,8 +106,14 @@ const optionsSchema = z
   .strictObject({
     content: z.union([z.string(), z.instanceof(Buffer)]).optional(),
     localFile: z.string().min(1).optional(),
-    url: z.string().regex(/^(https?|ftp|file):\/\//, 'an http(s), ftp or file URL').optional(),
-    md5: z.string().regex(/^[0-9a-f]{32}$/i, '32 hex digits').optional(),
+    url: z
+      .string()
+      .regex(/^(https?|ftp|file):\/\//, 'an http(s), ftp or file URL')
+      .optional(),
+    md5: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/i, '32 hex digits')
+      .optional(),
     md5Url: z.string().optional(),
     remoteFile: z.string().min(1).optional(),
     link: z.string().min(1).optional(),
@@ -134,7 +140,8 @@ const optionsSchema = z
     if (o.action !== 'delete' && given.length === 0) {
       ctx.addIssue({ code: 'custom', message: `give one content source (${sources.join(', ')}) or action: 'delete'` });
     }
-    if (given.length > 1) ctx.addIssue({ code: 'custom', message: `give only one content source, not ${given.join(' and ')}` });
+    if (given.length > 1)
+      ctx.addIssue({ code: 'custom', message: `give only one content source, not ${given.join(' and ')}` });
   });
 
 export interface RemoteFileArgs {
@@ -157,7 +164,9 @@ export function interpolate(text: string, values: Record<string, TemplateValue>,
     if (!(name in values)) throw new Error(`${what}: the template uses ~{${name}} but values has no '${name}'`);
     const v = values[name];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new Error(`${what}: ~{${name}} takes a string, number or boolean; '${name}' is ${v === null ? 'null' : typeof v} (a Jinja template, .j2, can read lists and objects)`);
+      throw new Error(
+        `${what}: ~{${name}} takes a string, number or boolean; '${name}' is ${v === null ? 'null' : typeof v} (a Jinja template, .j2, can read lists and objects)`,
+      );
     }
     return String(values[name]);
   });
@@ -195,7 +204,8 @@ function templateFile(path: string, variants: ReadonlyArray<string | undefined>)
 /** The admin user's stateRoot; else /var/lib/pallet, or ~/.local/state/pallet for this machine as a non-root user. */
 export function stateRoot(ctx: Pick<ScriptContext, 'user' | 'target'>): string {
   if (ctx.user.stateRoot) return ctx.user.stateRoot;
-  if (ctx.target.node.transport === 'local' && process.getuid && process.getuid() !== 0) return join(homedir(), '.local', 'state', 'pallet');
+  if (ctx.target.node.transport === 'local' && process.getuid && process.getuid() !== 0)
+    return join(homedir(), '.local', 'state', 'pallet');
   return '/var/lib/pallet';
 }
 
@@ -213,7 +223,9 @@ function secretsOf(a: RemoteFileArgs, ctx: ScriptContext): string[] {
   const bytes = [o.content, a.local, rendered(a, ctx), a.upload ? readFileSync(a.upload.localPath) : undefined];
   return [
     // Raw bytes need their own base64 forms (their UTF-8 reading may not round-trip).
-    ...bytes.filter((b): b is string | Buffer => b !== undefined && typeof b !== 'function').flatMap((b) => [b.toString(), Buffer.from(b).toString('base64'), base64Lines(b).trimEnd()]),
+    ...bytes
+      .filter((b): b is string | Buffer => b !== undefined && typeof b !== 'function')
+      .flatMap((b) => [b.toString(), Buffer.from(b).toString('base64'), base64Lines(b).trimEnd()]),
     ...leaves(o.values ?? {}),
     ...leaves(o.defaults ?? {}),
   ];
@@ -227,7 +239,8 @@ function leaves(v: unknown): string[] {
   return [String(v)];
 }
 
-const isJinja = (o: RemoteFileOptions) => o.template !== undefined && (o.engine ?? (/\.j2$/.test(o.template) ? 'jinja' : 'pallet')) === 'jinja';
+const isJinja = (o: RemoteFileOptions) =>
+  o.template !== undefined && (o.engine ?? (/\.j2$/.test(o.template) ? 'jinja' : 'pallet')) === 'jinja';
 
 /** Render a Jinja template for the current node, at plan time. */
 function renderForNode(path: string, o: RemoteFileOptions): string {
@@ -251,9 +264,10 @@ function renderForNode(path: string, o: RemoteFileOptions): string {
   try {
     return renderJinjaFile(file, ctx);
   } catch (e) {
-    const hint = !f && /is undefined/.test((e as Error).message)
-      ? ' (this plan has no facts: a lift gathers them unless osDetect is false; explain takes them from --facts-from NODE or --facts FILE)'
-      : '';
+    const hint =
+      !f && /is undefined/.test((e as Error).message)
+        ? ' (this plan has no facts: a lift gathers them unless osDetect is false; explain takes them from --facts-from NODE or --facts FILE)'
+        : '';
     throw new Error(`remoteFile '${path}': template ${(e as Error).message}${hint}`, { cause: e });
   }
 }
@@ -291,7 +305,9 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
       `else echo ${shQuote(`remoteFile ${a.path}: neither curl nor wget is installed on the node`)} >&2; exit 1; fi || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed`)} >&2; exit 1; }`,
     ];
     if (o.md5) {
-      lines.push(`[ "$(md5sum < ${t} | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5 ${o.md5}`)} >&2; exit 1; }`);
+      lines.push(
+        `[ "$(md5sum < ${t} | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5 ${o.md5}`)} >&2; exit 1; }`,
+      );
     }
     return lines;
   }
@@ -311,7 +327,11 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ].join('\n');
   }
   const check = ctx.check === true;
-  const attrs = ensureAttrs('"$pallet_p"', { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) }, ctx);
+  const attrs = ensureAttrs(
+    '"$pallet_p"',
+    { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) },
+    ctx,
+  );
   if (o.link !== undefined) {
     const l = shQuote(o.link);
     return [
@@ -347,7 +367,9 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   if (o.md5 && o.url !== undefined) {
     // Nothing to download when the file already has the expected content.
-    lines.push(`if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ]; then pallet_skip=1; else pallet_skip=; fi`);
+    lines.push(
+      `if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = ${shQuote(o.md5.toLowerCase())} ]; then pallet_skip=1; else pallet_skip=; fi`,
+    );
   } else if (o.md5Url && o.url !== undefined) {
     lines.push(
       `pallet_md5=$( { curl -fsSL ${shQuote(o.md5Url)} 2>/dev/null || wget -q -O - ${shQuote(o.md5Url)}; } | head -c 32) || exit 1`,
@@ -378,7 +400,9 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ...produce(a, ctx),
   );
   if (o.md5Url && o.url !== undefined) {
-    lines.push(`[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`);
+    lines.push(
+      `[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`,
+    );
   }
   // Check mode runs no command of the user's (verify is one): a real run may still refuse the content.
   // The new content is verified only when it differs from the file's (as Ansible's validate): unchanged content
@@ -448,7 +472,10 @@ export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], 
     checkPath('remoteFile', path);
     const o = validate(optionsSchema, opts, `remoteFile '${path}'`) as RemoteFileOptions;
     const args: RemoteFileArgs = { path, opts: o };
-    if (o.defaults && !isJinja(o)) throw new Error(`remoteFile '${path}': defaults are for Jinja templates (.j2, or engine: 'jinja'); use values with ~{name} placeholders`);
+    if (o.defaults && !isJinja(o))
+      throw new Error(
+        `remoteFile '${path}': defaults are for Jinja templates (.j2, or engine: 'jinja'); use values with ~{name} placeholders`,
+      );
     if (isJinja(o)) args.rendered = renderForNode(path, o);
     if (o.localFile !== undefined) {
       try {

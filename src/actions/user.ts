@@ -10,7 +10,12 @@ import { shArgs, shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 import { mutation, type CheckMode } from '../script/check.js';
 
-const accountName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/, 'user and group names are letters, digits, _ . - (not starting with a digit or -)');
+const accountName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/,
+    'user and group names are letters, digits, _ . - (not starting with a digit or -)',
+  );
 
 export type Shell = 'bash' | 'csh' | 'ksh' | 'rsh' | 'sh' | 'tcsh' | 'zsh' | 'false' | `/${string}`;
 
@@ -37,17 +42,32 @@ export interface UserOptions extends ChangeOptions {
 
 const userOptions = z.strictObject({
   action: z.enum(['manage', 'create', 'lock', 'unlock', 'remove']).optional(),
-  shell: z.string().regex(/^(bash|csh|ksh|rsh|sh|tcsh|zsh|false|\/[^:\n]*)$/).optional(),
+  shell: z
+    .string()
+    .regex(/^(bash|csh|ksh|rsh|sh|tcsh|zsh|false|\/[^:\n]*)$/)
+    .optional(),
   createHome: z.boolean().optional(),
-  baseDir: z.string().regex(/^\/[^:\n]*$/).optional(),
-  home: z.string().regex(/^\/[^:\n]*$/).optional(),
+  baseDir: z
+    .string()
+    .regex(/^\/[^:\n]*$/)
+    .optional(),
+  home: z
+    .string()
+    .regex(/^\/[^:\n]*$/)
+    .optional(),
   system: z.boolean().optional(),
   // Control characters make useradd fail (and would garble /etc/passwd): refused at plan time.
-  comment: z.string().regex(/^[^:\x00-\x1f\x7f]*$/, 'no colon and no control characters (newline, tab, ...)').optional(),
+  comment: z
+    .string()
+    .regex(/^[^:\x00-\x1f\x7f]*$/, 'no colon and no control characters (newline, tab, ...)')
+    .optional(),
   group: accountName.optional(),
   groups: z.array(accountName).optional(),
   append: z.boolean().optional(),
-  password: z.string().regex(/^[^:\x00-\x1f\x7f]*$/, 'a crypted password: no colon and no control characters').optional(),
+  password: z
+    .string()
+    .regex(/^[^:\x00-\x1f\x7f]*$/, 'a crypted password: no colon and no control characters')
+    .optional(),
   removeHome: z.boolean().optional(),
 });
 
@@ -84,7 +104,8 @@ function stanza({ name, opts }: UserArgs, c: CheckMode): string {
   if (opts.groups?.length) add.push('-G', shQuote(opts.groups.join(',')));
   if (opts.shell) add.push('-s', shQuote(shellPath(opts.shell)));
   // The hash never goes on a command line (visible in ps): printf is a shell builtin, chpasswd reads stdin.
-  const setPassword = opts.password !== undefined ? `printf '%s:%s\\n' ${u} ${shQuote(opts.password)} | chpasswd -e || exit 1` : '';
+  const setPassword =
+    opts.password !== undefined ? `printf '%s:%s\\n' ${u} ${shQuote(opts.password)} | chpasswd -e || exit 1` : '';
   const create = c?.check
     ? `pallet_would ${shQuote(`create user ${name}`)}; pallet_changed`
     : `useradd ${add.join(' ')} ${u} || exit 1; ${setPassword ? `${setPassword}; ` : ''}pallet_changed`;
@@ -92,23 +113,48 @@ function stanza({ name, opts }: UserArgs, c: CheckMode): string {
   const field = (n: number) => `"$(getent passwd ${u} | cut -d: -f${n})"`;
   // A field that differs: its usermod arguments, and in check mode its would-line.
   const need = (same: string, args: string, what: string) =>
-    c?.check ? `${same} || { set -- "$@" ${args}; pallet_would ${shQuote(`user ${name}: ${what}`)}; }` : `${same} || set -- "$@" ${args}`;
+    c?.check
+      ? `${same} || { set -- "$@" ${args}; pallet_would ${shQuote(`user ${name}: ${what}`)}; }`
+      : `${same} || set -- "$@" ${args}`;
   const mod: string[] = ['set --'];
-  if (opts.home) mod.push(need(`[ ${field(6)} = ${shQuote(opts.home)} ]`, `-d ${shQuote(opts.home)}`, `home -> ${opts.home}`));
-  if (opts.shell) mod.push(need(`[ ${field(7)} = ${shQuote(shellPath(opts.shell))} ]`, `-s ${shQuote(shellPath(opts.shell))}`, `shell -> ${shellPath(opts.shell)}`));
-  if (opts.comment !== undefined) mod.push(need(`[ ${field(5)} = ${shQuote(opts.comment)} ]`, `-c ${shQuote(opts.comment)}`, `comment -> ${opts.comment}`));
-  if (opts.group) mod.push(need(`[ "$(id -gn ${u})" = ${shQuote(opts.group)} ]`, `-g ${shQuote(opts.group)}`, `primary group -> ${opts.group}`));
+  if (opts.home)
+    mod.push(need(`[ ${field(6)} = ${shQuote(opts.home)} ]`, `-d ${shQuote(opts.home)}`, `home -> ${opts.home}`));
+  if (opts.shell)
+    mod.push(
+      need(
+        `[ ${field(7)} = ${shQuote(shellPath(opts.shell))} ]`,
+        `-s ${shQuote(shellPath(opts.shell))}`,
+        `shell -> ${shellPath(opts.shell)}`,
+      ),
+    );
+  if (opts.comment !== undefined)
+    mod.push(
+      need(`[ ${field(5)} = ${shQuote(opts.comment)} ]`, `-c ${shQuote(opts.comment)}`, `comment -> ${opts.comment}`),
+    );
+  if (opts.group)
+    mod.push(
+      need(
+        `[ "$(id -gn ${u})" = ${shQuote(opts.group)} ]`,
+        `-g ${shQuote(opts.group)}`,
+        `primary group -> ${opts.group}`,
+      ),
+    );
   if (opts.password !== undefined) {
-    mod.push(`[ "${shadowField}" = ${shQuote(opts.password)} ] || { ${c?.check ? `pallet_would ${shQuote(`user ${name}: set its password`)}` : setPassword}; pallet_changed; }`);
+    mod.push(
+      `[ "${shadowField}" = ${shQuote(opts.password)} ] || { ${c?.check ? `pallet_would ${shQuote(`user ${name}: set its password`)}` : setPassword}; pallet_changed; }`,
+    );
   }
   if (opts.groups) {
     if (opts.append) {
       mod.push('pallet_missing=');
       for (const g of opts.groups) {
-        mod.push(`id -Gn ${u} | tr ' ' '\\n' | grep -qxF ${shQuote(g)} || pallet_missing="\${pallet_missing:+$pallet_missing,}"${shQuote(g)}`);
+        mod.push(
+          `id -Gn ${u} | tr ' ' '\\n' | grep -qxF ${shQuote(g)} || pallet_missing="\${pallet_missing:+$pallet_missing,}"${shQuote(g)}`,
+        );
       }
       mod.push('[ -z "$pallet_missing" ] || set -- "$@" -a -G "$pallet_missing"');
-      if (c?.check) mod.push(`[ -z "$pallet_missing" ] || pallet_would ${shQuote(`add ${name} to groups `)}"$pallet_missing"`);
+      if (c?.check)
+        mod.push(`[ -z "$pallet_missing" ] || pallet_would ${shQuote(`add ${name} to groups `)}"$pallet_missing"`);
     } else {
       // Compared as sets, both sides sorted on the node with LC_ALL=C; the primary group
       // (the new one when `group` changes it) is not a supplementary group.
@@ -120,7 +166,10 @@ function stanza({ name, opts }: UserArgs, c: CheckMode): string {
         `pallet_want=$(printf '%s\\n' ${shArgs(opts.groups.length ? opts.groups : [''])} | grep -v '^$' | ${normal})`,
         '[ "$pallet_cur" = "$pallet_want" ] || set -- "$@" -G "$pallet_want"',
       );
-      if (c?.check) mod.push(`[ "$pallet_cur" = "$pallet_want" ] || pallet_would ${shQuote(`user ${name}: groups `)}"$pallet_cur -> $pallet_want"`);
+      if (c?.check)
+        mod.push(
+          `[ "$pallet_cur" = "$pallet_want" ] || pallet_would ${shQuote(`user ${name}: groups `)}"$pallet_cur -> $pallet_want"`,
+        );
     }
   }
   mod.push(`if [ $# -gt 0 ]; then ${c?.check ? ':' : `usermod "$@" ${u} || exit 1`}; pallet_changed; fi`);
@@ -137,7 +186,8 @@ export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
     name: validate(accountName, name, 'user'),
     opts: validate(userOptions, opts, `user '${name}'`) as UserOptions,
   }),
-  summary: (args) => `user ${args.map((a) => (a.opts.action && a.opts.action !== 'manage' ? `${a.opts.action}:${a.name}` : a.name)).join(' ')}`,
+  summary: (args) =>
+    `user ${args.map((a) => (a.opts.action && a.opts.action !== 'manage' ? `${a.opts.action}:${a.name}` : a.name)).join(' ')}`,
   // Each user in its own subshell: one that fails does not stop the others; the action fails after all ran.
   script: (args, ctx) => ({
     sensitive: args.flatMap((a) => (a.opts.password !== undefined ? [a.opts.password] : [])),
@@ -171,7 +221,11 @@ export const group = defineAction<[name: string, opts?: GroupOptions], GroupArgs
   parse: (name, opts = {}) => ({
     name: validate(accountName, name, 'group'),
     opts: validate(
-      z.strictObject({ action: z.enum(['manage', 'create', 'remove']).optional(), system: z.boolean().optional(), gid: z.number().int().nonnegative().optional() }),
+      z.strictObject({
+        action: z.enum(['manage', 'create', 'remove']).optional(),
+        system: z.boolean().optional(),
+        gid: z.number().int().nonnegative().optional(),
+      }),
       opts,
       `group '${name}'`,
     ) as GroupOptions,
@@ -180,11 +234,25 @@ export const group = defineAction<[name: string, opts?: GroupOptions], GroupArgs
   script: ([a], ctx) => {
     const { name, opts } = a!;
     const g = shQuote(name);
-    if (opts.action === 'remove') return { script: `if getent group ${g} >/dev/null; then ${mutation(ctx, `groupdel ${g}`, shQuote(`remove group ${name}`))}; pallet_changed; fi`, changes: 'reported', checked: true };
-    const add = ['groupadd', ...(opts.system ? ['-r'] : []), ...(opts.gid !== undefined ? ['-g', String(opts.gid)] : []), g].join(' ');
-    const lines = [`if ! getent group ${g} >/dev/null; then ${mutation(ctx, add, shQuote(`create group ${name}`))}; pallet_changed`];
+    if (opts.action === 'remove')
+      return {
+        script: `if getent group ${g} >/dev/null; then ${mutation(ctx, `groupdel ${g}`, shQuote(`remove group ${name}`))}; pallet_changed; fi`,
+        changes: 'reported',
+        checked: true,
+      };
+    const add = [
+      'groupadd',
+      ...(opts.system ? ['-r'] : []),
+      ...(opts.gid !== undefined ? ['-g', String(opts.gid)] : []),
+      g,
+    ].join(' ');
+    const lines = [
+      `if ! getent group ${g} >/dev/null; then ${mutation(ctx, add, shQuote(`create group ${name}`))}; pallet_changed`,
+    ];
     if (opts.action !== 'create' && opts.gid !== undefined) {
-      lines.push(`elif [ "$(getent group ${g} | cut -d: -f3)" != '${opts.gid}' ]; then ${mutation(ctx, `groupmod -g ${opts.gid} ${g}`, shQuote(`group ${name}: gid -> ${opts.gid}`))}; pallet_changed`);
+      lines.push(
+        `elif [ "$(getent group ${g} | cut -d: -f3)" != '${opts.gid}' ]; then ${mutation(ctx, `groupmod -g ${opts.gid} ${g}`, shQuote(`group ${name}: gid -> ${opts.gid}`))}; pallet_changed`,
+      );
     }
     lines.push('fi');
     return { script: lines.join('\n'), changes: 'reported', checked: true };

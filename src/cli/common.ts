@@ -63,7 +63,10 @@ export function exitForSignal(sig: NodeJS.Signals): number {
 /** A project's identity for node labels: its directory's name and a hash of its path. */
 export function projectId(file: string): string {
   const abs = resolve(file);
-  const base = basename(dirname(abs)).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'project';
+  const base =
+    basename(dirname(abs))
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .slice(0, 40) || 'project';
   return `${base}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
 }
 
@@ -75,7 +78,8 @@ export function positiveInt(v: string): number {
 
 export function seconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--connect-timeout must be a number of seconds above 0, not '${v}'`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--connect-timeout must be a number of seconds above 0, not '${v}'`);
   return n;
 }
 

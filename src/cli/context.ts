@@ -70,12 +70,18 @@ export class CliContext {
   async project(): Promise<Project> {
     const file = this.g.project ?? findProjectFile(process.cwd());
     if (!file || !existsSync(file)) {
-      throw new UsageError(`no project file: ${this.g.project ?? 'pallet.config.ts'} not found in ${process.cwd()}. Run 'pallet init' to create one.`);
+      throw new UsageError(
+        `no project file: ${this.g.project ?? 'pallet.config.ts'} not found in ${process.cwd()}. Run 'pallet init' to create one.`,
+      );
     }
     return loadProject(file);
   }
 
-  async groups(o: SelectOpts, compute: ComputeService, names?: string[]): Promise<{ project: Project; groups: GroupSpec[] }> {
+  async groups(
+    o: SelectOpts,
+    compute: ComputeService,
+    names?: string[],
+  ): Promise<{ project: Project; groups: GroupSpec[] }> {
     const project = await this.project();
     const groups = projectGroups(project, {
       provider: compute.provider,

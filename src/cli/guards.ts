@@ -14,16 +14,29 @@ import type { CliContext } from './context.js';
 
 /** Action kinds that change the machine beyond files, as the localhost note names them. */
 const SYSTEM_CHANGES: Record<string, string> = {
-  pkg: 'installs or removes packages', packages: 'installs or removes packages', packageManager: 'runs the package manager', installDeb: 'installs packages',
-  addRpm: 'installs packages', minimalPackages: 'installs packages', packageSource: 'adds package sources', debconfSetSelections: 'changes package settings',
-  service: 'controls services', user: 'changes users', group: 'changes groups',
+  pkg: 'installs or removes packages',
+  packages: 'installs or removes packages',
+  packageManager: 'runs the package manager',
+  installDeb: 'installs packages',
+  addRpm: 'installs packages',
+  minimalPackages: 'installs packages',
+  packageSource: 'adds package sources',
+  debconfSetSelections: 'changes package settings',
+  service: 'controls services',
+  user: 'changes users',
+  group: 'changes groups',
 };
 
 /**
  * On the localhost service the phases run on this very machine: say so before
  * running any that would install packages, control services or change users.
  */
-export async function noticeLocalhost(ctx: CliContext, compute: ComputeService, groups: GroupSpec[], phases: PhaseRef[] | undefined): Promise<void> {
+export async function noticeLocalhost(
+  ctx: CliContext,
+  compute: ComputeService,
+  groups: GroupSpec[],
+  phases: PhaseRef[] | undefined,
+): Promise<void> {
   if (compute.provider !== 'localhost' || ctx.g.json) return;
   const found = new Map<string, string[]>();
   for (const g of groups) {
@@ -31,10 +44,15 @@ export async function noticeLocalhost(ctx: CliContext, compute: ComputeService, 
     for (const name of names) {
       const phase = g.phases[name];
       if (!phase) continue;
-      const args = phases?.find((p): p is { name: string; args?: unknown[] } => typeof p === 'object' && p.name === name)?.args ?? [];
-      const text = await explainPlan(async (...a: unknown[]) => {
-        for (const fn of phase.fns) await (fn as (...x: unknown[]) => unknown)(...a);
-      }, { groupName: g.groupName, args }).catch(() => '');
+      const args =
+        phases?.find((p): p is { name: string; args?: unknown[] } => typeof p === 'object' && p.name === name)?.args ??
+        [];
+      const text = await explainPlan(
+        async (...a: unknown[]) => {
+          for (const fn of phase.fns) await (fn as (...x: unknown[]) => unknown)(...a);
+        },
+        { groupName: g.groupName, args },
+      ).catch(() => '');
       for (const m of text.matchAll(/ACTION: (.*) \(([A-Za-z]+), /g)) {
         const kind = SYSTEM_CHANGES[m[2]!];
         if (kind) found.set(kind, [...(found.get(kind) ?? []), m[1]!]);
@@ -43,14 +61,21 @@ export async function noticeLocalhost(ctx: CliContext, compute: ComputeService, 
   }
   if (found.size === 0) return;
   const what = [...found].map(([k, xs]) => `${k} (${[...new Set(xs)].slice(0, 3).join('; ')})`).join(', ');
-  ctx.note(`note: this runs on this machine (the localhost service): it ${what}. Use -P <service> to work on other nodes.`);
+  ctx.note(
+    `note: this runs on this machine (the localhost service): it ${what}. Use -P <service> to work on other nodes.`,
+  );
 }
 
 /**
  * Before a converge that destroys nodes: show which, and go on only when
  * confirmed (a `y` on a terminal, or --yes). Nothing is changed otherwise.
  */
-export async function confirmDestroy(ctx: CliContext, compute: ComputeService, groups: GroupSpec[], o: Pick<SelectOpts, 'yes' | 'check'>): Promise<void> {
+export async function confirmDestroy(
+  ctx: CliContext,
+  compute: ComputeService,
+  groups: GroupSpec[],
+  o: Pick<SelectOpts, 'yes' | 'check'>,
+): Promise<void> {
   // Check mode destroys nothing: the result lists what a real run would destroy.
   if (o.check) return;
   const yes = o.yes;

@@ -34,11 +34,21 @@ export function commandKit(program: Command, outcome: Outcome): CommandKit {
         .option('-s, --selector <name>', 'project variant selector (repeatable)', collect)
         .option('-g, --group <name>', 'only this group (repeatable)', collect)
         .option('-r, --role <name>', 'only groups with this role (repeatable)', collect)
-        .option('-a, --phase <phase>', 'a phase to run, optionally with arguments: name:arg1,arg2 (repeatable)', collect)
+        .option(
+          '-a, --phase <phase>',
+          'a phase to run, optionally with arguments: name:arg1,arg2 (repeatable)',
+          collect,
+        )
         .option('--dry-run', 'show the node counts and phases; contact no node, change nothing')
-        .option('--check', 'check mode: run every test on the nodes, change nothing, show what would change (exit 3 if anything would)')
+        .option(
+          '--check',
+          'check mode: run every test on the nodes, change nothing, show what would change (exit 3 if anything would)',
+        )
         .option('--diff', 'with --check: show diffs of files (default on a terminal)')
         .option('--no-diff', 'with --check: no diffs')
-        .option('-y, --yes', 'destroy nodes without asking (up, down, converge: what will be destroyed is still printed)'),
+        .option(
+          '-y, --yes',
+          'destroy nodes without asking (up, down, converge: what will be destroyed is still printed)',
+        ),
   };
 }

@@ -39,7 +39,12 @@ function build(outcome: Outcome): Command {
     .option('-q, --quiet', 'print only failures')
     .option('-v, --verbose', 'show scripts and their output')
     .addOption(new Option('--concurrency <n>', 'how many nodes run at once').argParser(positiveInt))
-    .addOption(new Option('--connect-timeout <seconds>', 'SSH handshake timeout; a connection silent this long counts as lost (default 20 s / about 60 s)').argParser(seconds))
+    .addOption(
+      new Option(
+        '--connect-timeout <seconds>',
+        'SSH handshake timeout; a connection silent this long counts as lost (default 20 s / about 60 s)',
+      ).argParser(seconds),
+    )
     .option('--no-color', 'no colours (also: NO_COLOR, or not a terminal)')
     .showHelpAfterError('(run pallet help for the commands)')
     .exitOverride();
@@ -54,7 +59,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = build(outcome);
   const json = argv.includes('--json');
   const fail = (message: string, code: number) => {
-    if (json) process.stdout.write(`${JSON.stringify({ event: 'error', message, exitCode: code, time: new Date().toISOString() })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ event: 'error', message, exitCode: code, time: new Date().toISOString() })}\n`,
+      );
     else process.stderr.write(`pallet: ${message}\n`);
     return code;
   };
@@ -67,7 +75,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return outcome.code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
       return EXIT_USAGE;
     }
     const err = e as Error;

@@ -13,8 +13,18 @@ import { EXIT_FAILED, EXIT_WOULD_CHANGE, exitForSignal, phaseName, type SelectOp
 import type { CliContext } from './context.js';
 
 /** The options every operation command starts from: service, phases (if given), the project's environment. */
-export function operationOptions(compute: ComputeService, project: Project, phases?: PhaseRef[], o: Pick<SelectOpts, 'check'> = {}): OperationOptions {
-  return { compute, ...(phases ? { phase: phases } : {}), ...(project.environment ? { environment: project.environment } : {}), ...(o.check ? { check: true } : {}) };
+export function operationOptions(
+  compute: ComputeService,
+  project: Project,
+  phases?: PhaseRef[],
+  o: Pick<SelectOpts, 'check'> = {},
+): OperationOptions {
+  return {
+    compute,
+    ...(phases ? { phase: phases } : {}),
+    ...(project.environment ? { environment: project.environment } : {}),
+    ...(o.check ? { check: true } : {}),
+  };
 }
 
 /** Run an operation with the right renderer; returns the exit code. */
@@ -43,7 +53,15 @@ export async function runOperation(
   } else onEvent = lineRenderer({ write, redact, verbose: g.verbose ?? false, color: false, diff });
   // The handshake timeout, and a connection silent for about as long counts as lost.
   const t = g.connectTimeout;
-  const connection = t ? { connection: { connectTimeoutMs: Math.round(t * 1000), keepaliveIntervalMs: Math.max(250, Math.round((t * 1000) / 4)), keepaliveCountMax: 3 } } : {};
+  const connection = t
+    ? {
+        connection: {
+          connectTimeoutMs: Math.round(t * 1000),
+          keepaliveIntervalMs: Math.max(250, Math.round((t * 1000) / 4)),
+          keepaliveCountMax: 3,
+        },
+      }
+    : {};
   // The first SIGINT/SIGTERM stops starting new work and lets running actions end (cut after a
   // short grace period); the partial summary is printed. A second one exits at once.
   const ac = new AbortController();
@@ -58,7 +76,14 @@ export async function runOperation(
   process.on('SIGTERM', onSignal);
   let result: OperationResult;
   try {
-    result = await f({ ...base, user: ctx.adminUser(), ...connection, ...(g.concurrency ? { concurrency: g.concurrency } : {}), onEvent, signal: ac.signal });
+    result = await f({
+      ...base,
+      user: ctx.adminUser(),
+      ...connection,
+      ...(g.concurrency ? { concurrency: g.concurrency } : {}),
+      onEvent,
+      signal: ac.signal,
+    });
   } finally {
     stop();
     process.off('SIGINT', onSignal);
@@ -67,7 +92,9 @@ export async function runOperation(
   if (g.json) jsonSummary(result, { write, redact });
   else {
     if (result.targets.length === 0 && result.newNodes.length === 0 && result.oldNodes.length === 0) {
-      ctx.note(`warning: no node of ${base.compute?.name ?? 'the service'} matched the selected groups: nothing was done`);
+      ctx.note(
+        `warning: no node of ${base.compute?.name ?? 'the service'} matched the selected groups: nothing was done`,
+      );
     }
     if (!g.quiet || !result.ok) write(summaryText(result, { color: ctx.color, redact, details, diff }));
   }
@@ -79,18 +106,40 @@ export async function runOperation(
 /** Columns padded to their widest cell; the first row is the header. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `--dry-run`: the node counts each group has and wants, and the phases; nothing is changed. */
-export async function dryRun(ctx: CliContext, compute: ComputeService, groups: GroupSpec[], phases: PhaseRef[] | undefined, counts: boolean): Promise<number> {
+export async function dryRun(
+  ctx: CliContext,
+  compute: ComputeService,
+  groups: GroupSpec[],
+  phases: PhaseRef[] | undefined,
+  counts: boolean,
+): Promise<number> {
   const nodes = await compute.nodes({ groups: groups.map((g) => g.groupName) });
   const plan = groups.map((g) => {
     const have = nodes.filter((n) => n.groupName === g.groupName || n.groupNames?.includes(g.groupName)).length;
-    return { group: g.groupName, have, want: counts ? (g.count ?? 1) : have, phases: phases?.map(phaseName) ?? [...g.defaultPhases] };
+    return {
+      group: g.groupName,
+      have,
+      want: counts ? (g.count ?? 1) : have,
+      phases: phases?.map(phaseName) ?? [...g.defaultPhases],
+    };
   });
   if (ctx.g.json) {
-    ctx.write(`${JSON.stringify({ event: 'dry-run', service: compute.name, groups: plan.map((p) => ({ ...p, create: Math.max(0, p.want - p.have), destroy: Math.max(0, p.have - p.want) })) })}\n`);
+    ctx.write(
+      `${JSON.stringify({ event: 'dry-run', service: compute.name, groups: plan.map((p) => ({ ...p, create: Math.max(0, p.want - p.have), destroy: Math.max(0, p.have - p.want) })) })}\n`,
+    );
   } else {
     ctx.write(`dry run on service ${compute.name} (nothing is changed):\n`);
     for (const p of plan) {

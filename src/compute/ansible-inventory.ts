@@ -74,10 +74,20 @@ function group(inv: ParsedInventory, name: string): InventoryGroup {
   return g;
 }
 
-function addHost(inv: ParsedInventory, g: InventoryGroup, host: string, vars: Record<string, unknown>, port: number | undefined): void {
+function addHost(
+  inv: ParsedInventory,
+  g: InventoryGroup,
+  host: string,
+  vars: Record<string, unknown>,
+  port: number | undefined,
+): void {
   if (!g.hosts.includes(host)) g.hosts.push(host);
   // A port in the pattern is the host's `ansible_port`, as Ansible sets it.
-  inv.hosts.set(host, { ...(inv.hosts.get(host) ?? {}), ...(port !== undefined ? { ansible_port: port } : {}), ...vars });
+  inv.hosts.set(host, {
+    ...(inv.hosts.get(host) ?? {}),
+    ...(port !== undefined ? { ansible_port: port } : {}),
+    ...vars,
+  });
   if (port !== undefined) inv.ports.set(host, port);
 }
 
@@ -87,17 +97,20 @@ function expandRanges(pattern: string, where: () => string): string[] {
   if (!m) return [pattern];
   const [, head, range, tail] = m as unknown as [string, string, string, string];
   const parts = range.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new Error(`${where()}: host range '[${range}]' must be [begin:end] or [begin:end:step]`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new Error(`${where()}: host range '[${range}]' must be [begin:end] or [begin:end:step]`);
   const beg = parts[0] || '0';
   const end = parts[1]!;
   const step = parts[2] ? Number(parts[2]) : 1;
-  if (!end || !Number.isInteger(step) || step < 1) throw new Error(`${where()}: host range '[${range}]' needs an end and a positive step`);
+  if (!end || !Number.isInteger(step) || step < 1)
+    throw new Error(`${where()}: host range '[${range}]' needs an end and a positive step`);
   const names: string[] = [];
   if (/^[a-zA-Z]$/.test(beg) && /^[a-zA-Z]$/.test(end)) {
     for (let c = beg.charCodeAt(0); c <= end.charCodeAt(0); c += step) names.push(String.fromCharCode(c));
   } else if (/^\d+$/.test(beg) && /^\d+$/.test(end)) {
     const width = beg.length > 1 && beg.startsWith('0') ? beg.length : 0;
-    if (width && beg.length !== end.length) throw new Error(`${where()}: host range '[${range}]' must give begin and end with the same number of digits`);
+    if (width && beg.length !== end.length)
+      throw new Error(`${where()}: host range '[${range}]' must give begin and end with the same number of digits`);
     for (let n = Number(beg); n <= Number(end); n += step) names.push(String(n).padStart(width, '0'));
   } else {
     throw new Error(`${where()}: host range '[${range}]' must be numbers or single letters`);
@@ -107,7 +120,10 @@ function expandRanges(pattern: string, where: () => string): string[] {
 }
 
 /** A host pattern: the names it expands to and the port it gives (`web[1:3]:2222`, `[2001:db8::1]:22`). */
-export function expandHostPattern(pattern: string, where: () => string = () => pattern): { hosts: string[]; port?: number } {
+export function expandHostPattern(
+  pattern: string,
+  where: () => string = () => pattern,
+): { hosts: string[]; port?: number } {
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(pattern);
   if (v6 && v6[1]!.includes(':')) return { hosts: [v6[1]!], ...(v6[2] ? { port: Number(v6[2]) } : {}) };
   // A port ends the pattern after a ':' that is outside every range, and the host part has no other ':'.
@@ -118,7 +134,8 @@ export function expandHostPattern(pattern: string, where: () => string = () => p
   if (colons === 1) {
     const at = outside.indexOf(':');
     const p = pattern.slice(at + 1);
-    if (!/^\d+$/.test(p)) throw new Error(`${where()}: '${pattern}': a ':' in a host pattern must be followed by a port number`);
+    if (!/^\d+$/.test(p))
+      throw new Error(`${where()}: '${pattern}': a ':' in a host pattern must be followed by a port number`);
     host = pattern.slice(0, at);
     port = Number(p);
   }
@@ -188,14 +205,25 @@ export function parseIniInventory(text: string, source = 'inventory'): ParsedInv
     const sec = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/.exec(line);
     if (sec) {
       const kind = sec[2] ?? 'hosts';
-      if (kind !== 'hosts' && kind !== 'vars' && kind !== 'children') throw new InventoryError(source, n, `section [${sec[1]}:${kind}] has an unknown type '${kind}' (hosts, vars or children)`);
+      if (kind !== 'hosts' && kind !== 'vars' && kind !== 'children')
+        throw new InventoryError(
+          source,
+          n,
+          `section [${sec[1]}:${kind}] has an unknown type '${kind}' (hosts, vars or children)`,
+        );
       current = group(inv, sec[1]!);
       state = kind;
-      if (kind === 'vars') pending.push({ name: sec[1]!, line: n, what: `[${sec[1]}:vars] is for a group that is never declared` });
+      if (kind === 'vars')
+        pending.push({ name: sec[1]!, line: n, what: `[${sec[1]}:vars] is for a group that is never declared` });
       else declared.add(sec[1]!);
       return;
     }
-    if (line.startsWith('[') && line.endsWith(']')) throw new InventoryError(source, n, `invalid section '${line}': no spaces or other characters are allowed in a section name`);
+    if (line.startsWith('[') && line.endsWith(']'))
+      throw new InventoryError(
+        source,
+        n,
+        `invalid section '${line}': no spaces or other characters are allowed in a section name`,
+      );
     try {
       if (state === 'hosts') {
         const tokens = shlexSplit(line);
@@ -216,16 +244,24 @@ export function parseIniInventory(text: string, source = 'inventory'): ParsedInv
         const child = /^([^:\]\s]+)\s*(?:#.*)?$/.exec(line)?.[1];
         if (!child) throw new Error(`expected a group name in [${current.name}:children], got '${line}'`);
         if (!current.children.includes(child)) current.children.push(child);
-        pending.push({ name: child, line: n, what: `[${current.name}:children] names the group '${child}', which is never declared` });
+        pending.push({
+          name: child,
+          line: n,
+          what: `[${current.name}:children] names the group '${child}', which is never declared`,
+        });
       }
     } catch (e) {
       if (e instanceof InventoryError) throw e;
-      const msg = (e as Error).message.replace(new RegExp(`^${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `), '');
+      const msg = (e as Error).message.replace(
+        new RegExp(`^${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `),
+        '',
+      );
       throw new InventoryError(source, n, msg);
     }
   });
   for (const p of pending) {
-    if (!declared.has(p.name)) throw new InventoryError(source, p.line, `${p.what} (declare it with [${p.name}] or [${p.name}:children])`);
+    if (!declared.has(p.name))
+      throw new InventoryError(source, p.line, `${p.what} (declare it with [${p.name}] or [${p.name}:children])`);
   }
   return inv;
 }
@@ -233,28 +269,49 @@ export function parseIniInventory(text: string, source = 'inventory'): ParsedInv
 const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Parse a YAML inventory (`all:` with `hosts`, `vars`, `children`). */
-export function parseYamlInventory(text: string, source = 'inventory', warn: (w: string) => void = () => {}): ParsedInventory {
+export function parseYamlInventory(
+  text: string,
+  source = 'inventory',
+  warn: (w: string) => void = () => {},
+): ParsedInventory {
   const data = readYaml(text, source, warn);
   const inv = newInventory();
   if (data === null || data === undefined) return inv;
-  if (!isMap(data)) throw new InventoryError(source, undefined, 'a YAML inventory is a mapping of groups (all: { hosts, vars, children })');
+  if (!isMap(data))
+    throw new InventoryError(
+      source,
+      undefined,
+      'a YAML inventory is a mapping of groups (all: { hosts, vars, children })',
+    );
   const walk = (name: string, def: unknown, path: string) => {
     const g = group(inv, name);
     if (def === null || def === undefined) return;
-    if (!isMap(def)) throw new InventoryError(source, undefined, `${path}: a group is a mapping with hosts, vars and children`);
+    if (!isMap(def))
+      throw new InventoryError(source, undefined, `${path}: a group is a mapping with hosts, vars and children`);
     for (const [k, v] of Object.entries(def)) {
       if (k === 'hosts') {
         if (v === null) continue;
-        if (!isMap(v)) throw new InventoryError(source, undefined, `${path}.hosts: a mapping of host names (a host's value is its variables, or empty)`);
+        if (!isMap(v))
+          throw new InventoryError(
+            source,
+            undefined,
+            `${path}.hosts: a mapping of host names (a host's value is its variables, or empty)`,
+          );
         for (const [pattern, hv] of Object.entries(v)) {
-          if (hv !== null && hv !== undefined && !isMap(hv)) throw new InventoryError(source, undefined, `${path}.hosts.${pattern}: a host's value is a mapping of variables (or empty)`);
+          if (hv !== null && hv !== undefined && !isMap(hv))
+            throw new InventoryError(
+              source,
+              undefined,
+              `${path}.hosts.${pattern}: a host's value is a mapping of variables (or empty)`,
+            );
           let expanded;
           try {
             expanded = expandHostPattern(pattern, () => `${path}.hosts`);
           } catch (e) {
             throw new InventoryError(source, undefined, (e as Error).message);
           }
-          for (const h of expanded.hosts) addHost(inv, g, h, (hv as Record<string, unknown> | null) ?? {}, expanded.port);
+          for (const h of expanded.hosts)
+            addHost(inv, g, h, (hv as Record<string, unknown> | null) ?? {}, expanded.port);
         }
       } else if (k === 'vars') {
         if (v === null) continue;
@@ -280,8 +337,14 @@ function readYaml(text: string, source: string, warn: (w: string) => void): unkn
   const yaml = requireYaml();
   const vault = { tag: '!vault', resolve: () => vaultMarker };
   const unsafe = { tag: '!unsafe', resolve: (s: string) => s };
-  const doc = yaml.parseDocument(text, { version: '1.1', customTags: [vault, unsafe], prettyErrors: true, uniqueKeys: false });
-  if (doc.errors.length) throw new InventoryError(source, undefined, `cannot parse it as YAML: ${doc.errors[0]!.message}`);
+  const doc = yaml.parseDocument(text, {
+    version: '1.1',
+    customTags: [vault, unsafe],
+    prettyErrors: true,
+    uniqueKeys: false,
+  });
+  if (doc.errors.length)
+    throw new InventoryError(source, undefined, `cannot parse it as YAML: ${doc.errors[0]!.message}`);
   for (const w of doc.warnings) warn(`${source}: ${w.message}`);
   return stripVault(doc.toJS({ maxAliasCount: 1000 }), source, warn);
 }
@@ -296,7 +359,9 @@ function stripVault(v: unknown, source: string, warn: (w: string) => void, path 
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       if (x === vaultMarker) {
-        warn(`${source}: '${path ? `${path}.` : ''}${k}' is encrypted with ansible-vault: pallet cannot read it, so it is left out (give secrets through the environment or a secret store)`);
+        warn(
+          `${source}: '${path ? `${path}.` : ''}${k}' is encrypted with ansible-vault: pallet cannot read it, so it is left out (give secrets through the environment or a secret store)`,
+        );
         continue;
       }
       out[k] = stripVault(x, source, warn, path ? `${path}.${k}` : k);
@@ -314,9 +379,20 @@ export function parseInventoryFile(path: string, warn: (w: string) => void = () 
   } catch (e) {
     throw new SpecError(`Ansible inventory ${path}: cannot read it: ${(e as Error).message}`, path);
   }
-  if (text.startsWith('$ANSIBLE_VAULT')) throw new SpecError(`Ansible inventory ${path}: it is encrypted with ansible-vault; pallet cannot read it. Decrypt it to a file first (ansible-vault view).`, path);
+  if (text.startsWith('$ANSIBLE_VAULT'))
+    throw new SpecError(
+      `Ansible inventory ${path}: it is encrypted with ansible-vault; pallet cannot read it. Decrypt it to a file first (ansible-vault view).`,
+      path,
+    );
   const ext = extname(path).toLowerCase();
-  const yamlLike = ext === '.yml' || ext === '.yaml' || ext === '.json' || (ext !== '.ini' && /^\s*(---|all\s*:|[A-Za-z0-9_-]+\s*:\s*(#.*)?$)/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? ''));
+  const yamlLike =
+    ext === '.yml' ||
+    ext === '.yaml' ||
+    ext === '.json' ||
+    (ext !== '.ini' &&
+      /^\s*(---|all\s*:|[A-Za-z0-9_-]+\s*:\s*(#.*)?$)/m.test(
+        text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '',
+      ));
   return yamlLike ? parseYamlInventory(text, path, warn) : parseIniInventory(text, path);
 }
 
@@ -374,7 +450,8 @@ const used = new Set([
 const passwords = /^ansible_(ssh_)?pass(word)?$|^ansible_become_pass(word)?$|^ansible_sudo_pass(word)?$/;
 const noPython = new Set(['ansible_python_interpreter']);
 /** Connection keys that change how Ansible reaches a host: not used, so said (other variables are plain data). */
-const connectionKey = /^ansible_(ssh_|sftp_|scp_|become_|shell_|connection|network_|paramiko_|timeout|pipelining|remote_tmp|winrm_|psrp_|httpapi_|docker_|kubectl_|host_key|ssh$|sudo)/;
+const connectionKey =
+  /^ansible_(ssh_|sftp_|scp_|become_|shell_|connection|network_|paramiko_|timeout|pipelining|remote_tmp|winrm_|psrp_|httpapi_|docker_|kubectl_|host_key|ssh$|sudo)/;
 
 const truthy = (v: unknown, where: string): boolean => {
   if (typeof v === 'boolean') return v;
@@ -409,7 +486,8 @@ export function readAnsibleInventory(path: string): AnsibleInventory {
   }
   const depthOf = (name: string, seen: string[] = []): number => {
     if (depth.has(name)) return depth.get(name)!;
-    if (seen.includes(name)) throw new SpecError(`Ansible inventory ${abs}: groups contain each other: ${[...seen, name].join(' -> ')}`, abs);
+    if (seen.includes(name))
+      throw new SpecError(`Ansible inventory ${abs}: groups contain each other: ${[...seen, name].join(' -> ')}`, abs);
     const ps = [...(parents.get(name) ?? [])].filter((p) => p !== 'all');
     const d = ps.length ? Math.max(...ps.map((p) => depthOf(p, [...seen, name]))) + 1 : 1;
     depth.set(name, d);
@@ -453,26 +531,45 @@ export function readAnsibleInventory(path: string): AnsibleInventory {
     const where = `${abs}: host '${host}'`;
     for (const k of Object.keys(vars)) {
       if (passwords.test(k)) {
-        note(k, host, 'passwords are never read from an inventory; give them through the admin user (passwordEnv, sudoPasswordEnv in ~/.pallet/config.yaml); dropped from the node variables');
+        note(
+          k,
+          host,
+          'passwords are never read from an inventory; give them through the admin user (passwordEnv, sudoPasswordEnv in ~/.pallet/config.yaml); dropped from the node variables',
+        );
         delete vars[k];
       } else if (noPython.has(k)) note(k, host, 'pallet needs no Python on the node: ignored');
-      else if (!used.has(k) && connectionKey.test(k)) note(k, host, 'not supported by pallet: ignored (the node is reached with pallet\'s own SSH settings)');
+      else if (!used.has(k) && connectionKey.test(k))
+        note(k, host, "not supported by pallet: ignored (the node is reached with pallet's own SSH settings)");
     }
     const str = (k: string) => (vars[k] === undefined || vars[k] === null ? undefined : String(vars[k]));
     const ip = str('ansible_host') ?? str('ansible_ssh_host') ?? host;
     const portRaw = vars.ansible_port ?? vars.ansible_ssh_port ?? inv.ports.get(host);
     const port = portRaw === undefined ? undefined : Number(portRaw);
-    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new SpecError(`${where}: ansible_port '${String(portRaw)}' is not a port number`, abs);
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
+      throw new SpecError(`${where}: ansible_port '${String(portRaw)}' is not a port number`, abs);
     const connection = str('ansible_connection');
     let transport: 'ssh' | 'local' | undefined;
     if (connection === 'local') transport = 'local';
-    else if (connection === undefined || ['ssh', 'smart', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh'].includes(connection)) transport = 'ssh';
-    else note('ansible_connection', host, `'${connection}' is not a connection pallet has (ssh, local): the node is reached over SSH`);
+    else if (
+      connection === undefined ||
+      ['ssh', 'smart', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh'].includes(
+        connection,
+      )
+    )
+      transport = 'ssh';
+    else
+      note(
+        'ansible_connection',
+        host,
+        `'${connection}' is not a connection pallet has (ssh, local): the node is reached over SSH`,
+      );
     const method = str('ansible_become_method');
-    if (method !== undefined && method !== 'sudo') note('ansible_become_method', host, `'${method}': pallet becomes root with sudo only`);
+    if (method !== undefined && method !== 'sudo')
+      note('ansible_become_method', host, `'${method}': pallet becomes root with sudo only`);
     const username = str('ansible_user') ?? str('ansible_ssh_user');
     const key = str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file');
-    const become = vars.ansible_become === undefined ? undefined : truthy(vars.ansible_become, `${where}: ansible_become`);
+    const become =
+      vars.ansible_become === undefined ? undefined : truthy(vars.ansible_become, `${where}: ansible_become`);
     const becomeUser = str('ansible_become_user');
     const primary = direct.find((g) => g !== 'all' && g !== 'ungrouped') ?? 'ungrouped';
     const adminUser = {
@@ -495,7 +592,8 @@ export function readAnsibleInventory(path: string): AnsibleInventory {
     });
   }
   for (const [key, n] of notUsed) {
-    const hosts = n.hosts.length > 3 ? `${n.hosts.slice(0, 3).join(', ')} and ${n.hosts.length - 3} more` : n.hosts.join(', ');
+    const hosts =
+      n.hosts.length > 3 ? `${n.hosts.slice(0, 3).join(', ')} and ${n.hosts.length - 3} more` : n.hosts.join(', ');
     warnings.push(`${abs}: ${key} (${hosts}): ${n.why}`);
   }
   return { entries, warnings };

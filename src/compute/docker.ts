@@ -108,16 +108,27 @@ const containerName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
   const name = opts.name ?? 'docker';
   const project = opts.project ?? process.env.PALLET_PROJECT ?? 'default';
-  if (!/^[A-Za-z0-9_.-]+$/.test(project)) throw new ComputeError(`${name}: the project name ${JSON.stringify(project)} must be letters, digits, _ . -`, name);
+  if (!/^[A-Za-z0-9_.-]+$/.test(project))
+    throw new ComputeError(`${name}: the project name ${JSON.stringify(project)} must be letters, digits, _ . -`, name);
   const conn = opts.host
-    ? { host: opts.host, port: opts.port ?? 2375, protocol: opts.protocol ?? 'http', ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.cert ? { cert: opts.cert } : {}), ...(opts.key ? { key: opts.key } : {}) }
+    ? {
+        host: opts.host,
+        port: opts.port ?? 2375,
+        protocol: opts.protocol ?? 'http',
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.cert ? { cert: opts.cert } : {}),
+        ...(opts.key ? { key: opts.key } : {}),
+      }
     : opts.socketPath
       ? { socketPath: opts.socketPath }
       : defaultSocket();
   // dockerode is loaded on first use: programs that never touch Docker do not pay for it.
   let dockerP: Promise<Docker> | undefined;
   const client = () => (dockerP ??= import('dockerode').then((m) => new m.default(conn as Docker.DockerOptions)));
-  const where = 'socketPath' in conn && conn.socketPath ? `unix://${conn.socketPath}` : `${(conn as { host?: string }).host}:${(conn as { port?: number }).port}`;
+  const where =
+    'socketPath' in conn && conn.socketPath
+      ? `unix://${conn.socketPath}`
+      : `${(conn as { host?: string }).host}:${(conn as { port?: number }).port}`;
   const hostAddress = opts.hostAddress ?? '127.0.0.1';
   const ssh = sshConnector(opts.ssh ?? {});
 
@@ -127,7 +138,11 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
       if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT' || err.code === 'EACCES') {
-        throw new ComputeError(`${name}: cannot reach the Docker engine at ${where} (${err.code}). Is Docker (or 'podman system service') running?`, name, { cause: e });
+        throw new ComputeError(
+          `${name}: cannot reach the Docker engine at ${where} (${err.code}). Is Docker (or 'podman system service') running?`,
+          name,
+          { cause: e },
+        );
       }
       throw new ComputeError(`${name}: ${what}: ${err.json?.message ?? err.message}`, name, { cause: e });
     }
@@ -153,7 +168,11 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     });
     const info = await ex.inspect();
     // No exit code means the engine did not say how it ended: not a success.
-    return { code: info.ExitCode ?? 255, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
+    return {
+      code: info.ExitCode ?? 255,
+      out: Buffer.concat(o).toString('utf8'),
+      err: Buffer.concat(e).toString('utf8'),
+    };
   };
 
   const hostKeysOf = async (id: string): Promise<string[]> => {
@@ -186,16 +205,27 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
   };
 
   const list = (groups?: ReadonlyArray<string>) =>
-    engine('listing containers', async () => (await client()).listContainers({ all: true, filters: { label: [`${L.managed}=true`, `${L.service}=${name}`, `${L.project}=${project}`] } }),
+    engine('listing containers', async () =>
+      (await client()).listContainers({
+        all: true,
+        filters: { label: [`${L.managed}=true`, `${L.service}=${name}`, `${L.project}=${project}`] },
+      }),
     ).then((cs) => cs.filter((c) => !groups || groups.includes(c.Labels?.[L.group] ?? '')));
 
   const publicKeyOf = (user: User): string => {
     if (user.publicKey) return user.publicKey.trim();
-    if (!user.publicKeyPath) throw new ComputeError(`${name}: the admin user ${user.username} has no publicKeyPath to authorize on new nodes`, name);
+    if (!user.publicKeyPath)
+      throw new ComputeError(
+        `${name}: the admin user ${user.username} has no publicKeyPath to authorize on new nodes`,
+        name,
+      );
     try {
       return readFileSync(user.publicKeyPath, 'utf8').trim();
     } catch (e) {
-      throw new ComputeError(`${name}: cannot read the admin user's public key ${user.publicKeyPath}: ${(e as Error).message}`, name);
+      throw new ComputeError(
+        `${name}: cannot read the admin user's public key ${user.publicKeyPath}: ${(e as Error).message}`,
+        name,
+      );
     }
   };
 
@@ -207,8 +237,12 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     const cmd = init === undefined ? initCommand(loginUser) : typeof init === 'string' ? ['sh', '-c', init] : init;
     const memoryMb = typeof group.hardware?.minRam === 'number' ? group.hardware.minRam : undefined;
     const cores = typeof group.hardware?.minCores === 'number' ? group.hardware.minCores : undefined;
-    const hostPort = typeof (group.provider?.docker as { sshPort?: number } | undefined)?.sshPort === 'number' ? String((group.provider!.docker as { sshPort: number }).sshPort) : '';
-    const container = await engine(`creating a container for group '${group.groupName}' from ${image}`, async () => (await client()).createContainer({
+    const hostPort =
+      typeof (group.provider?.docker as { sshPort?: number } | undefined)?.sshPort === 'number'
+        ? String((group.provider!.docker as { sshPort: number }).sshPort)
+        : '';
+    const container = await engine(`creating a container for group '${group.groupName}' from ${image}`, async () =>
+      (await client()).createContainer({
         name: cname,
         Image: image!,
         Hostname: cname,
@@ -237,7 +271,10 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       const port = Number(info.NetworkSettings.Ports?.['22/tcp']?.[0]?.HostPort ?? 0);
       if (!port) throw new ComputeError(`${name}: ${cname} has no published SSH port`, name);
       await waitForSsh(hostAddress, port, (opts.sshWaitSeconds ?? 30) * 1000).catch((e: Error) => {
-        throw new ComputeError(`${name}: node ${cname} never answered SSH: ${e.message}. Does the image run sshd (openssh-server)?`, name);
+        throw new ComputeError(
+          `${name}: node ${cname} never answered SSH: ${e.message}. Does the image run sshd (openssh-server)?`,
+          name,
+        );
       });
       const listed = await list([group.groupName]);
       const mine = listed.find((c) => c.Id === info.Id);
@@ -262,27 +299,46 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       if (count <= 0) return [];
       const image = group.image?.imageId;
       if (!image) {
-        throw new ComputeError(`${name}: group '${group.groupName}' has no image.imageId: give it nodeSpec({ image: { imageId: '...' } })`, name);
+        throw new ComputeError(
+          `${name}: group '${group.groupName}' has no image.imageId: give it nodeSpec({ image: { imageId: '...' } })`,
+          name,
+        );
       }
-      await engine(`image ${image}`, async () => (await client()).getImage(image).inspect()).catch((e: ComputeError) => {
-        if (/no such image|not found|image not known/i.test(e.message)) {
-          throw new ComputeError(`${name}: the image ${image} of group '${group.groupName}' does not exist in the engine. Build or pull it first (see scripts/test-nodes.sh for a Debian image).`, name);
-        }
-        throw e;
-      });
+      await engine(`image ${image}`, async () => (await client()).getImage(image).inspect()).catch(
+        (e: ComputeError) => {
+          if (/no such image|not found|image not known/i.test(e.message)) {
+            throw new ComputeError(
+              `${name}: the image ${image} of group '${group.groupName}' does not exist in the engine. Build or pull it first (see scripts/test-nodes.sh for a Debian image).`,
+              name,
+            );
+          }
+          throw e;
+        },
+      );
       const pubkey = publicKeyOf(ro.user);
       const settled = await Promise.allSettled(Array.from({ length: count }, () => createOne(group, pubkey)));
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) {
         // All or nothing: remove the nodes of this call that did start.
-        await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? client().then((d) => d.getContainer(s.value.id).remove({ force: true })).catch(() => {}) : undefined)));
+        await Promise.all(
+          settled.map((s) =>
+            s.status === 'fulfilled'
+              ? client()
+                  .then((d) => d.getContainer(s.value.id).remove({ force: true }))
+                  .catch(() => {})
+              : undefined,
+          ),
+        );
         throw failed.reason;
       }
       return settled.map((s) => (s as PromiseFulfilledResult<Node>).value);
     },
     checkGroup(group: GroupSpec) {
       if (!containerName.test(`pallet-${group.groupName}`)) {
-        throw new ComputeError(`${name}: the group name '${group.groupName}' cannot be part of a container name (letters, digits, _ . - only)`, name);
+        throw new ComputeError(
+          `${name}: the group name '${group.groupName}' cannot be part of a container name (letters, digits, _ . - only)`,
+          name,
+        );
       }
     },
     async destroyNode(node: Node) {
@@ -301,16 +357,27 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
     },
     async destroyNodesInGroup(groupName: string) {
       const cs = await list([groupName]);
-      await Promise.all(cs.map((c) => engine(`removing ${c.Id}`, async () => (await client()).getContainer(c.Id).remove({ force: true }))));
+      await Promise.all(
+        cs.map((c) =>
+          engine(`removing ${c.Id}`, async () => (await client()).getContainer(c.Id).remove({ force: true })),
+        ),
+      );
     },
     async nodeState(node: Node): Promise<NodeState> {
-      const r = await engine(`reading the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', readNodeStateScript()]));
+      const r = await engine(`reading the state of ${node.id}`, () =>
+        execIn(node.id, ['sh', '-c', readNodeStateScript()]),
+      );
       return parseNodeState(r.out);
     },
     async setNodeState(node: Node, patch: NodeState) {
-      const r = await engine(`writing the state of ${node.id}`, () => execIn(node.id, ['sh', '-c', writeNodeStateScript(patch)]));
+      const r = await engine(`writing the state of ${node.id}`, () =>
+        execIn(node.id, ['sh', '-c', writeNodeStateScript(patch)]),
+      );
       if (r.code !== 0) {
-        throw new ComputeError(`${name}: cannot record the state ${Object.keys(patch).join(', ')} on node ${node.id} (exit ${r.code}): ${r.err.trim() || 'no message'}`, name);
+        throw new ComputeError(
+          `${name}: cannot record the state ${Object.keys(patch).join(', ')} on node ${node.id} (exit ${r.code}): ${r.err.trim() || 'no message'}`,
+          name,
+        );
       }
     },
     async startNode(node: Node) {

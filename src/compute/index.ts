@@ -15,11 +15,18 @@ import { nodeListService, type NodeListEntry, type NodeListTuple } from './node-
 import type { ComputeService } from './types.js';
 
 /** Makes a service from its configuration (name, options, environment). */
-export type ProviderFactory = (name: string, options: Record<string, unknown>, environment: Record<string, unknown> | undefined) => ComputeService;
+export type ProviderFactory = (
+  name: string,
+  options: Record<string, unknown>,
+  environment: Record<string, unknown> | undefined,
+) => ComputeService;
 
 // Shared by every copy of this module in the process (see plan/session.ts).
 const providersKey = Symbol.for('pallet.providers');
-const providers = ((globalThis as Record<symbol, unknown>)[providersKey] ??= new Map()) as Map<string, { factory: ProviderFactory; description: string }>;
+const providers = ((globalThis as Record<symbol, unknown>)[providersKey] ??= new Map()) as Map<
+  string,
+  { factory: ProviderFactory; description: string }
+>;
 
 /** Make a provider available to configuration files under `name`. */
 export function registerProvider(name: string, description: string, factory: ProviderFactory): void {
@@ -33,7 +40,11 @@ export function supportedProviders(): Array<{ name: string; description: string 
 
 registerProvider('localhost', 'this machine, through a local shell', (name, o, env) => {
   const opts = validate(
-    z.strictObject({ groupName: z.string().optional(), cwd: z.string().optional(), bootstrapped: z.boolean().optional() }),
+    z.strictObject({
+      groupName: z.string().optional(),
+      cwd: z.string().optional(),
+      bootstrapped: z.boolean().optional(),
+    }),
     o,
     `service '${name}' (localhost)`,
   );
@@ -61,7 +72,11 @@ registerProvider('node-list', 'servers that already exist, reached over SSH', (n
     o,
     `service '${name}' (node-list)`,
   );
-  if (!opts.nodes && !opts.inventory) throw new SpecError(`service '${name}' (node-list): give its nodes (nodes: [...]) or an Ansible inventory (inventory: path).`, name);
+  if (!opts.nodes && !opts.inventory)
+    throw new SpecError(
+      `service '${name}' (node-list): give its nodes (nodes: [...]) or an Ansible inventory (inventory: path).`,
+      name,
+    );
   return nodeListService((opts.nodes ?? []) as Array<NodeListEntry | NodeListTuple>, {
     name,
     ...(opts.inventory ? { inventory: opts.inventory } : {}),
@@ -105,7 +120,11 @@ export function serviceFromConfig(cfg: PalletConfig, name?: string): ComputeServ
   const inventory = /^ansible:(.+)$/.exec(chosen)?.[1];
   if (inventory && !cfg.services[chosen]) {
     // An Ansible inventory used as it is: a node-list service, host keys checked, the configuration's environment.
-    return nodeListService([], { name: chosen, inventory, ...(cfg.environment ? { environment: cfg.environment } : {}) });
+    return nodeListService([], {
+      name: chosen,
+      inventory,
+      ...(cfg.environment ? { environment: cfg.environment } : {}),
+    });
   }
   let sc: ServiceConfig | undefined = cfg.services[chosen];
   if (sc && typeof sc.inventory === 'string' && !isAbsolute(sc.inventory) && cfg.sources[chosen]) {
@@ -115,7 +134,10 @@ export function serviceFromConfig(cfg: PalletConfig, name?: string): ComputeServ
   if (!sc) {
     if (chosen === 'localhost') return localhostService(cfg.environment ? { environment: cfg.environment } : {});
     const known = [...new Set([...Object.keys(cfg.services), 'localhost'])].join(', ');
-    throw new SpecError(`Could not find a configuration for service '${chosen}'. Known services: ${known} (or ansible:PATH for an Ansible inventory).`, chosen);
+    throw new SpecError(
+      `Could not find a configuration for service '${chosen}'. Known services: ${known} (or ansible:PATH for an Ansible inventory).`,
+      chosen,
+    );
   }
   const p = providers.get(sc.provider);
   if (!p) {

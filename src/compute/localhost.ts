@@ -88,7 +88,10 @@ export function localhostService(opts: LocalhostServiceOptions = {}): ComputeSer
       else Object.assign(state, patch);
     },
     async connect() {
-      return localTransport({ ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+      return localTransport({
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.prefix ? { prefix: opts.prefix } : {}),
+      });
     },
     async close() {},
   };

@@ -45,7 +45,13 @@ export interface NodeListEntry {
   vars?: Record<string, unknown>;
 }
 
-export type NodeListTuple = [name: string, group: string, ip: string, osFamily?: string, extra?: Partial<NodeListEntry>];
+export type NodeListTuple = [
+  name: string,
+  group: string,
+  ip: string,
+  osFamily?: string,
+  extra?: Partial<NodeListEntry>,
+];
 
 export interface NodeListServiceOptions {
   environment?: Record<string, unknown>;
@@ -86,12 +92,19 @@ const entrySchema = z.strictObject({
 function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
   if (Array.isArray(n)) {
     const [name, group, ip, osFamily, extra] = n;
-    return validate(entrySchema, { name, group, ip, ...(osFamily ? { osFamily } : {}), ...(extra ?? {}) }, `nodeListService node ${i}`);
+    return validate(
+      entrySchema,
+      { name, group, ip, ...(osFamily ? { osFamily } : {}), ...(extra ?? {}) },
+      `nodeListService node ${i}`,
+    );
   }
   return validate(entrySchema, n, `nodeListService node ${i}`);
 }
 
-export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTuple>, opts: NodeListServiceOptions = {}): ComputeService {
+export function nodeListService(
+  nodes: ReadonlyArray<NodeListEntry | NodeListTuple>,
+  opts: NodeListServiceOptions = {},
+): ComputeService {
   const name = opts.name ?? 'node-list';
   const states = new Map<string, NodeState>();
   const inventory = opts.inventory ? readAnsibleInventory(opts.inventory) : undefined;
@@ -124,7 +137,8 @@ export function nodeListService(nodes: ReadonlyArray<NodeListEntry | NodeListTup
   });
   const ids = new Set<string>();
   for (const n of list) {
-    if (ids.has(n.id)) throw new ComputeError(`${name}: two nodes have the id '${n.id}': give each entry its own name or id.`, name);
+    if (ids.has(n.id))
+      throw new ComputeError(`${name}: two nodes have the id '${n.id}': give each entry its own name or id.`, name);
     ids.add(n.id);
   }
   const ssh = sshConnector(opts.ssh ?? {});

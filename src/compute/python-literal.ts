@@ -26,7 +26,20 @@ export function pythonLiteral(text: string): { value: Value } | undefined {
       return;
     }
   };
-  const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '0': '\0', '\n': '' };
+  const escapes: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    '0': '\0',
+    '\n': '',
+  };
   const stringLit = (): string => {
     let raw = false;
     let bytes = false;
@@ -80,7 +93,10 @@ export function pythonLiteral(text: string): { value: Value } | undefined {
     }
   };
   const number = (): number => {
-    const m = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?\.?|\d[\d_]*\.)/.exec(s.slice(i));
+    const m =
+      /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?\.?|\d[\d_]*\.)/.exec(
+        s.slice(i),
+      );
     if (!m) fail();
     const t = m![0];
     if (/_$|__|_\.|\._/.test(t)) fail();

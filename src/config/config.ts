@@ -135,7 +135,8 @@ const expandHome = (p: string | undefined) => (p === undefined ? undefined : p.r
 function fromEnv(name: string | undefined, what: string): string | undefined {
   if (!name) return undefined;
   const v = process.env[name];
-  if (v === undefined) throw new SpecError(`adminUser.${what}: the environment variable ${name} is not set.`, 'adminUser', what);
+  if (v === undefined)
+    throw new SpecError(`adminUser.${what}: the environment variable ${name} is not set.`, 'adminUser', what);
   return v;
 }
 

@@ -62,10 +62,14 @@ const variantShape = {
   groups: z.record(z.string(), z.strictObject({ nodeSpec: z.looseObject({}).optional() })).optional(),
 };
 const projectSchema = z.strictObject({
-  groups: z.array(z.custom<GroupSpec>((v) => isPlainObject(v) && v.kind === 'group-spec', 'expected a groupSpec')).min(1, 'a project needs at least one group'),
+  groups: z
+    .array(z.custom<GroupSpec>((v) => isPlainObject(v) && v.kind === 'group-spec', 'expected a groupSpec'))
+    .min(1, 'a project needs at least one group'),
   phases: z.record(z.string(), fn).optional(),
   environment: z.record(z.string(), z.unknown()).optional(),
-  providers: z.record(z.string(), z.strictObject({ ...variantShape, variants: z.array(z.strictObject(variantShape)).optional() })).optional(),
+  providers: z
+    .record(z.string(), z.strictObject({ ...variantShape, variants: z.array(z.strictObject(variantShape)).optional() }))
+    .optional(),
 });
 
 /** Declare a project (validated). */
@@ -116,7 +120,13 @@ async function importTypeScript(path: string): Promise<{ default?: unknown }> {
         setup(b) {
           b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (a) => ({
             contents: fileMeta(a.path)(readFileSync(a.path, 'utf8')),
-            loader: /\.[cm]?tsx?$/.test(a.path) ? (a.path.endsWith('x') ? 'tsx' : 'ts') : a.path.endsWith('x') ? 'jsx' : 'js',
+            loader: /\.[cm]?tsx?$/.test(a.path)
+              ? a.path.endsWith('x')
+                ? 'tsx'
+                : 'ts'
+              : a.path.endsWith('x')
+                ? 'jsx'
+                : 'js',
           }));
         },
       },
@@ -134,7 +144,9 @@ async function importTypeScript(path: string): Promise<{ default?: unknown }> {
 
 /** esbuild's first error as `file:line:column: text`. */
 function esbuildMessage(e: unknown): string {
-  const first = (e as { errors: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors[0]!;
+  const first = (
+    e as { errors: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }
+  ).errors[0]!;
   const at = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
   return `${at}${first.text}`;
 }
@@ -195,7 +207,12 @@ export function projectGroups(project: Project, sel: ProjectSelection): GroupSpe
   let groups = project.groups;
   if (sel.groups?.length) {
     const unknown = sel.groups.filter((g) => !groups.some((x) => x.groupName === g));
-    if (unknown.length) throw new SpecError(`No group named ${unknown.join(', ')} in the project. Groups: ${groups.map((g) => g.groupName).join(', ')}.`, 'project', 'groups');
+    if (unknown.length)
+      throw new SpecError(
+        `No group named ${unknown.join(', ')} in the project. Groups: ${groups.map((g) => g.groupName).join(', ')}.`,
+        'project',
+        'groups',
+      );
     groups = groups.filter((g) => sel.groups!.includes(g.groupName));
   }
   if (sel.roles?.length) groups = groups.filter((g) => g.roles.some((r) => sel.roles!.includes(r)));
@@ -203,7 +220,10 @@ export function projectGroups(project: Project, sel: ProjectSelection): GroupSpe
   for (const v of variants) {
     for (const g of groups) {
       const base = { ...(prov?.nodeSpec ?? {}), ...(v !== prov ? (v.nodeSpec ?? {}) : {}) } as Record<string, unknown>;
-      const perGroup = (v.groups?.[g.groupName]?.nodeSpec ?? prov?.groups?.[g.groupName]?.nodeSpec ?? {}) as Record<string, unknown>;
+      const perGroup = (v.groups?.[g.groupName]?.nodeSpec ?? prov?.groups?.[g.groupName]?.nodeSpec ?? {}) as Record<
+        string,
+        unknown
+      >;
       const { kind: _k1, ...baseNs } = deepMerge(base, perGroup) as Record<string, unknown>;
       const exts = [
         ...(g.phases.bootstrap ? [] : [bootstrap]),

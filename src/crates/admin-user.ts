@@ -35,7 +35,11 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
   optionsParam: 2,
   parse: (username, keys) => ({
     username: validate(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/), username, 'authorizeKeys'),
-    keys: validate(z.array(keyLine).min(1), keys.map((k) => k.trim()), `authorizeKeys '${username}'`),
+    keys: validate(
+      z.array(keyLine).min(1),
+      keys.map((k) => k.trim()),
+      `authorizeKeys '${username}'`,
+    ),
   }),
   summary: ([a]) => `authorizeKeys ${a?.username ?? ''}`,
   script: ([a], ctx) => {
@@ -50,11 +54,24 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
     for (const k of a!.keys) {
       const [type, blob, ...comment] = k.split(' ');
       const add = ctx.check
-        ? [`  pallet_would ${shQuote(`authorize key ${type} ${blob!.slice(0, 12)}... ${comment.join(' ')} for ${name}`.trimEnd())}; pallet_t=check`]
-        : ['  [ -n "$pallet_t" ] || { pallet_t=$(mktemp "$pallet_ak.XXXXXXXX") && cat "$pallet_ak" > "$pallet_t"; } || exit 1', `  printf '%s\\n' ${shQuote(k)} >> "$pallet_t" || exit 1`];
-      lines.push(`if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"${ctx.check ? ' 2>/dev/null' : ''}; then`, ...add, 'fi');
+        ? [
+            `  pallet_would ${shQuote(`authorize key ${type} ${blob!.slice(0, 12)}... ${comment.join(' ')} for ${name}`.trimEnd())}; pallet_t=check`,
+          ]
+        : [
+            '  [ -n "$pallet_t" ] || { pallet_t=$(mktemp "$pallet_ak.XXXXXXXX") && cat "$pallet_ak" > "$pallet_t"; } || exit 1',
+            `  printf '%s\\n' ${shQuote(k)} >> "$pallet_t" || exit 1`,
+          ];
+      lines.push(
+        `if ! grep -qF ${shQuote(`${type} ${blob}`)} "$pallet_ak"${ctx.check ? ' 2>/dev/null' : ''}; then`,
+        ...add,
+        'fi',
+      );
     }
-    lines.push(ctx.check ? 'if [ -n "$pallet_t" ]; then pallet_t=; pallet_changed; fi' : 'if [ -n "$pallet_t" ]; then mv -f "$pallet_t" "$pallet_ak" || exit 1; pallet_changed; fi');
+    lines.push(
+      ctx.check
+        ? 'if [ -n "$pallet_t" ]; then pallet_t=; pallet_changed; fi'
+        : 'if [ -n "$pallet_t" ]; then mv -f "$pallet_t" "$pallet_ak" || exit 1; pallet_changed; fi',
+    );
     lines.push(sshFileAttrs(name, '"$pallet_ak"', '600', ctx));
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
@@ -75,7 +92,9 @@ export const automatedAdminUser = planFn('automated-admin-user', (username?: str
       try {
         keys = [readFileSync(admin.publicKeyPath, 'utf8').trim()];
       } catch (e) {
-        throw new Error(`automatedAdminUser: cannot read the admin user's public key ${admin.publicKeyPath}: ${(e as Error).message}`);
+        throw new Error(
+          `automatedAdminUser: cannot read the admin user's public key ${admin.publicKeyPath}: ${(e as Error).message}`,
+        );
       }
     } else throw new Error('automatedAdminUser: the admin user has no publicKeyPath or publicKey to authorize');
   }

@@ -16,7 +16,9 @@ import { serverSpec, validate, type ServerSpec } from '../spec/spec.js';
 
 const account = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name');
 // cron skips files in /etc/cron.d whose names have a dot (or other characters run-parts refuses).
-const cronName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (cron ignores /etc/cron.d files with a dot in the name)');
+const cronName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (cron ignores /etc/cron.d files with a dot in the name)');
 
 /** A crontab: its text, or its lines. */
 export type CrontabContent = string | string[];
@@ -37,14 +39,19 @@ interface UserCrontabArgs {
  * Make `user`'s crontab exactly `content` (`crontab -u user`), or remove it (`{ action: 'remove' }`). The
  * current crontab is compared first: an equal one is not loaded again. Needs cron's `crontab` on the node.
  */
-export const crontab = defineAction<[user: string, content: CrontabContent, opts?: { action?: 'create' | 'remove' } & ChangeOptions], UserCrontabArgs>({
+export const crontab = defineAction<
+  [user: string, content: CrontabContent, opts?: { action?: 'create' | 'remove' } & ChangeOptions],
+  UserCrontabArgs
+>({
   name: 'crontab',
   execution: 'in-sequence',
   optionsParam: 2,
   parse: (user, content, opts = {}) => ({
     user: validate(account, user, 'crontab'),
     content: text(validate(z.union([z.string(), z.array(z.string())]), content, `crontab '${user}'`)),
-    remove: validate(z.strictObject({ action: z.enum(['create', 'remove']).optional() }), opts, `crontab '${user}'`).action === 'remove',
+    remove:
+      validate(z.strictObject({ action: z.enum(['create', 'remove']).optional() }), opts, `crontab '${user}'`)
+        .action === 'remove',
   }),
   summary: ([a]) => `crontab ${a?.user ?? ''}${a?.remove ? ' (remove)' : ''}`,
   script: ([a], ctx) => {
@@ -58,13 +65,19 @@ export const crontab = defineAction<[user: string, content: CrontabContent, opts
       `if crontab -u ${u} -l > "$pallet_cur" 2>"$pallet_new"; then pallet_has=1; elif grep -qi 'no crontab' "$pallet_new"; then pallet_has=; : > "$pallet_cur"; else cat "$pallet_new" >&2; exit 1; fi`,
     ];
     if (a!.remove) {
-      lines.push(`if [ -n "$pallet_has" ]; then ${mutation(ctx, `crontab -u ${u} -r`, shQuote(`remove the crontab of ${a!.user}`))}; pallet_changed; fi`);
+      lines.push(
+        `if [ -n "$pallet_has" ]; then ${mutation(ctx, `crontab -u ${u} -r`, shQuote(`remove the crontab of ${a!.user}`))}; pallet_changed; fi`,
+      );
     } else {
       lines.push(
         writeBytes(a!.content, '"$pallet_new"', 'exit 1'),
         ...(ctx.check
-          ? [`if [ -z "$pallet_has" ] || ! cmp -s "$pallet_cur" "$pallet_new"; then pallet_diff ${shQuote(`crontab of ${a!.user}`)} "$pallet_cur" "$pallet_new"; pallet_changed; fi`]
-          : [`if [ -z "$pallet_has" ] || ! cmp -s "$pallet_cur" "$pallet_new"; then crontab -u ${u} "$pallet_new" || exit 1; pallet_changed; fi`]),
+          ? [
+              `if [ -z "$pallet_has" ] || ! cmp -s "$pallet_cur" "$pallet_new"; then pallet_diff ${shQuote(`crontab of ${a!.user}`)} "$pallet_cur" "$pallet_new"; pallet_changed; fi`,
+            ]
+          : [
+              `if [ -z "$pallet_has" ] || ! cmp -s "$pallet_cur" "$pallet_new"; then crontab -u ${u} "$pallet_new" || exit 1; pallet_changed; fi`,
+            ]),
       );
     }
     return { script: lines.join('\n'), changes: 'reported', checked: true };
@@ -75,7 +88,11 @@ export const crontab = defineAction<[user: string, content: CrontabContent, opts
  * A system crontab, `/etc/cron.d/<name>` (lines with a user field: `m h dom mon dow user command`), owned by
  * root, mode 0644, replaced atomically; `{ action: 'remove' }` deletes it.
  */
-export function systemCrontab(name: string, content: CrontabContent, opts: { action?: 'create' | 'remove' } & ChangeOptions = {}): void {
+export function systemCrontab(
+  name: string,
+  content: CrontabContent,
+  opts: { action?: 'create' | 'remove' } & ChangeOptions = {},
+): void {
   currentSession('systemCrontab');
   const path = `/etc/cron.d/${validate(cronName, name, 'systemCrontab')}`;
   const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
@@ -94,10 +111,14 @@ const facility = 'crontab';
 /** Settings phase: declare crontabs (merged with those declared before). */
 export function crontabSettings(settings: CrontabSettings, opts: SettingsOptions = {}): void {
   currentSession('crontabSettings');
-  updateSettings(facility, (cur) => ({
-    user: { ...((cur.user as CrontabSettings['user']) ?? {}), ...(settings.user ?? {}) },
-    system: { ...((cur.system as CrontabSettings['system']) ?? {}), ...(settings.system ?? {}) },
-  }), opts);
+  updateSettings(
+    facility,
+    (cur) => ({
+      user: { ...((cur.user as CrontabSettings['user']) ?? {}), ...(settings.user ?? {}) },
+      system: { ...((cur.system as CrontabSettings['system']) ?? {}), ...(settings.system ?? {}) },
+    }),
+    opts,
+  );
 }
 
 /** Settings phase: declare `user`'s crontab. */

@@ -23,7 +23,12 @@ export interface HostEntry {
   names: string[];
 }
 
-const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'a host name (letters, digits, - and dots)');
+const hostName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    'a host name (letters, digits, - and dots)',
+  );
 const address = z.string().regex(/^[0-9A-Fa-f.:]+(%[A-Za-z0-9]+)?$/, 'an IPv4 or IPv6 address');
 const entrySchema = z.strictObject({ ip: address, names: z.array(hostName).min(1) });
 
@@ -40,9 +45,15 @@ export interface EtcHostsOptions extends ChangeOptions {
  */
 export function etcHosts(entries: HostEntry[] | Record<string, string | string[]>, opts: EtcHostsOptions = {}): void {
   currentSession('etcHosts');
-  const list = Array.isArray(entries) ? entries : Object.entries(entries).map(([ip, n]) => ({ ip, names: Array.isArray(n) ? n : [n] }));
+  const list = Array.isArray(entries)
+    ? entries
+    : Object.entries(entries).map(([ip, n]) => ({ ip, names: Array.isArray(n) ? n : [n] }));
   const valid = validate(z.array(entrySchema), list, 'etcHosts');
-  const name = validate(z.string().regex(/^[A-Za-z0-9_. -]+$/, 'letters, digits, _ . - and blanks'), opts.name ?? 'hosts', 'etcHosts name');
+  const name = validate(
+    z.string().regex(/^[A-Za-z0-9_. -]+$/, 'letters, digits, _ . - and blanks'),
+    opts.name ?? 'hosts',
+    'etcHosts name',
+  );
   const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
   if (valid.length === 0) blockInFile('/etc/hosts', { name, state: 'absent', ...flag });
   else blockInFile('/etc/hosts', { name, block: valid.map((e) => `${e.ip} ${e.names.join(' ')}\n`).join(''), ...flag });
@@ -76,9 +87,24 @@ export function setHostname(name?: string, opts: SetHostnameOptions = {}): void 
   const host = validate(hostName, name ?? s.target.node.hostname, 'setHostname');
   const short = host.split('.')[0]!;
   const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  remoteFile('/etc/hostname', { content: `${host}\n`, owner: 'root', group: 'root', mode: '0644', noVersioning: true, ...flag });
-  lineInFile('/etc/hosts', { regexp: '^127\\.0\\.1\\.1[ \t]', line: `127.0.1.1 ${short === host ? host : `${host} ${short}`}`, insertAfter: '^127\\.0\\.0\\.1[ \t]+localhost([ \t]|$)', ...flag });
+  remoteFile('/etc/hostname', {
+    content: `${host}\n`,
+    owner: 'root',
+    group: 'root',
+    mode: '0644',
+    noVersioning: true,
+    ...flag,
+  });
+  lineInFile('/etc/hosts', {
+    regexp: '^127\\.0\\.1\\.1[ \t]',
+    line: `127.0.1.1 ${short === host ? host : `${host} ${short}`}`,
+    insertAfter: '^127\\.0\\.0\\.1[ \t]+localhost([ \t]|$)',
+    ...flag,
+  });
   if (opts.apply !== false) {
-    execScript(`if [ "$(hostname)" != ${shQuote(host)} ]; then hostname ${shQuote(host)} && pallet_changed; fi`, { changes: 'reported', ...flag });
+    execScript(`if [ "$(hostname)" != ${shQuote(host)} ]; then hostname ${shQuote(host)} && pallet_changed; fi`, {
+      changes: 'reported',
+      ...flag,
+    });
   }
 }

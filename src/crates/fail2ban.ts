@@ -36,13 +36,22 @@ export interface Fail2banSettings {
   service?: string;
 }
 
-const word = z.string().regex(/^[^\n\r\]\[=#;]+$/, 'one line, no [ ] = # ;').refine((v) => v.trim() === v && v !== '', 'no blank at either end');
-const time = z.union([z.number().int(), z.string().regex(/^(-1|[0-9]+[smhdw]?)$/, 'seconds, -1 (for ever), or a time such as 10m, 1h, 1d')]);
+const word = z
+  .string()
+  .regex(/^[^\n\r\]\[=#;]+$/, 'one line, no [ ] = # ;')
+  .refine((v) => v.trim() === v && v !== '', 'no blank at either end');
+const time = z.union([
+  z.number().int(),
+  z.string().regex(/^(-1|[0-9]+[smhdw]?)$/, 'seconds, -1 (for ever), or a time such as 10m, 1h, 1d'),
+]);
 const jail = z.strictObject({
   enabled: z.boolean().optional(),
   port: z.union([word, z.number().int().positive()]).optional(),
   filter: word.optional(),
-  logpath: z.string().regex(/^\/[^\n\r]*$/, 'an absolute path').optional(),
+  logpath: z
+    .string()
+    .regex(/^\/[^\n\r]*$/, 'an absolute path')
+    .optional(),
   backend: z.enum(['auto', 'polling', 'pyinotify', 'systemd']).optional(),
   maxretry: z.number().int().positive().optional(),
   findtime: time.optional(),
@@ -51,9 +60,15 @@ const jail = z.strictObject({
   action: word.optional(),
 });
 const schema = z.strictObject({
-  defaults: jail.omit({ enabled: true, port: true, filter: true, logpath: true }).extend({ banaction: word.optional() }).optional(),
+  defaults: jail
+    .omit({ enabled: true, port: true, filter: true, logpath: true })
+    .extend({ banaction: word.optional() })
+    .optional(),
   jails: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a jail name'), jail).optional(),
-  service: z.string().regex(/^[A-Za-z0-9@._-]+$/).optional(),
+  service: z
+    .string()
+    .regex(/^[A-Za-z0-9@._-]+$/)
+    .optional(),
 });
 
 function section(name: string, values: Record<string, unknown>): string {
@@ -67,7 +82,11 @@ function section(name: string, values: Record<string, unknown>): string {
 export function fail2banJailLocal(settings: Fail2banSettings = {}): string {
   const s = validate(schema, settings, 'fail2ban') as Fail2banSettings;
   const jails = s.jails ?? { sshd: { enabled: true } };
-  return ['# managed by pallet (fail2ban)\n', ...(s.defaults ? [section('DEFAULT', s.defaults)] : []), ...Object.entries(jails).map(([n, j]) => section(n, { enabled: true, ...j }))].join('\n');
+  return [
+    '# managed by pallet (fail2ban)\n',
+    ...(s.defaults ? [section('DEFAULT', s.defaults)] : []),
+    ...Object.entries(jails).map(([n, j]) => section(n, { enabled: true, ...j })),
+  ].join('\n');
 }
 
 /** The flag fail2ban's configuration change sets (its restart handler watches it). */

@@ -18,7 +18,9 @@ import { mutation } from '../script/check.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../spec/spec.js';
 
-const devicePath = z.string().regex(/^\/[^\s\n]*$/, 'an absolute path without blanks (a device such as /dev/vdb, or an image file)');
+const devicePath = z
+  .string()
+  .regex(/^\/[^\s\n]*$/, 'an absolute path without blanks (a device such as /dev/vdb, or an image file)');
 const fsType = z.string().regex(/^[a-z0-9]+$/, 'a filesystem type such as ext4, xfs, vfat');
 const mountOption = z.string().regex(/^[A-Za-z0-9_=.:/-]+$/, 'one mount option (no blank or comma)');
 
@@ -33,12 +35,19 @@ interface MkfsArgs {
  * with the same filesystem is left as it is (no change); anything else found on it fails the action, naming
  * what was found: it is never formatted over.
  */
-export const makeFilesystem = defineAction<[device: string, opts?: { type?: string; options?: string[] } & ChangeOptions], MkfsArgs>({
+export const makeFilesystem = defineAction<
+  [device: string, opts?: { type?: string; options?: string[] } & ChangeOptions],
+  MkfsArgs
+>({
   name: 'makeFilesystem',
   execution: 'in-sequence',
   optionsParam: 1,
   parse: (device, opts = {}) => {
-    const o = validate(z.strictObject({ type: fsType.optional(), options: z.array(z.string().regex(/^[^\n]+$/)).optional() }), opts, `makeFilesystem '${device}'`);
+    const o = validate(
+      z.strictObject({ type: fsType.optional(), options: z.array(z.string().regex(/^[^\n]+$/)).optional() }),
+      opts,
+      `makeFilesystem '${device}'`,
+    );
     return { device: validate(devicePath, device, 'makeFilesystem'), type: o.type ?? 'ext4', options: o.options ?? [] };
   },
   summary: ([a]) => `makeFilesystem ${a?.device ?? ''} ${a?.type ?? ''}`,
@@ -75,7 +84,10 @@ interface MountArgs {
   options: string[];
 }
 
-const mountNow = defineAction<[device: string, dir: string, opts: { type?: string; options: string[] } & ChangeOptions], MountArgs>({
+const mountNow = defineAction<
+  [device: string, dir: string, opts: { type?: string; options: string[] } & ChangeOptions],
+  MountArgs
+>({
   name: 'mount',
   execution: 'in-sequence',
   optionsParam: 2,
@@ -122,7 +134,16 @@ function ereLiteral(s: string): string {
 export function mount(device: string, dir: string, opts: MountOptions = {}): void {
   currentSession('mount');
   const what = `mount '${device}'`;
-  validate(z.string().regex(/^(\/\S+|UUID=[A-Za-z0-9-]+|LABEL=[A-Za-z0-9_.-]+|PARTUUID=[A-Za-z0-9-]+)$/, 'a device path, UUID=, LABEL= or PARTUUID='), device, what);
+  validate(
+    z
+      .string()
+      .regex(
+        /^(\/\S+|UUID=[A-Za-z0-9-]+|LABEL=[A-Za-z0-9_.-]+|PARTUUID=[A-Za-z0-9-]+)$/,
+        'a device path, UUID=, LABEL= or PARTUUID=',
+      ),
+    device,
+    what,
+  );
   validate(z.string().regex(/^\/[^\s]*$/, 'an absolute path without blanks'), dir, what);
   const type = opts.type === undefined ? undefined : validate(fsType, opts.type, what);
   const options = (opts.options ?? []).map((o) => validate(mountOption, o, what));

@@ -18,7 +18,10 @@ export interface WaitNetOptions extends ChangeOptions {
   interval?: number;
 }
 
-const waitSchema = z.strictObject({ timeout: z.number().positive().optional(), interval: z.number().positive().optional() });
+const waitSchema = z.strictObject({
+  timeout: z.number().positive().optional(),
+  interval: z.number().positive().optional(),
+});
 
 interface PortArgs {
   port: number;
@@ -28,8 +31,14 @@ interface PortArgs {
 }
 
 /** The wait loop: `test` until it succeeds or `timeout` passes; check mode tries once. */
-function waitLoop(test: string, a: { timeout: number; interval: number }, what: string, check: boolean | undefined): string {
-  if (check) return `if ! ${test}; then pallet_may ${shQuote(`${what}: not yet (a change before it may start it)`)}; fi`;
+function waitLoop(
+  test: string,
+  a: { timeout: number; interval: number },
+  what: string,
+  check: boolean | undefined,
+): string {
+  if (check)
+    return `if ! ${test}; then pallet_may ${shQuote(`${what}: not yet (a change before it may start it)`)}; fi`;
   // Tries are counted (not read off the clock, whose whole seconds would cut the wait short): it waits at least `timeout`.
   const tries = Math.ceil(a.timeout / a.interval);
   return [
@@ -46,13 +55,25 @@ function waitLoop(test: string, a: { timeout: number; interval: number }, what: 
  * Wait until something listens on `port` (any address) on the node: read from `/proc/net/tcp{,6}` (or udp), so
  * no `ss`/`netstat` is needed.
  */
-export const waitForPortListen = defineAction<[port: number, opts?: WaitNetOptions & { protocol?: 'tcp' | 'udp' }], PortArgs>({
+export const waitForPortListen = defineAction<
+  [port: number, opts?: WaitNetOptions & { protocol?: 'tcp' | 'udp' }],
+  PortArgs
+>({
   name: 'waitForPortListen',
   execution: 'in-sequence',
   optionsParam: 1,
   parse: (port, opts = {}) => {
-    const o = validate(waitSchema.extend({ protocol: z.enum(['tcp', 'udp']).optional() }), opts, `waitForPortListen ${port}`);
-    return { port: validate(z.number().int().min(1).max(65535), port, 'waitForPortListen'), protocol: o.protocol ?? 'tcp', timeout: o.timeout ?? 60, interval: o.interval ?? 1 };
+    const o = validate(
+      waitSchema.extend({ protocol: z.enum(['tcp', 'udp']).optional() }),
+      opts,
+      `waitForPortListen ${port}`,
+    );
+    return {
+      port: validate(z.number().int().min(1).max(65535), port, 'waitForPortListen'),
+      protocol: o.protocol ?? 'tcp',
+      timeout: o.timeout ?? 60,
+      interval: o.interval ?? 1,
+    };
   },
   summary: ([a]) => `waitForPortListen ${a?.protocol ?? 'tcp'}/${a?.port ?? ''}`,
   script: ([a], c) => {
@@ -61,7 +82,11 @@ export const waitForPortListen = defineAction<[port: number, opts?: WaitNetOptio
     const state = a!.protocol === 'tcp' ? '0A' : '07';
     const files = `/proc/net/${a!.protocol} /proc/net/${a!.protocol}6`;
     const test = `cat ${files} 2>/dev/null | awk 'NR > 1 { split($2, l, ":"); if (l[2] == "${hex}" && $4 == "${state}") f = 1 } END { exit !f }'`;
-    return { script: waitLoop(test, a!, `port ${a!.protocol}/${a!.port} is not listening`, c.check), changes: 'never', checked: true };
+    return {
+      script: waitLoop(test, a!, `port ${a!.protocol}/${a!.port} is not listening`, c.check),
+      changes: 'never',
+      checked: true,
+    };
   },
 });
 

@@ -30,7 +30,11 @@ export interface BackportsOptions {
 export function addDebianBackports(opts: BackportsOptions = {}): void {
   currentSession('addDebianBackports');
   packageSource('debian-backports', {
-    apt: { url: opts.url ?? 'http://deb.debian.org/debian', release: opts.release ?? '{codename}-backports', scopes: opts.scopes ?? ['main'] },
+    apt: {
+      url: opts.url ?? 'http://deb.debian.org/debian',
+      release: opts.release ?? '{codename}-backports',
+      scopes: opts.scopes ?? ['main'],
+    },
   });
   if (opts.update !== false) planWhen(targetFlag(packageSourceChangedFlag), () => void packageManager('update'));
 }
@@ -41,7 +45,10 @@ export function addDebianBackports(opts: BackportsOptions = {}): void {
  */
 export function addEpel(opts: { version?: string | number } = {}): void {
   currentSession('addEpel');
-  const v = opts.version === undefined ? undefined : validate(z.union([z.string().regex(/^[0-9]+$/), z.number().int().positive()]), opts.version, 'addEpel');
+  const v =
+    opts.version === undefined
+      ? undefined
+      : validate(z.union([z.string().regex(/^[0-9]+$/), z.number().int().positive()]), opts.version, 'addEpel');
   const major = v === undefined ? '"$(rpm -E %rhel)"' : shQuote(String(v));
   execScript(
     `pallet_v=${major}; case $pallet_v in ''|*[!0-9]*) echo "addEpel: cannot tell the major version of this node (give version)" >&2; exit 1 ;; esac\n` +

@@ -20,7 +20,9 @@ import { validate } from '../spec/spec.js';
 
 const account = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name');
 const keyFile = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name in ~/.ssh (no slash)');
-const publicKeyLine = z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)?\n?$/, 'an OpenSSH public key line');
+const publicKeyLine = z
+  .string()
+  .regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)?\n?$/, 'an OpenSSH public key line');
 
 /** Shell: `$pallet_home` and `$pallet_ssh` (the user's ~/.ssh, made 0700 and the user's) or fail naming the user. */
 export function sshDir(user: string, c: ScriptContext): string[] {
@@ -75,7 +77,10 @@ export const generateKey = defineAction<[user: string, opts?: GenerateKeyOptions
       z.strictObject({
         type: z.enum(['ed25519', 'rsa', 'ecdsa']).optional(),
         filename: keyFile.optional(),
-        comment: z.string().regex(/^[^\n]*$/).optional(),
+        comment: z
+          .string()
+          .regex(/^[^\n]*$/)
+          .optional(),
         passphrase: z.string().optional(),
         bits: z.number().int().positive().optional(),
       }),
@@ -95,7 +100,18 @@ export const generateKey = defineAction<[user: string, opts?: GenerateKeyOptions
   summary: ([a]) => `generateKey ${a?.user ?? ''} ~/.ssh/${a?.filename ?? ''}`,
   script: ([a], c) => {
     const u = shQuote(a!.user);
-    const args = ['-q', '-t', a!.type, ...(a!.bits ? ['-b', String(a!.bits)] : []), '-N', a!.passphrase, '-C', a!.comment].map(shQuote).join(' ');
+    const args = [
+      '-q',
+      '-t',
+      a!.type,
+      ...(a!.bits ? ['-b', String(a!.bits)] : []),
+      '-N',
+      a!.passphrase,
+      '-C',
+      a!.comment,
+    ]
+      .map(shQuote)
+      .join(' ');
     const lines = [
       ...sshDir(a!.user, c),
       `pallet_k="$pallet_ssh"/${shQuote(a!.filename)}`,
@@ -104,7 +120,12 @@ export const generateKey = defineAction<[user: string, opts?: GenerateKeyOptions
       sshFileAttrs(a!.user, '"$pallet_k"', '600', c),
       sshFileAttrs(a!.user, '"$pallet_k.pub"', '644', c),
     ];
-    return { script: lines.join('\n'), changes: 'reported', checked: true, ...(a!.passphrase ? { sensitive: [a!.passphrase] } : {}) };
+    return {
+      script: lines.join('\n'),
+      changes: 'reported',
+      checked: true,
+      ...(a!.passphrase ? { sensitive: [a!.passphrase] } : {}),
+    };
   },
 });
 
@@ -119,14 +140,21 @@ interface InstallArgs {
  * Install a given key pair as `~user/.ssh/<name>` and `<name>.pub`. The private key is secret: it never shows in
  * results, logs or `explain`, is written 0600 from the start, and replaced atomically only when it differs.
  */
-export const installKey = defineAction<[user: string, name: string, privateKey: string, publicKey: string, opts?: ChangeOptions], InstallArgs>({
+export const installKey = defineAction<
+  [user: string, name: string, privateKey: string, publicKey: string, opts?: ChangeOptions],
+  InstallArgs
+>({
   name: 'installKey',
   execution: 'in-sequence',
   optionsParam: 4,
   parse: (user, name, privateKey, publicKey) => ({
     user: validate(account, user, 'installKey'),
     name: validate(keyFile, name, 'installKey'),
-    privateKey: validate(z.string().includes('PRIVATE KEY', { message: 'a private key (PEM or OpenSSH format)' }), privateKey, `installKey '${user}'`),
+    privateKey: validate(
+      z.string().includes('PRIVATE KEY', { message: 'a private key (PEM or OpenSSH format)' }),
+      privateKey,
+      `installKey '${user}'`,
+    ),
     publicKey: validate(publicKeyLine, publicKey, `installKey '${user}'`),
   }),
   summary: ([a]) => `installKey ${a?.user ?? ''} ~/.ssh/${a?.name ?? ''}`,
@@ -140,8 +168,15 @@ export const installKey = defineAction<[user: string, name: string, privateKey: 
         writeBytes(content, '"$pallet_t"', 'exit 1'),
         `if [ ! -f "$pallet_p" ] || [ -L "$pallet_p" ] || ! cmp -s "$pallet_t" "$pallet_p"; then`,
         ...(c.check
-          ? [secret ? `  pallet_would ${shQuote(`${label}: content differs (sensitive: no diff)`)}` : `  pallet_diff ${shQuote(label)} "$pallet_p" "$pallet_t"`, '  rm -f "$pallet_t"']
-          : [`  { chown ${u}:"$pallet_grp" "$pallet_t" && chmod ${mode} "$pallet_t" && mv -f "$pallet_t" "$pallet_p"; } || { rm -f "$pallet_t"; exit 1; }`]),
+          ? [
+              secret
+                ? `  pallet_would ${shQuote(`${label}: content differs (sensitive: no diff)`)}`
+                : `  pallet_diff ${shQuote(label)} "$pallet_p" "$pallet_t"`,
+              '  rm -f "$pallet_t"',
+            ]
+          : [
+              `  { chown ${u}:"$pallet_grp" "$pallet_t" && chmod ${mode} "$pallet_t" && mv -f "$pallet_t" "$pallet_p"; } || { rm -f "$pallet_t"; exit 1; }`,
+            ]),
         '  pallet_changed',
         'else',
         '  rm -f "$pallet_t"',
@@ -164,7 +199,10 @@ interface PublicKeyArgs {
 const readPublicKey = defineAction<[user: string, filename: string], PublicKeyArgs>({
   name: 'publicKey',
   execution: 'in-sequence',
-  parse: (user, filename) => ({ user: validate(account, user, 'publicKey'), filename: validate(keyFile, filename, 'publicKey') }),
+  parse: (user, filename) => ({
+    user: validate(account, user, 'publicKey'),
+    filename: validate(keyFile, filename, 'publicKey'),
+  }),
   summary: ([a]) => `publicKey ${a?.user ?? ''} ~/.ssh/${a?.filename ?? ''}`,
   script: ([a]) => ({
     script: [
@@ -181,7 +219,10 @@ const readPublicKey = defineAction<[user: string, filename: string], PublicKeyAr
  * The public key of `user` (default `~/.ssh/id_ed25519.pub`; `type` or `filename` to choose), read on the node:
  * a node value holding the key line (without its newline), for other nodes' `authorizeKeys`.
  */
-export function publicKey(user: string, opts: { type?: 'ed25519' | 'rsa' | 'ecdsa'; filename?: string } = {}): NodeValue<string> {
+export function publicKey(
+  user: string,
+  opts: { type?: 'ed25519' | 'rsa' | 'ecdsa'; filename?: string } = {},
+): NodeValue<string> {
   currentSession('publicKey');
   const v: NodeValue<ScriptValue> = readPublicKey(user, opts.filename ?? `id_${opts.type ?? 'ed25519'}.pub`);
   return withActionValues([v], (r) => r.out.trim());
@@ -205,8 +246,16 @@ export const authorizeKeyForLocalhost = defineAction<
   execution: 'in-sequence',
   optionsParam: 1,
   parse: (user, opts = {}) => {
-    const o = validate(z.strictObject({ filename: keyFile.optional(), authorizeForUser: account.optional() }), opts, `authorizeKeyForLocalhost '${user}'`);
-    return { user: validate(account, user, 'authorizeKeyForLocalhost'), filename: o.filename ?? 'id_ed25519.pub', forUser: o.authorizeForUser ?? user };
+    const o = validate(
+      z.strictObject({ filename: keyFile.optional(), authorizeForUser: account.optional() }),
+      opts,
+      `authorizeKeyForLocalhost '${user}'`,
+    );
+    return {
+      user: validate(account, user, 'authorizeKeyForLocalhost'),
+      filename: o.filename ?? 'id_ed25519.pub',
+      forUser: o.authorizeForUser ?? user,
+    };
   },
   summary: ([a]) => `authorizeKeyForLocalhost ${a?.user ?? ''} -> ${a?.forUser ?? ''}`,
   script: ([a], c) => {
@@ -255,14 +304,23 @@ export function sshConfig(host: string, settings: Record<string, string | number
   const what = `sshConfig '${host}'`;
   validate(z.string().regex(/^[^\s#]+$/, 'a host pattern (no blank or #)'), host, what);
   const user = validate(account, opts.user ?? s.user.username, what);
-  const kv = validate(z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'an ssh_config keyword'), z.union([z.string().regex(/^[^\n]+$/), z.number()])), settings, what);
+  const kv = validate(
+    z.record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'an ssh_config keyword'),
+      z.union([z.string().regex(/^[^\n]+$/), z.number()]),
+    ),
+    settings,
+    what,
+  );
   const home = opts.home ?? (user === 'root' ? '/root' : `/home/${user}`);
   const file = opts.configFile ?? `${home}/.ssh/config`;
   const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
   if (!opts.configFile) directory(`${home}/.ssh`, { owner: user, mode: '0700', recursive: false });
   blockInFile(file, {
     name: `host ${host}`,
-    block: `Host ${host}\n${Object.entries(kv).map(([k, v]) => `  ${k} ${v}\n`).join('')}`,
+    block: `Host ${host}\n${Object.entries(kv)
+      .map(([k, v]) => `  ${k} ${v}\n`)
+      .join('')}`,
     create: true,
     owner: user,
     mode: '0600',

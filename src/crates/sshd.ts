@@ -33,7 +33,14 @@ export interface SshdConfigOptions {
 }
 
 const keyword = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'an sshd_config keyword');
-const value = z.union([z.boolean(), z.number(), z.string().regex(/^[^\n\r#]+$/, 'one line, no #').refine((v) => v.trim() === v, 'no blank at either end')]);
+const value = z.union([
+  z.boolean(),
+  z.number(),
+  z
+    .string()
+    .regex(/^[^\n\r#]+$/, 'one line, no #')
+    .refine((v) => v.trim() === v, 'no blank at either end'),
+]);
 
 /** The flag sshdConfig's edit sets (a handler of yours can watch it too). */
 export const sshdChangedFlag = 'sshd-config-changed';
@@ -78,7 +85,14 @@ const sshdEdit = defineAction<[file: string, settings: Array<[string, string]>, 
       `  if [ -n "$pallet_k" ]; then echo "sshdConfig: $pallet_f sets $pallet_k, and sshd keeps the first value it reads: change it there, remove the file, or leave $pallet_k out of sshdConfig" >&2; exit 1; fi`,
       'done',
     ].join('\n');
-    const edit = editScript('sshdConfig', file, { validate: '/usr/sbin/sshd -T -f %s' }, { PALLET_KV: settings.map(([k, v]) => `${k} ${v}`).join('\n') }, `awk ${shQuote(sshdAwk)}`, c);
+    const edit = editScript(
+      'sshdConfig',
+      file,
+      { validate: '/usr/sbin/sshd -T -f %s' },
+      { PALLET_KV: settings.map(([k, v]) => `${k} ${v}`).join('\n') },
+      `awk ${shQuote(sshdAwk)}`,
+      c,
+    );
     return { ...edit, script: `${dropIns}\n${edit.script}` };
   },
 });

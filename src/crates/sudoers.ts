@@ -33,7 +33,18 @@ export interface SudoersSpecLine {
   /** Run as (default `ALL`): a user, `ALL`, or `user:group`. */
   runAs?: string;
   /** `NOPASSWD`, `SETENV`, `NOEXEC`, ... */
-  tags?: Array<'NOPASSWD' | 'PASSWD' | 'SETENV' | 'NOSETENV' | 'NOEXEC' | 'EXEC' | 'LOG_INPUT' | 'NOLOG_INPUT' | 'LOG_OUTPUT' | 'NOLOG_OUTPUT'>;
+  tags?: Array<
+    | 'NOPASSWD'
+    | 'PASSWD'
+    | 'SETENV'
+    | 'NOSETENV'
+    | 'NOEXEC'
+    | 'EXEC'
+    | 'LOG_INPUT'
+    | 'NOLOG_INPUT'
+    | 'LOG_OUTPUT'
+    | 'NOLOG_OUTPUT'
+  >;
   /** Commands (absolute paths, with arguments), a Cmnd_Alias, or `ALL`. */
   commands: string | string[];
 }
@@ -56,22 +67,64 @@ export interface SudoersOptions extends ChangeOptions {
 }
 
 const word = z.string().regex(/^[^\s,=:#\\"]+$/, 'one word (no blank, comma, =, :, # or quote)');
-const item = z.string().regex(/^[^\n\r\0,]+$/, 'one item: no newline and no comma (give a list)').refine((s) => s.trim() === s && s !== '', 'no blank at either end');
+const item = z
+  .string()
+  .regex(/^[^\n\r\0,]+$/, 'one item: no newline and no comma (give a list)')
+  .refine((s) => s.trim() === s && s !== '', 'no blank at either end');
 const aliasName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an alias name: capitals, digits and _');
 const aliasMap = z.record(aliasName, z.array(item).min(1));
-const defaultValue = z.union([z.boolean(), z.number(), z.string().regex(/^[^\n\r\0"\\]*$/, 'no newline, quote or backslash'), z.array(z.string().regex(/^[^\s"\\]+$/, 'one word'))]);
+const defaultValue = z.union([
+  z.boolean(),
+  z.number(),
+  z.string().regex(/^[^\n\r\0"\\]*$/, 'no newline, quote or backslash'),
+  z.array(z.string().regex(/^[^\s"\\]+$/, 'one word')),
+]);
 const specLine = z.strictObject({
   host: word.optional(),
-  runAs: z.string().regex(/^[^\s,=#()\\"]+$/, 'a user, ALL, or user:group').optional(),
-  tags: z.array(z.enum(['NOPASSWD', 'PASSWD', 'SETENV', 'NOSETENV', 'NOEXEC', 'EXEC', 'LOG_INPUT', 'NOLOG_INPUT', 'LOG_OUTPUT', 'NOLOG_OUTPUT'])).optional(),
+  runAs: z
+    .string()
+    .regex(/^[^\s,=#()\\"]+$/, 'a user, ALL, or user:group')
+    .optional(),
+  tags: z
+    .array(
+      z.enum([
+        'NOPASSWD',
+        'PASSWD',
+        'SETENV',
+        'NOSETENV',
+        'NOEXEC',
+        'EXEC',
+        'LOG_INPUT',
+        'NOLOG_INPUT',
+        'LOG_OUTPUT',
+        'NOLOG_OUTPUT',
+      ]),
+    )
+    .optional(),
   commands: z.union([item, z.array(item).min(1)]),
 });
 const specSchema = z.strictObject({
-  aliases: z.strictObject({ user: aliasMap.optional(), runas: aliasMap.optional(), host: aliasMap.optional(), cmnd: aliasMap.optional() }).optional(),
-  defaults: z.record(z.string().regex(/^(default|[@:>!][^\s,=#"\\]+)$/, "'default', '@host', ':user', '>runas' or '!cmnd'"), z.record(word, defaultValue)).optional(),
-  specs: z.record(z.string().regex(/^%?[^\s,=:#\\"]+$/, 'a user or %group'), z.union([specLine, z.array(specLine)])).optional(),
+  aliases: z
+    .strictObject({
+      user: aliasMap.optional(),
+      runas: aliasMap.optional(),
+      host: aliasMap.optional(),
+      cmnd: aliasMap.optional(),
+    })
+    .optional(),
+  defaults: z
+    .record(
+      z.string().regex(/^(default|[@:>!][^\s,=#"\\]+)$/, "'default', '@host', ':user', '>runas' or '!cmnd'"),
+      z.record(word, defaultValue),
+    )
+    .optional(),
+  specs: z
+    .record(z.string().regex(/^%?[^\s,=:#\\"]+$/, 'a user or %group'), z.union([specLine, z.array(specLine)]))
+    .optional(),
 });
-const fileName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - (sudo skips files in sudoers.d with a dot or a trailing ~)');
+const fileName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - (sudo skips files in sudoers.d with a dot or a trailing ~)');
 
 interface SudoersArgs {
   spec: SudoersSpec;
@@ -87,12 +140,15 @@ export function mergeSudoers(specs: ReadonlyArray<SudoersSpec>): SudoersSpec {
   };
   for (const s of specs) {
     for (const kind of ['user', 'runas', 'host', 'cmnd'] as const) {
-      for (const [name, members] of Object.entries(s.aliases?.[kind] ?? {})) out.aliases[kind][name] = [...new Set([...(out.aliases[kind][name] ?? []), ...members])];
+      for (const [name, members] of Object.entries(s.aliases?.[kind] ?? {}))
+        out.aliases[kind][name] = [...new Set([...(out.aliases[kind][name] ?? []), ...members])];
     }
-    for (const [scope, values] of Object.entries(s.defaults ?? {})) out.defaults[scope] = { ...(out.defaults[scope] ?? {}), ...values };
+    for (const [scope, values] of Object.entries(s.defaults ?? {}))
+      out.defaults[scope] = { ...(out.defaults[scope] ?? {}), ...values };
     for (const [who, lines] of Object.entries(s.specs ?? {})) {
       const have = (out.specs[who] ?? []) as SudoersSpecLine[];
-      for (const l of Array.isArray(lines) ? lines : [lines]) if (!have.some((h) => JSON.stringify(h) === JSON.stringify(l))) have.push(l);
+      for (const l of Array.isArray(lines) ? lines : [lines])
+        if (!have.some((h) => JSON.stringify(h) === JSON.stringify(l))) have.push(l);
       out.specs[who] = have;
     }
   }
@@ -114,7 +170,8 @@ export function formatSudoers(spec: SudoersSpec): string {
   const lines = ['# managed by pallet: edit the plan, not this file'];
   const names = { user: 'User_Alias', runas: 'Runas_Alias', host: 'Host_Alias', cmnd: 'Cmnd_Alias' } as const;
   for (const kind of ['user', 'runas', 'host', 'cmnd'] as const) {
-    for (const [name, members] of Object.entries(spec.aliases?.[kind] ?? {})) lines.push(`${names[kind]} ${name} = ${members.join(', ')}`);
+    for (const [name, members] of Object.entries(spec.aliases?.[kind] ?? {}))
+      lines.push(`${names[kind]} ${name} = ${members.join(', ')}`);
   }
   for (const [scope, values] of Object.entries(spec.defaults ?? {})) lines.push(...defaultsLine(scope, values));
   for (const [who, specLines] of Object.entries(spec.specs ?? {})) {
@@ -144,7 +201,9 @@ function sudoersFileScript(path: string, content: string, c: ScriptContext): str
     'if [ -f "$pallet_p" ] && [ ! -L "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; then',
     '  rm -f "$pallet_t"',
     'else',
-    ...(c.check ? ['  pallet_diff ' + label + ' "$pallet_p" "$pallet_t"; rm -f "$pallet_t"'] : ['  mv -f "$pallet_t" "$pallet_p" || { rm -f "$pallet_t"; exit 1; }']),
+    ...(c.check
+      ? ['  pallet_diff ' + label + ' "$pallet_p" "$pallet_t"; rm -f "$pallet_t"']
+      : ['  mv -f "$pallet_t" "$pallet_p" || { rm -f "$pallet_t"; exit 1; }']),
     '  pallet_changed',
     'fi',
     ensureAttrs('"$pallet_p"', { owner: 'root', group: 'root', mode: '440' }, c),
@@ -164,10 +223,16 @@ const sudoersAction = defineAction<[spec: SudoersSpec, opts?: SudoersOptions], S
   script: (args, c) => {
     const byFile = new Map<string, SudoersSpec[]>();
     for (const a of args) byFile.set(a.file, [...(byFile.get(a.file) ?? []), a.spec]);
-    const parts = [...byFile].map(([file, specs]) => `(\n${sudoersFileScript(`/etc/sudoers.d/${file}`, formatSudoers(mergeSudoers(specs)), c)}\n) || exit 1`);
+    const parts = [...byFile].map(
+      ([file, specs]) =>
+        `(\n${sudoersFileScript(`/etc/sudoers.d/${file}`, formatSudoers(mergeSudoers(specs)), c)}\n) || exit 1`,
+    );
     return { script: parts.join('\n'), changes: 'reported', checked: true };
   },
-  preview: (args) => [...new Set(args.map((a) => a.file))].map((f) => formatSudoers(mergeSudoers(args.filter((a) => a.file === f).map((a) => a.spec)))).join('\n'),
+  preview: (args) =>
+    [...new Set(args.map((a) => a.file))]
+      .map((f) => formatSudoers(mergeSudoers(args.filter((a) => a.file === f).map((a) => a.spec))))
+      .join('\n'),
 });
 
 /**
@@ -200,7 +265,15 @@ const facility = 'sudoers';
 export function sudoersSettings(spec: SudoersSpec, opts: SettingsOptions & { file?: string } = {}): void {
   currentSession('sudoersSettings');
   const valid = validate(specSchema, spec, 'sudoersSettings') as SudoersSpec;
-  updateSettings(facility, (cur) => ({ ...cur, ...(opts.file ? { file: opts.file } : {}), specs: [...((cur.specs as SudoersSpec[] | undefined) ?? []), valid] }), opts);
+  updateSettings(
+    facility,
+    (cur) => ({
+      ...cur,
+      ...(opts.file ? { file: opts.file } : {}),
+      specs: [...((cur.specs as SudoersSpec[] | undefined) ?? []), valid],
+    }),
+    opts,
+  );
 }
 
 /** Configure phase: write the sudoers file from the settings (nothing when none were declared). */

@@ -55,7 +55,10 @@ export const nohupService = defineAction<[name: string, opts: NohupOptions], Noh
     o: validate(
       z.strictObject({
         run: z.string().min(1),
-        user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/).optional(),
+        user: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/)
+          .optional(),
         dir: z.string().regex(/^\//, 'an absolute path').optional(),
         env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
         logFile: z.string().regex(/^\//, 'an absolute path').optional(),
@@ -72,7 +75,9 @@ export const nohupService = defineAction<[name: string, opts: NohupOptions], Noh
     const pid = shQuote(`/run/pallet-nohup-${name}.pid`);
     const log = shQuote(o.logFile ?? `/var/log/${name}.log`);
     const user = o.user ?? 'root';
-    const envs = Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${shQuote(v)}`).join(' ');
+    const envs = Object.entries(o.env ?? {})
+      .map(([k, v]) => `${k}=${shQuote(v)}`)
+      .join(' ');
     // The whole command for the user's shell: cd, environment, nohup in a new session, fds away from the channel.
     const inner = `cd ${shQuote(o.dir ?? '/')} && ${envs ? `env ${envs} ` : ''}nohup setsid sh -c ${shQuote(o.run)} >> ${log} 2>&1 < /dev/null & echo $!`;
     const launch = user === 'root' ? `sh -c ${shQuote(inner)}` : `su -s /bin/sh ${shQuote(user)} -c ${shQuote(inner)}`;
@@ -139,7 +144,10 @@ const supervisorSchema = z.strictObject({
  * settings name (Pallet's `service/service`). A crate keeps `{ supervisor, serviceName, nohup? }` in its
  * settings, and its users choose the supervisor there.
  */
-export function serviceSupervisor(settings: SupervisorSettings, opts: { action?: ServiceAction } & ChangeOptions = {}): void {
+export function serviceSupervisor(
+  settings: SupervisorSettings,
+  opts: { action?: ServiceAction } & ChangeOptions = {},
+): void {
   currentSession('serviceSupervisor');
   const s = validate(supervisorSchema, settings, 'serviceSupervisor') as SupervisorSettings;
   const action = opts.action ?? 'start';
@@ -147,7 +155,9 @@ export function serviceSupervisor(settings: SupervisorSettings, opts: { action?:
   if (s.supervisor === 'nohup') {
     if (!s.nohup) throw new Error(`serviceSupervisor '${s.serviceName}': supervisor nohup needs nohup: { run }`);
     if (action === 'enable' || action === 'disable' || action === 'reload') {
-      throw new Error(`serviceSupervisor '${s.serviceName}': nohup services cannot ${action}; start, stop or restart them`);
+      throw new Error(
+        `serviceSupervisor '${s.serviceName}': nohup services cannot ${action}; start, stop or restart them`,
+      );
     }
     nohupService(s.serviceName, { ...s.nohup, action, ...flag });
     return;

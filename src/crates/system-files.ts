@@ -9,15 +9,27 @@ import { z } from 'zod';
 import { PlanError } from '../errors.js';
 import { lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';
-import { currentSession, getSettings, osFamily, updateSettings, withContext, type SettingsOptions } from '../plan/session.js';
+import {
+  currentSession,
+  getSettings,
+  osFamily,
+  updateSettings,
+  withContext,
+  type SettingsOptions,
+} from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { serverSpec, validate, type ServerSpec } from '../spec/spec.js';
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits and _, not starting with a digit');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits and _, not starting with a digit');
 const fileName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name: letters, digits, _ . - (no slash)');
 /** A value of one line: files read line by line cannot hold a newline in a value. */
-const oneLine = z.union([z.string(), z.number(), z.boolean()]).transform(String).refine((v) => !/[\n\r\0]/.test(v), 'a value of one line (no newline or NUL)');
+const oneLine = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform(String)
+  .refine((v) => !/[\n\r\0]/.test(v), 'a value of one line (no newline or NUL)');
 
 function vars(what: string, v: Record<string, string | number | boolean>): Array<[string, string]> {
   const out = validate(z.record(envName, oneLine), v, what);
@@ -48,19 +60,27 @@ export interface SystemEnvironmentOptions extends ChangeOptions {
  *
  *     systemEnvironment('java', { JAVA_HOME: '/usr/lib/jvm/default-java' });
  */
-export function systemEnvironment(name: string, values: Record<string, string | number | boolean>, opts: SystemEnvironmentOptions = {}): void {
+export function systemEnvironment(
+  name: string,
+  values: Record<string, string | number | boolean>,
+  opts: SystemEnvironmentOptions = {},
+): void {
   const what = `systemEnvironment '${name}'`;
   inPhase('systemEnvironment');
   validate(fileName, name, what);
   const kv = vars(what, values);
   const family = osFamily();
-  const shared = opts.shared ?? !['rhel', 'centos', 'fedora', 'amzn-linux', 'rocky', 'almalinux'].includes(family ?? '');
+  const shared =
+    opts.shared ?? !['rhel', 'centos', 'fedora', 'amzn-linux', 'rocky', 'almalinux'].includes(family ?? '');
   const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
   withContext(what, () => {
     if (shared) {
       const path = opts.path ?? '/etc/environment';
       for (const [k, v] of kv) {
-        if (v.includes('"')) throw new PlanError(`${what}: the value of ${k} has a double quote, which ${path} (pam_env) cannot hold; use shared: false`);
+        if (v.includes('"'))
+          throw new PlanError(
+            `${what}: the value of ${k} has a double quote, which ${path} (pam_env) cannot hold; use shared: false`,
+          );
         lineInFile(path, { regexp: `^${k}=`, line: `${k}="${v}"`, create: true, mode: '0644', ...flag });
       }
     } else {
@@ -83,7 +103,11 @@ export interface EtcDefaultOptions extends ChangeOptions {
  *
  *     etcDefault('tomcat9', { JAVA_OPTS: '-Xmx1024m -Djava.awt.headless=true' });
  */
-export function etcDefault(name: string, values: Record<string, string | number | boolean>, opts: EtcDefaultOptions = {}): void {
+export function etcDefault(
+  name: string,
+  values: Record<string, string | number | boolean>,
+  opts: EtcDefaultOptions = {},
+): void {
   const what = `etcDefault '${name}'`;
   inPhase('etcDefault');
   const path = name.startsWith('/') ? name : `/etc/default/${validate(fileName, name, what)}`;
@@ -135,7 +159,10 @@ const limitsFacility = 'limits-conf';
 const defaultLimitsFile = '/etc/security/limits.d/pallet.conf';
 
 /** Write limits entries to their file (the whole file: exactly these entries). */
-export function limitsConf(entries: NonNullable<LimitsConfSettings['entries']>, opts: Omit<LimitsConfSettings, 'entries'> = {}): void {
+export function limitsConf(
+  entries: NonNullable<LimitsConfSettings['entries']>,
+  opts: Omit<LimitsConfSettings, 'entries'> = {},
+): void {
   inPhase('limitsConf');
   const lines = entries.map(normaliseEntry).map((e) => `${e.domain} ${e.type ?? '-'} ${e.item} ${e.value}\n`);
   remoteFile(opts.configFile ?? defaultLimitsFile, {
@@ -151,17 +178,27 @@ export function limitsConf(entries: NonNullable<LimitsConfSettings['entries']>, 
 export function limitsConfSettings(settings: LimitsConfSettings, opts: SettingsOptions = {}): void {
   inPhase('limitsConfSettings');
   const entries = (settings.entries ?? []).map(normaliseEntry);
-  updateSettings(limitsFacility, (cur) => ({ ...cur, ...settings, entries: [...((cur.entries as LimitEntry[] | undefined) ?? []), ...entries] }), opts);
+  updateSettings(
+    limitsFacility,
+    (cur) => ({ ...cur, ...settings, entries: [...((cur.entries as LimitEntry[] | undefined) ?? []), ...entries] }),
+    opts,
+  );
 }
 
 /** Declare one limit (Pallet's `ulimit`); may be called many times, from any plan function of the settings phase. */
-export function ulimit(entry: LimitEntry | [string, string, string, string | number], opts: SettingsOptions = {}): void {
+export function ulimit(
+  entry: LimitEntry | [string, string, string, string | number],
+  opts: SettingsOptions = {},
+): void {
   limitsConfSettings({ entries: [entry] }, opts);
 }
 
 /** Configure phase: write the file from the settings. */
 export function configureLimitsConf(opts: SettingsOptions = {}): void {
-  const s = getSettings<LimitsConfSettings & { entries?: LimitEntry[] } & Record<string, unknown>>(limitsFacility, { ...opts, default: {} })!;
+  const s = getSettings<LimitsConfSettings & { entries?: LimitEntry[] } & Record<string, unknown>>(limitsFacility, {
+    ...opts,
+    default: {},
+  })!;
   const { entries = [], ...rest } = s;
   limitsConf(entries, rest);
 }

@@ -38,7 +38,10 @@ const schema = z.strictObject({
   origins: z.array(text).min(1).optional(),
   blacklist: z.array(text).optional(),
   autoReboot: z.boolean().optional(),
-  autoRebootTime: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM').optional(),
+  autoRebootTime: z
+    .string()
+    .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM')
+    .optional(),
   removeUnusedDependencies: z.boolean().optional(),
   mail: text.optional(),
   interval: z.number().int().nonnegative().optional(),
@@ -50,7 +53,8 @@ const defaultOrigins = [
   'origin=Debian,codename=${distro_codename}-security,label=Debian-Security',
 ];
 
-const list = (name: string, items: string[]) => `#clear ${name};\n${name} {\n${items.map((i) => `  "${i}";\n`).join('')}};\n`;
+const list = (name: string, items: string[]) =>
+  `#clear ${name};\n${name} {\n${items.map((i) => `  "${i}";\n`).join('')}};\n`;
 
 /** The policy file's content (exported for review and tests). */
 export function unattendedUpgradesPolicy(settings: UnattendedUpgradesSettings = {}): string {
@@ -71,7 +75,12 @@ export function unattendedUpgrades(settings: UnattendedUpgradesSettings = {}): v
   const policy = unattendedUpgradesPolicy(settings);
   const days = settings.interval ?? 1;
   pkg('unattended-upgrades');
-  const file = { owner: 'root', group: 'root', mode: '0644', verify: `sh -c 'apt-config dump -c "$1" > /dev/null' apt-config` } as const;
+  const file = {
+    owner: 'root',
+    group: 'root',
+    mode: '0644',
+    verify: `sh -c 'apt-config dump -c "$1" > /dev/null' apt-config`,
+  } as const;
   remoteFile('/etc/apt/apt.conf.d/20auto-upgrades', {
     ...file,
     content: `APT::Periodic::Update-Package-Lists "${days}";\nAPT::Periodic::Unattended-Upgrade "${days}";\n`,

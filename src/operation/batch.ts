@@ -26,7 +26,15 @@ import { checkHelpers } from '../script/check.js';
 export type BatchEntry =
   | { kind: 'action'; key: string; script: string; options: ActionOptions }
   /** A shell condition; with `flags`, a test of target flags decided in the batch (`cond` is unused). */
-  | { kind: 'test'; key: string; cond: string; negate: boolean; options: ActionOptions; then: BatchEntry[]; flags?: string[] };
+  | {
+      kind: 'test';
+      key: string;
+      cond: string;
+      negate: boolean;
+      options: ActionOptions;
+      then: BatchEntry[];
+      flags?: string[];
+    };
 
 export interface Frame {
   key: string;
@@ -144,7 +152,9 @@ function testsFlags(entries: ReadonlyArray<BatchEntry>): boolean {
 function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], indent: string, o: EmitOptions): void {
   for (const e of entries) {
     if (e.kind === 'test' && e.flags) {
-      out.push(`${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} /dev/null ${flagTestCommand(e.flags)}; then`);
+      out.push(
+        `${indent}if ${e.negate ? '! ' : ''}pallet_run ${shQuote(e.key)} /dev/null ${flagTestCommand(e.flags)}; then`,
+      );
       emit(e.then, nonce, out, `${indent}  `, o);
       out.push(`${indent}  :`);
       out.push(`${indent}fi`);
@@ -158,7 +168,11 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
     const input = viaStdin ? '"$pallet_d/s"' : '/dev/null';
     if (e.kind === 'action' && o.noteFlags && !e.options.sudoUser) {
       const flag = shQuote(e.options.flagOnChanged ?? '');
-      out.push(o.check ? `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} && pallet_note ${flag}` : `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0; pallet_note ${flag}`);
+      out.push(
+        o.check
+          ? `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} && pallet_note ${flag}`
+          : `${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || exit 0; pallet_note ${flag}`,
+      );
     } else if (e.kind === 'action') {
       out.push(`${indent}pallet_run ${shQuote(e.key)} ${input} ${cmd} || ${o.check ? ':' : 'exit 0'}`);
     } else {
@@ -174,7 +188,13 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
  * The script for a batch. It exits 0 unless the batch machinery itself failed.
  * `knownFlags`: the target's flags set before this batch (for flag tests decided in it).
  */
-export function buildBatch(entries: ReadonlyArray<BatchEntry>, nonce: string, uploadDir?: string, check = false, knownFlags: ReadonlyArray<string> = []): string {
+export function buildBatch(
+  entries: ReadonlyArray<BatchEntry>,
+  nonce: string,
+  uploadDir?: string,
+  check = false,
+  knownFlags: ReadonlyArray<string> = [],
+): string {
   const noteFlags = testsFlags(entries);
   const out = [
     // Directories of batches whose shell is gone (a lost connection) are removed: they hold
@@ -251,7 +271,8 @@ export class FrameParser {
   }
 
   private addGarbage(b: Buffer): void {
-    if (this.garbage.length < garbageLimit) this.garbage += b.subarray(0, garbageLimit - this.garbage.length).toString('utf8');
+    if (this.garbage.length < garbageLimit)
+      this.garbage += b.subarray(0, garbageLimit - this.garbage.length).toString('utf8');
   }
 
   push(chunk: Buffer): void {
@@ -301,7 +322,13 @@ export class FrameParser {
         return;
       }
       const fields = buf.subarray(this.header.length, eol).toString('utf8').trim().split(/\s+/);
-      const [key, exit, o, e, c] = fields.map((f, i) => (i === 0 ? f : Number(f))) as [string, number, number, number, number];
+      const [key, exit, o, e, c] = fields.map((f, i) => (i === 0 ? f : Number(f))) as [
+        string,
+        number,
+        number,
+        number,
+        number,
+      ];
       if (key === undefined || ![exit, o, e, c].every((n) => Number.isInteger(n) && n >= 0)) {
         this.addGarbage(buf.subarray(0, eol + 1));
         this.keep(buf.subarray(eol + 1));
@@ -340,7 +367,7 @@ export interface Control {
 export function parseControl(ctl: Buffer): Control {
   const fields = ctl.toString('utf8').split('\0');
   const c: Control = { changed: false, flags: [], flagValues: {} };
-  for (let i = 0; i < fields.length; ) {
+  for (let i = 0; i < fields.length;) {
     const kind = fields[i];
     if (kind === 'C') {
       c.changed = true;

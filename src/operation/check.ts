@@ -12,7 +12,8 @@ import type { ActionResult } from './result.js';
  * that would or may change is remembered (later checks that fail are excused by it).
  */
 export function checkedResult(r: ActionResult, track: CheckTrack, mayContext: string | undefined): void {
-  if (mayContext && (r.wouldChange || r.mayChange)) r.mayChange = r.mayChange ? `${mayContext}; ${r.mayChange}` : mayContext;
+  if (mayContext && (r.wouldChange || r.mayChange))
+    r.mayChange = r.mayChange ? `${mayContext}; ${r.mayChange}` : mayContext;
   if ((r.wouldChange || r.mayChange) && !track.firstChange) track.firstChange = `'${r.summary}'`;
 }
 
@@ -22,7 +23,10 @@ const isBinary = (b: Buffer) => b.includes(0);
  * Unified diffs (old → new) of the contents in `diffs` (base64, as the node
  * sent them). Binary content is one line, "binary content differs".
  */
-export function renderDiffs(diffs: ReadonlyArray<{ label: string; old: string; new: string }>): { text: string; lines: string[] } {
+export function renderDiffs(diffs: ReadonlyArray<{ label: string; old: string; new: string }>): {
+  text: string;
+  lines: string[];
+} {
   const parts: string[] = [];
   const lines: string[] = [];
   for (const d of diffs) {
@@ -32,7 +36,14 @@ export function renderDiffs(diffs: ReadonlyArray<{ label: string; old: string; n
       lines.push(`${d.label}: binary content differs`);
       continue;
     }
-    const patch = createTwoFilesPatch(d.label, d.label, before.toString('utf8'), after.toString('utf8'), d.old ? 'current' : '(new file)', 'new');
+    const patch = createTwoFilesPatch(
+      d.label,
+      d.label,
+      before.toString('utf8'),
+      after.toString('utf8'),
+      d.old ? 'current' : '(new file)',
+      'new',
+    );
     // Without the "Index:" and "====" lines that open every patch.
     parts.push(patch.split('\n').slice(2).join('\n').trimEnd());
     lines.push(d.old ? `change ${d.label}` : `create ${d.label}`);

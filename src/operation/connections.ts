@@ -32,7 +32,9 @@ export class Connections {
     const key = `${t.node.id}\0${user.username}`;
     let tr = this.open.get(key);
     if (!tr) {
-      tr = this.compute ? this.compute.connect(t.node, user, this.overrides) : Promise.reject(new Error('no compute service to connect with'));
+      tr = this.compute
+        ? this.compute.connect(t.node, user, this.overrides)
+        : Promise.reject(new Error('no compute service to connect with'));
       tr.catch(() => {});
       this.open.set(key, tr);
     }

@@ -24,9 +24,19 @@ import { considerGroupsOf, flattenCounts, groupTarget, type GroupCounts } from '
 
 export async function converge(groupCounts: GroupCounts, opts: OperationOptions = {}): Promise<OperationResult> {
   validate(optionsSchema, opts, 'converge options');
-  if (opts.slice) throw new SpecError('converge: slice is for lift (a slice of the nodes cannot decide how many a group needs); converge from one controller, then lift in slices.', 'converge', 'slice');
+  if (opts.slice)
+    throw new SpecError(
+      'converge: slice is for lift (a slice of the nodes cannot decide how many a group needs); converge from one controller, then lift in slices.',
+      'converge',
+      'slice',
+    );
   const compute = opts.compute;
-  if (!compute) throw new SpecError('converge: a compute service is required ({ compute: computeService() }).', 'converge', 'compute');
+  if (!compute)
+    throw new SpecError(
+      'converge: a compute service is required ({ compute: computeService() }).',
+      'converge',
+      'compute',
+    );
   const groups = flattenCounts(groupCounts);
   const { calls, inline } = processPhases(opts.phase);
   const unknown = unknownPhases(calls, groups);
@@ -47,9 +57,13 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     op.setServiceState(targets);
     // -- OS, settings, bootstrap, phases (after the counts are adjusted) ------
     const phases = async () => {
-      const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
+      const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter(
+        (c) => !targets.some((t) => t.node.id === c.node.id),
+      );
       const states = new Map<string, boolean>();
-      await Promise.all(targets.map(async (t) => states.set(t.node.id, Boolean((await op.flags.get(t, 'bootstrapped')).bootstrapped))));
+      await Promise.all(
+        targets.map(async (t) => states.set(t.node.id, Boolean((await op.flags.get(t, 'bootstrapped')).bootstrapped))),
+      );
       // Each step runs only if the previous one succeeded everywhere (phase barriers).
       (await op.detectAndSettings(targets, consider, (t) => states.get(t.node.id) === false)) &&
         (await op.runPhase('bootstrap', [], targets, { onlyWithout: 'bootstrapped' })) &&
@@ -82,7 +96,14 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
       );
       await Promise.all(plan.destroyGroups.map((g) => compute.destroyNodesInGroup(g.groupName)));
       targets = targets.filter((t) => !plan.destroy.some((r) => r.node.id === t.node.id));
-      if (plan.destroyGroups.length && !(await op.runPhase('destroyGroup', [], plan.destroyGroups.map((g) => groupTarget(g, compute.name))))) {
+      if (
+        plan.destroyGroups.length &&
+        !(await op.runPhase(
+          'destroyGroup',
+          [],
+          plan.destroyGroups.map((g) => groupTarget(g, compute.name)),
+        ))
+      ) {
         return op.result(targets, newNodes, oldNodes);
       }
     }
@@ -90,7 +111,10 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     const stopped = found.stopped.filter((t) => !plan.destroy.some((d) => d.node.id === t.node.id));
     for (const t of stopped) {
       if (!compute.startNode) {
-        op.reportStopped(t, `node ${t.node.id} is stopped; it counts toward group '${t.spec.groupName}' and is not replaced. Start it, or destroy it to get a new one.`);
+        op.reportStopped(
+          t,
+          `node ${t.node.id} is stopped; it counts toward group '${t.spec.groupName}' and is not replaced. Start it, or destroy it to get a new one.`,
+        );
         continue;
       }
       try {
@@ -99,12 +123,22 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
         op.reportStopped(t, `node ${t.node.id} is stopped and could not be started: ${(e as Error).message}`);
       }
     }
-    if (plan.createGroups.length && !(await op.runPhase('createGroup', [], plan.createGroups.map((g) => groupTarget(g, compute.name))))) {
+    if (
+      plan.createGroups.length &&
+      !(await op.runPhase(
+        'createGroup',
+        [],
+        plan.createGroups.map((g) => groupTarget(g, compute.name)),
+      ))
+    ) {
       return op.result(targets, newNodes, oldNodes);
     }
     const made = await Promise.allSettled(
       plan.create.map(async ({ group, count }) => {
-        const nodes = await compute.runNodes(group, count, { user: op.env.user as User, ...(opts.providerOptions ? { providerOptions: opts.providerOptions } : {}) });
+        const nodes = await compute.runNodes(group, count, {
+          user: op.env.user as User,
+          ...(opts.providerOptions ? { providerOptions: opts.providerOptions } : {}),
+        });
         for (const node of nodes) {
           newNodes.push(node);
           op.emit({ type: 'node-created', node, groupName: group.groupName });
@@ -116,7 +150,8 @@ export async function converge(groupCounts: GroupCounts, opts: OperationOptions 
     if (failed.length) {
       const first = failed[0]!.m as PromiseRejectedResult;
       if (!changed()) throw first.reason;
-      for (const f of failed) op.reportFailure('create-nodes', plan.create[f.i]!.group.groupName, (f.m as PromiseRejectedResult).reason);
+      for (const f of failed)
+        op.reportFailure('create-nodes', plan.create[f.i]!.group.groupName, (f.m as PromiseRejectedResult).reason);
       return op.result(targets, newNodes, oldNodes);
     }
     // Re-match new nodes against every group (a node may belong to several).

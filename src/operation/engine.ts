@@ -16,7 +16,22 @@
 import { PlanError, SpecError } from '../errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { assocSettings, emptyPlanState, factsFacility, FactsNeeded, target as currentTarget, updateSettings, mergePlanStates, newCheckTrack, phaseItems, runInSession, withActionValues, type CheckTrack, type PlanState, type Session } from '../plan/session.js';
+import {
+  assocSettings,
+  emptyPlanState,
+  factsFacility,
+  FactsNeeded,
+  target as currentTarget,
+  updateSettings,
+  mergePlanStates,
+  newCheckTrack,
+  phaseItems,
+  runInSession,
+  withActionValues,
+  type CheckTrack,
+  type PlanState,
+  type Session,
+} from '../plan/session.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectedOs, factsProbeScript, parseFacts, type Facts } from '../script/facts.js';
 import { packagerForOs, type DetectedOs } from '../script/os.js';
@@ -34,7 +49,11 @@ import { failedAction, type CheckedCounts, type OperationResult, type PhaseResul
 import { isGroupTarget, matchTargets } from './targets.js';
 
 /** Reject a phase that groups partition with different functions: which one applies would depend on node order. */
-export function checkPartitioning(groups: ReadonlyArray<GroupSpec>, phases: ReadonlyArray<string>, global?: unknown): void {
+export function checkPartitioning(
+  groups: ReadonlyArray<GroupSpec>,
+  phases: ReadonlyArray<string>,
+  global?: unknown,
+): void {
   if (global) return;
   for (const phase of phases) {
     const fns = new Map<unknown, string[]>();
@@ -94,7 +113,10 @@ export class Operation {
     const envUser = (opts.environment?.user ?? compute?.environment?.user) as User | undefined;
     // Only the CLI reads ~/.pallet; a library caller gives the user or gets the default.
     this.user = opts.user ?? envUser ?? defaultAdminUser();
-    this.environment = deepMerge(deepMerge({ user: this.user } as Record<string, unknown>, compute?.environment ?? {}), opts.environment ?? {});
+    this.environment = deepMerge(
+      deepMerge({ user: this.user } as Record<string, unknown>, compute?.environment ?? {}),
+      opts.environment ?? {},
+    );
     if (opts.user) this.environment.user = opts.user;
     this.planState = opts.planState ?? emptyPlanState();
     this.secrets = Secrets.ofUser(this.user);
@@ -114,7 +136,11 @@ export class Operation {
     } catch (err) {
       if (!this.eventFailed) {
         this.eventFailed = true;
-        this.warnings.push(this.secrets.redact(`the onEvent callback threw (later failures not repeated): ${(err as Error)?.message ?? String(err)}`));
+        this.warnings.push(
+          this.secrets.redact(
+            `the onEvent callback threw (later failures not repeated): ${(err as Error)?.message ?? String(err)}`,
+          ),
+        );
       }
     }
   }
@@ -154,7 +180,12 @@ export class Operation {
     };
   }
 
-  private async plan(t: Target, phase: string, p: Phase, args: unknown[]): Promise<{ session: Session; items: PlanItem[] }> {
+  private async plan(
+    t: Target,
+    phase: string,
+    p: Phase,
+    args: unknown[],
+  ): Promise<{ session: Session; items: PlanItem[] }> {
     const session: Session = {
       mode: 'plan',
       target: t,
@@ -184,7 +215,11 @@ export class Operation {
     } catch (e) {
       if (e instanceof FactsNeeded) throw e;
       const err = e as Error;
-      throw new PlanError(`${t.node.id}: phase '${phase}': building the plan failed: ${err?.message ?? String(e)}`, { node: t.node.id, phase }, { cause: e });
+      throw new PlanError(
+        `${t.node.id}: phase '${phase}': building the plan failed: ${err?.message ?? String(e)}`,
+        { node: t.node.id, phase },
+        { cause: e },
+      );
     }
   }
 
@@ -199,13 +234,26 @@ export class Operation {
   }
 
   /** A failed result for a target that did not get to run its actions. */
-  failedResult(t: Target, phase: string, reason: NonNullable<PhaseResult['reason']>, action: string, message: string, cause?: unknown): PhaseResult {
+  failedResult(
+    t: Target,
+    phase: string,
+    reason: NonNullable<PhaseResult['reason']>,
+    action: string,
+    message: string,
+    cause?: unknown,
+  ): PhaseResult {
     const where = this.where(t);
     const a = failedAction({
       action,
       summary: action,
       err: message,
-      error: { node: where, phase, action, message: message.startsWith(`${where}:`) ? message : `${where}: phase '${phase}': ${message}`, ...(cause === undefined ? {} : { cause }) },
+      error: {
+        node: where,
+        phase,
+        action,
+        message: message.startsWith(`${where}:`) ? message : `${where}: phase '${phase}': ${message}`,
+        ...(cause === undefined ? {} : { cause }),
+      },
     });
     return {
       ...(isGroupTarget(t) ? {} : { node: t.node }),
@@ -223,7 +271,11 @@ export class Operation {
     if (this.opts.partitionBy) return this.opts.partitionBy(having);
     const fns = [...new Set(having.map((t) => metaOf(t).partitionBy).filter((f) => f !== undefined))];
     if (fns.length === 0) return [having];
-    if (fns.length > 1) checkPartitioning(having.map((t) => t.spec), [phase]);
+    if (fns.length > 1)
+      checkPartitioning(
+        having.map((t) => t.spec),
+        [phase],
+      );
     // Targets of groups without partitioning run with the first partition.
     const parts = fns[0]!(having.filter((t) => metaOf(t).partitionBy));
     const rest = having.filter((t) => !metaOf(t).partitionBy);
@@ -235,13 +287,22 @@ export class Operation {
    * Run one phase on `targets` (those that define it): partitions one after
    * another, each a barrier. Returns false when any target failed.
    */
-  async runPhase(phase: string, args: unknown[], targets: Target[], extra: { onlyWithout?: string } = {}): Promise<boolean> {
+  async runPhase(
+    phase: string,
+    args: unknown[],
+    targets: Target[],
+    extra: { onlyWithout?: string } = {},
+  ): Promise<boolean> {
     let having = targets.filter((t) => this.phaseOf(t, phase) && !this.unreachable.has(t.node.id));
     if (having.length === 0) return true;
     const metaOf = (t: Target): PhaseMeta => this.phaseOf(t, phase)!.meta;
     const flagOf = (t: Target) => extra.onlyWithout ?? metaOf(t).runOnceFlag;
     if (this.opts.compute) {
-      const keep = await Promise.all(having.map(async (t) => (isGroupTarget(t) || !flagOf(t) ? true : !(await this.flags.get(t, flagOf(t)!))[flagOf(t)!])));
+      const keep = await Promise.all(
+        having.map(async (t) =>
+          isGroupTarget(t) || !flagOf(t) ? true : !(await this.flags.get(t, flagOf(t)!))[flagOf(t)!],
+        ),
+      );
       having = having.filter((_t, i) => keep[i]);
       if (having.length === 0) return true;
     }
@@ -257,7 +318,17 @@ export class Operation {
           return { t, plan: await this.plan(t, phase, this.phaseOf(t, phase)!, args) };
         } catch (e) {
           if (e instanceof FactsNeeded) return { t, needs: e.nodeId };
-          return { t, failed: this.failedResult(t, phase, 'plan-error', 'plan', (e as Error).message, (e as PlanError).cause ?? e) };
+          return {
+            t,
+            failed: this.failedResult(
+              t,
+              phase,
+              'plan-error',
+              'plan',
+              (e as Error).message,
+              (e as PlanError).cause ?? e,
+            ),
+          };
         }
       };
       let planned: Planned[] = [];
@@ -265,14 +336,27 @@ export class Operation {
       // Plans that read facts of nodes not probed yet: probe those nodes (once each, all together), then plan again.
       if (planned.some((p) => p.needs)) {
         const ids = new Set(planned.flatMap((p) => (p.needs ? [p.needs] : [])));
-        const probeOn = this.serviceState.filter((t) => ids.has(t.node.id) && this.probeLater.has(t.node.id) && !isGroupTarget(t));
+        const probeOn = this.serviceState.filter(
+          (t) => ids.has(t.node.id) && this.probeLater.has(t.node.id) && !isGroupTarget(t),
+        );
         for (const t of probeOn) this.probeLater.delete(t.node.id);
         if (!(await this.runProbe(probeOn))) return false;
         planned = planned.filter((p) => !this.unreachable.has(p.t.node.id));
         for (const [i, p] of planned.entries()) {
           if (!p.needs) continue;
           const again = await planOne(p.t);
-          planned[i] = again.needs ? { t: p.t, failed: this.failedResult(p.t, phase, 'plan-error', 'plan', `the facts of node '${again.needs}' could not be gathered`) } : again;
+          planned[i] = again.needs
+            ? {
+                t: p.t,
+                failed: this.failedResult(
+                  p.t,
+                  phase,
+                  'plan-error',
+                  'plan',
+                  `the facts of node '${again.needs}' could not be gathered`,
+                ),
+              }
+            : again;
         }
         if (planned.length === 0) continue;
       }
@@ -296,7 +380,15 @@ export class Operation {
         }
       }
       let ok = phaseResults.every((r) => r.ok || r.reason === 'unreachable');
-      if (!(await this.postPhases(phase, planned.map((p) => p.t), phaseResults, metaOf))) ok = false;
+      if (
+        !(await this.postPhases(
+          phase,
+          planned.map((p) => p.t),
+          phaseResults,
+          metaOf,
+        ))
+      )
+        ok = false;
       this.emit({ type: 'phase-end', phase, ok });
       if (!ok) {
         this.ok = false;
@@ -320,7 +412,12 @@ export class Operation {
   }
 
   /** The operation's postPhase, then each group's own (with its own targets and results). A hook that throws fails the phase. */
-  private async postPhases(phase: string, part: Target[], results: PhaseResult[], metaOf: (t: Target) => PhaseMeta): Promise<boolean> {
+  private async postPhases(
+    phase: string,
+    part: Target[],
+    results: PhaseResult[],
+    metaOf: (t: Target) => PhaseMeta,
+  ): Promise<boolean> {
     const hooks: Array<{ fn: (info: PostPhaseInfo) => void | Promise<void>; targets: Target[] }> = [];
     if (this.opts.postPhase) hooks.push({ fn: this.opts.postPhase, targets: part });
     for (const t of part) {
@@ -333,19 +430,40 @@ export class Operation {
     let ok = true;
     for (const h of hooks) {
       const ids = new Set(h.targets.map((t) => t.node.id));
-      const info: PostPhaseInfo = { phase, targets: h.targets, results: results.filter((r, i) => ids.has(part[i]!.node.id) && r !== undefined) };
+      const info: PostPhaseInfo = {
+        phase,
+        targets: h.targets,
+        results: results.filter((r, i) => ids.has(part[i]!.node.id) && r !== undefined),
+      };
       try {
         await h.fn(info);
       } catch (e) {
         ok = false;
         const t = h.targets[0]!;
-        this.results.push({ ...this.failedResult(t, phase, 'failed', 'postPhase', `the postPhase hook threw: ${(e as Error)?.message ?? String(e)}`, e), targetType: 'group', node: undefined } as PhaseResult);
+        this.results.push({
+          ...this.failedResult(
+            t,
+            phase,
+            'failed',
+            'postPhase',
+            `the postPhase hook threw: ${(e as Error)?.message ?? String(e)}`,
+            e,
+          ),
+          targetType: 'group',
+          node: undefined,
+        } as PhaseResult);
       }
     }
     return ok;
   }
 
-  private async runTarget(t: Target, phase: string, session: Session, items: PlanItem[], meta: PhaseMeta): Promise<PhaseResult> {
+  private async runTarget(
+    t: Target,
+    phase: string,
+    session: Session,
+    items: PlanItem[],
+    meta: PhaseMeta,
+  ): Promise<PhaseResult> {
     const started = Date.now();
     const group = isGroupTarget(t);
     const where = this.where(t);
@@ -353,9 +471,15 @@ export class Operation {
     let transport: Transport | undefined;
     if (!group && items.length > 0) {
       try {
-        transport = await this.connections.transportFor(t, this.connections.credentialsFor(t, meta.useImageCredentials ?? false));
+        transport = await this.connections.transportFor(
+          t,
+          this.connections.credentialsFor(t, meta.useImageCredentials ?? false),
+        );
       } catch (e) {
-        const r = { ...this.failedResult(t, phase, 'unreachable', 'connect', `cannot connect: ${(e as Error).message}`, e), durationMs: Date.now() - started };
+        const r = {
+          ...this.failedResult(t, phase, 'unreachable', 'connect', `cannot connect: ${(e as Error).message}`, e),
+          durationMs: Date.now() - started,
+        };
         r.actions[0]!.err = this.secrets.redact((e as Error).message);
         this.emit({ type: 'target-end', phase, target: where, result: r });
         return r;
@@ -370,7 +494,8 @@ export class Operation {
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       events: {
         onAction: (result) => this.emit({ type: 'action', phase, target: where, result }),
-        onBatch: (summaries) => this.emit({ type: 'batch', phase, target: where, actions: summaries.map((a) => this.secrets.redact(a)) }),
+        onBatch: (summaries) =>
+          this.emit({ type: 'batch', phase, target: where, actions: summaries.map((a) => this.secrets.redact(a)) }),
       },
     });
     const r: PhaseResult = {
@@ -405,7 +530,19 @@ export class Operation {
 
   /** A failure of the machinery around the phases (a compute service error after nodes changed). */
   reportFailure(phase: string, groupName: string, e: unknown): void {
-    const t: Target = { node: { id: `group:${groupName}`, hostname: groupName, groupName, primaryIp: '', sshPort: 0, running: false, service: '' }, spec: { groupName } as GroupSpec, groupNames: [groupName] };
+    const t: Target = {
+      node: {
+        id: `group:${groupName}`,
+        hostname: groupName,
+        groupName,
+        primaryIp: '',
+        sshPort: 0,
+        running: false,
+        service: '',
+      },
+      spec: { groupName } as GroupSpec,
+      groupNames: [groupName],
+    };
     this.results.push(this.failedResult(t, phase, 'failed', phase, (e as Error)?.message ?? String(e), e));
     this.ok = false;
   }
@@ -419,14 +556,20 @@ export class Operation {
   }
 
   /** The probe (OS detection and facts) and settings on targets plus the consider set. */
-  async detectAndSettings(targets: Target[], consider: Target[], useImageFor?: (t: Target) => boolean): Promise<boolean> {
+  async detectAndSettings(
+    targets: Target[],
+    consider: Target[],
+    useImageFor?: (t: Target) => boolean,
+  ): Promise<boolean> {
     const all = this.withConsidered(targets, consider);
     if (!(await this.probe(all, useImageFor, true))) return false;
     return this.runPhase('settings', [], all);
   }
 
   private withConsidered(targets: Target[], consider: Target[]): Target[] {
-    return [...targets, ...consider.filter((c) => !targets.some((t) => t.node.id === c.node.id))].filter((t) => !isGroupTarget(t));
+    return [...targets, ...consider.filter((c) => !targets.some((t) => t.node.id === c.node.id))].filter(
+      (t) => !isGroupTarget(t),
+    );
   }
 
   /**
@@ -437,7 +580,8 @@ export class Operation {
     const mode = this.opts.osDetect ?? 'auto';
     if (mode === false || all.length === 0) return true;
     this.probeWithImage = useImageFor;
-    const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+    const known = (t: Target) =>
+      Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
     if (lazy && mode === 'auto') {
       // A node whose OS is given is probed only if a plan reads its facts: an operation that reads none costs no round trip.
       for (const t of all.filter(known)) this.probeLater.add(t.node.id);
@@ -451,7 +595,8 @@ export class Operation {
     if (all.length === 0) return true;
     const mode = this.opts.osDetect ?? 'auto';
     const useImageFor = this.probeWithImage;
-    const known = (t: Target) => Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+    const known = (t: Target) =>
+      Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
     const detect: PhaseFn = () => {
       const given = mode === 'auto' && known(currentTarget());
       const v = execScript(factsProbeScript, { changes: 'never', runInCheck: true });
@@ -511,7 +656,10 @@ export class Operation {
   private checkedPlanState(): PlanState {
     const initial = this.opts.planState ?? emptyPlanState();
     const host = Object.fromEntries(
-      Object.entries(this.planState.host).map(([id, h]) => [id, { ...h, flags: [...(initial.host[id]?.flags ?? [])], flagValues: { ...(initial.host[id]?.flagValues ?? {}) } }]),
+      Object.entries(this.planState.host).map(([id, h]) => [
+        id,
+        { ...h, flags: [...(initial.host[id]?.flags ?? [])], flagValues: { ...(initial.host[id]?.flagValues ?? {}) } },
+      ]),
     );
     return { host };
   }

@@ -9,10 +9,28 @@
  */
 import { isPlainObject } from '../spec/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
-import { conditionFlags, conditionName, hostFlags, newCheckTrack, recordFlags, runInSession, type ScriptValue, type Session } from '../plan/session.js';
+import {
+  conditionFlags,
+  conditionName,
+  hostFlags,
+  newCheckTrack,
+  recordFlags,
+  runInSession,
+  type ScriptValue,
+  type Session,
+} from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
-import { buildBatch, flagTestCommand, FrameParser, newNonce, parseControl, splitSudoControl, type BatchEntry, type Frame } from './batch.js';
+import {
+  buildBatch,
+  flagTestCommand,
+  FrameParser,
+  newNonce,
+  parseControl,
+  splitSudoControl,
+  type BatchEntry,
+  type Frame,
+} from './batch.js';
 import { failedAction, type ActionResult } from './result.js';
 import { Secrets } from '../secrets.js';
 import { checkedResult, renderDiffs } from './check.js';
@@ -53,7 +71,8 @@ export function redactResult(r: ActionResult, secrets: Secrets): ActionResult {
   };
   if (r.script !== undefined) out.script = secrets.redact(r.script);
   if (r.value !== undefined) out.value = secrets.redactDeep(r.value);
-  if (r.error) out.error = { ...r.error, action: secrets.redact(r.error.action), message: secrets.redact(r.error.message) };
+  if (r.error)
+    out.error = { ...r.error, action: secrets.redact(r.error.action), message: secrets.redact(r.error.message) };
   if (r.would !== undefined) out.would = r.would.map((w) => secrets.redact(w));
   if (r.diff !== undefined) out.diff = secrets.redact(r.diff);
   if (r.mayChange !== undefined) out.mayChange = secrets.redact(r.mayChange);
@@ -74,7 +93,9 @@ async function resolveDeferred(v: unknown): Promise<unknown> {
 /** Evaluate the execution-time arguments of a call and validate them. */
 async function resolveArgs(args: unknown[]): Promise<unknown[]> {
   return Promise.all(
-    args.map(async (a) => (DeferredArgs.is(a) ? a.parse(...((await resolveDeferred(a.params)) as unknown[])) : resolveDeferred(a))),
+    args.map(async (a) =>
+      DeferredArgs.is(a) ? a.parse(...((await resolveDeferred(a.params)) as unknown[])) : resolveDeferred(a),
+    ),
   );
 }
 
@@ -110,7 +131,10 @@ function tail(s: string, lines = 5): string {
   return t.slice(-lines).join('\n');
 }
 
-export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteOptions): Promise<{ ok: boolean; actions: ActionResult[] }> {
+export async function executePlan(
+  items: ReadonlyArray<PlanItem>,
+  opts: ExecuteOptions,
+): Promise<{ ok: boolean; actions: ActionResult[] }> {
   const s = opts.session;
   const check = opts.check ? (s.check ??= newCheckTrack()) : undefined;
   const results: ActionResult[] = [];
@@ -136,7 +160,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     opts.events?.onAction?.(r);
   };
 
-  const failure = (call: { summary: string; context: string[]; action: string }, message: string, exit?: number): ActionResult =>
+  const failure = (
+    call: { summary: string; context: string[]; action: string },
+    message: string,
+    exit?: number,
+  ): ActionResult =>
     failedAction({
       action: call.action,
       summary: call.summary,
@@ -161,7 +189,8 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   const taint = (call: ActionCall, r: ActionResult) => {
     const why = r.mayChange && !r.wouldChange ? 'may change' : 'would change';
     mayFlag(call, `'${r.summary}'`);
-    for (const id of call.ids) if (!check!.tainted.has(id)) check!.tainted.set(id, `its input comes from '${r.summary}', which ${why}`);
+    for (const id of call.ids)
+      if (!check!.tainted.has(id)) check!.tainted.set(id, `its input comes from '${r.summary}', which ${why}`);
   };
 
   /**
@@ -184,7 +213,12 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
   };
 
   /** Check mode: a result for an action that is not run (its input depends on a change, or it has no check mode). */
-  const notRunResult = (call: ActionCall, summary: string, location: 'target' | 'origin', mayChange: string | undefined): ActionResult => ({
+  const notRunResult = (
+    call: ActionCall,
+    summary: string,
+    location: 'target' | 'origin',
+    mayChange: string | undefined,
+  ): ActionResult => ({
     action: call.def.name,
     summary,
     context: call.context,
@@ -233,7 +267,9 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       return { script: ':', unchecked: `${call.def.name} has no check mode, so check mode does not run it` };
     }
     const changes = out.changes;
-    const comment = call.options.scriptComments ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n` : '';
+    const comment = call.options.scriptComments
+      ? `# ${call.def.summary(args).replace(/[\r\n]+/g, ' ')}${contextLabel(call.context)}\n`
+      : '';
     const script =
       changes !== 'always'
         ? `${comment}${out.script}`
@@ -250,17 +286,42 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     const { script, notRun, unchecked } = compile(call, args);
     if (call.options.sudoUser) batchSudo = true;
     stack[stack.length - 1]!.push({ kind: 'action', key, script, options: call.options });
-    pending.set(key, { key, kind: 'action', call, script, summary: call.def.summary(args), parents: [...testKeys], ...(notRun ? { notRun } : {}), ...(unchecked ? { unchecked } : {}) });
+    pending.set(key, {
+      key,
+      kind: 'action',
+      call,
+      script,
+      summary: call.def.summary(args),
+      parents: [...testKeys],
+      ...(notRun ? { notRun } : {}),
+      ...(unchecked ? { unchecked } : {}),
+    });
   };
 
   const addWhen = (w: WhenBlock, fill: () => void): string => {
     const key = `t${keyN++}`;
     const flags = conditionFlags(w.cond);
     const cond = flags ? flagTestCommand(flags) : (w.cond as string);
-    const entry: BatchEntry = { kind: 'test', key, cond, negate: w.negate, options: w.options, then: [], ...(flags ? { flags } : {}) };
+    const entry: BatchEntry = {
+      kind: 'test',
+      key,
+      cond,
+      negate: w.negate,
+      options: w.options,
+      then: [],
+      ...(flags ? { flags } : {}),
+    };
     stack[stack.length - 1]!.push(entry);
     const summary = `${w.negate ? 'planWhenNot' : 'planWhen'} ${flags ? conditionName(w.cond) : cond}`;
-    pending.set(key, { key, kind: 'test', when: w, script: cond, summary, parents: [...testKeys], ...(flags ? { flags } : {}) });
+    pending.set(key, {
+      key,
+      kind: 'test',
+      when: w,
+      script: cond,
+      summary,
+      parents: [...testKeys],
+      ...(flags ? { flags } : {}),
+    });
     stack.push(entry.then);
     testKeys.push(key);
     try {
@@ -307,7 +368,10 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         location: 'target',
         script: p.script,
         exit: f.exit,
-        out: p.call?.def.privateOutput && f.exit === 0 ? `(${split.out.length} bytes for the controller, not shown)` : m.out,
+        out:
+          p.call?.def.privateOutput && f.exit === 0
+            ? `(${split.out.length} bytes for the controller, not shown)`
+            : m.out,
         err,
         changed: p.kind === 'test' ? false : m.changed,
         flags: m.flags,
@@ -336,8 +400,12 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         } else if (p.flags) {
           // A flag test: true because a change would set the flag, or false while a change that may happen would set it.
           const taken = (f.exit === 0) !== p.when!.negate;
-          const would = p.flags.filter((x) => check.flagFrom.has(x)).map((x) => `flag '${x}' would be set by ${check.flagFrom.get(x)}`)[0];
-          const may = p.flags.filter((x) => check.flagMay.has(x)).map((x) => `flag '${x}' may be set by ${check.flagMay.get(x)}`)[0];
+          const would = p.flags
+            .filter((x) => check.flagFrom.has(x))
+            .map((x) => `flag '${x}' would be set by ${check.flagFrom.get(x)}`)[0];
+          const may = p.flags
+            .filter((x) => check.flagMay.has(x))
+            .map((x) => `flag '${x}' may be set by ${check.flagMay.get(x)}`)[0];
           if (would && taken) uncertain.set(p.key, `its condition depends on a change: ${would}`);
           else if (may && !taken) r.mayChange = `the condition is false now, but ${may}`;
           else if (may) uncertain.set(p.key, `its condition depends on a change: ${may}`);
@@ -360,10 +428,19 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         if (check) stopped = true;
       }
       // In check mode `changed` of a node value says what a real run would report (so predicates choose as it would).
-      const value: ScriptValue = { exit: f.exit, out: m.out, err, changed: check ? m.changed : r.changed, flags: m.flags, flagValues: m.flagValues };
+      const value: ScriptValue = {
+        exit: f.exit,
+        out: m.out,
+        err,
+        changed: check ? m.changed : r.changed,
+        flags: m.flags,
+        flagValues: m.flagValues,
+      };
       if (p.call) for (const id of p.call.ids) s.values.set(id, value);
       if (p.when) s.values.set(p.when.id, value);
-      if (check && p.call && p.notRun) for (const id of p.call.ids) check.tainted.set(id, `it reads '${p.summary}', which check mode does not run (${p.notRun})`);
+      if (check && p.call && p.notRun)
+        for (const id of p.call.ids)
+          check.tainted.set(id, `it reads '${p.summary}', which check mode does not run (${p.notRun})`);
       recordFlags(s, m.flags, m.flagValues);
       push(r);
       if (check && p.call && (r.wouldChange || r.mayChange)) {
@@ -375,7 +452,12 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
     const parser = new FrameParser(nonce, onFrame);
     opts.events?.onBatch?.([...pending.values()].map((p) => p.summary));
     if (!opts.transport) {
-      push(failure({ action: 'script', summary: [...pending.values()][0]?.summary ?? 'script', context: [] }, 'this target has no node (group phases run on the controller only), so scripts cannot run here'));
+      push(
+        failure(
+          { action: 'script', summary: [...pending.values()][0]?.summary ?? 'script', context: [] },
+          'this target has no node (group phases run on the controller only), so scripts cannot run here',
+        ),
+      );
       pending.clear();
       return false;
     }
@@ -385,24 +467,45 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
         if (!opts.transport.upload) throw new Error(`${opts.transport.description} cannot upload files`);
         await opts.transport.upload(u.localPath, u.md5);
       } catch (e) {
-        push(failure({ action: 'upload', summary: u.summary, context: [] }, `cannot upload ${u.localPath}: ${(e as Error).message}`));
+        push(
+          failure(
+            { action: 'upload', summary: u.summary, context: [] },
+            `cannot upload ${u.localPath}: ${(e as Error).message}`,
+          ),
+        );
         pending.clear();
         return false;
       }
     }
     try {
       if (opts.roundTrips) opts.roundTrips.count++;
-      const res = await opts.transport.run(script, { onStdout: (c) => parser.push(c), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const res = await opts.transport.run(script, {
+        onStdout: (c) => parser.push(c),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       parser.finish();
       const unreported = [...pending.values()].find((p) => !seen.has(p.key));
       if (ok && unreported && opts.signal?.aborted) {
         ok = false;
-        push(failure({ action: unreported.call?.def.name ?? 'planWhen', summary: unreported.summary, context: unreported.call?.context ?? [] }, 'the operation was stopped before this action ran'));
+        push(
+          failure(
+            {
+              action: unreported.call?.def.name ?? 'planWhen',
+              summary: unreported.summary,
+              context: unreported.call?.context ?? [],
+            },
+            'the operation was stopped before this action ran',
+          ),
+        );
       } else if (ok && res.exit !== 0 && unreported) {
         ok = false;
         push(
           failure(
-            { action: unreported.call?.def.name ?? 'planWhen', summary: unreported.summary, context: unreported.call?.context ?? [] },
+            {
+              action: unreported.call?.def.name ?? 'planWhen',
+              summary: unreported.summary,
+              context: unreported.call?.context ?? [],
+            },
             `the script could not run on ${opts.transport.description} (exit ${res.exit}): ${tail(res.stderr.toString('utf8') + parser.garbage) || 'no output'}`,
             res.exit,
           ),
@@ -413,7 +516,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       const first = [...pending.values()].find((p) => !seen.has(p.key));
       push(
         failure(
-          { action: first?.call?.def.name ?? 'script', summary: first?.summary ?? 'script', context: first?.call?.context ?? [] },
+          {
+            action: first?.call?.def.name ?? 'script',
+            summary: first?.summary ?? 'script',
+            context: first?.call?.context ?? [],
+          },
           `could not run on ${opts.transport.description}: ${(e as Error).message}`,
         ),
       );
@@ -444,7 +551,11 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       const t = await tracked(() => call.def.run!(call.args, ctxFor(call)));
       if (t.touched.length) for (const id of call.ids) check.tainted.set(id, t.touched[0]!);
       if (!('error' in t)) for (const id of call.ids) s.values.set(id, t.value);
-      push({ ...notRunResult(call, summary, 'origin', undefined), durationMs: Date.now() - started, ...('error' in t ? {} : { value: t.value }) });
+      push({
+        ...notRunResult(call, summary, 'origin', undefined),
+        durationMs: Date.now() - started,
+        ...('error' in t ? {} : { value: t.value }),
+      });
       return true;
     }
     try {
@@ -472,7 +583,13 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       if (check && changed) taint(call, results[results.length - 1]!);
       return true;
     } catch (e) {
-      push({ ...failure({ action: call.def.name, summary, context: call.context }, `threw ${(e as Error).name}: ${(e as Error).message}`), durationMs: Date.now() - started });
+      push({
+        ...failure(
+          { action: call.def.name, summary, context: call.context },
+          `threw ${(e as Error).name}: ${(e as Error).message}`,
+        ),
+        durationMs: Date.now() - started,
+      });
       return false;
     }
   };
@@ -518,7 +635,10 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
           } else {
             addAction(item, item.args);
           }
-        } else if ((typeof item.cond === 'string' || conditionFlags(item.cond)) && batchable([item], { seen: batchSudo })) {
+        } else if (
+          (typeof item.cond === 'string' || conditionFlags(item.cond)) &&
+          batchable([item], { seen: batchSudo })
+        ) {
           addWhen(item, () => fill(item.then));
         } else {
           if (!(await flush())) return false;
@@ -571,7 +691,12 @@ export async function executePlan(items: ReadonlyArray<PlanItem>, opts: ExecuteO
       } catch (e) {
         await flush();
         const summary = item.type === 'action' ? item.def.summary(item.args) : 'planWhen';
-        push(failure({ action: item.type === 'action' ? item.def.name : 'planWhen', summary, context: item.context }, `${(e as Error).name}: ${(e as Error).message}`));
+        push(
+          failure(
+            { action: item.type === 'action' ? item.def.name : 'planWhen', summary, context: item.context },
+            `${(e as Error).name}: ${(e as Error).message}`,
+          ),
+        );
         return false;
       }
     }

@@ -22,25 +22,39 @@ export async function lift(nodeSet: NodeSet, opts: OperationOptions = {}): Promi
   validate(optionsSchema, opts, 'lift options');
   const { groups, explicit } = flattenNodeSet(nodeSet);
   if (!opts.compute && explicit.length === 0) {
-    throw new SpecError('lift: give a compute service ({ compute: computeService() }) or explicit targets ({ group, nodes }).', 'lift', 'compute');
+    throw new SpecError(
+      'lift: give a compute service ({ compute: computeService() }) or explicit targets ({ group, nodes }).',
+      'lift',
+      'compute',
+    );
   }
   const all = [...groups, ...explicit.map((e) => e.group)];
   const { calls, inline } = processPhases(opts.phase);
   const unknown = unknownPhases(calls, all);
   if (unknown) throw new SpecError(`lift: ${unknown}`, 'lift', 'phase');
   const phaseCalls = calls.length ? calls : defaultPhases(all).map((name) => ({ name, args: [] }));
-  checkPartitioning(all, phaseCalls.map((c) => c.name), opts.partitionBy);
+  checkPartitioning(
+    all,
+    phaseCalls.map((c) => c.name),
+    opts.partitionBy,
+  );
   const op = new Operation(opts, inline);
-  op.start('lift', phaseCalls.map((c) => c.name));
+  op.start(
+    'lift',
+    phaseCalls.map((c) => c.name),
+  );
   try {
     let targets = (await op.findTargets(groups)).running;
     for (const e of explicit) {
       for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
-        if (!targets.some((t) => t.node.id === node.id)) targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
+        if (!targets.some((t) => t.node.id === node.id))
+          targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
       }
     }
     if (opts.slice) targets = targets.filter((t) => sliceOf(t.node.id, opts.slice!.count) === opts.slice!.index);
-    const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter((c) => !targets.some((t) => t.node.id === c.node.id));
+    const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter(
+      (c) => !targets.some((t) => t.node.id === c.node.id),
+    );
     op.setServiceState([...targets, ...consider]);
     if (await op.detectAndSettings(targets, consider)) await op.runNamedPhases(phaseCalls, targets);
     return op.result(targets, [], []);
@@ -63,17 +77,22 @@ export interface GatheredFacts {
  * Run only the probe on the nodes of `nodeSet` (no settings, no phase) and return their facts: what `facts()`
  * would see in a lift now. A node that cannot be reached is in `result` with its error, not in `facts`.
  */
-export async function gatherFacts(nodeSet: NodeSet, opts: Omit<OperationOptions, 'phase' | 'osDetect'> = {}): Promise<GatheredFacts> {
+export async function gatherFacts(
+  nodeSet: NodeSet,
+  opts: Omit<OperationOptions, 'phase' | 'osDetect'> = {},
+): Promise<GatheredFacts> {
   validate(optionsSchema, opts, 'gatherFacts options');
   const { groups, explicit } = flattenNodeSet(nodeSet);
-  if (!opts.compute && explicit.length === 0) throw new SpecError('gatherFacts: give a compute service or explicit targets.', 'gatherFacts', 'compute');
+  if (!opts.compute && explicit.length === 0)
+    throw new SpecError('gatherFacts: give a compute service or explicit targets.', 'gatherFacts', 'compute');
   const op = new Operation({ ...opts, osDetect: 'auto', check: true }, {});
   op.start('lift', []);
   try {
     const targets = (await op.findTargets(groups)).running;
     for (const e of explicit) {
       for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
-        if (!targets.some((t) => t.node.id === node.id)) targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
+        if (!targets.some((t) => t.node.id === node.id))
+          targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
       }
     }
     op.setServiceState(targets);

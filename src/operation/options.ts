@@ -87,7 +87,12 @@ const phaseRefSchema = z.union([
   z.strictObject({ name: z.string().min(1), args: z.array(z.unknown()).optional() }),
 ]);
 export const optionsSchema = z.strictObject({
-  compute: z.custom<ComputeService>((v) => isPlainObject(v) || (typeof v === 'object' && v !== null), 'expected a compute service').optional(),
+  compute: z
+    .custom<ComputeService>(
+      (v) => isPlainObject(v) || (typeof v === 'object' && v !== null),
+      'expected a compute service',
+    )
+    .optional(),
   phase: z.union([phaseRefSchema, z.array(phaseRefSchema)]).optional(),
   environment: z.record(z.string(), z.unknown()).optional(),
   user: z.looseObject({ username: z.string().min(1) }).optional(),
@@ -122,7 +127,10 @@ export interface PhaseCall {
   inline?: boolean;
 }
 
-export function processPhases(phase: OperationOptions['phase']): { calls: PhaseCall[]; inline: Record<string, PhaseFn> } {
+export function processPhases(phase: OperationOptions['phase']): {
+  calls: PhaseCall[];
+  inline: Record<string, PhaseFn>;
+} {
   if (phase === undefined) return { calls: [], inline: {} };
   const list = Array.isArray(phase) ? phase : [phase];
   const calls: PhaseCall[] = [];
@@ -142,7 +150,10 @@ export function processPhases(phase: OperationOptions['phase']): { calls: PhaseC
 
 export function defaultPhases(groups: GroupSpec[]): string[] {
   if (groups.length === 0) return ['configure'];
-  return totalOrderMerge(groups.map((g) => g.defaultPhases), 'defaultPhases of the groups');
+  return totalOrderMerge(
+    groups.map((g) => g.defaultPhases),
+    'defaultPhases of the groups',
+  );
 }
 
 /** Phases the operation runs itself, whether or not a group defines them. */

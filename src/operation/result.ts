@@ -96,7 +96,10 @@ export interface CheckedCounts {
 
 /** Check mode: how many actions would change and may change. */
 export function checkCounts(actions: ReadonlyArray<ActionResult>): { would: number; may: number } {
-  return { would: actions.filter((a) => a.wouldChange && !a.mayChange).length, may: actions.filter((a) => a.mayChange).length };
+  return {
+    would: actions.filter((a) => a.wouldChange && !a.mayChange).length,
+    may: actions.filter((a) => a.mayChange).length,
+  };
 }
 
 /** Check mode: does anything in the result say a real run would (or may) change a node? */
@@ -107,7 +110,13 @@ export function wouldChangeAnything(result: OperationResult): boolean {
 }
 
 /** A failed action that did not run a script on the node (connect, plan, upload, node state, ...). */
-export function failedAction(a: { action: string; summary: string; context?: string[]; err: string; error: ActionError }): ActionResult {
+export function failedAction(a: {
+  action: string;
+  summary: string;
+  context?: string[];
+  err: string;
+  error: ActionError;
+}): ActionResult {
   return {
     action: a.action,
     summary: a.summary,

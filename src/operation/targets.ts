@@ -5,7 +5,14 @@
  */
 import { SpecError } from '../errors.js';
 import { isPlainObject } from '../spec/merge.js';
-import { mergeGroupSpecs, nodeInGroup, withCount, type ClusterSpec, type GroupSpec, type Target } from '../spec/spec.js';
+import {
+  mergeGroupSpecs,
+  nodeInGroup,
+  withCount,
+  type ClusterSpec,
+  type GroupSpec,
+  type Target,
+} from '../spec/spec.js';
 import type { Node } from '../types.js';
 
 /** Explicit targets for lift: nodes given directly, with the group spec they run as. */
@@ -14,7 +21,8 @@ export interface ExplicitTargets {
   nodes: Node | Node[];
 }
 
-export type NodeSet = GroupSpec | ClusterSpec | ExplicitTargets | ReadonlyArray<GroupSpec | ClusterSpec | ExplicitTargets>;
+export type NodeSet =
+  GroupSpec | ClusterSpec | ExplicitTargets | ReadonlyArray<GroupSpec | ClusterSpec | ExplicitTargets>;
 
 export type GroupCounts =
   | GroupSpec
@@ -34,7 +42,11 @@ export function flattenNodeSet(ns: NodeSet): { groups: GroupSpec[]; explicit: Ex
     if (isExplicit(x)) explicit.push(x);
     else if (x.kind === 'cluster-spec') groups.push(...x.groups);
     else if (x.kind === 'group-spec') groups.push(x);
-    else throw new SpecError('lift: every entry of the node set must be a groupSpec, a clusterSpec or { group, nodes }.', 'lift');
+    else
+      throw new SpecError(
+        'lift: every entry of the node set must be a groupSpec, a clusterSpec or { group, nodes }.',
+        'lift',
+      );
   }
   return { groups, explicit };
 }
@@ -46,15 +58,28 @@ export function flattenCounts(gc: GroupCounts): GroupSpec[] {
   for (const x of list) {
     if (Array.isArray(x)) {
       const [g, n] = x as readonly [GroupSpec, number];
-      if (!Number.isInteger(n) || n < 0) throw new SpecError(`converge: the count of group '${g.groupName}' must be a whole number >= 0.`, g.groupName, 'count');
+      if (!Number.isInteger(n) || n < 0)
+        throw new SpecError(
+          `converge: the count of group '${g.groupName}' must be a whole number >= 0.`,
+          g.groupName,
+          'count',
+        );
       out.push(withCount(g, n));
     } else if ((x as ClusterSpec).kind === 'cluster-spec') out.push(...(x as ClusterSpec).groups);
     else if ((x as GroupSpec).kind === 'group-spec') out.push(x as GroupSpec);
-    else throw new SpecError('converge: give [[groupSpec, count], ...], a Map, group specs with counts, or a clusterSpec.', 'converge');
+    else
+      throw new SpecError(
+        'converge: give [[groupSpec, count], ...], a Map, group specs with counts, or a clusterSpec.',
+        'converge',
+      );
   }
   for (const g of out) {
     if (g.count === undefined) {
-      throw new SpecError(`Node count not specified for group '${g.groupName}': give it a count (groupSpec(name, { count })) or pass [[group, count]].`, g.groupName, 'count');
+      throw new SpecError(
+        `Node count not specified for group '${g.groupName}': give it a count (groupSpec(name, { count })) or pass [[group, count]].`,
+        g.groupName,
+        'count',
+      );
     }
   }
   return out;
@@ -62,7 +87,8 @@ export function flattenCounts(gc: GroupCounts): GroupSpec[] {
 
 export function considerGroupsOf(considerGroups: ReadonlyArray<unknown> | undefined): GroupSpec[] {
   return (considerGroups ?? []).map((g) => {
-    if (!isPlainObject(g) || (g as unknown as GroupSpec).kind !== 'group-spec') throw new SpecError('considerGroups: every entry must be a groupSpec.', 'lift', 'considerGroups');
+    if (!isPlainObject(g) || (g as unknown as GroupSpec).kind !== 'group-spec')
+      throw new SpecError('considerGroups: every entry must be a groupSpec.', 'lift', 'considerGroups');
     return g as unknown as GroupSpec;
   });
 }
@@ -72,7 +98,15 @@ const groupNodeIdPrefix = 'group:';
 /** A target for phases that run once per group on the controller (createGroup, destroyGroup). */
 export function groupTarget(g: GroupSpec, service: string): Target {
   return {
-    node: { id: `${groupNodeIdPrefix}${g.groupName}`, hostname: g.groupName, groupName: g.groupName, primaryIp: '', sshPort: 0, running: false, service },
+    node: {
+      id: `${groupNodeIdPrefix}${g.groupName}`,
+      hostname: g.groupName,
+      groupName: g.groupName,
+      primaryIp: '',
+      sshPort: 0,
+      running: false,
+      service,
+    },
     spec: g,
     groupNames: [g.groupName],
   };
@@ -87,7 +121,10 @@ export function isGroupTarget(t: Target): boolean {
  * merged spec. Stopped nodes are returned apart (they count toward their
  * groups in converge, and are never silently replaced).
  */
-export function matchTargets(nodes: ReadonlyArray<Node>, groups: GroupSpec[]): { running: Target[]; stopped: Target[] } {
+export function matchTargets(
+  nodes: ReadonlyArray<Node>,
+  groups: GroupSpec[],
+): { running: Target[]; stopped: Target[] } {
   const running: Target[] = [];
   const stopped: Target[] = [];
   for (const node of nodes) {

@@ -24,13 +24,20 @@ export function withChangeFlag<T>(what: string, flag: string | undefined, body: 
  * Take `flagOnChanged` (which every built-in action accepts) out of the options parameter at
  * `at`: it is the engine's business, not the action's.
  */
-function takeChangeOptions(name: string, params: unknown[], at: number | undefined): { params: unknown[]; options: Partial<ActionOptions> } {
+function takeChangeOptions(
+  name: string,
+  params: unknown[],
+  at: number | undefined,
+): { params: unknown[]; options: Partial<ActionOptions> } {
   const p = at === undefined ? undefined : params[at];
   if (!isPlainObject(p) || !('flagOnChanged' in p)) return { params, options: {} };
   const { flagOnChanged, ...rest } = p;
   const out = [...params];
   out[at!] = rest;
-  return { params: out, options: flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, name) } };
+  return {
+    params: out,
+    options: flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, name) },
+  };
 }
 
 /** Does `v` contain a function (an argument evaluated at execution time)? */
@@ -97,7 +104,9 @@ export function defineAction<P extends unknown[], A>(
       if (concrete.some((c) => c === undefined)) return `${def.name} (arguments evaluated at execution time)`;
       return summary(concrete as A[]);
     },
-    ...(preview ? { preview: (args, ctx) => (args.some((a) => DeferredArgs.is(a)) ? undefined : preview(args as A[], ctx)) } : {}),
+    ...(preview
+      ? { preview: (args, ctx) => (args.some((a) => DeferredArgs.is(a)) ? undefined : preview(args as A[], ctx)) }
+      : {}),
   } as ActionDef<A | DeferredArgs>;
   return (...given: P) => {
     const { params, options } = takeChangeOptions(def.name, given, optionsParam);

@@ -42,7 +42,15 @@ export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
   // Calls merge only when they would run the same way: same sudo user, environment, directory, trace, flag.
   const keyOf = (c: ActionCall) => {
     const o = c.options;
-    return JSON.stringify([c.def.name, o.actionId ?? '', o.sudoUser ?? '', o.scriptDir ?? '', o.scriptTrace ?? false, Object.entries(o.scriptEnv ?? {}).sort(), o.flagOnChanged ?? '']);
+    return JSON.stringify([
+      c.def.name,
+      o.actionId ?? '',
+      o.sudoUser ?? '',
+      o.scriptDir ?? '',
+      o.scriptTrace ?? false,
+      Object.entries(o.scriptEnv ?? {}).sort(),
+      o.flagOnChanged ?? '',
+    ]);
   };
   const mergeInto = (list: ActionCall[], call: ActionCall) => {
     const key = keyOf(call);
@@ -69,7 +77,8 @@ export function shapeScope(items: ReadonlyArray<PlanItem>): PlanItem[] {
  * unit by the rules of what it contains.
  */
 function names(item: PlanItem): string[] {
-  if (item.type === 'when') return [...(item.options.actionId ? [item.options.actionId] : []), ...item.then.flatMap(names)];
+  if (item.type === 'when')
+    return [...(item.options.actionId ? [item.options.actionId] : []), ...item.then.flatMap(names)];
   return item.options.actionId ? [item.def.name, item.options.actionId] : [item.def.name];
 }
 
@@ -123,7 +132,10 @@ function enforceConstraints(items: PlanItem[]): PlanItem[] {
   while (out.length < n) {
     let i = -1;
     for (let k = 0; k < n; k++) if (indeg[k] === 0 && !done[k] && (i < 0 || rank[k]! < rank[i]!)) i = k;
-    if (i < 0) throw new PlanError(`alwaysBefore/alwaysAfter rules form a cycle: ${findCycle(items, edges, done)}. Remove one of the rules.`);
+    if (i < 0)
+      throw new PlanError(
+        `alwaysBefore/alwaysAfter rules form a cycle: ${findCycle(items, edges, done)}. Remove one of the rules.`,
+      );
     done[i] = true;
     out.push(items[i]!);
     for (const j of edges[i]!) indeg[j]!--;

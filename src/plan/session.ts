@@ -129,7 +129,8 @@ export function newCheckTrack(): CheckTrack {
 // One store per process, even when several copies of this module are loaded (a project file
 // loaded through another module system gets its own copy of pallet): they must share the session.
 const storeKey = Symbol.for('pallet.session.store');
-const store: AsyncLocalStorage<Session> = ((globalThis as Record<symbol, unknown>)[storeKey] ??= new AsyncLocalStorage<Session>()) as AsyncLocalStorage<Session>;
+const store: AsyncLocalStorage<Session> = ((globalThis as Record<symbol, unknown>)[storeKey] ??=
+  new AsyncLocalStorage<Session>()) as AsyncLocalStorage<Session>;
 
 export function runInSession<T>(session: Session, fn: () => T): T {
   return store.run(session, fn);
@@ -201,7 +202,11 @@ export class NodeValue<T = ScriptValue> {
 // Recording
 
 /** Record a call of `def` in the current scope and return its node value. */
-export function recordAction<A, T = ScriptValue>(def: ActionDef<A>, args: A, options: Partial<ActionOptions> = {}): NodeValue<T> {
+export function recordAction<A, T = ScriptValue>(
+  def: ActionDef<A>,
+  args: A,
+  options: Partial<ActionOptions> = {},
+): NodeValue<T> {
   const s = currentSession(def.name);
   if (s.mode !== 'plan') {
     throw new PlanError(
@@ -277,7 +282,12 @@ export function planWhenNot<T>(cond: string | (() => boolean | Promise<boolean>)
   return when(cond, true, body, 'planWhenNot');
 }
 
-function originAction<T>(name: string, summary: string, run: () => T | Promise<T>, checkRun?: 'value'): NodeValue<Awaited<T>> {
+function originAction<T>(
+  name: string,
+  summary: string,
+  run: () => T | Promise<T>,
+  checkRun?: 'value',
+): NodeValue<Awaited<T>> {
   const def: ActionDef<null> = {
     name,
     execution: 'in-sequence',
@@ -296,7 +306,9 @@ export function asAction<T>(fn: () => T | Promise<T>, summary = 'asAction'): Nod
   return originAction('asAction', summary, fn);
 }
 
-type ValuesOf<V extends ReadonlyArray<NodeValue<unknown>>> = { [K in keyof V]: V[K] extends NodeValue<infer T> ? T : never };
+type ValuesOf<V extends ReadonlyArray<NodeValue<unknown>>> = {
+  [K in keyof V]: V[K] extends NodeValue<infer T> ? T : never;
+};
 
 /**
  * Run `fn` at execution time with the values of `values`; its return value is
@@ -448,7 +460,10 @@ export function updateSettings(
 export function settingsSnapshot(): Record<string, Record<string, unknown>> {
   const s = currentSession('settingsSnapshot');
   const id = s.target.node.id;
-  const names = new Set([...Object.keys(hostOf(s.planState, id)?.settings ?? {}), ...Object.keys(hostOf(s.delta, id)?.settings ?? {})]);
+  const names = new Set([
+    ...Object.keys(hostOf(s.planState, id)?.settings ?? {}),
+    ...Object.keys(hostOf(s.delta, id)?.settings ?? {}),
+  ]);
   const out: Record<string, Record<string, unknown>> = {};
   for (const n of names) {
     if (n.startsWith('pallet/')) continue;
@@ -472,7 +487,7 @@ function factsFor(s: Session, nodeId: string, what: string): Facts {
   if (s.factsOnDemand?.has(nodeId)) throw new FactsNeeded(nodeId);
   throw new PlanError(
     `${what}: no facts for node '${nodeId}': the operation did not run the probe (it ran with osDetect: false, ` +
-      'or the node was not a target). Run with osDetect: true or \'auto\' (the default), or give facts to explain with --facts.',
+      "or the node was not a target). Run with osDetect: true or 'auto' (the default), or give facts to explain with --facts.",
   );
 }
 
@@ -558,20 +573,26 @@ export function anyTargetFlag(flags: string[], what = 'anyTargetFlag'): FlagCond
       if (from) s.check!.touched.push(`flag '${flag}' would be set by ${from}`);
     }
     // Check mode: a flag that is not set, but may be by an action check mode could not decide.
-    if (!set.length) for (const flag of flags) {
-      const may = s.check?.flagMay.get(flag);
-      if (may) s.check!.touched.push(`flag '${flag}' may be set by ${may}`);
-    }
+    if (!set.length)
+      for (const flag of flags) {
+        const may = s.check?.flagMay.get(flag);
+        if (may) s.check!.touched.push(`flag '${flag}' may be set by ${may}`);
+      }
     return set.length > 0;
   };
-  const name = flags.length === 1 ? `targetFlag(${JSON.stringify(flags[0])})` : `anyTargetFlag(${flags.map((f) => JSON.stringify(f)).join(', ')})`;
+  const name =
+    flags.length === 1
+      ? `targetFlag(${JSON.stringify(flags[0])})`
+      : `anyTargetFlag(${flags.map((f) => JSON.stringify(f)).join(', ')})`;
   return Object.assign(test, { conditionName: name, flags: [...flags] });
 }
 
 /** The flags a condition tests, when it is a flag condition (`targetFlag`, `anyTargetFlag`). */
 export function conditionFlags(cond: unknown): string[] | undefined {
   const f = (cond as { flags?: unknown } | undefined)?.flags;
-  return typeof cond === 'function' && Array.isArray(f) && f.every((x) => typeof x === 'string') ? (f as string[]) : undefined;
+  return typeof cond === 'function' && Array.isArray(f) && f.every((x) => typeof x === 'string')
+    ? (f as string[])
+    : undefined;
 }
 
 /**
@@ -590,11 +611,23 @@ export function handler(flags: string | string[], body: () => void): string {
   const list = typeof flags === 'string' ? [flags] : [...flags];
   const names = list.map((f) => checkFlagName(f, 'handler'));
   if (!s.handlers) {
-    throw new PlanError('handler can only be declared in a phase run by lift, converge or explainPlan.', { node: s.target.node.id, phase: s.phase, action: 'handler' });
+    throw new PlanError('handler can only be declared in a phase run by lift, converge or explainPlan.', {
+      node: s.target.node.id,
+      phase: s.phase,
+      action: 'handler',
+    });
   }
   const cond = anyTargetFlag(names, 'handler');
   if (!s.handlers.some((h) => conditionName(h.cond) === cond.conditionName)) {
-    const block: WhenBlock = { type: 'when', id: s.nextId(), cond, negate: false, then: [], context: [...s.context, `handler ${names.join(', ')}`], options: { ...s.options } };
+    const block: WhenBlock = {
+      type: 'when',
+      id: s.nextId(),
+      cond,
+      negate: false,
+      then: [],
+      context: [...s.context, `handler ${names.join(', ')}`],
+      options: { ...s.options },
+    };
     s.handlers.push(block);
     store.run({ ...s, scope: block.then, context: block.context }, body);
   }
@@ -603,13 +636,23 @@ export function handler(flags: string | string[], body: () => void): string {
 
 /** The items of a phase as they run: the pre-phase actions, its own in order, the post-phase actions, then its handlers. */
 export function phaseItems(s: Session, shape: (items: ReadonlyArray<PlanItem>) => PlanItem[]): PlanItem[] {
-  return [...shape(s.prePhase ?? []), ...shape(s.scope), ...shape(s.postPhase ?? []), ...(s.handlers ?? []).map((h) => ({ ...h, then: shape(h.then) }))];
+  return [
+    ...shape(s.prePhase ?? []),
+    ...shape(s.scope),
+    ...shape(s.postPhase ?? []),
+    ...(s.handlers ?? []).map((h) => ({ ...h, then: shape(h.then) })),
+  ];
 }
 
 function schedule<T>(where: 'prePhase' | 'postPhase', what: string, body: () => T): T {
   const s = currentSession(what);
   const list = s[where];
-  if (!list) throw new PlanError(`${what} can only be used in a phase run by lift, converge or explainPlan.`, { node: s.target.node.id, phase: s.phase, action: what });
+  if (!list)
+    throw new PlanError(`${what} can only be used in a phase run by lift, converge or explainPlan.`, {
+      node: s.target.node.id,
+      phase: s.phase,
+      action: what,
+    });
   return store.run({ ...s, scope: list, context: [...s.context, what] }, body);
 }
 

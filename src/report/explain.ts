@@ -8,7 +8,15 @@ import { isPalletError, PlanError } from '../errors.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import { conditionFlags, conditionName, emptyPlanState, factsFacility, phaseItems, runInSession, type Session } from '../plan/session.js';
+import {
+  conditionFlags,
+  conditionName,
+  emptyPlanState,
+  factsFacility,
+  phaseItems,
+  runInSession,
+  type Session,
+} from '../plan/session.js';
 import type { PlanItem } from '../plan/types.js';
 import type { Facts } from '../script/facts.js';
 import { packagerForOs } from '../script/os.js';
@@ -134,7 +142,8 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
     const where = item.def.script ? 'on the node' : 'on the controller';
     out.push(`${pad}ACTION: ${item.def.summary(item.args)} (${item.def.name}, ${item.def.execution}, runs ${where})`);
     if (item.context.length) out.push(`${pad}  CONTEXT: ${item.context.join(': ')}`);
-    if (item.options.flagOnChanged) out.push(`${pad}  SETS FLAG: ${item.options.flagOnChanged} (when it changes the node)`);
+    if (item.options.flagOnChanged)
+      out.push(`${pad}  SETS FLAG: ${item.options.flagOnChanged} (when it changes the node)`);
     if (!item.def.script) continue;
     if (hasDeferred(item.args)) {
       out.push(`${pad}  SCRIPT: (depends on arguments evaluated at execution time)`);
@@ -148,7 +157,9 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
       if (content !== undefined) out.push(`${pad}  CONTENT:`, indent(content || '(empty)', `${pad}  > `));
     }
     // The helpers every script starts with are shown once, at the top; what this action's options add stays.
-    const own = prelude(item.options).split('\n').filter((l) => !d.common.has(l));
+    const own = prelude(item.options)
+      .split('\n')
+      .filter((l) => !d.common.has(l));
     out.push(`${pad}  SCRIPT:`, indent([...own, compiled.script].join('\n'), `${pad}  | `));
   }
 }
@@ -185,7 +196,17 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     phase: 'explain',
     environment: {},
     user: opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' }),
-    planState: opts.facts ? { host: { [node.id]: { settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } }, flags: [], flagValues: {} } } } : emptyPlanState(),
+    planState: opts.facts
+      ? {
+          host: {
+            [node.id]: {
+              settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } },
+              flags: [],
+              flagValues: {},
+            },
+          },
+        }
+      : emptyPlanState(),
     delta: emptyPlanState(),
     scope: [],
     handlers: [],
@@ -195,7 +216,13 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     options: {},
     values: new Map(),
     nextId: () => `nv${++n}`,
-    os: { osFamily, osVersion, ...((opts.packager ?? packagerForOs(osFamily, osVersion)) ? { packager: opts.packager ?? packagerForOs(osFamily, osVersion)! } : {}) },
+    os: {
+      osFamily,
+      osVersion,
+      ...((opts.packager ?? packagerForOs(osFamily, osVersion))
+        ? { packager: opts.packager ?? packagerForOs(osFamily, osVersion)! }
+        : {}),
+    },
   };
   try {
     await runInSession(session, async () => {
@@ -204,12 +231,26 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
   } catch (e) {
     if (isPalletError(e)) throw e;
     const err = e as Error;
-    throw new PlanError(`group ${group.groupName}: building the plan failed: ${err?.message ?? String(e)}`, { node: node.id, phase: 'explain' }, { cause: e });
+    throw new PlanError(
+      `group ${group.groupName}: building the plan failed: ${err?.message ?? String(e)}`,
+      { node: node.id, phase: 'explain' },
+      { cause: e },
+    );
   }
   const common = prelude({});
-  const out: string[] = [`PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`, '  EVERY SCRIPT STARTS WITH:', indent(common, '  | ')];
+  const out: string[] = [
+    `PLAN for ${osFamily} ${osVersion}${plan.planName ? ` (${plan.planName})` : ''}:`,
+    '  EVERY SCRIPT STARTS WITH:',
+    indent(common, '  | '),
+  ];
   const secrets = Secrets.ofUser(session.user);
-  describeItems(phaseItems(session, shapeScope), '  ', { session, out, secrets, common: new Set(common.split('\n')), showContent: opts.showContent ?? false });
+  describeItems(phaseItems(session, shapeScope), '  ', {
+    session,
+    out,
+    secrets,
+    common: new Set(common.split('\n')),
+    showContent: opts.showContent ?? false,
+  });
   // Redacted as a whole, once every action's secrets are known.
   return secrets.redact(`${out.join('\n')}\n`);
 }

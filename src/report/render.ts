@@ -73,7 +73,8 @@ const tailLines = (s: string, n = 5) => s.trimEnd().split('\n').slice(-n).join('
  */
 export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
   const r = o.redact ?? ((s: string) => s);
-  const emit = (obj: Record<string, unknown>) => o.write(`${r(JSON.stringify({ ...obj, time: new Date().toISOString() }))}\n`);
+  const emit = (obj: Record<string, unknown>) =>
+    o.write(`${r(JSON.stringify({ ...obj, time: new Date().toISOString() }))}\n`);
   return (e) => {
     switch (e.type) {
       case 'operation-start':
@@ -81,7 +82,10 @@ export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
         break;
       case 'node-created':
       case 'node-destroyed':
-        emit({ event: e.type, node: { id: e.node.id, group: e.groupName, ip: e.node.primaryIp, sshPort: e.node.sshPort } });
+        emit({
+          event: e.type,
+          node: { id: e.node.id, group: e.groupName, ip: e.node.primaryIp, sshPort: e.node.sshPort },
+        });
         break;
       case 'phase-start':
         emit({ event: e.type, phase: e.phase, targets: e.targets });
@@ -145,7 +149,16 @@ export function summarise(result: OperationResult): NodeSummary[] {
   const by = new Map<string, NodeSummary>();
   for (const r of result.results) {
     const key = r.node?.id ?? `group ${r.groupName}`;
-    const s = by.get(key) ?? { target: key, ok: true, actions: 0, changed: 0, failed: 0, wouldChange: 0, mayChange: 0, failures: [] };
+    const s = by.get(key) ?? {
+      target: key,
+      ok: true,
+      actions: 0,
+      changed: 0,
+      failed: 0,
+      wouldChange: 0,
+      mayChange: 0,
+      failures: [],
+    };
     const visible = r.actions.filter((a) => !r.phase.startsWith('pallet/') || a.error);
     s.actions += visible.length;
     s.changed += visible.filter((a) => a.changed).length;
@@ -154,7 +167,13 @@ export function summarise(result: OperationResult): NodeSummary[] {
     s.mayChange += counts.may;
     for (const a of r.actions.filter((x) => x.error)) {
       s.failed++;
-      s.failures.push({ phase: r.phase, action: a.summary, ...(a.exit !== undefined ? { exit: a.exit } : {}), message: a.error!.message, stderr: tailLines(a.err) });
+      s.failures.push({
+        phase: r.phase,
+        action: a.summary,
+        ...(a.exit !== undefined ? { exit: a.exit } : {}),
+        message: a.error!.message,
+        stderr: tailLines(a.err),
+      });
     }
     s.ok &&= r.ok;
     by.set(key, s);
@@ -165,8 +184,12 @@ export function summarise(result: OperationResult): NodeSummary[] {
 export function jsonSummary(result: OperationResult, o: RenderOptions): void {
   const r = o.redact ?? ((s: string) => s);
   const c = result.check;
-  const check = c ? { check: { create: c.create, destroy: c.destroy.map((n) => n.id), start: c.start.map((n) => n.id) } } : {};
-  o.write(`${r(JSON.stringify({ event: 'summary', ok: result.ok, nodes: summarise(result), ...check, time: new Date().toISOString() }))}\n`);
+  const check = c
+    ? { check: { create: c.create, destroy: c.destroy.map((n) => n.id), start: c.start.map((n) => n.id) } }
+    : {};
+  o.write(
+    `${r(JSON.stringify({ event: 'summary', ok: result.ok, nodes: summarise(result), ...check, time: new Date().toISOString() }))}\n`,
+  );
 }
 
 const paint = (on: boolean) => ({
@@ -185,7 +208,8 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
   // Internal phases (OS detection) are shown with --verbose, or when something in them fails.
   const hidden = (phase: string) => !o.verbose && phase.startsWith('pallet/');
   return (e) => {
-    if ((e.type === 'phase-start' || e.type === 'phase-end') && hidden(e.phase) && !(e.type === 'phase-end' && !e.ok)) return;
+    if ((e.type === 'phase-start' || e.type === 'phase-end') && hidden(e.phase) && !(e.type === 'phase-end' && !e.ok))
+      return;
     if (e.type === 'action' && hidden(e.phase) && !e.result.error) return;
     switch (e.type) {
       case 'operation-start':
@@ -203,14 +227,40 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
       case 'action': {
         const a = e.result;
         const would = checkStatus(a);
-        const status = a.error ? c.red(`FAILED${a.exit !== undefined ? ` (exit ${a.exit})` : ''}`) : would ? c.yellow(would) : a.changed ? c.yellow('changed') : c.green('ok');
+        const status = a.error
+          ? c.red(`FAILED${a.exit !== undefined ? ` (exit ${a.exit})` : ''}`)
+          : would
+            ? c.yellow(would)
+            : a.changed
+              ? c.yellow('changed')
+              : c.green('ok');
         line(`[${e.phase}] ${e.target}: ${a.summary} ${status}`);
         if (a.error) line(`  ${a.error.message}`);
         for (const l of checkDetails(a, o.diff ?? false, '  ')) line(l);
         if (o.verbose) {
-          if (a.script) line(a.script.split('\n').map((l) => `  | ${l}`).join('\n'));
-          if (a.out.trim()) line(a.out.trimEnd().split('\n').map((l) => `  > ${l}`).join('\n'));
-          if (a.err.trim() && !a.error) line(a.err.trimEnd().split('\n').map((l) => `  ! ${l}`).join('\n'));
+          if (a.script)
+            line(
+              a.script
+                .split('\n')
+                .map((l) => `  | ${l}`)
+                .join('\n'),
+            );
+          if (a.out.trim())
+            line(
+              a.out
+                .trimEnd()
+                .split('\n')
+                .map((l) => `  > ${l}`)
+                .join('\n'),
+            );
+          if (a.err.trim() && !a.error)
+            line(
+              a.err
+                .trimEnd()
+                .split('\n')
+                .map((l) => `  ! ${l}`)
+                .join('\n'),
+            );
         }
         break;
       }
@@ -229,36 +279,74 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
  * action that would or may change (for the live view, which shows none), with
  * diffs when `diff`.
  */
-export function summaryText(result: OperationResult, o: { color?: boolean; redact?: Redactor; details?: boolean; diff?: boolean }): string {
+export function summaryText(
+  result: OperationResult,
+  o: { color?: boolean; redact?: Redactor; details?: boolean; diff?: boolean },
+): string {
   const c = paint(o.color ?? false);
   const r = o.redact ?? ((s: string) => s);
   const nodes = summarise(result);
   const lines: string[] = [];
-  const checking = result.check !== undefined || result.results.some((x) => x.actions.some((a) => a.wouldChange !== undefined || a.mayChange !== undefined));
+  const checking =
+    result.check !== undefined ||
+    result.results.some((x) => x.actions.some((a) => a.wouldChange !== undefined || a.mayChange !== undefined));
   const phases = result.phases.filter((p) => !p.startsWith('pallet/')).join(', ') || '(none)';
-  lines.push(c.bold(`${result.ok ? 'OK' : 'FAILED'}${checking ? ' (check mode: nothing was changed)' : ''}: ${nodes.length} node(s), phases ${phases}`));
-  if (result.newNodes.length) lines.push(`created ${result.newNodes.length} node(s): ${result.newNodes.map((n) => n.id).join(', ')}`);
-  if (result.oldNodes.length) lines.push(`destroyed ${result.oldNodes.length} node(s): ${result.oldNodes.map((n) => n.id).join(', ')}`);
-  for (const g of result.check?.create ?? []) lines.push(c.yellow(`would create ${g.count} node(s) in group ${g.groupName}`));
-  if (result.check?.destroy.length) lines.push(c.yellow(`would destroy ${result.check.destroy.length} node(s): ${result.check.destroy.map((n) => n.id).join(', ')}`));
-  if (result.check?.start.length) lines.push(c.yellow(`would start ${result.check.start.length} stopped node(s): ${result.check.start.map((n) => n.id).join(', ')}`));
+  lines.push(
+    c.bold(
+      `${result.ok ? 'OK' : 'FAILED'}${checking ? ' (check mode: nothing was changed)' : ''}: ${nodes.length} node(s), phases ${phases}`,
+    ),
+  );
+  if (result.newNodes.length)
+    lines.push(`created ${result.newNodes.length} node(s): ${result.newNodes.map((n) => n.id).join(', ')}`);
+  if (result.oldNodes.length)
+    lines.push(`destroyed ${result.oldNodes.length} node(s): ${result.oldNodes.map((n) => n.id).join(', ')}`);
+  for (const g of result.check?.create ?? [])
+    lines.push(c.yellow(`would create ${g.count} node(s) in group ${g.groupName}`));
+  if (result.check?.destroy.length)
+    lines.push(
+      c.yellow(
+        `would destroy ${result.check.destroy.length} node(s): ${result.check.destroy.map((n) => n.id).join(', ')}`,
+      ),
+    );
+  if (result.check?.start.length)
+    lines.push(
+      c.yellow(
+        `would start ${result.check.start.length} stopped node(s): ${result.check.start.map((n) => n.id).join(', ')}`,
+      ),
+    );
   for (const n of nodes) {
     const state = n.ok ? c.green('ok') : c.red('FAILED');
     if (checking) {
       const ok = n.actions - n.wouldChange - n.mayChange - n.failed;
-      lines.push(`  ${n.target}: ${state}  ${c.yellow(`${n.wouldChange} would change`)}, ${c.yellow(`${n.mayChange} may change`)}, ${ok} ok, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`);
+      lines.push(
+        `  ${n.target}: ${state}  ${c.yellow(`${n.wouldChange} would change`)}, ${c.yellow(`${n.mayChange} may change`)}, ${ok} ok, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`,
+      );
       if (o.details) {
-        for (const x of result.results.filter((x) => (x.node?.id ?? `group ${x.groupName}`) === n.target && !x.phase.startsWith('pallet/'))) {
+        for (const x of result.results.filter(
+          (x) => (x.node?.id ?? `group ${x.groupName}`) === n.target && !x.phase.startsWith('pallet/'),
+        )) {
           for (const a of x.actions.filter((a) => a.wouldChange || a.mayChange)) {
-            lines.push(`    ${c.yellow(checkStatus(a)!)} [${x.phase}] ${a.summary}`, ...checkDetails(a, o.diff ?? false, '      '));
+            lines.push(
+              `    ${c.yellow(checkStatus(a)!)} [${x.phase}] ${a.summary}`,
+              ...checkDetails(a, o.diff ?? false, '      '),
+            );
           }
         }
       }
-    } else lines.push(`  ${n.target}: ${state}  ${n.actions - n.changed - n.failed} ok, ${c.yellow(`${n.changed} changed`)}, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`);
+    } else
+      lines.push(
+        `  ${n.target}: ${state}  ${n.actions - n.changed - n.failed} ok, ${c.yellow(`${n.changed} changed`)}, ${n.failed ? c.red(`${n.failed} failed`) : '0 failed'}`,
+      );
     for (const f of n.failures) {
       lines.push(`    ${c.red('x')} [${f.phase}] ${f.action}${f.exit !== undefined ? ` (exit ${f.exit})` : ''}`);
       lines.push(`      ${f.message}`);
-      if (f.stderr && !f.message.includes(f.stderr)) lines.push(f.stderr.split('\n').map((l) => `      ! ${l}`).join('\n'));
+      if (f.stderr && !f.message.includes(f.stderr))
+        lines.push(
+          f.stderr
+            .split('\n')
+            .map((l) => `      ! ${l}`)
+            .join('\n'),
+        );
     }
   }
   return `${r(lines.join('\n'))}\n`;
@@ -279,7 +367,10 @@ interface LiveTarget {
  * A live view for terminals: one line per target with its phase, the action
  * running now, progress and elapsed time, redrawn in place.
  */
-export function liveRenderer(o: RenderOptions & { interval?: number }): { onEvent: (e: OperationEvent) => void; stop: () => void } {
+export function liveRenderer(o: RenderOptions & { interval?: number }): {
+  onEvent: (e: OperationEvent) => void;
+  stop: () => void;
+} {
   const c = paint(o.color ?? true);
   const r = o.redact ?? ((s: string) => s);
   const targets = new Map<string, LiveTarget>();
@@ -297,13 +388,23 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
     const body: string[] = [fit(`${header}  ${c.dim(secs(Date.now() - started))}`)];
     // Never taller than the terminal: running and failed targets first, the rest summed up.
     const room = Math.max(3, (process.stdout.rows || 24) - 3);
-    const all = [...targets.values()].sort((a, b) => Number(Boolean(a.finished && !a.failed)) - Number(Boolean(b.finished && !b.failed)));
+    const all = [...targets.values()].sort(
+      (a, b) => Number(Boolean(a.finished && !a.failed)) - Number(Boolean(b.finished && !b.failed)),
+    );
     const shown = all.length > room ? all.slice(0, room - 1) : all;
     const rest = all.slice(shown.length);
     for (const t of shown) {
-      const running = t.finished ? (t.failed ? c.red('failed') : c.green('done')) : (t.pending[t.done] ?? 'connecting…');
+      const running = t.finished
+        ? t.failed
+          ? c.red('failed')
+          : c.green('done')
+        : (t.pending[t.done] ?? 'connecting…');
       const mark = t.finished ? (t.failed ? c.red('✗') : c.green('✓')) : c.yellow('•');
-      body.push(fit(`${mark} ${t.target}  [${t.phase}] ${running}  ${c.dim(`${t.done}/${t.pending.length || '?'} ${t.changed} ${checkMode ? 'would change' : 'changed'} ${secs((t.finished ?? Date.now()) - t.started)}`)}`));
+      body.push(
+        fit(
+          `${mark} ${t.target}  [${t.phase}] ${running}  ${c.dim(`${t.done}/${t.pending.length || '?'} ${t.changed} ${checkMode ? 'would change' : 'changed'} ${secs((t.finished ?? Date.now()) - t.started)}`)}`,
+        ),
+      );
     }
     if (rest.length) {
       const done = rest.filter((t) => t.finished && !t.failed).length;
@@ -329,7 +430,16 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
         notes.push(`node destroyed: ${e.node.id} (${e.groupName})`);
         break;
       case 'phase-start':
-        for (const t of e.targets) targets.set(t, { target: t, phase: e.phase, pending: [], done: 0, changed: 0, failed: false, started: Date.now() });
+        for (const t of e.targets)
+          targets.set(t, {
+            target: t,
+            phase: e.phase,
+            pending: [],
+            done: 0,
+            changed: 0,
+            failed: false,
+            started: Date.now(),
+          });
         break;
       case 'batch': {
         const t = targets.get(e.target);
@@ -367,4 +477,3 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): { onEven
     },
   };
 }
-

@@ -70,7 +70,7 @@ export function dispatch<T>(what: string, impls: ReadonlyArray<Implementation<T>
     throw new Error(
       `${what} has no implementation for os family ${key.osFamily ?? '(unknown)'} ${key.osVersion ?? ''} ` +
         `with package manager ${key.packager ?? '(unknown)'}. Implementations exist for: ${known}. ` +
-        'Set the group\'s image osFamily or packager if detection was wrong.',
+        "Set the group's image osFamily or packager if detection was wrong.",
     );
   }
   return best.impl;

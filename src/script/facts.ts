@@ -229,7 +229,7 @@ function hexIpv6(hex: string): string | undefined {
   // The canonical form: the longest run of zero groups (two or more) becomes '::'.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;
@@ -293,7 +293,11 @@ function defaultIpv4Of(p: Probe, ifs: NetworkInterface[]): DefaultAddress | unde
   if (!best) return undefined;
   const gw = hexIpv4(best.gateway);
   const first = ifs.find((i) => i.name === best.iface)?.ipv4?.[0];
-  return { interface: best.iface, ...(first ? { address: bare(first) } : {}), ...(gw && gw !== '0.0.0.0' ? { gateway: gw } : {}) };
+  return {
+    interface: best.iface,
+    ...(first ? { address: bare(first) } : {}),
+    ...(gw && gw !== '0.0.0.0' ? { gateway: gw } : {}),
+  };
 }
 
 function defaultIpv6Of(p: Probe, ifs: NetworkInterface[]): DefaultAddress | undefined {
@@ -308,11 +312,16 @@ function defaultIpv6Of(p: Probe, ifs: NetworkInterface[]): DefaultAddress | unde
   if (!best) return undefined;
   const gw = hexIpv6(best.gateway);
   const global = ifs.find((i) => i.name === best.iface)?.ipv6.find((a) => !/^fe80:/i.test(a));
-  return { interface: best.iface, ...(global ? { address: bare(global) } : {}), ...(gw && gw !== '::' ? { gateway: gw } : {}) };
+  return {
+    interface: best.iface,
+    ...(global ? { address: bare(global) } : {}),
+    ...(gw && gw !== '::' ? { gateway: gw } : {}),
+  };
 }
 
 /** /proc/mounts escapes space, tab, newline and backslash as octal. */
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+const unescapeMount = (s: string) =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 
 function mountsOf(p: Probe): MountFact[] {
   const types = new Map<string, string>();
@@ -358,8 +367,10 @@ export function parseFacts(out: string): Facts {
   const cpuCount = positiveInt(kv.cpus);
   const vcpus = positiveInt(kv.vcpus);
   // Debian's point release (`12.11`); testing and sid have a code name there, not a number.
-  const pointRelease = distribution === 'debian' && /^\d+(\.\d+)+$/.test(kv.debian_version ?? '') ? kv.debian_version : undefined;
-  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+  const pointRelease =
+    distribution === 'debian' && /^\d+(\.\d+)+$/.test(kv.debian_version ?? '') ? kv.debian_version : undefined;
+  const defined = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
   return {
     os: defined({
       family,
@@ -372,7 +383,10 @@ export function parseFacts(out: string): Facts {
     }),
     kernel: defined({ name: kv.os, release: kv.rev }),
     ...defined({ arch: kv.mach, hostname: kv.hostname, fqdn: kv.fqdn, cpuCount, vcpus, init, packager, container, vm }),
-    memory: defined({ totalBytes: memTotal ? memTotal * 1024 : positiveInt(kv.mem_total), availableBytes: memAvail ? memAvail * 1024 : undefined }),
+    memory: defined({
+      totalBytes: memTotal ? memTotal * 1024 : positiveInt(kv.mem_total),
+      availableBytes: memAvail ? memAvail * 1024 : undefined,
+    }),
     interfaces,
     ...(defaultIpv4 ? { defaultIpv4 } : {}),
     ...(defaultIpv6 ? { defaultIpv6 } : {}),

@@ -18,7 +18,9 @@ export interface Attrs {
  * Decimal values of common modes written as `0o` literals whose decimal digits
  * also look octal (0o644 is 420): accepted as the mode they are.
  */
-const octalLiterals = new Set([0o400, 0o500, 0o550, 0o555, 0o640, 0o644, 0o660, 0o664, 0o770, 0o777, 0o1777, 0o2755, 0o4755]);
+const octalLiterals = new Set([
+  0o400, 0o500, 0o550, 0o555, 0o640, 0o644, 0o660, 0o664, 0o770, 0o777, 0o1777, 0o2755, 0o4755,
+]);
 
 /**
  * Validate an octal mode and return it without leading zeros (as `stat -c %a`
@@ -41,7 +43,9 @@ export function normaliseMode(mode: string | number): string {
     return mode.toString(8);
   }
   if (!/^[0-7]{1,4}$/.test(mode)) {
-    throw new Error(`invalid mode ${JSON.stringify(mode)}: give an octal mode such as '0644' (symbolic modes are not supported)`);
+    throw new Error(
+      `invalid mode ${JSON.stringify(mode)}: give an octal mode such as '0644' (symbolic modes are not supported)`,
+    );
   }
   return mode.replace(/^0+(?=.)/, '');
 }
@@ -67,15 +71,21 @@ export function ensureAttrs(pathExpr: string, a: Attrs, c?: CheckMode): string {
       'pallet_sg=${pallet_st%%:*}; pallet_st=${pallet_st#*:}; pallet_sG=${pallet_st%%:*}; pallet_sm=${pallet_st#*:}',
     );
     const fixP = (cmd: string, what: string, now: string, want: string) =>
-      c?.check ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}` : `${cmd} || exit 1`;
+      c?.check
+        ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}`
+        : `${cmd} || exit 1`;
     // The mode is read again after a chown or chgrp (either may clear setuid and setgid bits).
     if (a.owner !== undefined) {
       const o = shQuote(a.owner);
-      lines.push(`if [ -n "$pallet_st" ] && [ "$pallet_su" != ${o} ] && [ "$pallet_sU" != ${o} ]; then ${fixP(`chown ${o} ${pathExpr}`, 'owner', '$pallet_su', a.owner)}; pallet_sm=; pallet_changed; fi`);
+      lines.push(
+        `if [ -n "$pallet_st" ] && [ "$pallet_su" != ${o} ] && [ "$pallet_sU" != ${o} ]; then ${fixP(`chown ${o} ${pathExpr}`, 'owner', '$pallet_su', a.owner)}; pallet_sm=; pallet_changed; fi`,
+      );
     }
     if (a.group !== undefined) {
       const g = shQuote(a.group);
-      lines.push(`if [ -n "$pallet_st" ] && [ "$pallet_sg" != ${g} ] && [ "$pallet_sG" != ${g} ]; then ${fixP(`chgrp ${g} ${pathExpr}`, 'group', '$pallet_sg', a.group)}; pallet_sm=; pallet_changed; fi`);
+      lines.push(
+        `if [ -n "$pallet_st" ] && [ "$pallet_sg" != ${g} ] && [ "$pallet_sG" != ${g} ]; then ${fixP(`chgrp ${g} ${pathExpr}`, 'group', '$pallet_sg', a.group)}; pallet_sm=; pallet_changed; fi`,
+      );
     }
     if (a.mode !== undefined) {
       const m = shQuote(normaliseMode(a.mode));
@@ -86,26 +96,38 @@ export function ensureAttrs(pathExpr: string, a: Attrs, c?: CheckMode): string {
     return lines.join('\n');
   }
   const fix = (cmd: string, what: string, now: string, want: string) =>
-    c?.check ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}` : `${cmd} || exit 1`;
+    c?.check
+      ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}`
+      : `${cmd} || exit 1`;
   if (a.owner !== undefined) {
     const o = shQuote(a.owner);
     if (a.recursive) {
-      lines.push(`if ${exists}[ -n "$(find ${pathExpr} ! -user ${o} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chown -R ${o} ${pathExpr}`, 'owner (recursive)', "'some files'", a.owner)}; pallet_changed; fi`);
+      lines.push(
+        `if ${exists}[ -n "$(find ${pathExpr} ! -user ${o} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chown -R ${o} ${pathExpr}`, 'owner (recursive)', "'some files'", a.owner)}; pallet_changed; fi`,
+      );
     } else {
-      lines.push(`if ${exists}[ "$(stat -L -c %U ${pathExpr})" != ${o} ] && [ "$(stat -L -c %u ${pathExpr})" != ${o} ]; then ${fix(`chown ${o} ${pathExpr}`, 'owner', `"$(stat -L -c %U ${pathExpr})"`, a.owner)}; pallet_changed; fi`);
+      lines.push(
+        `if ${exists}[ "$(stat -L -c %U ${pathExpr})" != ${o} ] && [ "$(stat -L -c %u ${pathExpr})" != ${o} ]; then ${fix(`chown ${o} ${pathExpr}`, 'owner', `"$(stat -L -c %U ${pathExpr})"`, a.owner)}; pallet_changed; fi`,
+      );
     }
   }
   if (a.group !== undefined) {
     const g = shQuote(a.group);
     if (a.recursive) {
-      lines.push(`if ${exists}[ -n "$(find ${pathExpr} ! -group ${g} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chgrp -R ${g} ${pathExpr}`, 'group (recursive)', "'some files'", a.group)}; pallet_changed; fi`);
+      lines.push(
+        `if ${exists}[ -n "$(find ${pathExpr} ! -group ${g} -print 2>/dev/null | head -n 1)" ]; then ${fix(`chgrp -R ${g} ${pathExpr}`, 'group (recursive)', "'some files'", a.group)}; pallet_changed; fi`,
+      );
     } else {
-      lines.push(`if ${exists}[ "$(stat -L -c %G ${pathExpr})" != ${g} ] && [ "$(stat -L -c %g ${pathExpr})" != ${g} ]; then ${fix(`chgrp ${g} ${pathExpr}`, 'group', `"$(stat -L -c %G ${pathExpr})"`, a.group)}; pallet_changed; fi`);
+      lines.push(
+        `if ${exists}[ "$(stat -L -c %G ${pathExpr})" != ${g} ] && [ "$(stat -L -c %g ${pathExpr})" != ${g} ]; then ${fix(`chgrp ${g} ${pathExpr}`, 'group', `"$(stat -L -c %G ${pathExpr})"`, a.group)}; pallet_changed; fi`,
+      );
     }
   }
   if (a.mode !== undefined) {
     const m = normaliseMode(a.mode);
-    lines.push(`if ${exists}[ "$(stat -L -c %a ${pathExpr})" != ${shQuote(m)} ]; then ${fix(`chmod ${shQuote(m)} ${pathExpr}`, 'mode', `"$(stat -L -c %a ${pathExpr})"`, m)}; pallet_changed; fi`);
+    lines.push(
+      `if ${exists}[ "$(stat -L -c %a ${pathExpr})" != ${shQuote(m)} ]; then ${fix(`chmod ${shQuote(m)} ${pathExpr}`, 'mode', `"$(stat -L -c %a ${pathExpr})"`, m)}; pallet_changed; fi`,
+    );
   }
   return lines.join('\n');
 }
@@ -180,10 +202,17 @@ export function replaceWith(staged: string, target: string): string {
   return `mv -f ${staged} ${target} 2>/dev/null || { if [ -f ${target} ] && [ ! -L ${target} ] && ${mounted}; then cat ${staged} > ${target} && rm -f ${staged}; else mv -f ${staged} ${target}; fi; } || exit 1`;
 }
 
-export function installStaged(target: string, onChange = 'pallet_changed', opts: InstallOptions = {}, c?: CheckMode): string {
+export function installStaged(
+  target: string,
+  onChange = 'pallet_changed',
+  opts: InstallOptions = {},
+  c?: CheckMode,
+): string {
   if (c?.check) {
     // The staged content is compared, shown, and removed; the target is not touched.
-    const show = opts.sensitive ? `pallet_would ${target}${shQuote(': content differs (sensitive: no diff)')}` : `pallet_diff ${target} ${target} "$pallet_t"`;
+    const show = opts.sensitive
+      ? `pallet_would ${target}${shQuote(': content differs (sensitive: no diff)')}`
+      : `pallet_diff ${target} ${target} "$pallet_t"`;
     return [
       `if [ ! -L ${target} ] && [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
       '  rm -f "$pallet_t"',
@@ -226,7 +255,13 @@ export function installStaged(target: string, onChange = 'pallet_changed', opts:
  * The file keeps its owner and mode (new files get 0644); links are followed.
  * A failing filter leaves the file untouched.
  */
-export function editFile(path: string, what: string, filter: string, onChange = 'pallet_changed', c?: CheckMode): string {
+export function editFile(
+  path: string,
+  what: string,
+  filter: string,
+  onChange = 'pallet_changed',
+  c?: CheckMode,
+): string {
   return [
     resolveTarget(path, what),
     stageBeside('exit 1', c),

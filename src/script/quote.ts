@@ -79,7 +79,9 @@ export function writeBytes(bytes: string | Buffer, target: string, onFailure = '
 
 /** The base64 text `writeBytes` embeds for `bytes` (to recognise it, e.g. to hide sensitive content). */
 export function base64Lines(bytes: string | Buffer): string {
-  return Buffer.from(bytes).toString('base64').replace(/.{1,76}/g, '$&\n');
+  return Buffer.from(bytes)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n');
 }
 
 /**
@@ -88,17 +90,12 @@ export function base64Lines(bytes: string | Buffer): string {
  * `#> name : SUCCESS` when all pass. The block's exit status is non-zero on
  * failure so the surrounding action fails too.
  */
-export function checkedBlock(
-  name: string,
-  steps: ReadonlyArray<string | { label: string; script: string }>,
-): string {
+export function checkedBlock(name: string, steps: ReadonlyArray<string | { label: string; script: string }>): string {
   const lines: string[] = [];
   steps.forEach((step, i) => {
     const label = typeof step === 'string' ? `step ${i + 1}` : step.label;
     const script = typeof step === 'string' ? step : step.script;
-    lines.push(
-      `{\n${script}\n} || { echo ${shQuote(`#> ${name} : FAIL (${label})`)} >&2; exit 1; }`,
-    );
+    lines.push(`{\n${script}\n} || { echo ${shQuote(`#> ${name} : FAIL (${label})`)} >&2; exit 1; }`);
   });
   lines.push(`echo ${shQuote(`#> ${name} : SUCCESS`)}`);
   return lines.join('\n');

@@ -201,7 +201,11 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string):
     const at = path ? `${path}.` : '';
     const shape = 'shape' in schema ? Object.keys((schema as unknown as { shape: object }).shape) : [];
     const known = path === '' && shape.length ? ` Known keys: ${shape.join(', ')}.` : '';
-    throw new SpecError(`${what}: unknown key ${keys.map((k) => `'${at}${k}'`).join(', ')}.${known}`, what, `${at}${keys[0]}`);
+    throw new SpecError(
+      `${what}: unknown key ${keys.map((k) => `'${at}${k}'`).join(', ')}.${known}`,
+      what,
+      `${at}${keys[0]}`,
+    );
   }
   throw new SpecError(`${what}: invalid value at '${path || '(root)'}': ${issue.message}.`, what, path);
 }
@@ -254,7 +258,12 @@ function partsOf(spec: ServerSpec): Parts {
   delete r.groupName;
   delete r.count;
   delete r.nodeFilter;
-  return { ...(r as unknown as Parts), phases: { ...spec.phases }, roles: [...spec.roles], defaultPhases: [...spec.defaultPhases] };
+  return {
+    ...(r as unknown as Parts),
+    phases: { ...spec.phases },
+    roles: [...spec.roles],
+    defaultPhases: [...spec.defaultPhases],
+  };
 }
 
 /** `merge-specs(inherited, own)`: the extended specs fold left, then the own spec merges over them. */
@@ -269,7 +278,10 @@ function extendParts(own: Parts, ext: ServerSpec | ReadonlyArray<ServerSpec> | u
   return merged;
 }
 
-function phasesWithMeta(fns: Record<string, PhaseFn> | undefined, meta: Record<string, PhaseMeta> | undefined): Record<string, Phase> {
+function phasesWithMeta(
+  fns: Record<string, PhaseFn> | undefined,
+  meta: Record<string, PhaseMeta> | undefined,
+): Record<string, Phase> {
   const out: Record<string, Phase> = {};
   for (const [name, f] of Object.entries(fns ?? {})) {
     out[name] = { fns: [f], meta: { ...(defaultPhaseMeta[name] ?? {}), ...(meta?.[name] ?? {}) } };
@@ -391,20 +403,36 @@ export function clusterSpec(name: string, opts: ClusterSpecOptions): ClusterSpec
     } else if ((g as GroupSpec).kind === 'group-spec') {
       expanded.push({ group: g as GroupSpec, count: (g as GroupSpec).count });
     } else {
-      throw new SpecError(`${what}: every entry of 'groups' must be a groupSpec, a clusterSpec or [groupSpec, count].`, what, 'groups');
+      throw new SpecError(
+        `${what}: every entry of 'groups' must be a groupSpec, a clusterSpec or [groupSpec, count].`,
+        what,
+        'groups',
+      );
     }
   }
   const groups = expanded.map(({ group, count }) => {
     const own = partsOf(group);
     const ownPhases = own.phases;
-    let p: Parts = { ...(deepMerge<Record<string, unknown>>(nodeBase, { ...own, phases: undefined }) as unknown as Parts), phases: {}, roles: union(own.roles, clusterRoles) };
+    let p: Parts = {
+      ...(deepMerge<Record<string, unknown>>(nodeBase, { ...own, phases: undefined }) as unknown as Parts),
+      phases: {},
+      roles: union(own.roles, clusterRoles),
+    };
     p.defaultPhases = own.defaultPhases;
     p = extendParts(p, opts.extends);
-    p = mergeParts({ phases: phasesWithMeta(opts.phases, undefined), roles: [] }, { ...p, defaultPhases: undefined, roles: p.roles });
+    p = mergeParts(
+      { phases: phasesWithMeta(opts.phases, undefined), roles: [] },
+      { ...p, defaultPhases: undefined, roles: p.roles },
+    );
     p.defaultPhases = own.defaultPhases;
     p = mergeParts({ phases: ownPhases, roles: [] }, { ...p, defaultPhases: undefined });
     p.defaultPhases = own.defaultPhases;
-    return groupFromParts(prefix + group.groupName, p, count === undefined ? undefined : count * factor, group.nodeFilter);
+    return groupFromParts(
+      prefix + group.groupName,
+      p,
+      count === undefined ? undefined : count * factor,
+      group.nodeFilter,
+    );
   });
   return Object.freeze({ kind: 'cluster-spec' as const, clusterName: name, groups });
 }

@@ -24,11 +24,21 @@ const distributionNames: Record<string, string> = {
   gentoo: 'Gentoo',
   darwin: 'MacOSX',
 };
-const familyNames: Record<string, string> = { debian: 'Debian', redhat: 'RedHat', suse: 'Suse', archlinux: 'Archlinux', alpine: 'Alpine', gentoo: 'Gentoo', darwin: 'Darwin' };
+const familyNames: Record<string, string> = {
+  debian: 'Debian',
+  redhat: 'RedHat',
+  suse: 'Suse',
+  archlinux: 'Archlinux',
+  alpine: 'Alpine',
+  gentoo: 'Gentoo',
+  darwin: 'Darwin',
+};
 
 /** Ansible's names for the facts roles' templates read most (only those pallet knows; unknown ones are left out). */
 export function ansibleFacts(f: Facts): Record<string, unknown> {
-  const v4 = f.interfaces.flatMap((i) => (i.ipv4 ?? []).map((a) => a.replace(/\/\d+$/, ''))).filter((a) => !a.startsWith('127.'));
+  const v4 = f.interfaces
+    .flatMap((i) => (i.ipv4 ?? []).map((a) => a.replace(/\/\d+$/, '')))
+    .filter((a) => !a.startsWith('127.'));
   const v6 = f.interfaces.flatMap((i) => i.ipv6.map((a) => a.replace(/\/\d+$/, ''))).filter((a) => a !== '::1');
   const out: Record<string, unknown> = {
     ansible_hostname: f.hostname?.split('.')[0],
@@ -55,9 +65,19 @@ export function ansibleFacts(f: Facts): Record<string, unknown> {
     ansible_interfaces: f.interfaces.map((i) => i.name),
     ansible_all_ipv4_addresses: f.interfaces.some((i) => i.ipv4) ? v4 : undefined,
     ansible_all_ipv6_addresses: v6,
-    ansible_default_ipv4: f.defaultIpv4 ? { interface: f.defaultIpv4.interface, address: f.defaultIpv4.address, gateway: f.defaultIpv4.gateway } : {},
-    ansible_default_ipv6: f.defaultIpv6 ? { interface: f.defaultIpv6.interface, address: f.defaultIpv6.address, gateway: f.defaultIpv6.gateway } : {},
-    ansible_mounts: f.mounts.map((m) => ({ mount: m.mountPoint, device: m.device, fstype: m.fsType, size_total: m.sizeBytes, size_available: m.availableBytes })),
+    ansible_default_ipv4: f.defaultIpv4
+      ? { interface: f.defaultIpv4.interface, address: f.defaultIpv4.address, gateway: f.defaultIpv4.gateway }
+      : {},
+    ansible_default_ipv6: f.defaultIpv6
+      ? { interface: f.defaultIpv6.interface, address: f.defaultIpv6.address, gateway: f.defaultIpv6.gateway }
+      : {},
+    ansible_mounts: f.mounts.map((m) => ({
+      mount: m.mountPoint,
+      device: m.device,
+      fstype: m.fsType,
+      size_total: m.sizeBytes,
+      size_available: m.availableBytes,
+    })),
   };
   return Object.fromEntries(Object.entries(out).filter(([, x]) => x !== undefined));
 }

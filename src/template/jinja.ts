@@ -30,7 +30,8 @@ let loaded: typeof Nunjucks | undefined;
 let pythonic = false;
 
 /** A value a Jinja template can read: JSON-like data. */
-export type TemplateValue = string | number | boolean | null | undefined | TemplateValue[] | { [key: string]: TemplateValue };
+export type TemplateValue =
+  string | number | boolean | null | undefined | TemplateValue[] | { [key: string]: TemplateValue };
 
 export class TemplateError extends Error {
   constructor(
@@ -54,7 +55,10 @@ export function pyRepr(v: unknown): string {
     return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
   }
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (typeof v === 'object') return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (typeof v === 'object')
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
   return String(v);
 }
 
@@ -105,17 +109,21 @@ function splitlines(s: string): string[] {
 
 /** Python's json.dumps: `, ` and `: ` separators, non-ASCII escaped, optional indent and key order. */
 function pyJson(v: unknown, indentBy: number | undefined, sortKeys: boolean, level = 0): string {
-  const esc = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const esc = (s: string) =>
+    JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return esc(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const nl = indentBy === undefined ? '' : `\n${' '.repeat(indentBy * (level + 1))}`;
   const end = indentBy === undefined ? '' : `\n${' '.repeat(indentBy * level)}`;
   const sep = indentBy === undefined ? ', ' : ',';
-  if (Array.isArray(v)) return v.length ? `[${nl}${v.map((x) => pyJson(x, indentBy, sortKeys, level + 1)).join(sep + nl)}${end}]` : '[]';
+  if (Array.isArray(v))
+    return v.length ? `[${nl}${v.map((x) => pyJson(x, indentBy, sortKeys, level + 1)).join(sep + nl)}${end}]` : '[]';
   let entries = Object.entries(v as Record<string, unknown>);
   if (sortKeys) entries = entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.length ? `{${nl}${entries.map(([k, x]) => `${esc(k)}: ${pyJson(x, indentBy, sortKeys, level + 1)}`).join(sep + nl)}${end}}` : '{}';
+  return entries.length
+    ? `{${nl}${entries.map(([k, x]) => `${esc(k)}: ${pyJson(x, indentBy, sortKeys, level + 1)}`).join(sep + nl)}${end}}`
+    : '{}';
 }
 
 /** A YAML dump in PyYAML's block style, as Ansible's `to_nice_yaml` (indent 4, sorted keys) and `to_yaml` print it. */
@@ -153,7 +161,8 @@ function pyYaml(v: unknown, opts: { indent: number; sortKeys: boolean; flow: boo
   const isObj = (x: unknown): x is Record<string, unknown> | unknown[] => x !== null && typeof x === 'object';
   const isColl = (x: unknown): x is Record<string, unknown> | unknown[] => isObj(x) && Object.keys(x).length > 0;
   // to_yaml (PyYAML's default_flow_style=None): a collection of scalars only is written inline ([1, 2], {a: 1}).
-  const inline = (x: unknown): boolean => isObj(x) && (!isColl(x) || (opts.flow && Object.values(x).every((c) => !isObj(c))));
+  const inline = (x: unknown): boolean =>
+    isObj(x) && (!isColl(x) || (opts.flow && Object.values(x).every((c) => !isObj(c))));
   const flow = (x: unknown) => {
     const doc = new Y.Document(x);
     Y.visit(doc, { Collection: (_, n) => void (n.flow = true) });
@@ -200,7 +209,18 @@ function comment(text: unknown, ...args: unknown[]): string {
     cblock: { beginning: '/*', decoration: ' * ', end: ' */' },
     xml: { beginning: '<!--', decoration: ' - ', end: '-->' },
   };
-  const p = { beginning: '', prefix: '', decoration: '', postfix: '', end: '', newline: '\n', prefix_count: 1, postfix_count: 1, ...styles[style], ...kw };
+  const p = {
+    beginning: '',
+    prefix: '',
+    decoration: '',
+    postfix: '',
+    end: '',
+    newline: '\n',
+    prefix_count: 1,
+    postfix_count: 1,
+    ...styles[style],
+    ...kw,
+  };
   const deco = String(p.decoration);
   const strip = deco.trimEnd();
   const prefix = String(p.prefix || (p.beginning ? '' : strip));
@@ -216,7 +236,8 @@ function comment(text: unknown, ...args: unknown[]): string {
 function pyRegex(pattern: string, flags: string): RegExp {
   return new RegExp(pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>'), flags);
 }
-const pyReplacement = (r: string) => r.replace(/\\g<(\w+)>/g, (_m, g: string) => (/^\d+$/.test(g) ? `$${g}` : `$<${g}>`)).replace(/\\(\d)/g, '$$$1');
+const pyReplacement = (r: string) =>
+  r.replace(/\\g<(\w+)>/g, (_m, g: string) => (/^\d+$/.test(g) ? `$${g}` : `$<${g}>`)).replace(/\\(\d)/g, '$$$1');
 
 function regexFlags(kw: Kw): string {
   return `${truthy(kw.ignorecase) ? 'i' : ''}${truthy(kw.multiline) ? 'm' : ''}`;
@@ -224,9 +245,14 @@ function regexFlags(kw: Kw): string {
 
 const filters: Record<string, (...args: never[]) => unknown> = {
   // `default(other)` with `other` undefined stays undefined (an error when printed, as in Ansible); `default()` is ''.
-  default: (v: unknown, ...a: unknown[]) => (v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v),
-  d: (v: unknown, ...a: unknown[]) => (v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v),
-  bool: (v: unknown) => (typeof v === 'string' ? ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase()) : v === 1 || v === true),
+  default: (v: unknown, ...a: unknown[]) =>
+    v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v,
+  d: (v: unknown, ...a: unknown[]) =>
+    v === undefined || (truthy(a[1] ?? false) && !truthy(v)) ? (a.length ? a[0] : '') : v,
+  bool: (v: unknown) =>
+    typeof v === 'string'
+      ? ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase())
+      : v === 1 || v === true,
   int: (v: unknown, d: unknown = 0) => {
     const n = typeof v === 'number' ? Math.trunc(v) : Number.parseInt(String(v), 10);
     return Number.isNaN(n) ? d : n;
@@ -236,7 +262,13 @@ const filters: Record<string, (...args: never[]) => unknown> = {
     const { pos, kw } = kwargs(args);
     const d = String(kw.d ?? pos[0] ?? '');
     const attr = (kw.attribute ?? pos[1]) as string | undefined;
-    const list = Array.isArray(v) ? v : typeof v === 'string' ? [...v] : v && typeof v === 'object' ? Object.keys(v) : [];
+    const list = Array.isArray(v)
+      ? v
+      : typeof v === 'string'
+        ? [...v]
+        : v && typeof v === 'object'
+          ? Object.keys(v)
+          : [];
     return list.map((x) => pyStr(attr ? (x as Record<string, unknown>)[attr] : x)).join(d);
   },
   to_json: (v: unknown, ...args: unknown[]) => {
@@ -249,11 +281,19 @@ const filters: Record<string, (...args: never[]) => unknown> = {
   },
   to_yaml: (v: unknown, ...args: unknown[]) => {
     const { kw } = kwargs(args);
-    return pyYaml(v, { indent: (kw.indent as number | undefined) ?? 2, sortKeys: kw.sort_keys === undefined ? true : truthy(kw.sort_keys), flow: true });
+    return pyYaml(v, {
+      indent: (kw.indent as number | undefined) ?? 2,
+      sortKeys: kw.sort_keys === undefined ? true : truthy(kw.sort_keys),
+      flow: true,
+    });
   },
   to_nice_yaml: (v: unknown, ...args: unknown[]) => {
     const { pos, kw } = kwargs(args);
-    return pyYaml(v, { indent: (kw.indent ?? pos[0] ?? 4) as number, sortKeys: kw.sort_keys === undefined ? true : truthy(kw.sort_keys), flow: false });
+    return pyYaml(v, {
+      indent: (kw.indent ?? pos[0] ?? 4) as number,
+      sortKeys: kw.sort_keys === undefined ? true : truthy(kw.sort_keys),
+      flow: false,
+    });
   },
   regex_replace: (v: unknown, pattern: unknown = '', replacement: unknown = '', ...args: unknown[]) => {
     const { kw } = kwargs(args);
@@ -264,7 +304,8 @@ const filters: Record<string, (...args: never[]) => unknown> = {
     const m = pyRegex(String(pattern), regexFlags(kw)).exec(pyStr(v));
     return m ? m[0] : undefined;
   },
-  ternary: (v: unknown, t: unknown, f: unknown, none?: unknown) => (v === null && none !== undefined ? none : truthy(v) ? t : f),
+  ternary: (v: unknown, t: unknown, f: unknown, none?: unknown) =>
+    v === null && none !== undefined ? none : truthy(v) ? t : f,
   comment: (t: unknown, ...a: unknown[]) => comment(t, ...a),
   // Python's shlex.quote: a word of safe characters stays as it is, anything else is single-quoted.
   quote: (v: unknown) => {
@@ -275,13 +316,22 @@ const filters: Record<string, (...args: never[]) => unknown> = {
   dirname: (v: unknown) => dirname(pyStr(v)),
   dict2items: (v: unknown, ...args: unknown[]) => {
     const { kw } = kwargs(args);
-    return Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => ({ [String(kw.key_name ?? 'key')]: k, [String(kw.value_name ?? 'value')]: x }));
+    return Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => ({
+      [String(kw.key_name ?? 'key')]: k,
+      [String(kw.value_name ?? 'value')]: x,
+    }));
   },
   items2dict: (v: unknown, ...args: unknown[]) => {
     const { kw } = kwargs(args);
-    return Object.fromEntries(((v ?? []) as Array<Record<string, unknown>>).map((i) => [String(i[String(kw.key_name ?? 'key')]), i[String(kw.value_name ?? 'value')]]));
+    return Object.fromEntries(
+      ((v ?? []) as Array<Record<string, unknown>>).map((i) => [
+        String(i[String(kw.key_name ?? 'key')]),
+        i[String(kw.value_name ?? 'value')],
+      ]),
+    );
   },
-  unique: (v: unknown) => (Array.isArray(v) ? v.filter((x, i) => v.findIndex((y) => pyRepr(y) === pyRepr(x)) === i) : v),
+  unique: (v: unknown) =>
+    Array.isArray(v) ? v.filter((x, i) => v.findIndex((y) => pyRepr(y) === pyRepr(x)) === i) : v,
   mandatory: (v: unknown, msg?: unknown) => {
     if (v === undefined) throw new Error(String(msg ?? 'Mandatory variable not defined.'));
     return v;
@@ -328,7 +378,9 @@ function templateValue(v: unknown, scope: Record<string, unknown>, name: string)
     const single = /^\{\{([\s\S]*)\}\}$/.exec(v.trim());
     if (single && !single[1]!.includes('}}')) {
       const box: { v?: unknown } = {};
-      renderJinja(`{{ (${single[1]}) | __pallet_capture }}`, { ...scope, __pallet_box: box }, `variable ${name}`, { trimBlocks: false });
+      renderJinja(`{{ (${single[1]}) | __pallet_capture }}`, { ...scope, __pallet_box: box }, `variable ${name}`, {
+        trimBlocks: false,
+      });
       // Undefined stays undefined (`is defined` is false); printing it then says why.
       if (box.v === undefined) undefinedWhy.set(name, v.trim());
       return box.v;
@@ -336,18 +388,28 @@ function templateValue(v: unknown, scope: Record<string, unknown>, name: string)
     return renderJinja(v, scope, `variable ${name}`, { trimBlocks: false });
   }
   if (Array.isArray(v)) return v.map((x) => templateValue(x, scope, name));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, templateValue(x, scope, name)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, templateValue(x, scope, name)]));
   return v;
 }
 
 const needsTemplating = (v: unknown): boolean =>
-  typeof v === 'string' ? hasJinja(v) : Array.isArray(v) ? v.some(needsTemplating) : v !== null && typeof v === 'object' ? Object.values(v).some(needsTemplating) : false;
+  typeof v === 'string'
+    ? hasJinja(v)
+    : Array.isArray(v)
+      ? v.some(needsTemplating)
+      : v !== null && typeof v === 'object'
+        ? Object.values(v).some(needsTemplating)
+        : false;
 
 /**
  * A render context from Ansible-style variables (templated when read) and plain `values` (data, never templated;
  * they win over variables of the same name).
  */
-export function jinjaContext(vars: Record<string, unknown>, values: Record<string, unknown> = {}): Record<string, unknown> {
+export function jinjaContext(
+  vars: Record<string, unknown>,
+  values: Record<string, unknown> = {},
+): Record<string, unknown> {
   const ctx: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(vars)) ctx[k] = needsTemplating(v) ? new LazyVar(k, v, () => ctx) : v;
   Object.assign(ctx, values);
@@ -356,16 +418,41 @@ export function jinjaContext(vars: Record<string, unknown>, values: Record<strin
 
 /** Ansible's `version` test: `x is version('8.0', '>=')` (dotted numbers compared part by part). */
 function versionTest(a: unknown, b: unknown, op: unknown = 'eq'): boolean {
-  const parts = (v: unknown) => String(v).split(/[.-]/).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const parts = (v: unknown) =>
+    String(v)
+      .split(/[.-]/)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   const x = parts(a);
   const y = parts(b);
   let c = 0;
   for (let i = 0; i < Math.max(x.length, y.length) && c === 0; i++) {
     const p = x[i] ?? 0;
     const q = y[i] ?? 0;
-    c = typeof p === 'number' && typeof q === 'number' ? Math.sign(p - q) : String(p) < String(q) ? -1 : String(p) > String(q) ? 1 : 0;
+    c =
+      typeof p === 'number' && typeof q === 'number'
+        ? Math.sign(p - q)
+        : String(p) < String(q)
+          ? -1
+          : String(p) > String(q)
+            ? 1
+            : 0;
   }
-  const ops: Record<string, boolean> = { '<': c < 0, lt: c < 0, '<=': c <= 0, le: c <= 0, '>': c > 0, gt: c > 0, '>=': c >= 0, ge: c >= 0, '==': c === 0, '=': c === 0, eq: c === 0, '!=': c !== 0, '<>': c !== 0, ne: c !== 0 };
+  const ops: Record<string, boolean> = {
+    '<': c < 0,
+    lt: c < 0,
+    '<=': c <= 0,
+    le: c <= 0,
+    '>': c > 0,
+    gt: c > 0,
+    '>=': c >= 0,
+    ge: c >= 0,
+    '==': c === 0,
+    '=': c === 0,
+    eq: c === 0,
+    '!=': c !== 0,
+    '<>': c !== 0,
+    ne: c !== 0,
+  };
   const r = ops[String(op)];
   if (r === undefined) throw new Error(`version test: unknown operator '${String(op)}'`);
   return r;
@@ -375,17 +462,27 @@ function versionTest(a: unknown, b: unknown, op: unknown = 'eq'): boolean {
 export function pyEquals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if ((a === null || a === undefined) && (b === null || b === undefined)) return true;
-  if (typeof a === 'boolean' || typeof b === 'boolean') return Number(a) === Number(b) && typeof a !== 'string' && typeof b !== 'string';
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => pyEquals(x, b[i]));
+  if (typeof a === 'boolean' || typeof b === 'boolean')
+    return Number(a) === Number(b) && typeof a !== 'string' && typeof b !== 'string';
+  if (Array.isArray(a) || Array.isArray(b))
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => pyEquals(x, b[i]));
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => k in b && pyEquals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      ka.length === kb.length &&
+      ka.every((k) => k in b && pyEquals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
   }
   return false;
 }
 
-interface Token { type: string; value: string; lineno: number; colno: number }
+interface Token {
+  type: string;
+  value: string;
+  lineno: number;
+  colno: number;
+}
 interface AstNode {
   typename: string;
   lineno: number;
@@ -410,7 +507,14 @@ interface CompilerLike {
 }
 interface Internals {
   parser: { Parser: { prototype: ParserLike & { parseIs(): AstNode } } };
-  compiler: { Compiler: { prototype: CompilerLike & { compileCompare(n: AstNode, f: unknown): void; compileIs(n: AstNode, f: unknown): void } } };
+  compiler: {
+    Compiler: {
+      prototype: CompilerLike & {
+        compileCompare(n: AstNode, f: unknown): void;
+        compileIs(n: AstNode, f: unknown): void;
+      };
+    };
+  };
   nodes: Record<string, new (...a: unknown[]) => AstNode>;
   runtime: Record<string, unknown>;
 }
@@ -477,7 +581,11 @@ function nunjucks(): typeof Nunjucks {
   const suppress = rt.suppressValue!;
   // Ansible's finalize prints a None as nothing (an undefined variable stays an error).
   rt.suppressValue = (val: unknown, autoescape: unknown) =>
-    pythonic && val === null ? '' : pythonic && typeof val !== 'string' && val !== undefined ? pyStr(val) : suppress(val, autoescape);
+    pythonic && val === null
+      ? ''
+      : pythonic && typeof val !== 'string' && val !== undefined
+        ? pyStr(val)
+        : suppress(val, autoescape);
   const ensureDefined = rt.ensureDefined!;
   rt.ensureDefined = (val: unknown, ...at: unknown[]) => (pythonic && val === null ? val : ensureDefined(val, ...at));
   loaded = n;
@@ -517,7 +625,12 @@ function expressionAt(text: string, line: number, col: number): string | undefin
  * Render Jinja `text` (read from `file`, for messages and relative includes) with `context`. Throws a
  * `TemplateError` naming the file, the line and the expression.
  */
-export function renderJinja(text: string, context: Record<string, unknown>, file: string, opts: JinjaOptions = {}): string {
+export function renderJinja(
+  text: string,
+  context: Record<string, unknown>,
+  file: string,
+  opts: JinjaOptions = {},
+): string {
   const n = nunjucks();
   const { body, opts: own } = header(text);
   const o = { trimBlocks: true, lstripBlocks: false, ...opts, ...own };
@@ -545,7 +658,10 @@ export function renderJinja(text: string, context: Record<string, unknown>, file
     // trailing newlines as the template has.
     const trimmed = body.replace(/\r?\n$/, '');
     const source = o.trimBlocks ? trimmed.replace(/#\}\r?\n/g, '#}') : trimmed;
-    const out = new n.Template(source, env, resolve(file), true).render({ ansible_managed: 'Ansible managed', ...context });
+    const out = new n.Template(source, env, resolve(file), true).render({
+      ansible_managed: 'Ansible managed',
+      ...context,
+    });
     const ends = (t: string) => /\n*$/.exec(t)![0].length;
     return out + '\n'.repeat(Math.max(0, ends(body) - ends(out)));
   } catch (e) {
@@ -558,7 +674,10 @@ export function renderJinja(text: string, context: Record<string, unknown>, file
     const shown = line !== undefined && body !== text ? line + 1 : line;
     const expr = line !== undefined && col !== undefined ? expressionAt(body, line, col) : undefined;
     const why = expr ? undefinedWhy.get(expr.trim()) : undefined;
-    const what = /attempted to output null or undefined value/.test(raw) && expr ? `'${expr}' is undefined${why ? ` (its value '${why}' is undefined)` : ''}` : raw.replace(/^(\s*(Template render error:|\([^)\n]*\)))*\s*(TemplateError:\s*|Error:\s*)?/, '').trim();
+    const what =
+      /attempted to output null or undefined value/.test(raw) && expr
+        ? `'${expr}' is undefined${why ? ` (its value '${why}' is undefined)` : ''}`
+        : raw.replace(/^(\s*(Template render error:|\([^)\n]*\)))*\s*(TemplateError:\s*|Error:\s*)?/, '').trim();
     throw new TemplateError(`${file}${shown !== undefined ? `:${shown}` : ''}: ${what}`, file, shown);
   } finally {
     pythonic = was;

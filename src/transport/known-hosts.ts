@@ -19,7 +19,13 @@ export function hostEntryName(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return re.test(name);
 }
 
@@ -71,7 +77,8 @@ export function keyTypeOf(blob: Buffer): string {
   return blob.subarray(4, 4 + len).toString('latin1');
 }
 
-export type HostKeyVerdict = { result: 'match' } | { result: 'unknown' } | { result: 'mismatch'; expected: string[] } | { result: 'revoked' };
+export type HostKeyVerdict =
+  { result: 'match' } | { result: 'unknown' } | { result: 'mismatch'; expected: string[] } | { result: 'revoked' };
 
 /** Check a host key blob against the known keys of a host. */
 export function checkHostKey(known: KnownKey[], blob: Buffer): HostKeyVerdict {

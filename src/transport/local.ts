@@ -29,11 +29,19 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
       const d = lstatSync(uploadDir);
       const uid = process.getuid?.();
       if (!d.isDirectory() || (uid !== undefined && d.uid !== uid) || (d.mode & 0o077) !== 0) {
-        throw new TransportError(`local: the upload directory ${uploadDir} is not a private directory of this user; remove it`, 'localhost');
+        throw new TransportError(
+          `local: the upload directory ${uploadDir} is not a private directory of this user; remove it`,
+          'localhost',
+        );
       }
       const dest = join(uploadDir, md5);
       // Reused only when its checksum matches.
-      if (existsSync(dest) && lstatSync(dest).isFile() && createHash('md5').update(readFileSync(dest)).digest('hex') === md5) return { uploaded: false };
+      if (
+        existsSync(dest) &&
+        lstatSync(dest).isFile() &&
+        createHash('md5').update(readFileSync(dest)).digest('hex') === md5
+      )
+        return { uploaded: false };
       const tmp = `${dest}.${process.pid}.tmp`;
       copyFileSync(localPath, tmp);
       chmodSync(tmp, 0o600);
@@ -65,7 +73,9 @@ export function localTransport(opts: LocalTransportOptions = {}): Transport {
           else out.push(c);
         });
         child.stderr.on('data', (c: Buffer) => err.push(c));
-        child.on('error', (e) => reject(new TransportError(`local: could not run /bin/sh: ${e.message}`, 'localhost', { cause: e })));
+        child.on('error', (e) =>
+          reject(new TransportError(`local: could not run /bin/sh: ${e.message}`, 'localhost', { cause: e })),
+        );
         child.on('close', (code, signal) => {
           if (grace) clearTimeout(grace);
           runOpts.signal?.removeEventListener('abort', onAbort);

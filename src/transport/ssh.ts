@@ -18,7 +18,15 @@ import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import { TransportError } from '../errors.js';
 import { shQuote } from '../script/quote.js';
 import type { User } from '../user.js';
-import { addKnownHost, checkHostKey, hostEntryName, keysFor, keyTypeOf, readKnownHosts, type KnownKey } from './known-hosts.js';
+import {
+  addKnownHost,
+  checkHostKey,
+  hostEntryName,
+  keysFor,
+  keyTypeOf,
+  readKnownHosts,
+  type KnownKey,
+} from './known-hosts.js';
 import type { RunOptions, RunResult, Transport } from './types.js';
 
 /**
@@ -162,7 +170,8 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
   if (policy !== 'insecure') {
     const types = [...new Set(known.filter((k) => !k.revoked).map((k) => k.type))];
     const prefer = types.flatMap((t) => hostKeyAlgorithms[t] ?? []);
-    if (prefer.length) config.algorithms = { serverHostKey: { prepend: prefer } } as unknown as ConnectConfig['algorithms'];
+    if (prefer.length)
+      config.algorithms = { serverHostKey: { prepend: prefer } } as unknown as ConnectConfig['algorithms'];
     config.hostVerifier = (blob: Buffer) => {
       const v = checkHostKey(known, blob);
       const offered = `${keyTypeOf(blob)} ${fingerprint(blob)}`;
@@ -205,11 +214,15 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
         sock?.destroy();
         let msg: string;
         if (hostKeyProblem) msg = hostKeyProblem;
-        else if (e.code === 'ECONNREFUSED') msg = `connection refused at ${where} (is sshd running and the port right?)`;
-        else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT') msg = `timed out after ${config.readyTimeout} ms connecting to ${where} (the SSH handshake did not complete)`;
-        else if (e.level === 'client-authentication') msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
+        else if (e.code === 'ECONNREFUSED')
+          msg = `connection refused at ${where} (is sshd running and the port right?)`;
+        else if (e.level === 'client-timeout' || e.code === 'ETIMEDOUT')
+          msg = `timed out after ${config.readyTimeout} ms connecting to ${where} (the SSH handshake did not complete)`;
+        else if (e.level === 'client-authentication')
+          msg = `authentication failed for ${user.username}@${where} (tried ${tried.join(', ')})`;
         else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') msg = `cannot resolve host name ${host}`;
-        else if (/passphrase|encrypted/i.test(e.message)) msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
+        else if (/passphrase|encrypted/i.test(e.message))
+          msg = `cannot use the private key: ${e.message} (is the passphrase right?)`;
         else msg = `cannot connect to ${where}: ${e.message}`;
         reject(new TransportError(`${node}: ${msg}`, node, { cause: e }));
       };
@@ -245,7 +258,11 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
       break;
     } catch (e) {
       const code = (e as { cause?: { code?: string } }).cause?.code;
-      const retryable = !hostKeyProblem && (code === 'ECONNREFUSED' || code === 'ECONNRESET' || /Connection lost before handshake/.test(String((e as { cause?: Error }).cause?.message)));
+      const retryable =
+        !hostKeyProblem &&
+        (code === 'ECONNREFUSED' ||
+          code === 'ECONNRESET' ||
+          /Connection lost before handshake/.test(String((e as { cause?: Error }).cause?.message)));
       if (!retryable || attempt >= 3) throw e;
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     }
@@ -260,7 +277,11 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
   let sftpP: Promise<SFTPWrapper> | undefined;
   const sftp = () =>
     (sftpP ??= new Promise<SFTPWrapper>((resolve, reject) =>
-      client.sftp((err, s) => (err ? reject(new TransportError(`${node}: cannot open SFTP on ${where}: ${err.message}`, node, { cause: err })) : resolve(s))),
+      client.sftp((err, s) =>
+        err
+          ? reject(new TransportError(`${node}: cannot open SFTP on ${where}: ${err.message}`, node, { cause: err }))
+          : resolve(s),
+      ),
     ));
   const call = <T>(f: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
     new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
@@ -271,13 +292,22 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
     async upload(localPath: string, md5: string) {
       const s = await sftp();
       const size = statSync(localPath).size;
-      await call<void>((cb) => s.mkdir(uploadDir, { mode: 0o700 }, (e) => cb(e && (e as { code?: number }).code !== 4 ? e : null))).catch(() => {});
+      await call<void>((cb) =>
+        s.mkdir(uploadDir, { mode: 0o700 }, (e) => cb(e && (e as { code?: number }).code !== 4 ? e : null)),
+      ).catch(() => {});
       const dirStat = await call<Stats>((cb) => s.lstat(uploadDir, cb));
       // Ours: a real directory (not a link), owned by the login user (whose home is `.`), private.
       const home = await call<Stats>((cb) => s.stat('.', cb));
       if (!dirStat.isDirectory() || dirStat.uid !== home.uid || (dirStat.mode & 0o077) !== 0) {
-        const what = !dirStat.isDirectory() ? 'is not a directory' : dirStat.uid !== home.uid ? `is owned by uid ${dirStat.uid}, not by ${user.username}` : `is not private (mode ${(dirStat.mode & 0o777).toString(8)})`;
-        throw new TransportError(`${node}: the upload directory ${uploadDir} ${what}: another user may have made it; remove it`, node);
+        const what = !dirStat.isDirectory()
+          ? 'is not a directory'
+          : dirStat.uid !== home.uid
+            ? `is owned by uid ${dirStat.uid}, not by ${user.username}`
+            : `is not private (mode ${(dirStat.mode & 0o777).toString(8)})`;
+        throw new TransportError(
+          `${node}: the upload directory ${uploadDir} ${what}: another user may have made it; remove it`,
+          node,
+        );
       }
       const dest = `${uploadDir}/${md5}`;
       const existing = await call<Stats>((cb) => s.lstat(dest, cb)).catch(() => undefined);
@@ -301,7 +331,9 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
       return new Promise((resolve, reject) => {
         client.exec(shell.command, (err, stream) => {
           if (err) {
-            reject(new TransportError(`${node}: cannot open a session on ${where}: ${err.message}`, node, { cause: err }));
+            reject(
+              new TransportError(`${node}: cannot open a session on ${where}: ${err.message}`, node, { cause: err }),
+            );
             return;
           }
           const out: Buffer[] = [];
@@ -324,7 +356,12 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
               stream.signal('KILL');
               stream.close();
               client.end();
-              reject(new TransportError(`${node}: the script was killed after ${limit} ms (commandTimeoutMs); the connection was closed`, node));
+              reject(
+                new TransportError(
+                  `${node}: the script was killed after ${limit} ms (commandTimeoutMs); the connection was closed`,
+                  node,
+                ),
+              );
             }, limit);
           }
           let outBytes = 0;
@@ -343,7 +380,11 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
             const stderr = Buffer.concat(errs);
             const text = stderr.toString('utf8');
             if (timedOut) return;
-            if (code !== 0 && outBytes === 0 && /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)) {
+            if (
+              code !== 0 &&
+              outBytes === 0 &&
+              /sudo: (a password is required|a terminal is required|no password was provided)/.test(text)
+            ) {
               reject(
                 new TransportError(
                   `${node}: sudo needs a password for ${user.username} on ${where}: give the user a sudoPassword, ` +
@@ -354,7 +395,9 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
               return;
             }
             if (code !== 0 && outBytes === 0 && /incorrect password attempt|Sorry, try again/.test(text)) {
-              reject(new TransportError(`${node}: sudo rejected the sudoPassword of ${user.username} on ${where}`, node));
+              reject(
+                new TransportError(`${node}: sudo rejected the sudoPassword of ${user.username} on ${where}`, node),
+              );
               return;
             }
             if (code === null || code === undefined) {

@@ -29,16 +29,43 @@ export const families: Os[] = [
 ];
 
 /** The scripts of a plan's actions; with `check`, as check mode compiles them (`checked`: they honour it). */
-export async function compile(plan: () => void, os: Os = families[0]!, o: { check?: boolean } = {}): Promise<Array<{ action: string; script: string; checked?: boolean }>> {
+export async function compile(
+  plan: () => void,
+  os: Os = families[0]!,
+  o: { check?: boolean } = {},
+): Promise<Array<{ action: string; script: string; checked?: boolean }>> {
   const g = groupSpec('g');
-  const node = { id: 'n', hostname: 'n', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test', transport: 'ssh' as const };
+  const node = {
+    id: 'n',
+    hostname: 'n',
+    groupName: 'g',
+    primaryIp: '0.0.0.0',
+    sshPort: 22,
+    running: true,
+    service: 'test',
+    transport: 'ssh' as const,
+  };
   const target = { node, spec: g, groupNames: ['g'] };
   let n = 0;
   const packager = os.packager ?? packagerForOs(os.osFamily, os.osVersion);
   const s: Session = {
-    mode: 'plan', target, targets: [target], phase: 'test', environment: {}, user: { username: 'root' },
-    planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    handlers: [], prePhase: [], postPhase: [], nextId: () => `nv${++n}`, os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
+    mode: 'plan',
+    target,
+    targets: [target],
+    phase: 'test',
+    environment: {},
+    user: { username: 'root' },
+    planState: emptyPlanState(),
+    delta: emptyPlanState(),
+    scope: [],
+    context: [],
+    options: {},
+    values: new Map(),
+    handlers: [],
+    prePhase: [],
+    postPhase: [],
+    nextId: () => `nv${++n}`,
+    os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
   };
   await runInSession(s, plan);
   const out: Array<{ action: string; script: string; checked?: boolean }> = [];
@@ -46,7 +73,13 @@ export async function compile(plan: () => void, os: Os = families[0]!, o: { chec
     for (const i of items) {
       if (i.type === 'when') walk(i.then);
       else if (i.def.script) {
-        const c = i.def.script(i.args, { ...s.os, options: i.options, target, user: s.user, ...(o.check ? { check: true } : {}) });
+        const c = i.def.script(i.args, {
+          ...s.os,
+          options: i.options,
+          target,
+          user: s.user,
+          ...(o.check ? { check: true } : {}),
+        });
         out.push({ action: i.def.name, script: c.script, ...(c.checked ? { checked: true } : {}) });
       }
     }
@@ -71,7 +104,12 @@ export function syntaxErrors(script: string): string {
  * may touch too, are replaced by missing files in the same directory): the file's
  * content afterwards and what the script reported (`changed`, `flag <name>`).
  */
-export async function runOn(script: string, path: string, content: string | undefined, others: string[] = []): Promise<{ content: string; reported: string[]; status: number; stderr: string }> {
+export async function runOn(
+  script: string,
+  path: string,
+  content: string | undefined,
+  others: string[] = [],
+): Promise<{ content: string; reported: string[]; status: number; stderr: string }> {
   const { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');

@@ -73,7 +73,6 @@ export function buildRepo(dir: string, suite: string, debs: string[], notAutomat
   return repo;
 }
 
-
 export interface Suite {
   suite: string;
   debs: Deb[];
@@ -89,8 +88,17 @@ export interface Suite {
 export function serveAptRepos(dir: string, node: TestNode, suites: Suite[]): void {
   const debs = join(dir, 'debs');
   mkdirSync(debs, { recursive: true });
-  const repos = suites.map((s) => buildRepo(dir, s.suite, s.debs.map((d) => buildDeb(debs, d)), s.notAutomatic ?? false));
-  node.exec('mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*');
+  const repos = suites.map((s) =>
+    buildRepo(
+      dir,
+      s.suite,
+      s.debs.map((d) => buildDeb(debs, d)),
+      s.notAutomatic ?? false,
+    ),
+  );
+  node.exec(
+    'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*',
+  );
   for (const r of repos) execFileSync('podman', ['cp', r, `${node.container}:/srv/repo/`]);
   const lines = suites.map((s) => `'deb [trusted=yes] file:/srv/repo/${s.suite} ./'`).join(' ');
   node.exec(`printf '%s\\n' ${lines} > /etc/apt/sources.list.d/local.list`);

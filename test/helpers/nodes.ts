@@ -62,8 +62,20 @@ export async function startNodes(label: string, count: number, opts: StartOption
   for (let i = 0; i < count; i++) {
     const name = `${label}-${i}`;
     const container = podman([
-      'run', '-d', '--label', `pallet-test=${label}`, '--hostname', name, '-e', `PALLET_KEYS=${keys}`,
-      '-p', '127.0.0.1::22', TEST_IMAGE, 'sh', '-c', start,
+      'run',
+      '-d',
+      '--label',
+      `pallet-test=${label}`,
+      '--hostname',
+      name,
+      '-e',
+      `PALLET_KEYS=${keys}`,
+      '-p',
+      '127.0.0.1::22',
+      TEST_IMAGE,
+      'sh',
+      '-c',
+      start,
     ]);
     const port = Number(podman(['port', container, '22/tcp']).split(':').pop());
     nodes.push({
@@ -115,7 +127,10 @@ export const sshdDebugLog = "printf 'LogLevel DEBUG1\\n' >> /etc/ssh/sshd_config
 
 /** How many exec requests (commands run over SSH) the node's sshd has served so far. */
 export function execRequests(node: TestNode): number {
-  return node.logs().split('\n').filter((l) => /server_input_channel_req: channel \d+ request exec\b/.test(l)).length;
+  return node
+    .logs()
+    .split('\n')
+    .filter((l) => /server_input_channel_req: channel \d+ request exec\b/.test(l)).length;
 }
 
 /**
@@ -131,7 +146,10 @@ export async function startOneNode(label: string, opts: Omit<StartOptions, 'auth
   const nodes = await startNodes(label, 1, { ...opts, authorizedKeys: [key.pub] });
   const node = nodes[0]!;
   const known = knownHostsFor(nodes, dir);
-  const compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: known, agent: false } });
+  const compute = nodeListService(
+    [{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }],
+    { ssh: { knownHostsPath: known, agent: false } },
+  );
   return { dir, key, node, known, compute, admin: makeUser('root', { privateKeyPath: key.path }) };
 }
 
@@ -139,7 +157,10 @@ export async function startOneNode(label: string, opts: Omit<StartOptions, 'auth
  * A test file's one node: started before its tests (removed by label first), removed after them. `ready`
  * runs once the node is up (extra setup, such as an apt repository).
  */
-export function nodeSuite(label: string, opts: Omit<StartOptions, 'authorizedKeys'> & { ready?: (env: Awaited<ReturnType<typeof startOneNode>>) => void } = {}) {
+export function nodeSuite(
+  label: string,
+  opts: Omit<StartOptions, 'authorizedKeys'> & { ready?: (env: Awaited<ReturnType<typeof startOneNode>>) => void } = {},
+) {
   const suite = {
     env: undefined as unknown as Awaited<ReturnType<typeof startOneNode>>,
     get node(): TestNode {

@@ -54,7 +54,15 @@ import {
   type OperationResult,
   type PhaseFn,
 } from '../../src/index.js';
-import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import {
+  assertTestNodesReady,
+  knownHostsFor,
+  makeKey,
+  removeNodes,
+  startNodes,
+  tempDir,
+  type TestNode,
+} from '../helpers/nodes.js';
 import { demoInitScript as initScript } from '../helpers/fixtures.js';
 
 const LABEL = 'actions-suite';
@@ -91,8 +99,12 @@ async function run(phase: PhaseFn, onlyFirst = true): Promise<OperationResult> {
   return r;
 }
 
-const actionsOf = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
-const changed = (r: OperationResult) => actionsOf(r).filter((a) => a.changed).map((a) => a.summary);
+const actionsOf = (r: OperationResult): ActionResult[] =>
+  r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
+const changed = (r: OperationResult) =>
+  actionsOf(r)
+    .filter((a) => a.changed)
+    .map((a) => a.summary);
 
 /**
  * Run twice: the first run must change every action not named in `steady`,
@@ -100,8 +112,15 @@ const changed = (r: OperationResult) => actionsOf(r).filter((a) => a.changed).ma
  */
 async function twice(phase: PhaseFn, verify: () => void, steady: RegExp[] = []): Promise<OperationResult> {
   const r1 = await run(phase);
-  const notChanged = actionsOf(r1).filter((a) => a.location === 'target' && !a.changed && !steady.some((re) => re.test(a.summary)) && !/^planWhen/.test(a.summary));
-  assert.deepEqual(notChanged.map((a) => a.summary), [], 'first run: every action changes the node');
+  const notChanged = actionsOf(r1).filter(
+    (a) =>
+      a.location === 'target' && !a.changed && !steady.some((re) => re.test(a.summary)) && !/^planWhen/.test(a.summary),
+  );
+  assert.deepEqual(
+    notChanged.map((a) => a.summary),
+    [],
+    'first run: every action changes the node',
+  );
   verify();
   const r2 = await run(phase);
   assert.deepEqual(changed(r2), [], 'second run: nothing changes');
@@ -118,7 +137,8 @@ test('packages: update, install, packages(), debconf, a package source with its 
       packages({ apt: ['less'], yum: ['not-this-one'] });
     },
     () => {
-      for (const p of ['rsync', 'curl', 'less']) assert.match(sh(`dpkg-query -W -f='\${Status}' ${p}`), /install ok installed/, p);
+      for (const p of ['rsync', 'curl', 'less'])
+        assert.match(sh(`dpkg-query -W -f='\${Status}' ${p}`), /install ok installed/, p);
       assert.match(sh('debconf-show tzdata'), /tzdata\/Areas: Europe/);
     },
     [/^packageManager update/],
@@ -126,20 +146,28 @@ test('packages: update, install, packages(), debconf, a package source with its 
   const flagged: string[] = [];
   await twice(
     () => {
-      packageSource('backports', { apt: { url: 'http://deb.debian.org/debian', release: 'bookworm-backports', scopes: ['main'] } });
+      packageSource('backports', {
+        apt: { url: 'http://deb.debian.org/debian', release: 'bookworm-backports', scopes: ['main'] },
+      });
       planWhen(targetFlag(packageSourceChangedFlag), () => {
         packageManager('update');
         withActionValues([], () => void flagged.push('updated'));
       });
     },
     () => {
-      assert.equal(sh('cat /etc/apt/sources.list.d/backports.list'), 'deb http://deb.debian.org/debian bookworm-backports main\n');
+      assert.equal(
+        sh('cat /etc/apt/sources.list.d/backports.list'),
+        'deb http://deb.debian.org/debian bookworm-backports main\n',
+      );
       assert.match(sh('ls /var/lib/apt/lists/'), /bookworm-backports/);
     },
     [/^packageManager update/],
   );
   assert.deepEqual(flagged, ['updated'], 'the update ran only when the source changed');
-  await twice(() => void pkg('less', { action: 'remove' }), () => assert.doesNotMatch(sh("dpkg-query -W -f='${Status}' less"), /ok installed/));
+  await twice(
+    () => void pkg('less', { action: 'remove' }),
+    () => assert.doesNotMatch(sh("dpkg-query -W -f='${Status}' less"), /ok installed/),
+  );
   // Already present: a first run that has nothing to do is fine for minimalPackages.
   const r = await run(() => void minimalPackages());
   assert.deepEqual(changed(r), []);
@@ -149,7 +177,10 @@ test('installDeb and transferFile: a package built on the controller', async () 
   const root = join(dir, 'deb');
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
   mkdirSync(join(root, 'usr/share/pallet-demo'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN/control'), 'Package: pallet-demo\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@example.invalid>\nDescription: demo\n');
+  writeFileSync(
+    join(root, 'DEBIAN/control'),
+    'Package: pallet-demo\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@example.invalid>\nDescription: demo\n',
+  );
   writeFileSync(join(root, 'usr/share/pallet-demo/hello'), 'hello\n');
   execFileSync('dpkg-deb', ['--build', '--root-owner-group', root, join(dir, 'demo.deb')], { stdio: 'ignore' });
   await twice(
@@ -171,7 +202,13 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
     () => {
       directory('/etc/demo', { mode: '0755' });
       group('demo');
-      remoteFile('/etc/demo/content', { content: 'a\nb', owner: 'nobody', group: 'demo', mode: '0640', flagOnChanged: 'demoChanged' });
+      remoteFile('/etc/demo/content', {
+        content: 'a\nb',
+        owner: 'nobody',
+        group: 'demo',
+        mode: '0640',
+        flagOnChanged: 'demoChanged',
+      });
       remoteFile('/etc/demo/local', { localFile: join(dir, 'local.txt') });
       remoteFile('/etc/demo/template', { template: tpl, values: { port: 8080, name: 'x' } });
       remoteFile('/etc/demo/copy', { remoteFile: '/etc/hostname' });
@@ -196,26 +233,45 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
   );
   assert.deepEqual(restarted, ['restart']);
   // Backups: change the content three times, keep two versions.
-  for (const v of ['1', '2', '3']) await run(() => void remoteFile('/etc/demo/versions', { content: v, maxVersions: 2 }));
+  for (const v of ['1', '2', '3'])
+    await run(() => void remoteFile('/etc/demo/versions', { content: v, maxVersions: 2 }));
   assert.equal(sh('ls /var/lib/pallet/etc/demo/ | grep -c "^versions\\.~"').trim(), '2');
   // A hand edit on the node is detected; overwriteChanges replaces it.
   node.exec('echo edited >> /etc/demo/local');
-  const bad = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), { compute, user: user0, phase: () => void remoteFile('/etc/demo/local', { localFile: join(dir, 'local.txt') }) });
+  const bad = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+    compute,
+    user: user0,
+    phase: () => void remoteFile('/etc/demo/local', { localFile: join(dir, 'local.txt') }),
+  });
   assert.equal(bad.ok, false);
   assert.match(phaseErrors(bad)[0]!.message, /changed on the node since pallet last wrote it.*overwriteChanges/s);
   await run(() => void remoteFile('/etc/demo/local', { localFile: join(dir, 'local.txt'), overwriteChanges: true }));
   assert.equal(sh('cat /etc/demo/local'), 'from the controller\n');
   // A failing verify leaves the old file in place.
-  const v = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), { compute, user: user0, phase: () => void remoteFile('/etc/demo/verified', { content: 'bad\n', verify: 'grep -q ok' }) });
+  const v = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+    compute,
+    user: user0,
+    phase: () => void remoteFile('/etc/demo/verified', { content: 'bad\n', verify: 'grep -q ok' }),
+  });
   assert.equal(v.ok, false);
   assert.equal(sh('cat /etc/demo/verified'), 'ok\n');
   assert.equal(sh('ls -a /etc/demo | grep -c pallet-new').trim(), '0', 'no temporary file left behind');
-  await twice(() => void remoteFile('/etc/demo/copy', { action: 'delete' }), () => assert.equal(node.exec('test -e /etc/demo/copy').status, 1));
+  await twice(
+    () => void remoteFile('/etc/demo/copy', { action: 'delete' }),
+    () => assert.equal(node.exec('test -e /etc/demo/copy').status, 1),
+  );
   // A download with an md5: fetched once, skipped when the file already has it, refused when it does not match.
   const md5 = sh('md5sum < /etc/demo/url').split(' ')[0]!;
   const url = 'http://deb.debian.org/debian/dists/bookworm/Release.gpg';
-  await twice(() => void remoteFile('/etc/demo/url-md5', { url, md5 }), () => assert.equal(sh('md5sum < /etc/demo/url-md5').split(' ')[0], md5));
-  const wrong = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), { compute, user: user0, phase: () => void remoteFile('/etc/demo/url-bad', { url, md5: '0'.repeat(32) }) });
+  await twice(
+    () => void remoteFile('/etc/demo/url-md5', { url, md5 }),
+    () => assert.equal(sh('md5sum < /etc/demo/url-md5').split(' ')[0], md5),
+  );
+  const wrong = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+    compute,
+    user: user0,
+    phase: () => void remoteFile('/etc/demo/url-bad', { url, md5: '0'.repeat(32) }),
+  });
   assert.equal(wrong.ok, false);
   assert.match(phaseErrors(wrong)[0]!.message, /failed to match md5/);
   assert.equal(node.exec('test -e /etc/demo/url-bad').status, 1);
@@ -279,9 +335,18 @@ test('users and groups: create, update, lock, unlock, remove', async () => {
       assert.equal(node.exec('test -d /home/alice').status, 0);
     },
   );
-  await twice(() => void user('alice', { shell: 'sh', password: '$6$salt$aaaaaaaa' }), () => assert.match(sh('getent passwd alice'), /:\/bin\/sh$/m));
-  await twice(() => void user('alice', { action: 'lock' }), () => assert.match(sh('getent shadow alice').split(':')[1]!, /^!/));
-  await twice(() => void user('alice', { action: 'unlock' }), () => assert.doesNotMatch(sh('getent shadow alice').split(':')[1]!, /^!/));
+  await twice(
+    () => void user('alice', { shell: 'sh', password: '$6$salt$aaaaaaaa' }),
+    () => assert.match(sh('getent passwd alice'), /:\/bin\/sh$/m),
+  );
+  await twice(
+    () => void user('alice', { action: 'lock' }),
+    () => assert.match(sh('getent shadow alice').split(':')[1]!, /^!/),
+  );
+  await twice(
+    () => void user('alice', { action: 'unlock' }),
+    () => assert.doesNotMatch(sh('getent shadow alice').split(':')[1]!, /^!/),
+  );
   await twice(
     () => {
       user('alice', { action: 'remove', removeHome: true });
@@ -298,7 +363,10 @@ test('automatedAdminUser: user, authorized key, sudo rights checked by visudo; n
     () => {
       assert.match(sh('getent passwd opsadmin'), /:\/bin\/bash$/m);
       assert.equal(sh('cat /home/opsadmin/.ssh/authorized_keys'), `${k.pub}\n`);
-      assert.equal(sh('stat -c "%U %a" /home/opsadmin/.ssh /home/opsadmin/.ssh/authorized_keys').trim(), 'opsadmin 700\nopsadmin 600');
+      assert.equal(
+        sh('stat -c "%U %a" /home/opsadmin/.ssh /home/opsadmin/.ssh/authorized_keys').trim(),
+        'opsadmin 700\nopsadmin 600',
+      );
       assert.equal(sh('su opsadmin -c "sudo -n id -un"').trim(), 'root');
     },
     [/^pkg sudo/],
@@ -309,9 +377,17 @@ test('execScript, execCheckedScript and exec with guards change once', async () 
   await twice(
     () => {
       execScript('echo made > /root/made', { creates: '/root/made' });
-      execCheckedScript('checked', ['mkdir -p /root/checked', 'touch /root/checked/x'], { unless: 'test -e /root/checked/x' });
-      exec({ language: 'perl', creates: '/root/perl.txt' }, 'open(my $f, ">", "/root/perl.txt") or die; print $f "from perl\\n";');
-      exec({ interpreter: '/bin/bash', creates: '/root/bash.txt' }, 'declare -A m=([k]=v); echo "${m[k]}" > /root/bash.txt');
+      execCheckedScript('checked', ['mkdir -p /root/checked', 'touch /root/checked/x'], {
+        unless: 'test -e /root/checked/x',
+      });
+      exec(
+        { language: 'perl', creates: '/root/perl.txt' },
+        'open(my $f, ">", "/root/perl.txt") or die; print $f "from perl\\n";',
+      );
+      exec(
+        { interpreter: '/bin/bash', creates: '/root/bash.txt' },
+        'declare -A m=([k]=v); echo "${m[k]}" > /root/bash.txt',
+      );
     },
     () => {
       assert.equal(sh('cat /root/made'), 'made\n');
@@ -329,7 +405,6 @@ test('execScript, execCheckedScript and exec with guards change once', async () 
   assert.match(phaseErrors(r)[0]!.message, /#> steps : FAIL \(echo oops >&2; false\)/);
   assert.equal(node.exec('test -e /root/never').status, 1);
 });
-
 
 test('services: an init script, start, enable, stop, disable, restart', async () => {
   await twice(
@@ -369,7 +444,11 @@ test('waitForFile and retryUntil never change anything', async () => {
     retryUntil({ maxRetries: 3, standoff: 0 }, 'test -e /etc/hostname');
   });
   assert.deepEqual(changed(r), []);
-  const bad = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), { compute, user: user0, phase: () => void waitForFile('/nope', { maxRetries: 2, standoff: 0 }) });
+  const bad = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+    compute,
+    user: user0,
+    phase: () => void waitForFile('/nope', { maxRetries: 2, standoff: 0 }),
+  });
   assert.equal(bad.ok, false);
   assert.match(phaseErrors(bad)[0]!.message, /waitForFile \/nope: still not true after 2 tries/);
 });
@@ -406,7 +485,11 @@ test('onOneNode runs its body on exactly one node of the role', async () => {
 
 test('content, paths and comments full of shell metacharacters arrive exactly; nothing else runs', async () => {
   const weird = "/srv/we'ird $(touch /root/pwned1) `touch /root/pwned2` ; dir";
-  const content = Buffer.concat([Buffer.from("$(touch /root/pwned3) `id` 'q' \"d\" \\ \n"), Buffer.from([0xff, 0xfe, 0x01, 0x0a]), Buffer.from('PALLET_EOF\n\u00e9')]);
+  const content = Buffer.concat([
+    Buffer.from('$(touch /root/pwned3) `id` \'q\' "d" \\ \n'),
+    Buffer.from([0xff, 0xfe, 0x01, 0x0a]),
+    Buffer.from('PALLET_EOF\n\u00e9'),
+  ]);
   await twice(
     () => {
       directory(weird);
@@ -414,7 +497,9 @@ test('content, paths and comments full of shell metacharacters arrive exactly; n
       user('metauser', { comment: "Q'uote $(touch /root/pwned4) `x`" });
     },
     () => {
-      const b64 = node.exec(`base64 -w0 "/srv/we'ird \\$(touch /root/pwned1) \\\`touch /root/pwned2\\\` ; dir/f;x"`).stdout;
+      const b64 = node.exec(
+        `base64 -w0 "/srv/we'ird \\$(touch /root/pwned1) \\\`touch /root/pwned2\\\` ; dir/f;x"`,
+      ).stdout;
       assert.deepEqual(Buffer.from(b64, 'base64'), content);
       assert.equal(sh('getent passwd metauser').split(':')[4], "Q'uote $(touch /root/pwned4) `x`");
       assert.equal(sh('ls /root | grep -c pwned').trim(), '0');

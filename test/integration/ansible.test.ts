@@ -17,7 +17,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serveAptRepos } from '../helpers/debs.js';
 import { demoInitScript } from '../helpers/fixtures.js';
-import { assertTestNodesReady, execRequests, makeKey, removeNodes, sshdDebugLog, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import {
+  assertTestNodesReady,
+  execRequests,
+  makeKey,
+  removeNodes,
+  sshdDebugLog,
+  startNodes,
+  tempDir,
+  type TestNode,
+} from '../helpers/nodes.js';
 
 const LABEL = 'ansible-suite';
 const BIN = resolve('dist/cli/main.js');
@@ -36,7 +45,10 @@ grep -q '^worker_processes ' "$conf" || { echo "nginx: [emerg] no worker_process
 `;
 const initScript = demoInitScript
   .replace(/demo/g, 'nginx')
-  .replace('restart|reload) "$0" stop; "$0" start ;;', 'restart) "$0" stop; "$0" start ;;\n  reload) echo reload >> /var/log/nginx-reloads ;;');
+  .replace(
+    'restart|reload) "$0" stop; "$0" start ;;',
+    'restart) "$0" stop; "$0" start ;;\n  reload) echo reload >> /var/log/nginx-reloads ;;',
+  );
 
 function inventories(key: string): { ini: string; yml: string } {
   const [a, b] = nodes as [TestNode, TestNode];
@@ -155,7 +167,16 @@ test('facts, explain --facts-from, check, run and rerun of examples/from-ansible
   // pallet facts: one JSON line per node, named by the inventory, with what the node has.
   const facts = pallet(['-P', `ansible:${inv.ini}`, '--json', 'facts']);
   assert.equal(facts.code, 0, facts.out + facts.err);
-  const byNode = Object.fromEntries(facts.out.trim().split('\n').map((l) => JSON.parse(l) as { node: string; facts: { cpuCount: number; os: { codename: string }; hostname: string } }).map((e) => [e.node, e.facts]));
+  const byNode = Object.fromEntries(
+    facts.out
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { node: string; facts: { cpuCount: number; os: { codename: string }; hostname: string } },
+      )
+      .map((e) => [e.node, e.facts]),
+  );
   assert.deepEqual(Object.keys(byNode).sort(), ['web1', 'web2']);
   assert.equal(String(byNode.web1!.cpuCount), cpus);
   assert.equal(byNode.web1!.os.codename, 'bookworm');
@@ -170,8 +191,16 @@ test('facts, explain --facts-from, check, run and rerun of examples/from-ansible
   const conf = shownContent(explain.out, '/etc/nginx/nginx.conf');
   assert.ok(conf.includes(`worker_processes  "${cpus}";`), conf.join('\n'));
   assert.ok(conf.includes('    worker_connections  1024;'));
-  assert.ok(shownContent(explain.out, '/etc/nginx/sites-enabled/example.org.conf').includes('    server_name example.org www.example.org;'));
-  assert.deepEqual(requests().map((n, i) => n - before[i]!), [1, 0], 'explain --facts-from web1: one probe of web1, nothing on web2');
+  assert.ok(
+    shownContent(explain.out, '/etc/nginx/sites-enabled/example.org.conf').includes(
+      '    server_name example.org www.example.org;',
+    ),
+  );
+  assert.deepEqual(
+    requests().map((n, i) => n - before[i]!),
+    [1, 0],
+    'explain --facts-from web1: one probe of web1, nothing on web2',
+  );
   assert.equal(sh(web1, 'dpkg-query -W -f="${Status}" nginx 2>/dev/null'), '', 'explain installs nothing');
 
   // Check mode: exit 3, nothing changed.
@@ -183,12 +212,28 @@ test('facts, explain --facts-from, check, run and rerun of examples/from-ansible
   const r0 = requests();
   const run = pallet(['-P', `ansible:${inv.ini}`, '--json', 'lift']);
   assert.equal(run.code, 0, run.out + run.err);
-  assert.deepEqual(requests().map((n, i) => n - r0[i]!), [2, 2], 'the probe (facts and OS) and the phase: two SSH exec requests per node');
+  assert.deepEqual(
+    requests().map((n, i) => n - r0[i]!),
+    [2, 2],
+    'the probe (facts and OS) and the phase: two SSH exec requests per node',
+  );
   assert.doesNotMatch(run.out, /127-0-0-1/, 'nodes are named by their inventory names');
-  const ends = run.out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; target?: string }).filter((e) => e.event === 'target-end');
+  const ends = run.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; target?: string })
+    .filter((e) => e.event === 'target-end');
   assert.deepEqual([...new Set(ends.map((e) => e.target))].sort(), ['web1', 'web2']);
-  assert.deepEqual(sh(web1, 'cat /etc/nginx/nginx.conf').replace(/\n$/, '').split('\n'), conf, 'the node has exactly what explain showed');
-  assert.match(sh(web2, 'cat /etc/nginx/nginx.conf'), /^ {4}worker_connections {2}2048;$/m, "web2's host variable beats the group's");
+  assert.deepEqual(
+    sh(web1, 'cat /etc/nginx/nginx.conf').replace(/\n$/, '').split('\n'),
+    conf,
+    'the node has exactly what explain showed',
+  );
+  assert.match(
+    sh(web2, 'cat /etc/nginx/nginx.conf'),
+    /^ {4}worker_connections {2}2048;$/m,
+    "web2's host variable beats the group's",
+  );
   assert.match(sh(web1, 'cat /etc/nginx/sites-enabled/static.conf'), /^ {4}root \/var\/www\/static;$/m);
   for (const n of nodes) {
     assert.equal(sh(n, 'test -e /etc/nginx/sites-enabled/default && echo present || echo removed').trim(), 'removed');
@@ -202,6 +247,9 @@ test('facts, explain --facts-from, check, run and rerun of examples/from-ansible
   assert.equal(again.code, 0, again.out + again.err);
   assert.match(again.out, /0 changed/);
   assert.match(again.out, /web1/);
-  assert.deepEqual(requests().map((n, i) => n - r1[i]!), [2, 2]);
+  assert.deepEqual(
+    requests().map((n, i) => n - r1[i]!),
+    [2, 2],
+  );
   for (const n of nodes) assert.equal(sh(n, 'wc -l < /var/log/nginx-reloads').trim(), '1');
 });

@@ -23,8 +23,8 @@ import {
   file,
   groupSpec,
   lift,
-  makeUser,
-  nodeListService,
+  type makeUser,
+  type nodeListService,
   remoteFile,
   withActionOptions,
   type ActionResult,
@@ -49,7 +49,34 @@ after(() => removeNodes(LABEL));
 // -- generators ---------------------------------------------------------------
 const prefixes = ['P', 'PA', 'PAL', 'PALLET_EOF', 'PALLET_EOF_', 'PALLET_B64', 'E', 'EOF'];
 const high = fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c));
-const tokens = ["'", '"', '$(', ')', '`', '\\', '\n', '$HOME', '${x}', "'\\''", ' ', '\t', '\r', '*', '?', '[', '#', '~', ';', '&', '|', '<', '>', '日', '💡', 'é'];
+const tokens = [
+  "'",
+  '"',
+  '$(',
+  ')',
+  '`',
+  '\\',
+  '\n',
+  '$HOME',
+  '${x}',
+  "'\\''",
+  ' ',
+  '\t',
+  '\r',
+  '*',
+  '?',
+  '[',
+  '#',
+  '~',
+  ';',
+  '&',
+  '|',
+  '<',
+  '>',
+  '日',
+  '💡',
+  'é',
+];
 const unit = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 0xff }).map((c) => String.fromCharCode(c)) },
   { weight: 2, arbitrary: fc.constantFrom(...tokens) },
@@ -57,7 +84,13 @@ const unit = fc.oneof(
 );
 /** A string; half start with a delimiter prefix and a byte >= 0x80. */
 const text = fc
-  .tuple(fc.option(fc.tuple(fc.constantFrom(...prefixes), high).map((x) => x.join('')), { freq: 2 }), fc.array(unit, { maxLength: 16 }))
+  .tuple(
+    fc.option(
+      fc.tuple(fc.constantFrom(...prefixes), high).map((x) => x.join('')),
+      { freq: 2 },
+    ),
+    fc.array(unit, { maxLength: 16 }),
+  )
   .map(([start, rest]) => (start ?? '') + rest.join(''));
 
 function sample(n: number, seedOffset: number, keep: (s: string) => boolean = () => true, unique = false): string[] {
@@ -78,14 +111,30 @@ function sample(n: number, seedOffset: number, keep: (s: string) => boolean = ()
 const okName = (s: string) => s !== '' && s !== '.' && s !== '..' && !s.includes('/') && Buffer.byteLength(s) <= 255;
 const noExpansion = (s: string) => !/[$`\\]/.test(s);
 const rawBytes = (n: number, seedOffset: number): Buffer[] =>
-  fc.sample(fc.tuple(fc.option(fc.tuple(fc.constantFrom(...prefixes), fc.integer({ min: 0x80, max: 0xff })), { freq: 2 }), fc.uint8Array({ maxLength: 24 })), { seed: SEED + seedOffset, numRuns: n }).map(([p, bytes]) =>
-    Buffer.concat([p ? Buffer.concat([Buffer.from(p[0]), Buffer.from([p[1]])]) : Buffer.alloc(0), Buffer.from(bytes.map((b) => (b === 0 ? 1 : b)))]),
-  );
+  fc
+    .sample(
+      fc.tuple(
+        fc.option(fc.tuple(fc.constantFrom(...prefixes), fc.integer({ min: 0x80, max: 0xff })), { freq: 2 }),
+        fc.uint8Array({ maxLength: 24 }),
+      ),
+      { seed: SEED + seedOffset, numRuns: n },
+    )
+    .map(([p, bytes]) =>
+      Buffer.concat([
+        p ? Buffer.concat([Buffer.from(p[0]), Buffer.from([p[1]])]) : Buffer.alloc(0),
+        Buffer.from(bytes.map((b) => (b === 0 ? 1 : b))),
+      ]),
+    );
 
 // -- helpers ------------------------------------------------------------------
 async function ok(phase: PhaseFn): Promise<ActionResult[]> {
   const r: OperationResult = await lift(groupSpec('box'), { compute, user: admin, phase });
-  assert.equal(r.ok, true, explainSession(r, { showDetail: false }) + JSON.stringify(r.results.flatMap((x) => x.actions).find((a) => a.error)?.error));
+  assert.equal(
+    r.ok,
+    true,
+    explainSession(r, { showDetail: false }) +
+      JSON.stringify(r.results.flatMap((x) => x.actions).find((a) => a.error)?.error),
+  );
   return r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
 }
 
@@ -98,11 +147,13 @@ function nodeBytes(cmd: string): Buffer {
 const nulList = (b: Buffer): string[] => {
   const parts: string[] = [];
   let start = 0;
-  for (let i = 0; i < b.length; i++) if (b[i] === 0) (parts.push(b.subarray(start, i).toString('hex')), (start = i + 1));
+  for (let i = 0; i < b.length; i++)
+    if (b[i] === 0) (parts.push(b.subarray(start, i).toString('hex')), (start = i + 1));
   return parts;
 };
 const hexSorted = (xs: ReadonlyArray<string>) => xs.map((x) => Buffer.from(x).toString('hex')).sort();
-const chunks = <T,>(xs: T[], size: number): T[][] => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
+const chunks = <T>(xs: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
 
 const counts = {
   fileNames: Math.round(TOTAL * 0.05),
@@ -120,28 +171,40 @@ test('file names (file) and directory names (directories) arrive byte for byte',
     directory('/srv/pt/files');
     for (const n of names) file(`/srv/pt/files/${n}`);
   });
-  assert.deepEqual(nulList(nodeBytes("find /srv/pt/files -mindepth 1 -maxdepth 1 -printf '%f\\0'")).sort(), hexSorted(names));
+  assert.deepEqual(
+    nulList(nodeBytes("find /srv/pt/files -mindepth 1 -maxdepth 1 -printf '%f\\0'")).sort(),
+    hexSorted(names),
+  );
   const dirs = sample(counts.dirNames, 2, okName, true);
   await ok(() => {
     for (const c of chunks(dirs, 1000)) directories(c.map((d) => `/srv/pt/dirs/${d}`));
   });
-  assert.deepEqual(nulList(nodeBytes("find /srv/pt/dirs -mindepth 1 -maxdepth 1 -type d -printf '%f\\0'")).sort(), hexSorted(dirs));
+  assert.deepEqual(
+    nulList(nodeBytes("find /srv/pt/dirs -mindepth 1 -maxdepth 1 -type d -printf '%f\\0'")).sort(),
+    hexSorted(dirs),
+  );
   done.fileNames = names.length;
   done.dirNames = dirs.length;
 });
 
 test('file content, literal (raw bytes 1-255) and expanded, arrives byte for byte', async () => {
-  const literal = chunks(rawBytes(counts.literal, 3), 50).map((c) => Buffer.concat(c.flatMap((b) => [b, Buffer.from('\n')])));
+  const literal = chunks(rawBytes(counts.literal, 3), 50).map((c) =>
+    Buffer.concat(c.flatMap((b) => [b, Buffer.from('\n')])),
+  );
   const expanded = chunks(sample(counts.expanded, 4, noExpansion), 50).map((c) => `${c.join('\n')}\n`);
   await ok(() => {
     directory('/srv/pt/content');
     literal.forEach((content, i) => remoteFile(`/srv/pt/content/l${i}`, { content, noVersioning: true }));
-    expanded.forEach((content, i) => remoteFile(`/srv/pt/content/e${i}`, { content, literal: false, noVersioning: true }));
+    expanded.forEach((content, i) =>
+      remoteFile(`/srv/pt/content/e${i}`, { content, literal: false, noVersioning: true }),
+    );
   });
   // One read of every file: name NUL content-length NUL content.
-  const all = nodeBytes('cd /srv/pt/content && for f in *; do printf "%s\\0%s\\0" "$f" "$(wc -c < "$f")"; cat "$f"; done');
+  const all = nodeBytes(
+    'cd /srv/pt/content && for f in *; do printf "%s\\0%s\\0" "$f" "$(wc -c < "$f")"; cat "$f"; done',
+  );
   const got = new Map<string, Buffer>();
-  for (let at = 0; at < all.length; ) {
+  for (let at = 0; at < all.length;) {
     const a = all.indexOf(0, at);
     const b = all.indexOf(0, a + 1);
     const len = Number(all.subarray(a + 1, b).toString());
@@ -158,10 +221,13 @@ test('exec arguments and environment values arrive byte for byte', async () => {
   const args = chunks(sample(counts.execArgs, 5), 500);
   const envs = chunks(sample(counts.envValues, 6), 500);
   const acts = await ok(() => {
-    for (const c of args) exec({ interpreter: '/usr/bin/printf', interpreterArgs: ['%s\\0', ...c], changes: 'never' }, '');
+    for (const c of args)
+      exec({ interpreter: '/usr/bin/printf', interpreterArgs: ['%s\\0', ...c], changes: 'never' }, '');
     for (const c of envs) {
       const env = Object.fromEntries(c.map((v, i) => [`PT_${i}`, v]));
-      withActionOptions({ scriptEnv: env }, () => execScript(`printf '%s\\0' ${c.map((_, i) => `"$PT_${i}"`).join(' ')}`, { changes: 'never' }));
+      withActionOptions({ scriptEnv: env }, () =>
+        execScript(`printf '%s\\0' ${c.map((_, i) => `"$PT_${i}"`).join(' ')}`, { changes: 'never' }),
+      );
     }
   });
   const outs = acts.filter((a) => a.action === 'exec' || a.action === 'execScript').map((a) => a.out.split('\0'));
@@ -169,7 +235,9 @@ test('exec arguments and environment values arrive byte for byte', async () => {
     const got = outs[i]!.slice(0, c.length);
     assert.deepEqual(got, c, `exec arguments, chunk ${i}`);
   });
-  envs.forEach((c, i) => assert.deepEqual(outs[args.length + i]!.slice(0, c.length), c, `environment values, chunk ${i}`));
+  envs.forEach((c, i) =>
+    assert.deepEqual(outs[args.length + i]!.slice(0, c.length), c, `environment values, chunk ${i}`),
+  );
   done.execArgs = counts.execArgs;
   done.envValues = counts.envValues;
 });

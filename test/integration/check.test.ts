@@ -63,7 +63,9 @@ before(async () => {
     },
   ]);
   // What the phase edits already exists; an archive waits on the node for remoteDirectory.
-  node.exec("printf 'old line\\nkeep\\n' > /etc/check-app.conf && printf 'port=80\\n' > /etc/check-sed.conf && printf 'old secret\\n' > /etc/check-secret");
+  node.exec(
+    "printf 'old line\\nkeep\\n' > /etc/check-app.conf && printf 'port=80\\n' > /etc/check-sed.conf && printf 'old secret\\n' > /etc/check-secret",
+  );
   node.exec('mkdir -p /root/src/app && echo hello > /root/src/app/README && tar -C /root/src -cf /root/app.tar app');
 });
 
@@ -73,7 +75,8 @@ async function run(phase: PhaseFn, check: boolean): Promise<OperationResult> {
   return lift(groupSpec('box'), { compute: env.compute, user: env.admin, phase, check });
 }
 
-const actions = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
+const actions = (r: OperationResult): ActionResult[] =>
+  r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
 
 /** A manifest of the whole filesystem outside the pseudo and temporary file systems, by `podman exec` (no login). */
 function manifest(): Map<string, string> {
@@ -142,7 +145,10 @@ test('a check run changes nothing on the node: filesystem, packages and processe
   // ...and it did see work to do.
   assert.ok(actions(r).filter((x) => x.wouldChange).length >= 10, explainSession(r));
   // The flags it would set are not in the plan state it returns (a later operation given it must not act on them).
-  assert.deepEqual(Object.values(r.planState.host).flatMap((h) => h.flags), []);
+  assert.deepEqual(
+    Object.values(r.planState.host).flatMap((h) => h.flags),
+    [],
+  );
 });
 
 test('check equals run: would change exactly where the run changes; dependent steps may change; then nothing', async () => {
@@ -160,26 +166,47 @@ test('check equals run: would change exactly where the run changes; dependent st
     assert.equal(c.changed, false, `${c.summary}: check mode never reports changed`);
     assert.equal(c.error, undefined, `${c.summary}: no errors in check mode: ${c.error?.message}`);
     if (c.mayChange) continue;
-    assert.equal(Boolean(c.wouldChange), d.changed, `${c.summary}: check says ${c.wouldChange ? 'would change' : 'no change'}, the run ${d.changed ? 'changed' : 'did not change'}`);
+    assert.equal(
+      Boolean(c.wouldChange),
+      d.changed,
+      `${c.summary}: check says ${c.wouldChange ? 'would change' : 'no change'}, the run ${d.changed ? 'changed' : 'did not change'}`,
+    );
   }
   const may = check.filter((c) => c.mayChange);
   const maySummary = (re: RegExp) => may.find((m) => re.test(m.summary));
   // The restart hangs on a flag the changed file would set.
-  assert.match(maySummary(/^service demo restart/)?.mayChange ?? '', /flag 'appconf' would be set by 'remoteFile \/etc\/check-app.conf'/);
+  assert.match(
+    maySummary(/^service demo restart/)?.mayChange ?? '',
+    /flag 'appconf' would be set by 'remoteFile \/etc\/check-app.conf'/,
+  );
   // The note's content is computed from the user action's result.
-  assert.match(maySummary(/^remoteFile \/srv\/deploy-note/)?.mayChange ?? '', /input comes from 'user deploy', which would change/);
+  assert.match(
+    maySummary(/^remoteFile \/srv\/deploy-note/)?.mayChange ?? '',
+    /input comes from 'user deploy', which would change/,
+  );
   // authorizeKeys fails now (no user deploy yet), but a real run creates the user first.
-  assert.match(maySummary(/^authorizeKeys deploy/)?.mayChange ?? '', /its check failed .*no user deploy.*would change the node before it runs/);
+  assert.match(
+    maySummary(/^authorizeKeys deploy/)?.mayChange ?? '',
+    /its check failed .*no user deploy.*would change the node before it runs/,
+  );
   // Every may-change is one a real run then made.
   for (const m of may) assert.equal(done[check.indexOf(m)]!.changed, true, `${m.summary} may change, and did`);
 
   const again = await run(everything, true);
   assert.equal(again.ok, true, explainSession(again));
-  assert.deepEqual(actions(again).filter((x) => x.wouldChange || x.mayChange).map((x) => x.summary), [], 'after the run, nothing would change');
+  assert.deepEqual(
+    actions(again)
+      .filter((x) => x.wouldChange || x.mayChange)
+      .map((x) => x.summary),
+    [],
+    'after the run, nothing would change',
+  );
 });
 
 test('what would change: diffs for files, one line for the rest, nothing for a sensitive file', async () => {
-  node.exec("printf 'drifted\\n' > /etc/check-app.conf && chmod 600 /etc/check-app.conf && printf 'edited\\n' > /etc/check-secret");
+  node.exec(
+    "printf 'drifted\\n' > /etc/check-app.conf && chmod 600 /etc/check-app.conf && printf 'edited\\n' > /etc/check-secret",
+  );
   node.exec('/etc/init.d/demo stop; gpasswd -d deploy web');
   const phase: PhaseFn = () => {
     remoteFile('/etc/check-app.conf', { content: 'new line\nkeep\n', mode: '0640', overwriteChanges: true });
@@ -194,7 +221,10 @@ test('what would change: diffs for files, one line for the rest, nothing for a s
   const by = (re: RegExp) => actions(r).find((x) => re.test(x.summary))!;
   const conf = by(/check-app\.conf/);
   assert.equal(conf.wouldChange, true);
-  assert.match(conf.diff ?? '', /^--- \/etc\/check-app\.conf\tcurrent\n\+\+\+ \/etc\/check-app\.conf\tnew\n@@ -1,1 \+1,2 @@\n-drifted\n\+new line\n\+keep$/m);
+  assert.match(
+    conf.diff ?? '',
+    /^--- \/etc\/check-app\.conf\tcurrent\n\+\+\+ \/etc\/check-app\.conf\tnew\n@@ -1,1 \+1,2 @@\n-drifted\n\+new line\n\+keep$/m,
+  );
   assert.ok(conf.would?.includes('mode of /etc/check-app.conf: 600 -> 640'), JSON.stringify(conf.would));
   const secret = by(/check-secret/);
   assert.equal(secret.wouldChange, true);
@@ -210,7 +240,19 @@ test('what would change: diffs for files, one line for the rest, nothing for a s
   assert.equal(sh("dpkg-query -W -f='${Status}' pallet-extra 2>/dev/null; echo"), '\n');
   // The real run makes exactly these changes, and a check after it finds none.
   const real = await run(phase, false);
-  assert.deepEqual(actions(real).filter((x) => x.changed).map((x) => x.summary), actions(r).filter((x) => x.wouldChange).map((x) => x.summary));
+  assert.deepEqual(
+    actions(real)
+      .filter((x) => x.changed)
+      .map((x) => x.summary),
+    actions(r)
+      .filter((x) => x.wouldChange)
+      .map((x) => x.summary),
+  );
   const after = await run(phase, true);
-  assert.deepEqual(actions(after).filter((x) => x.wouldChange || x.mayChange).map((x) => x.summary), []);
+  assert.deepEqual(
+    actions(after)
+      .filter((x) => x.wouldChange || x.mayChange)
+      .map((x) => x.summary),
+    [],
+  );
 });

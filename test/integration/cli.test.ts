@@ -6,7 +6,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeKey, tempDir, TEST_IMAGE } from '../helpers/nodes.js';
 
@@ -28,7 +37,9 @@ before(() => {
 });
 
 after(() => {
-  const ids = spawnSync('podman', ['ps', '-aq', '--filter', 'label=pallet.service=cli-docker'], { encoding: 'utf8' }).stdout.trim();
+  const ids = spawnSync('podman', ['ps', '-aq', '--filter', 'label=pallet.service=cli-docker'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   if (ids) spawnSync('podman', ['rm', '-f', '-t', '0', ...ids.split('\n')]);
 });
 
@@ -41,7 +52,11 @@ function pallet(args: string[], opts: { cwd?: string; env?: Record<string, strin
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const events = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const events = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('--version, help, providers, and usage errors exit 2 with one line', () => {
   assert.equal(pallet(['--version']).out.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version);
@@ -50,7 +65,13 @@ test('--version, help, providers, and usage errors exit 2 with one line', () => 
   assert.match(help.out, /Commands:[\s\S]*up[\s\S]*explain/);
   assert.match(pallet(['lift', '--help']).out, /--phase <phase>/);
   assert.match(pallet(['providers']).out, /^PROVIDER\s+DESCRIPTION\n[\s\S]*docker/);
-  for (const bad of [['nope'], ['lift', '--bogus'], ['--concurrency', 'x', 'lift'], ['converge', 'web'], ['lift', 'nosuchgroup']]) {
+  for (const bad of [
+    ['nope'],
+    ['lift', '--bogus'],
+    ['--concurrency', 'x', 'lift'],
+    ['converge', 'web'],
+    ['lift', 'nosuchgroup'],
+  ]) {
     const r = pallet(bad);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.err}`);
     assert.ok(r.err.trim().length > 0 && r.out === '', bad.join(' '));
@@ -72,7 +93,10 @@ test('--json: only JSON events on stdout, with the documented shape', () => {
   const r = pallet(['--json', 'lift', '-g', 'web', '-a', 'deploy:v7']);
   assert.equal(r.code, 0, r.err);
   const ev = events(r.out);
-  assert.deepEqual([...new Set(ev.map((e) => e.event))], ['operation-start', 'phase-start', 'action', 'target-end', 'phase-end', 'summary']);
+  assert.deepEqual(
+    [...new Set(ev.map((e) => e.event))],
+    ['operation-start', 'phase-start', 'action', 'target-end', 'phase-end', 'summary'],
+  );
   const action = ev.find((e) => e.event === 'action' && e.phase === 'deploy')!;
   assert.equal(action.summary, `remoteFile ${root}/version`);
   assert.equal(action.changed, true);
@@ -81,7 +105,10 @@ test('--json: only JSON events on stdout, with the documented shape', () => {
   assert.equal(readFileSync(join(root, 'version'), 'utf8'), 'v7\n');
   const summary = ev.at(-1)!;
   assert.equal(summary.ok, true);
-  assert.deepEqual((summary.nodes as Array<{ target: string }>).map((n) => n.target), ['localhost']);
+  assert.deepEqual(
+    (summary.nodes as Array<{ target: string }>).map((n) => n.target),
+    ['localhost'],
+  );
 });
 
 test('a failing phase exits 1 and the summary names the action, its exit code and stderr', () => {
@@ -117,7 +144,11 @@ test('--selector picks project variants', () => {
   const r = pallet(['explain', '-s', 'blue', '-g', 'web']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /GROUP web-blue PHASE configure:/);
-  assert.match(r.out, /ACTION: execScript echo blue variant[\s\S]*ACTION: directory/, 'variant phases run before the group\'s own');
+  assert.match(
+    r.out,
+    /ACTION: execScript echo blue variant[\s\S]*ACTION: directory/,
+    "variant phases run before the group's own",
+  );
   assert.doesNotMatch(pallet(['explain', '-g', 'web']).out, /web-blue/);
 });
 
@@ -128,24 +159,37 @@ test('lift --slice k/n: the slices of a node list are disjoint and cover it; a b
     join(project, 'slice.config.ts'),
     [
       "import { defineProject, groupSpec, remoteFile, targetId } from 'pallet';",
-      'export default defineProject({ groups: [groupSpec(\'fleet\', { phases: { configure: () => void remoteFile(`${process.env.SLICE_ROOT}/${targetId()}`, { content: \'x\\n\' }) } })] });',
+      "export default defineProject({ groups: [groupSpec('fleet', { phases: { configure: () => void remoteFile(`${process.env.SLICE_ROOT}/${targetId()}`, { content: 'x\\n' }) } })] });",
     ].join('\n'),
   );
-  const nodes = Array.from({ length: 12 }, (_, i) => `      - { name: n${i}, group: fleet, ip: 127.0.0.1, transport: local }`);
+  const nodes = Array.from(
+    { length: 12 },
+    (_, i) => `      - { name: n${i}, group: fleet, ip: 127.0.0.1, transport: local }`,
+  );
   mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'config.yaml'), ['defaultService: fleet', 'services:', '  fleet:', '    provider: node-list', '    nodes:', ...nodes].join('\n'));
+  writeFileSync(
+    join(home, 'config.yaml'),
+    ['defaultService: fleet', 'services:', '  fleet:', '    provider: node-list', '    nodes:', ...nodes].join('\n'),
+  );
   try {
     const seen: string[][] = [];
     for (const k of [0, 1, 2]) {
-      const r = pallet(['--project', 'slice.config.ts', 'lift', '--slice', `${k}/3`], { env: { SLICE_ROOT: join(out, String(k)) } });
+      const r = pallet(['--project', 'slice.config.ts', 'lift', '--slice', `${k}/3`], {
+        env: { SLICE_ROOT: join(out, String(k)) },
+      });
       assert.equal(r.code, 0, r.out + r.err);
       seen.push(readdirSync(join(out, String(k))).sort());
     }
     const all = seen.flat().sort();
     assert.deepEqual(all, Array.from({ length: 12 }, (_, i) => `n${i}`).sort(), 'every node in exactly one slice');
-    assert.ok(seen.every((x) => x.length > 0 && x.length < 12), `each slice has some nodes: ${seen.map((x) => x.length).join(', ')}`);
+    assert.ok(
+      seen.every((x) => x.length > 0 && x.length < 12),
+      `each slice has some nodes: ${seen.map((x) => x.length).join(', ')}`,
+    );
     // Stable: the same slice again is the same nodes.
-    const again = pallet(['--project', 'slice.config.ts', '--json', 'lift', '--slice', '1/3'], { env: { SLICE_ROOT: join(out, 'again') } });
+    const again = pallet(['--project', 'slice.config.ts', '--json', 'lift', '--slice', '1/3'], {
+      env: { SLICE_ROOT: join(out, 'again') },
+    });
     assert.deepEqual(readdirSync(join(out, 'again')).sort(), seen[1]);
     assert.match(again.out, /"event":"summary"/);
     for (const bad of ['3/3', '1/0', 'x']) {
@@ -227,13 +271,19 @@ test('up, nodes and down on Docker', () => {
     ].join('\n'),
   );
   try {
-    const up = pallet(['-P', 'cli-docker', '--json', 'up', '-g', 'db'], { env: { SAMPLE_ROOT: '/srv/sample', PALLET_TEST_IMAGE: TEST_IMAGE } });
+    const up = pallet(['-P', 'cli-docker', '--json', 'up', '-g', 'db'], {
+      env: { SAMPLE_ROOT: '/srv/sample', PALLET_TEST_IMAGE: TEST_IMAGE },
+    });
     assert.equal(up.code, 0, up.out + up.err);
     const ev = events(up.out);
     const created = ev.filter((e) => e.event === 'node-created');
     assert.equal(created.length, 1);
     // The image names the OS and no plan reads facts: no probe.
-    assert.deepEqual(ev.filter((e) => e.event === 'phase-start').map((e) => e.phase), ['bootstrap', 'configure'], 'the image names the OS: no probe');
+    assert.deepEqual(
+      ev.filter((e) => e.event === 'phase-start').map((e) => e.phase),
+      ['bootstrap', 'configure'],
+      'the image names the OS: no probe',
+    );
     const id = (created[0]!.node as { id: string }).id;
     assert.equal(execFileSync('podman', ['exec', id, 'cat', '/srv/sample/db.txt'], { encoding: 'utf8' }), 'db\n');
     const nodes = pallet(['-P', 'cli-docker', 'nodes']);
@@ -241,7 +291,12 @@ test('up, nodes and down on Docker', () => {
     // Not a terminal: nothing is destroyed without --yes; what would be destroyed is named.
     const refused = pallet(['-P', 'cli-docker', 'down', '-g', 'db']);
     assert.equal(refused.code, 2, refused.out + refused.err);
-    assert.match(refused.err, new RegExp(`would destroy 1 node\\(s\\) of service cli-docker: ${id} \\(group db\\); nothing was changed\\. Run again with --yes`));
+    assert.match(
+      refused.err,
+      new RegExp(
+        `would destroy 1 node\\(s\\) of service cli-docker: ${id} \\(group db\\); nothing was changed\\. Run again with --yes`,
+      ),
+    );
     assert.match(pallet(['-P', 'cli-docker', 'nodes']).out, /db/);
     const down = pallet(['-P', 'cli-docker', 'down', '-g', 'db', '--yes']);
     assert.equal(down.code, 0, down.out + down.err);
@@ -279,8 +334,16 @@ test('SIGINT: the running action ends, nothing new starts, the partial summary i
   assert.match(err, /SIGINT: stopping/);
   assert.match(out, /echo step 1 ok/, 'the action running at the signal ended and was reported');
   assert.doesNotMatch(out, /echo step 2 ok/, 'no new action started after the signal');
-  assert.match(out, /step 2[\s\S]*the operation was stopped before this action ran/, 'the partial summary names what did not run');
-  assert.equal(spawnSync('sh', ['-c', 'ls -d /tmp/pallet.[0-9]* 2>/dev/null | wc -l']).stdout.toString().trim(), '0', 'the batch directory was removed');
+  assert.match(
+    out,
+    /step 2[\s\S]*the operation was stopped before this action ran/,
+    'the partial summary names what did not run',
+  );
+  assert.equal(
+    spawnSync('sh', ['-c', 'ls -d /tmp/pallet.[0-9]* 2>/dev/null | wc -l']).stdout.toString().trim(),
+    '0',
+    'the batch directory was removed',
+  );
 });
 
 test('init writes a starter that is harmless on localhost; localhost runs that touch packages or services say so first', () => {
@@ -294,9 +357,15 @@ test('init writes a starter that is harmless on localhost; localhost runs that t
   assert.equal(up.code, 0, up.out + up.err);
   assert.equal(readFileSync(join(empty, 'site', 'index.html'), 'utf8'), '<h1>Hello from pallet</h1>\n');
   assert.doesNotMatch(up.err, /note: this runs on this machine/);
-  writeFileSync(join(empty, 'pallet.config.ts'), "import { defineProject, groupSpec, service } from 'pallet';\nexport default defineProject({ groups: [groupSpec('svc', { phases: { configure: () => void service('pallet-no-such-service', { action: 'stop' }) } })] });\n");
+  writeFileSync(
+    join(empty, 'pallet.config.ts'),
+    "import { defineProject, groupSpec, service } from 'pallet';\nexport default defineProject({ groups: [groupSpec('svc', { phases: { configure: () => void service('pallet-no-such-service', { action: 'stop' }) } })] });\n",
+  );
   const lifted = pallet(['lift'], { cwd: empty });
-  assert.match(lifted.err, /note: this runs on this machine \(the localhost service\): it controls services \(service pallet-no-such-service stop\)/);
+  assert.match(
+    lifted.err,
+    /note: this runs on this machine \(the localhost service\): it controls services \(service pallet-no-such-service stop\)/,
+  );
 });
 
 test('--check: exit 3 with what would change and a diff, nothing changed; exit 0 once nothing would', () => {
@@ -306,7 +375,11 @@ test('--check: exit 3 with what would change and a diff, nothing changed; exit 0
   const r = pallet(['lift', 'web', '--check', '--diff']);
   assert.equal(r.code, 3, r.err + r.out);
   assert.match(r.out, new RegExp(`^\\[configure\\] localhost: remoteFile ${path} would change$`, 'm'));
-  assert.match(r.out, /^ {4}--- .*web\.txt\t\(new file\)\n {4}\+\+\+ .*web\.txt\tnew\n {4}@@ -0,0 \+1(,1)? @@\n {4}\+web$/m, 'the diff of a new file');
+  assert.match(
+    r.out,
+    /^ {4}--- .*web\.txt\t\(new file\)\n {4}\+\+\+ .*web\.txt\tnew\n {4}@@ -0,0 \+1(,1)? @@\n {4}\+web$/m,
+    'the diff of a new file',
+  );
   assert.match(r.out, /OK \(check mode: nothing was changed\): 1 node\(s\)/);
   assert.match(r.out, /localhost: ok\s+1 would change, 0 may change/);
   assert.equal(existsSync(path), false, 'the file is still not there');

@@ -30,7 +30,11 @@ let admin: ReturnType<typeof makeUser>;
 
 /** The engine's own view: container name -> group label, for this service's containers. */
 function engineContainers(): Map<string, string> {
-  const out = execFileSync('podman', ['ps', '-a', '--filter', `label=pallet.service=${SERVICE}`, '--format', '{{.Names}} {{.Labels}}'], { encoding: 'utf8' });
+  const out = execFileSync(
+    'podman',
+    ['ps', '-a', '--filter', `label=pallet.service=${SERVICE}`, '--format', '{{.Names}} {{.Labels}}'],
+    { encoding: 'utf8' },
+  );
   const m = new Map<string, string>();
   for (const line of out.trim().split('\n').filter(Boolean)) {
     const [nameCol] = line.split(' ');
@@ -43,7 +47,9 @@ function engineContainers(): Map<string, string> {
 const count = (group: string) => [...engineContainers().values()].filter((g) => g === group).length;
 
 function cleanup() {
-  const ids = execFileSync('podman', ['ps', '-aq', '--filter', `label=pallet.service=${SERVICE}`], { encoding: 'utf8' }).trim();
+  const ids = execFileSync('podman', ['ps', '-aq', '--filter', `label=pallet.service=${SERVICE}`], {
+    encoding: 'utf8',
+  }).trim();
   if (ids) execFileSync('podman', ['rm', '-f', '-t', '0', ...ids.split('\n')]);
 }
 
@@ -77,11 +83,21 @@ const web = spec('web');
 const db = spec('db');
 
 const phasesRun = (r: OperationResult) => r.results.map((x) => `${x.phase}:${x.node?.id ?? x.groupName}`);
-const changedCount = (r: OperationResult, phase: string) => r.results.filter((x) => x.phase === phase).flatMap((x) => x.actions).filter((a) => a.changed).length;
+const changedCount = (r: OperationResult, phase: string) =>
+  r.results
+    .filter((x) => x.phase === phase)
+    .flatMap((x) => x.actions)
+    .filter((a) => a.changed).length;
 
 test('converge from nothing creates every node, bootstraps and configures each', async () => {
   log.length = 0;
-  const r = await converge([[web, 2], [db, 1]], { compute: compute(), user: admin });
+  const r = await converge(
+    [
+      [web, 2],
+      [db, 1],
+    ],
+    { compute: compute(), user: admin },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.newNodes.length, 3);
   assert.equal(count('web'), 2);
@@ -97,7 +113,13 @@ test('converge from nothing creates every node, bootstraps and configures each',
 
 test('converge again: no node created, bootstrap does not run, configure changes nothing', async () => {
   const before = engineContainers();
-  const r = await converge([[web, 2], [db, 1]], { compute: compute(), user: admin });
+  const r = await converge(
+    [
+      [web, 2],
+      [db, 1],
+    ],
+    { compute: compute(), user: admin },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.newNodes.length, 0);
   assert.deepEqual(engineContainers(), before);
@@ -110,14 +132,28 @@ test('check mode: converge says which nodes it would create and destroy, creates
   const [drifted] = [...before.entries()].find(([, g]) => g === 'web')!;
   // Removed by hand (a file edited by hand fails the check, as the real run would fail).
   execFileSync('podman', ['exec', drifted, 'rm', '/etc/motd']);
-  const r = await converge([[web, 3], [db, 0]], { compute: compute(), user: admin, check: true });
+  const r = await converge(
+    [
+      [web, 3],
+      [db, 0],
+    ],
+    { compute: compute(), user: admin, check: true },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.deepEqual(engineContainers(), before, 'no container created or removed');
   assert.deepEqual([r.newNodes, r.oldNodes], [[], []]);
   assert.deepEqual(r.check?.create, [{ groupName: 'web', count: 1 }]);
-  assert.deepEqual(r.check?.destroy.map((n) => n.groupName), ['db']);
-  assert.ok(!r.results.some((x) => x.phase === 'destroyServer' || x.phase === 'bootstrap'), 'no destroyServer, no bootstrap');
-  const wouldChange = r.results.filter((x) => x.phase === 'configure' && x.actions.some((a) => a.wouldChange)).map((x) => x.node!.id);
+  assert.deepEqual(
+    r.check?.destroy.map((n) => n.groupName),
+    ['db'],
+  );
+  assert.ok(
+    !r.results.some((x) => x.phase === 'destroyServer' || x.phase === 'bootstrap'),
+    'no destroyServer, no bootstrap',
+  );
+  const wouldChange = r.results
+    .filter((x) => x.phase === 'configure' && x.actions.some((a) => a.wouldChange))
+    .map((x) => x.node!.id);
   assert.deepEqual(wouldChange, [drifted], 'only the drifted node would change');
   assert.equal(spawnSync('podman', ['exec', drifted, 'test', '-e', '/etc/motd']).status, 1, 'and it was not changed');
   execFileSync('podman', ['exec', drifted, 'sh', '-c', "printf 'managed by pallet (web)\\n' > /etc/motd"]);
@@ -125,13 +161,22 @@ test('check mode: converge says which nodes it would create and destroy, creates
 
 test('grow web to 3: one new node, bootstrapped and configured; the others only configured', async () => {
   const before = engineContainers();
-  const r = await converge([[web, 3], [db, 1]], { compute: compute(), user: admin });
+  const r = await converge(
+    [
+      [web, 3],
+      [db, 1],
+    ],
+    { compute: compute(), user: admin },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.newNodes.length, 1);
   const fresh = r.newNodes[0]!.id;
   assert.ok(!before.has(fresh));
   assert.equal(count('web'), 3);
-  assert.deepEqual(r.results.filter((x) => x.phase === 'bootstrap').map((x) => x.node!.id), [fresh]);
+  assert.deepEqual(
+    r.results.filter((x) => x.phase === 'bootstrap').map((x) => x.node!.id),
+    [fresh],
+  );
   assert.equal(r.results.filter((x) => x.phase === 'configure').length, 4);
   assert.deepEqual(
     r.results.filter((x) => x.phase === 'configure' && x.actions.some((a) => a.changed)).map((x) => x.node!.id),
@@ -141,7 +186,13 @@ test('grow web to 3: one new node, bootstrapped and configured; the others only 
 
 test('shrink web to 1: destroyServer runs on the removed nodes, then they are removed', async () => {
   log.length = 0;
-  const r = await converge([[web, 1], [db, 1]], { compute: compute(), user: admin });
+  const r = await converge(
+    [
+      [web, 1],
+      [db, 1],
+    ],
+    { compute: compute(), user: admin },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.oldNodes.length, 2);
   assert.equal(count('web'), 1);
@@ -151,14 +202,24 @@ test('shrink web to 1: destroyServer runs on the removed nodes, then they are re
 });
 
 test('lift reaches exactly the surviving nodes', async () => {
-  const r = await lift([web, db], { compute: compute(), user: admin, phase: () => void execScript('hostname', { changes: 'never' }) });
+  const r = await lift([web, db], {
+    compute: compute(),
+    user: admin,
+    phase: () => void execScript('hostname', { changes: 'never' }),
+  });
   assert.equal(r.ok, true, explainSession(r));
   assert.deepEqual(r.targets.map((t) => t.node.id).sort(), [...engineContainers().keys()].sort());
 });
 
 test('count 0 for every group removes all their nodes; destroyGroup runs', async () => {
   log.length = 0;
-  const r = await converge([[web, 0], [db, 0]], { compute: compute(), user: admin });
+  const r = await converge(
+    [
+      [web, 0],
+      [db, 0],
+    ],
+    { compute: compute(), user: admin },
+  );
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.oldNodes.length, 2);
   assert.equal(engineContainers().size, 0);
@@ -168,39 +229,64 @@ test('count 0 for every group removes all their nodes; destroyGroup runs', async
 
 test('clear errors: missing image, unreachable engine; nothing half-created', async () => {
   const noImage = groupSpec('ghost', { nodeSpec: nodeSpec({ image: { imageId: 'localhost/does-not-exist:1' } }) });
-  await assert.rejects(converge([[noImage, 1]], { compute: compute(), user: admin }), /the image localhost\/does-not-exist:1 of group 'ghost' does not exist/);
+  await assert.rejects(
+    converge([[noImage, 1]], { compute: compute(), user: admin }),
+    /the image localhost\/does-not-exist:1 of group 'ghost' does not exist/,
+  );
   await assert.rejects(
     converge([[web, 1]], { compute: dockerService({ name: SERVICE, socketPath: '/nonexistent.sock' }), user: admin }),
     /cannot reach the Docker engine at unix:\/\/\/nonexistent\.sock/,
   );
   const noSshd = groupSpec('nossh', { nodeSpec: nodeSpec({ image: { imageId: TEST_IMAGE, init: 'sleep 1000' } }) });
   await assert.rejects(
-    converge([[noSshd, 1]], { compute: dockerService({ name: SERVICE, socketPath: SOCK, sshWaitSeconds: 2 }), user: admin }),
+    converge([[noSshd, 1]], {
+      compute: dockerService({ name: SERVICE, socketPath: SOCK, sshWaitSeconds: 2 }),
+      user: admin,
+    }),
     /never answered SSH/,
   );
   assert.equal(engineContainers().size, 0, 'no container left behind');
 });
 
 test('hardware maps to container limits; a port clash is a clear error and leaves nothing behind', async () => {
-  const sized = groupSpec('sized', { nodeSpec: nodeSpec({ image: image.image!, hardware: { minRam: 256, minCores: 1 } }) });
+  const sized = groupSpec('sized', {
+    nodeSpec: nodeSpec({ image: image.image!, hardware: { minRam: 256, minCores: 1 } }),
+  });
   const r = await converge([[sized, 1]], { compute: compute(), user: admin });
   assert.equal(r.ok, true, explainSession(r));
   const id = r.newNodes[0]!.id;
-  assert.equal(execFileSync('podman', ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', id], { encoding: 'utf8' }).trim(), `${256 * 1024 * 1024} 1000000000`);
+  assert.equal(
+    execFileSync('podman', ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', id], {
+      encoding: 'utf8',
+    }).trim(),
+    `${256 * 1024 * 1024} 1000000000`,
+  );
   const taken = r.newNodes[0]!.sshPort;
-  const clash = groupSpec('clash', { nodeSpec: nodeSpec({ image: image.image!, provider: { docker: { sshPort: taken } } }) });
-  await assert.rejects(converge([[clash, 1]], { compute: compute(), user: admin }), /starting pallet-clash-\w+: .*(address already in use|port)/i);
+  const clash = groupSpec('clash', {
+    nodeSpec: nodeSpec({ image: image.image!, provider: { docker: { sshPort: taken } } }),
+  });
+  await assert.rejects(
+    converge([[clash, 1]], { compute: compute(), user: admin }),
+    /starting pallet-clash-\w+: .*(address already in use|port)/i,
+  );
   assert.equal(count('clash'), 0, 'no half-created container');
   await converge([[sized, 0]], { compute: compute(), user: admin });
   assert.equal(count('sized'), 0);
 });
 
 test('other containers are never touched', async () => {
-  const other = execFileSync('podman', ['run', '-d', '--label', 'pallet.group=web', '--label', 'pallet-test=bystander', TEST_IMAGE, 'sleep', '1000'], { encoding: 'utf8' }).trim();
+  const other = execFileSync(
+    'podman',
+    ['run', '-d', '--label', 'pallet.group=web', '--label', 'pallet-test=bystander', TEST_IMAGE, 'sleep', '1000'],
+    { encoding: 'utf8' },
+  ).trim();
   try {
     const r = await converge([[web, 0]], { compute: compute(), user: admin });
     assert.equal(r.ok, true);
-    assert.equal(execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', other], { encoding: 'utf8' }).trim(), 'true');
+    assert.equal(
+      execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', other], { encoding: 'utf8' }).trim(),
+      'true',
+    );
   } finally {
     execFileSync('podman', ['rm', '-f', '-t', '0', other]);
   }
@@ -216,29 +302,48 @@ test('a stopped node counts toward its group: converge starts it and creates no 
   assert.equal(r2.ok, true, explainSession(r2));
   assert.equal(r2.newNodes.length, 0, 'no replacement');
   assert.equal(count('sleepy'), 1);
-  assert.equal(execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim(), 'true', 'started again');
-  assert.ok(r2.results.some((x) => x.node?.id === id && x.phase === 'configure' && x.ok), 'and configured');
+  assert.equal(
+    execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim(),
+    'true',
+    'started again',
+  );
+  assert.ok(
+    r2.results.some((x) => x.node?.id === id && x.phase === 'configure' && x.ok),
+    'and configured',
+  );
   await converge([[g, 0]], { compute: compute(), user: admin });
 });
 
-test('projects are scoped by label: same service and group names, never each other\'s nodes', async () => {
+test("projects are scoped by label: same service and group names, never each other's nodes", async () => {
   const a = dockerService({ name: SERVICE, socketPath: SOCK, project: 'proj-a' });
   const b = dockerService({ name: SERVICE, socketPath: SOCK, project: 'proj-b' });
   const g = spec('shared');
   const ra = await converge([[g, 1]], { compute: a, user: admin });
   const rb = await converge([[g, 1]], { compute: b, user: admin });
   assert.equal(ra.ok && rb.ok, true);
-  assert.deepEqual((await a.nodes({ groups: ['shared'] })).map((n) => n.id), [ra.newNodes[0]!.id]);
+  assert.deepEqual(
+    (await a.nodes({ groups: ['shared'] })).map((n) => n.id),
+    [ra.newNodes[0]!.id],
+  );
   // Destroying a's group leaves b's node alone; destroyNode refuses b's node from a.
-  await assert.rejects(a.destroyNode(rb.newNodes[0]!), /refusing to remove .*not a node of service 'pallet-test-docker' and project 'proj-a' .*project 'proj-b'/);
+  await assert.rejects(
+    a.destroyNode(rb.newNodes[0]!),
+    /refusing to remove .*not a node of service 'pallet-test-docker' and project 'proj-a' .*project 'proj-b'/,
+  );
   await converge([[g, 0]], { compute: a, user: admin });
   assert.equal(count('shared'), 1);
-  assert.deepEqual((await b.nodes({ groups: ['shared'] })).map((n) => n.id), [rb.newNodes[0]!.id]);
+  assert.deepEqual(
+    (await b.nodes({ groups: ['shared'] })).map((n) => n.id),
+    [rb.newNodes[0]!.id],
+  );
   await converge([[g, 0]], { compute: b, user: admin });
   assert.equal(count('shared'), 0);
 });
 
 test('a group name the engine cannot use is refused before anything is created', async () => {
-  await assert.rejects(converge([[spec('bad name!'), 1]], { compute: compute(), user: admin }), /group name 'bad name!' cannot be part of a container name/);
+  await assert.rejects(
+    converge([[spec('bad name!'), 1]], { compute: compute(), user: admin }),
+    /group name 'bad name!' cannot be part of a container name/,
+  );
   assert.equal(count('bad name!'), 0);
 });

@@ -54,13 +54,20 @@ test('a node that accepts TCP but never completes the SSH handshake is a failed 
       { ssh: { knownHostsPath: known, agent: false, connectTimeoutMs: 2000 } },
     );
     // The healthy node's phase outlasts the tarpit's handshake timeout (and ssh2's second error after it).
-    const r = await lift(groupSpec('box'), { compute, user: admin, phase: () => void execScript('sleep 6; echo finished', { changes: 'never' }) });
+    const r = await lift(groupSpec('box'), {
+      compute,
+      user: admin,
+      phase: () => void execScript('sleep 6; echo finished', { changes: 'never' }),
+    });
     const healthy = r.results.find((x) => x.node?.id === 'healthy' && x.phase !== 'pallet/os')!;
     assert.equal(healthy.ok, true, explainSession(r));
     assert.match(healthy.actions[0]!.out, /finished/);
     const pit = r.results.find((x) => x.node?.id === 'tarpit')!;
     assert.equal(pit.ok, false);
-    assert.match(pit.actions[0]!.error!.message, /tarpit: .*timed out after 2000 ms connecting to 127\.0\.0\.1:\d+ \(the SSH handshake did not complete\)/);
+    assert.match(
+      pit.actions[0]!.error!.message,
+      /tarpit: .*timed out after 2000 ms connecting to 127\.0\.0\.1:\d+ \(the SSH handshake did not complete\)/,
+    );
     assert.equal(r.ok, false);
     // Give ssh2 time to emit whatever it emits after the timeout.
     await new Promise((res) => setTimeout(res, 500));
@@ -94,7 +101,12 @@ test('a plan function that throws for one node is a failed result; the other nod
       later: () => void execScript('true'),
     },
   });
-  const r = await lift(g, { compute: twoNodes(), user: admin, phase: ['configure', 'later'], onEvent: (e) => events.push(e) });
+  const r = await lift(g, {
+    compute: twoNodes(),
+    user: admin,
+    phase: ['configure', 'later'],
+    onEvent: (e) => events.push(e),
+  });
   assert.equal(r.ok, false);
   const a = r.results.find((x) => x.node?.id === 'n-a' && x.phase === 'configure')!;
   const b = r.results.find((x) => x.node?.id === 'n-b' && x.phase === 'configure')!;
@@ -102,7 +114,10 @@ test('a plan function that throws for one node is a failed result; the other nod
   assert.match(a.actions[0]!.out, /ran-on-a/);
   assert.equal(b.reason, 'plan-error');
   assert.equal(b.actions[0]!.error!.cause, boom, 'the original error is kept as cause');
-  assert.match(b.actions[0]!.error!.message, /n-b: phase 'configure': building the plan failed: no settings for this node/);
+  assert.match(
+    b.actions[0]!.error!.message,
+    /n-b: phase 'configure': building the plan failed: no settings for this node/,
+  );
   assert.ok(!r.results.some((x) => x.phase === 'later'), 'the phase barrier stops the operation');
   const types = events.map((e) => e.type);
   assert.equal(types.at(-1), 'operation-end');
@@ -111,7 +126,10 @@ test('a plan function that throws for one node is a failed result; the other nod
 });
 
 test('phase metadata is taken per group: a run-once flag of one group does not depend on node order', async () => {
-  const once = serverSpec({ phases: { configure: () => void execScript('echo once >> /root/once-log') }, phasesMeta: { configure: { runOnceFlag: 'configured-once' } } });
+  const once = serverSpec({
+    phases: { configure: () => void execScript('echo once >> /root/once-log') },
+    phasesMeta: { configure: { runOnceFlag: 'configured-once' } },
+  });
   const every = serverSpec({ phases: { configure: () => void execScript('echo every >> /root/every-log') } });
   // The group without the flag comes first: its meta used to be applied to both.
   const compute = nodeListService(
@@ -138,7 +156,10 @@ test('a node flag that cannot be written is a ComputeError in the result, naming
   assert.equal(r.ok, false);
   const errs = phaseErrors(r).filter((e) => e.action === 'node-state');
   assert.equal(errs.length, 2, JSON.stringify(phaseErrors(r)));
-  assert.match(errs[0]!.message, /cannot record the flag 'bootstrapped' in \/proc\/pallet-state\/\.node-state on the node \(exit \d+\): .*(No such file|Permission|Read-only|cannot)/i);
+  assert.match(
+    errs[0]!.message,
+    /cannot record the flag 'bootstrapped' in \/proc\/pallet-state\/\.node-state on the node \(exit \d+\): .*(No such file|Permission|Read-only|cannot)/i,
+  );
 });
 
 test('a dropped connection mid-phase says "connection lost"', async () => {
@@ -181,9 +202,21 @@ test('onEvent and postPhase callbacks that throw are reported, the operation com
   }).catch((e: Error) => e);
   assert.ok(p instanceof Error && /no group defines the phases 'one', 'two'/.test(p.message), String(p));
   const g = groupSpec('box', { phases: { one: () => void execScript('true'), two: () => void execScript('true') } });
-  const r2 = await lift(g, { compute: twoNodes(), user: admin, phase: ['one', 'two'], postPhase: () => { throw new Error('health check failed'); } });
+  const r2 = await lift(g, {
+    compute: twoNodes(),
+    user: admin,
+    phase: ['one', 'two'],
+    postPhase: () => {
+      throw new Error('health check failed');
+    },
+  });
   assert.equal(r2.ok, false);
-  assert.match(phaseErrors(r2).map((e) => e.message).join('\n'), /postPhase hook threw: health check failed/);
+  assert.match(
+    phaseErrors(r2)
+      .map((e) => e.message)
+      .join('\n'),
+    /postPhase hook threw: health check failed/,
+  );
   assert.ok(!r2.results.some((x) => x.phase === 'two'));
 });
 
@@ -195,7 +228,11 @@ test('the library never reads ~/.pallet: lift on localhost works beside a broken
   process.env.PALLET_HOME = home;
   try {
     const out = join(dir, 'local-ok');
-    const r = await lift(groupSpec('local'), { compute: localhostService(), phase: () => void file(out), osDetect: false });
+    const r = await lift(groupSpec('local'), {
+      compute: localhostService(),
+      phase: () => void file(out),
+      osDetect: false,
+    });
     assert.equal(r.ok, true, explainSession(r));
   } finally {
     if (before === undefined) delete process.env.PALLET_HOME;
@@ -205,7 +242,13 @@ test('the library never reads ~/.pallet: lift on localhost works beside a broken
 
 test('converge on localhost runs bootstrap on the node it adds to a group, once', async () => {
   const log = join(dir, 'bootstrap-log');
-  const g = groupSpec('fresh', { count: 1, phases: { bootstrap: () => void execScript(`echo boot >> '${log}'`), configure: () => void execScript('true', { changes: 'never' }) } });
+  const g = groupSpec('fresh', {
+    count: 1,
+    phases: {
+      bootstrap: () => void execScript(`echo boot >> '${log}'`),
+      configure: () => void execScript('true', { changes: 'never' }),
+    },
+  });
   const compute = localhostService({ groupName: 'other' });
   const r = await converge(g, { compute, osDetect: false });
   assert.equal(r.ok, true, explainSession(r));

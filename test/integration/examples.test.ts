@@ -48,12 +48,22 @@ after(() => removeNodes(LABEL));
 function pallet(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, '--project', PROJECT, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, PALLET_HOME: home, NO_COLOR: '1', HARDEN_ADMIN: 'deploy', HARDEN_ADMIN_KEY: `${deployKey.path}.pub` },
+    env: {
+      ...process.env,
+      PALLET_HOME: home,
+      NO_COLOR: '1',
+      HARDEN_ADMIN: 'deploy',
+      HARDEN_ADMIN_KEY: `${deployKey.path}.pub`,
+    },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const reloads = () => node.logs().split('\n').filter((l) => /Received SIGHUP; restarting/.test(l)).length;
+const reloads = () =>
+  node
+    .logs()
+    .split('\n')
+    .filter((l) => /Received SIGHUP; restarting/.test(l)).length;
 const snapshot = () => sh('md5sum /etc/ssh/sshd_config /etc/sudoers; getent passwd deploy; getent group sudo');
 
 test('examples/harden: check, run, run again on a real node; the admin user logs in and has sudo', async () => {
@@ -75,7 +85,9 @@ test('examples/harden: check, run, run again on a real node; the admin user logs
   assert.equal(sh('getent passwd deploy | cut -d: -f6,7'), '/home/deploy:/bin/bash\n');
   assert.equal(sh('cat /home/deploy/.ssh/authorized_keys'), `${deployKey.pub}\n`);
   assert.match(sh('grep "^%sudo" /etc/sudoers'), /^%sudo ALL=\(ALL:ALL\) NOPASSWD: ALL\n$/);
-  const settings = sh("grep -E '^(PermitRootLogin|PasswordAuthentication|KbdInteractiveAuthentication|X11Forwarding|MaxAuthTries) ' /etc/ssh/sshd_config");
+  const settings = sh(
+    "grep -E '^(PermitRootLogin|PasswordAuthentication|KbdInteractiveAuthentication|X11Forwarding|MaxAuthTries) ' /etc/ssh/sshd_config",
+  );
   assert.deepEqual(settings.trim().split('\n').sort(), [
     'KbdInteractiveAuthentication no',
     'MaxAuthTries 3',
@@ -86,7 +98,11 @@ test('examples/harden: check, run, run again on a real node; the admin user logs
   assert.equal(node.exec('/usr/sbin/sshd -t').status, 0, 'the configuration sshd reloaded is valid');
   assert.equal(node.exec('visudo -c').status, 0);
   assert.equal(reloads(), 1, 'sshd was reloaded once for five edits');
-  assert.equal(sh('stat -c "%a %U" /etc/sudoers /etc/ssh/sshd_config'), '440 root\n644 root\n', 'modes and owners kept');
+  assert.equal(
+    sh('stat -c "%a %U" /etc/sudoers /etc/ssh/sshd_config'),
+    '440 root\n644 root\n',
+    'modes and owners kept',
+  );
 
   const again = pallet(['lift']);
   assert.equal(again.code, 0, again.err);
@@ -96,7 +112,10 @@ test('examples/harden: check, run, run again on a real node; the admin user logs
   assert.equal(recheck.code, 0, `nothing would change: ${recheck.out}`);
 
   // The reloaded sshd lets the new admin user in with its key; sudo needs no password.
-  const compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: env.known, agent: false } });
+  const compute = nodeListService(
+    [{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }],
+    { ssh: { knownHostsPath: env.known, agent: false } },
+  );
   const r: OperationResult = await lift(groupSpec('box'), {
     compute,
     user: makeUser('deploy', { privateKeyPath: deployKey.path }),

@@ -62,18 +62,27 @@ test('lift an inline phase: first run changes, second run changes nothing', asyn
   const compute = localhostService();
   const r1 = await lift(groupSpec('web'), { phase, compute });
   assert.equal(r1.ok, true, explainSession(r1));
-  assert.deepEqual(changedOf(r1, 'inline').map(([, c]) => c), [true, true, true]);
+  assert.deepEqual(
+    changedOf(r1, 'inline').map(([, c]) => c),
+    [true, true, true],
+  );
   assert.equal(readFileSync(join(dir, 'motd'), 'utf8'), 'hello\n');
   assert.equal((statSync(join(dir, 'motd')).mode & 0o777).toString(8), '640');
   assert.equal((statSync(dir).mode & 0o777).toString(8), '750');
   const r2 = await lift(groupSpec('web'), { phase, compute });
   assert.equal(r2.ok, true);
-  assert.deepEqual(changedOf(r2, 'inline').map(([, c]) => c), [false, false, false]);
+  assert.deepEqual(
+    changedOf(r2, 'inline').map(([, c]) => c),
+    [false, false, false],
+  );
   // Mode drift is repaired even though the content is the same.
   const { chmodSync } = await import('node:fs');
   chmodSync(join(dir, 'motd'), 0o600);
   const r3 = await lift(groupSpec('web'), { phase, compute });
-  assert.deepEqual(changedOf(r3, 'inline').map(([, c]) => c), [false, true, false]);
+  assert.deepEqual(
+    changedOf(r3, 'inline').map(([, c]) => c),
+    [false, true, false],
+  );
   assert.equal((statSync(join(dir, 'motd')).mode & 0o777).toString(8), '640');
 });
 
@@ -120,11 +129,17 @@ test('a failing script: the error names node, phase and action; the rest of the 
   assert.equal(e.phase, 'configure');
   assert.match(e.action, /^execScript echo about to fail/);
   assert.equal(e.exit, 7);
-  assert.match(e.message, /localhost: phase 'configure', action 'execScript echo about to fail.*' \(in broken\) failed with exit code 7: bad thing/);
+  assert.match(
+    e.message,
+    /localhost: phase 'configure', action 'execScript echo about to fail.*' \(in broken\) failed with exit code 7: bad thing/,
+  );
   assert.ok(!existsSync(later));
   assert.ok(!existsSync(never));
   assert.ok(!r.results.some((x) => x.phase === 'second'));
-  assert.throws(() => throwPhaseErrors(r), (x: unknown) => x instanceof PhaseErrors && x.errors.length === 1);
+  assert.throws(
+    () => throwPhaseErrors(r),
+    (x: unknown) => x instanceof PhaseErrors && x.errors.length === 1,
+  );
   assert.match(explainSession(r), /ERROR: localhost: phase 'configure'/);
 });
 
@@ -149,7 +164,13 @@ test('a failing target does not hide the results of the others; the next phase d
   const r = await lift(g, { phase: ['configure', 'next'], compute: twoNodes() });
   assert.equal(r.ok, false);
   const conf = r.results.filter((x) => x.phase === 'configure');
-  assert.deepEqual(conf.map((x) => [x.node!.id, x.ok]), [['alpha', false], ['beta', true]]);
+  assert.deepEqual(
+    conf.map((x) => [x.node!.id, x.ok]),
+    [
+      ['alpha', false],
+      ['beta', true],
+    ],
+  );
   assert.equal(readFileSync(join(root, 'pair-beta'), 'utf8'), 'beta');
   assert.ok(!existsSync(join(root, 'pair-alpha')));
   assert.ok(!existsSync(join(root, 'next-beta')));
@@ -159,7 +180,8 @@ test('settings written in the settings phase are visible to every node later; ot
   const seen: Record<string, unknown> = {};
   const g = groupSpec('pair', {
     phases: {
-      settings: () => assocSettings('app', { id: targetId(), port: 8000 + targets().findIndex((t) => t.node.id === targetId()) }),
+      settings: () =>
+        assocSettings('app', { id: targetId(), port: 8000 + targets().findIndex((t) => t.node.id === targetId()) }),
       configure: () => {
         const other = targetId() === 'alpha' ? 'beta' : 'alpha';
         seen[`${targetId()} sees ${other}`] = getNodeSettings(other, 'app');
@@ -191,7 +213,10 @@ test('node values: planWhen with shell and controller conditions, withActionValu
     const host = execScript('printf "%s" "$(hostname)"', { changes: 'never' });
     planWhen(`[ -d ${shQuote(dir)} ]`, () => void file(join(dir, 'shell-true')));
     planWhenNot(`[ -d ${shQuote(dir)} ]`, () => void file(join(dir, 'shell-false')));
-    planWhen(() => host.get().out.length > 0, () => void file(join(dir, 'fn-true')));
+    planWhen(
+      () => host.get().out.length > 0,
+      () => void file(join(dir, 'fn-true')),
+    );
     const upper = withActionValues([host], (h) => h.out.toUpperCase());
     remoteFile(join(dir, 'host'), { content: () => `${upper.get()}\n`, flagOnChanged: 'hostChanged' });
     planWhen(targetFlag('hostChanged'), () => void execScript(`echo restarted > ${shQuote(join(dir, 'restarted'))}`));
@@ -212,11 +237,21 @@ test('node values: planWhen with shell and controller conditions, withActionValu
   const r2 = await lift(groupSpec('v'), { phase, compute });
   assert.equal(r2.ok, true);
   assert.ok(!existsSync(join(dir, 'restarted')));
-  assert.deepEqual(r2.results.find((x) => x.phase === 'values')!.actions.filter((a) => a.changed).map((a) => a.summary), []);
+  assert.deepEqual(
+    r2.results
+      .find((x) => x.phase === 'values')!
+      .actions.filter((a) => a.changed)
+      .map((a) => a.summary),
+    [],
+  );
 });
 
 /** A compute service that counts round trips (script runs) per node. */
-function counting(inner: ComputeService): { compute: ComputeService; runs: Map<string, number>; connects: Map<string, number> } {
+function counting(inner: ComputeService): {
+  compute: ComputeService;
+  runs: Map<string, number>;
+  connects: Map<string, number>;
+} {
   const runs = new Map<string, number>();
   const connects = new Map<string, number>();
   const compute: ComputeService = {
@@ -315,7 +350,8 @@ test('partitionBy runs batches one after another; postPhase sees each batch', as
 
 test('file content, paths and values full of shell metacharacters arrive exactly, and nothing else runs', async () => {
   const weird = join(root, "we'ird $(touch pwned) `touch pwned2` dir");
-  const content = "line1 $HOME `id` $(id) 'single' \"double\" \\ back\nPALLET_EOF\n\u00e9\u65e5\n\ttab no-newline-at-end";
+  const content =
+    'line1 $HOME `id` $(id) \'single\' "double" \\ back\nPALLET_EOF\n\u00e9\u65e5\n\ttab no-newline-at-end';
   const phase = () => {
     directory(weird);
     remoteFile(join(weird, "f;rm -rf x'"), { content });
@@ -342,21 +378,41 @@ test('withActionOptions scriptDir runs the action in that directory', async () =
 });
 
 test('bad operation options and bad input are rejected with clear errors', async () => {
-  await assert.rejects(lift(groupSpec('x'), { compute: localhostService(), phsae: 'configure' } as never), (e: unknown) => e instanceof SpecError && /unknown key 'phsae'/.test(e.message));
+  await assert.rejects(
+    lift(groupSpec('x'), { compute: localhostService(), phsae: 'configure' } as never),
+    (e: unknown) => e instanceof SpecError && /unknown key 'phsae'/.test(e.message),
+  );
   await assert.rejects(lift(groupSpec('x'), {}), /give a compute service/);
-  await assert.rejects(converge([groupSpec('x')], { compute: localhostService() }), /Node count not specified for group 'x'/);
+  await assert.rejects(
+    converge([groupSpec('x')], { compute: localhostService() }),
+    /Node count not specified for group 'x'/,
+  );
   // A plan function that throws is a failed result for its target, with the error as cause.
-  const r = await lift(groupSpec('x'), { compute: localhostService(), phase: () => void remoteFile('/tmp/x', { content: 'x', mdoe: 1 } as never) });
+  const r = await lift(groupSpec('x'), {
+    compute: localhostService(),
+    phase: () => void remoteFile('/tmp/x', { content: 'x', mdoe: 1 } as never),
+  });
   assert.equal(r.ok, false);
   const failed = r.results.find((x) => x.reason === 'plan-error')!;
-  assert.match(failed.actions[0]!.error!.message, /localhost: phase 'inline': building the plan failed: remoteFile '\/tmp\/x': unknown key 'mdoe'/);
+  assert.match(
+    failed.actions[0]!.error!.message,
+    /localhost: phase 'inline': building the plan failed: remoteFile '\/tmp\/x': unknown key 'mdoe'/,
+  );
   assert.ok(failed.actions[0]!.error!.cause instanceof Error);
 });
 
 test('an aborted operation stops before the next phase', async () => {
   const ac = new AbortController();
-  const g = groupSpec('ab', { phases: { one: () => void execScript('true'), two: () => void file(join(root, 'aborted-two')) } });
-  const r = await lift(g, { phase: ['one', 'two'], compute: localhostService(), postPhase: () => ac.abort(), signal: ac.signal, osDetect: false });
+  const g = groupSpec('ab', {
+    phases: { one: () => void execScript('true'), two: () => void file(join(root, 'aborted-two')) },
+  });
+  const r = await lift(g, {
+    phase: ['one', 'two'],
+    compute: localhostService(),
+    postPhase: () => ac.abort(),
+    signal: ac.signal,
+    osDetect: false,
+  });
   assert.equal(r.ok, false);
   assert.ok(!existsSync(join(root, 'aborted-two')));
 });
@@ -402,7 +458,10 @@ test('considerGroups take part in settings only; explicit targets; asAction, upd
   assert.equal(seen.later, '1.2');
   // Explicit targets: nodes given directly, with the group they run as.
   const node = (await compute.nodes()).find((n) => n.id === 'beta')!;
-  const r2 = await lift({ group: groupSpec('adhoc', { phases: { configure: () => void ran.push(`adhoc ${targetId()}`) } }), nodes: [node] }, { compute });
+  const r2 = await lift(
+    { group: groupSpec('adhoc', { phases: { configure: () => void ran.push(`adhoc ${targetId()}`) } }), nodes: [node] },
+    { compute },
+  );
   assert.equal(r2.ok, true);
   assert.deepEqual(ran.slice(-1), ['adhoc beta']);
 });
@@ -412,7 +471,13 @@ test('sensitive file content never appears in results or reports', async () => {
   const r = await lift(groupSpec('s'), {
     compute: localhostService(),
     osDetect: false,
-    phase: () => void remoteFile(join(root, 'secret.txt'), { content: `${secret}\n`, sensitive: true, mode: '0600', noVersioning: true }),
+    phase: () =>
+      void remoteFile(join(root, 'secret.txt'), {
+        content: `${secret}\n`,
+        sensitive: true,
+        mode: '0600',
+        noVersioning: true,
+      }),
   });
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(readFileSync(join(root, 'secret.txt'), 'utf8'), `${secret}\n`);
@@ -433,5 +498,8 @@ test('a large localFile on localhost goes through the private upload directory',
   assert.equal(r.ok, true, explainSession(r));
   assert.deepEqual(readFileSync(join(root, 'big-dest.bin')), content);
   const r2 = await lift(groupSpec('big'), { compute: localhostService(), osDetect: false, phase });
-  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+  assert.deepEqual(
+    r2.results.flatMap((x) => x.actions.filter((a) => a.changed)),
+    [],
+  );
 });

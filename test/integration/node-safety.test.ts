@@ -19,7 +19,7 @@ import {
   groupSpec,
   lift,
   makeUser,
-  nodeListService,
+  type nodeListService,
   remoteFile,
   remoteFileContent,
   rsync,
@@ -58,8 +58,12 @@ async function run(phase: PhaseFn): Promise<OperationResult> {
   return lift(groupSpec('box'), { compute, user: admin, phase });
 }
 
-const actionsOf = (r: OperationResult): ActionResult[] => r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
-const changed = (r: OperationResult) => actionsOf(r).filter((a) => a.changed).map((a) => a.summary);
+const actionsOf = (r: OperationResult): ActionResult[] =>
+  r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions);
+const changed = (r: OperationResult) =>
+  actionsOf(r)
+    .filter((a) => a.changed)
+    .map((a) => a.summary);
 
 async function ok(phase: PhaseFn): Promise<OperationResult> {
   const r = await run(phase);
@@ -77,7 +81,9 @@ async function refused(phase: PhaseFn, what: RegExp): Promise<void> {
 }
 
 test('remoteFile and sed write through a symbolic link: the link stays, the file keeps its owner and mode', async () => {
-  sh('mkdir -p /srv/real && printf old > /srv/real/secret && chmod 600 /srv/real/secret && chown nobody:nogroup /srv/real/secret && ln -sfn /srv/real/secret /etc/secret-link');
+  sh(
+    'mkdir -p /srv/real && printf old > /srv/real/secret && chmod 600 /srv/real/secret && chown nobody:nogroup /srv/real/secret && ln -sfn /srv/real/secret /etc/secret-link',
+  );
   sh('printf "a=1\\n" > /srv/real/conf && chmod 640 /srv/real/conf && ln -sfn ../srv/real/conf /etc/conf-link');
   const phase = () => {
     remoteFile('/etc/secret-link', { content: 'new secret\n' });
@@ -121,16 +127,25 @@ test('a directory as the target of remoteFile, sed or file is refused, and left 
 
 test('fifos, sockets and devices are refused, never replaced', async () => {
   sh('mkfifo /srv/afifo');
-  await refused(() => void remoteFile('/srv/afifo', { content: 'x' }), /remoteFile \/srv\/afifo: is not a regular file/);
+  await refused(
+    () => void remoteFile('/srv/afifo', { content: 'x' }),
+    /remoteFile \/srv\/afifo: is not a regular file/,
+  );
   await refused(() => void file('/srv/afifo', { mode: '0600' }), /is not a regular file/);
   await refused(() => void remoteFile('/dev/null', { content: 'x' }), /remoteFile \/dev\/null: is not a regular file/);
-  await refused(() => void symbolicLink('/etc/hostname', '/srv/afifo', { force: true }), /symbolicLink \/srv\/afifo: is a fifo/);
+  await refused(
+    () => void symbolicLink('/etc/hostname', '/srv/afifo', { force: true }),
+    /symbolicLink \/srv\/afifo: is a fifo/,
+  );
   assert.equal(sh('stat -c %F /srv/afifo /dev/null'), 'fifo\ncharacter special file\n');
 });
 
 test('symbolicLink never puts a link inside a real directory, even with force', async () => {
   sh('mkdir -p /srv/linkdir');
-  await refused(() => void symbolicLink('/etc/hostname', '/srv/linkdir', { force: true }), /symbolicLink \/srv\/linkdir: is a directory/);
+  await refused(
+    () => void symbolicLink('/etc/hostname', '/srv/linkdir', { force: true }),
+    /symbolicLink \/srv\/linkdir: is a directory/,
+  );
   assert.equal(sh('ls -A /srv/linkdir | wc -l'), '0\n');
   // force still replaces a regular file, once.
   sh('printf x > /srv/plainfile');
@@ -146,7 +161,10 @@ test('bytes after a heredoc-delimiter prefix survive dash: names, content, scrip
     directories([`/srv/bytes/${weird}`, '/srv/bytes/PALLET_EOF_é', '/srv/bytes/PALLET_B64é']);
     remoteFile('/srv/bytes/expanded', { content: 'Pélican\nPALLET_EOF_ü\nhome=$HOME\n', literal: false });
     remoteFile('/srv/bytes/literal', { content: 'Pélican\nPALLET_B64\nPAé $HOME `id`\n' });
-    execScript(`printf '%s\\n' 'Pé first' > /srv/bytes/script-out\nPé=1 true 2>/dev/null; echo Pé >> /srv/bytes/script-out`, { changes: 'never' });
+    execScript(
+      `printf '%s\\n' 'Pé first' > /srv/bytes/script-out\nPé=1 true 2>/dev/null; echo Pé >> /srv/bytes/script-out`,
+      { changes: 'never' },
+    );
   };
   await ok(phase);
   assert.equal(sh("ls -A /srv/bytes | od -An -c | tr -s ' '").includes('P 303 251'), true, 'é kept in names');
@@ -156,7 +174,10 @@ test('bytes after a heredoc-delimiter prefix survive dash: names, content, scrip
   assert.equal(sh('cat /srv/bytes/literal'), 'Pélican\nPALLET_B64\nPAé $HOME `id`\n');
   assert.equal(sh('cat /srv/bytes/script-out'), 'Pé first\nPé\n');
   const r2 = await ok(phase);
-  assert.deepEqual(changed(r2).filter((s) => !s.startsWith('execScript')), []);
+  assert.deepEqual(
+    changed(r2).filter((s) => !s.startsWith('execScript')),
+    [],
+  );
 });
 
 test('node output cannot set a flag, a value or a change report; values keep newlines', async () => {
@@ -179,10 +200,16 @@ test('node output cannot set a flag, a value or a change report; values keep new
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(seen, forged, 'the value the plan sees is the file, byte for byte');
   const acts = actionsOf(r);
-  assert.ok(acts.every((a) => a.flags.length === 0), 'no flag set from output');
+  assert.ok(
+    acts.every((a) => a.flags.length === 0),
+    'no flag set from output',
+  );
   assert.ok(acts.every((a) => !('forged' in a.flagValues)));
   assert.equal(acts.find((a) => a.summary.startsWith('execScript cat'))!.changed, false);
-  assert.equal(acts.find((a) => a.summary.startsWith('execScript pallet_set_value'))!.flagValues.multi, 'line one\nline two');
+  assert.equal(
+    acts.find((a) => a.summary.startsWith('execScript pallet_set_value'))!.flagValues.multi,
+    'line one\nline two',
+  );
   assert.deepEqual(later, { flag: false, multi: 'line one\nline two' });
 });
 
@@ -192,7 +219,11 @@ test('execCheckedScript bodies get the helpers and the environment of every scri
   writeFileSync(big, Buffer.alloc(40 * 1024, 7));
   const r = await ok(() => {
     remoteFile('/srv/big.bin', { localFile: big, noVersioning: true });
-    execCheckedScript('reports', 'test -n "$PALLET_UPLOADS"\nsh -c \'test -n "$PALLET_UPLOADS"\'\npallet_changed\npallet_set_flag checked', { changes: 'reported' });
+    execCheckedScript(
+      'reports',
+      'test -n "$PALLET_UPLOADS"\nsh -c \'test -n "$PALLET_UPLOADS"\'\npallet_changed\npallet_set_flag checked',
+      { changes: 'reported' },
+    );
   });
   const a = actionsOf(r).find((x) => x.action === 'execCheckedScript')!;
   assert.equal(a.changed, true);

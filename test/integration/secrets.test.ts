@@ -34,7 +34,15 @@ import {
   type User,
 } from '../../src/index.js';
 import { imageCredentials } from '../../src/user.js';
-import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import {
+  assertTestNodesReady,
+  knownHostsFor,
+  makeKey,
+  removeNodes,
+  startNodes,
+  tempDir,
+  type TestNode,
+} from '../helpers/nodes.js';
 
 const LABEL = 'secrets-suite';
 const C = {
@@ -69,7 +77,9 @@ before(async () => {
   const nodes = await startNodes(LABEL, 1, { authorizedKeys: [key.pub] });
   node = nodes[0]!;
   known = knownHostsFor(nodes, dir);
-  compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], { ssh: { knownHostsPath: known, agent: false } });
+  compute = nodeListService([{ name: node.name, id: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], {
+    ssh: { knownHostsPath: known, agent: false },
+  });
   admin = makeUser('root', { privateKeyPath: key.path, passphrase: C.passphrase, sudoPassword: C.sudo });
   writeFileSync(join(dir, 'app.conf.tmpl'), 'user=app\npassword=~{password}\n');
   // A large sensitive file (> 32 KiB): uploaded over SFTP, not inside the script.
@@ -82,12 +92,35 @@ after(() => removeNodes(LABEL));
 function phase(fileContent: string, extra: { overwrite?: boolean; fail?: boolean } = {}): PhaseFn {
   return () => {
     directory('/etc/app', { mode: '0700' });
-    remoteFile('/etc/app/secret.conf', { content: `token=${fileContent}\n`, sensitive: true, verify: 'cat', mode: '0600', ...(extra.overwrite ? { overwriteChanges: true } : {}) });
-    remoteFile('/etc/app/app.conf', { template: join(dir, 'app.conf.tmpl'), values: { password: C.template }, sensitive: true, mode: '0600' });
-    remoteFile('/etc/app/big.key', { localFile: join(dir, 'big.key'), sensitive: true, verify: 'tail -n 1', mode: '0600' });
-    debconfSetSelections({ package: 'pallet-test', question: 'pallet-test/secret', type: 'password', value: C.debconf });
+    remoteFile('/etc/app/secret.conf', {
+      content: `token=${fileContent}\n`,
+      sensitive: true,
+      verify: 'cat',
+      mode: '0600',
+      ...(extra.overwrite ? { overwriteChanges: true } : {}),
+    });
+    remoteFile('/etc/app/app.conf', {
+      template: join(dir, 'app.conf.tmpl'),
+      values: { password: C.template },
+      sensitive: true,
+      mode: '0600',
+    });
+    remoteFile('/etc/app/big.key', {
+      localFile: join(dir, 'big.key'),
+      sensitive: true,
+      verify: 'tail -n 1',
+      mode: '0600',
+    });
+    debconfSetSelections({
+      package: 'pallet-test',
+      question: 'pallet-test/secret',
+      type: 'password',
+      value: C.debconf,
+    });
     user('appuser', { password: C.hash, createHome: false });
-    withActionOptions({ scriptEnv: { TOKEN: secret(C.env) }, scriptTrace: true }, () => execScript('test -n "$TOKEN"', { changes: 'never' }));
+    withActionOptions({ scriptEnv: { TOKEN: secret(C.env) }, scriptTrace: true }, () =>
+      execScript('test -n "$TOKEN"', { changes: 'never' }),
+    );
     execScript(`printf '%s' ${shQuote(secret(C.arg))} | wc -c`, { changes: 'never' });
     if (extra.fail) execScript(`echo ${shQuote(secret(C.failing))}; echo ${shQuote(C.failing)} >&2; exit 3`);
   };
@@ -111,7 +144,13 @@ async function run(p: PhaseFn): Promise<OperationResult> {
 
 /** Samples every process's command line on the node while `fn` runs. */
 async function watchingProcesses<T>(fn: () => Promise<T>): Promise<T> {
-  const sampler: ChildProcess = spawn('podman', ['exec', node.container, 'sh', '-c', 'while :; do cat /proc/[0-9]*/cmdline >> /root/ps.log 2>/dev/null; sleep 0.01; done']);
+  const sampler: ChildProcess = spawn('podman', [
+    'exec',
+    node.container,
+    'sh',
+    '-c',
+    'while :; do cat /proc/[0-9]*/cmdline >> /root/ps.log 2>/dev/null; sleep 0.01; done',
+  ]);
   try {
     return await fn();
   } finally {
@@ -120,7 +159,10 @@ async function watchingProcesses<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const hits = (text: string) => Object.entries(C).filter(([, v]) => text.includes(v)).map(([k]) => k);
+const hits = (text: string) =>
+  Object.entries(C)
+    .filter(([, v]) => text.includes(v))
+    .map(([k]) => k);
 
 test('first run, second run, a hand edit, a failing action: no secret in results, events, errors or explain', async () => {
   await watchingProcesses(async () => {
@@ -128,16 +170,21 @@ test('first run, second run, a hand edit, a failing action: no secret in results
     assert.equal(r1.ok, true, explainSession(r1));
     assert.equal(node.exec('cat /etc/app/secret.conf').stdout, `token=${C.fileV1}\n`, 'the node gets the real content');
     assert.equal(node.exec('cat /etc/app/app.conf').stdout, `user=app\npassword=${C.template}\n`);
-    assert.equal(node.exec("getent shadow appuser | cut -d: -f2").stdout.trim(), C.hash);
+    assert.equal(node.exec('getent shadow appuser | cut -d: -f2').stdout.trim(), C.hash);
     const verified = r1.results.flatMap((x) => x.actions).find((a) => a.summary === 'remoteFile /etc/app/secret.conf')!;
     assert.equal(verified.out, '<sensitive>', 'the verify output (the whole secret file) is redacted');
     const r2 = await run(phase(C.fileV1));
     assert.equal(r2.ok, true, explainSession(r2));
-    const changedAgain = r2.results.flatMap((x) => x.actions).filter((a) => a.changed && !a.summary.startsWith('execScript')).map((a) => a.summary);
+    const changedAgain = r2.results
+      .flatMap((x) => x.actions)
+      .filter((a) => a.changed && !a.summary.startsWith('execScript'))
+      .map((a) => a.summary);
     assert.deepEqual(changedAgain, [], 'second run changes nothing (debconf and user passwords compared honestly)');
     // A hand edit: drift is reported without a diff.
     // On stdin, not a command line: the node's process sampler must see no canary, the test's own included.
-    execFileSync('podman', ['exec', '-i', node.container, 'sh', '-c', 'cat > /etc/app/secret.conf'], { input: `token=${C.handEdit}\n` });
+    execFileSync('podman', ['exec', '-i', node.container, 'sh', '-c', 'cat > /etc/app/secret.conf'], {
+      input: `token=${C.handEdit}\n`,
+    });
     const r3 = await run(phase(C.fileV1));
     assert.equal(r3.ok, false);
     const drift = phaseErrors(r3)[0]!;
@@ -161,8 +208,19 @@ test('the CLI: --json, --verbose, the default summary and explain show no secret
     join(home, 'config.json'),
     JSON.stringify({
       defaultService: 'lab',
-      adminUser: { username: 'root', privateKeyPath: keyPath, passphraseEnv: 'T_PASSPHRASE', sudoPasswordEnv: 'T_SUDO' },
-      services: { lab: { provider: 'node-list', nodes: [{ name: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }], ssh: { knownHostsPath: known } } },
+      adminUser: {
+        username: 'root',
+        privateKeyPath: keyPath,
+        passphraseEnv: 'T_PASSPHRASE',
+        sudoPasswordEnv: 'T_SUDO',
+      },
+      services: {
+        lab: {
+          provider: 'node-list',
+          nodes: [{ name: node.name, group: 'box', ip: '127.0.0.1', sshPort: node.port }],
+          ssh: { knownHostsPath: known },
+        },
+      },
     }),
   );
   writeFileSync(
@@ -178,19 +236,36 @@ export default defineProject({
 });
 `,
   );
-  const env = { ...process.env, PALLET_HOME: home, NO_COLOR: '1', T_PASSPHRASE: C.passphrase, T_SUDO: C.sudo, T_FILE: C.fileV1, T_ENV: C.env, T_FAIL: C.failing };
+  const env = {
+    ...process.env,
+    PALLET_HOME: home,
+    NO_COLOR: '1',
+    T_PASSPHRASE: C.passphrase,
+    T_SUDO: C.sudo,
+    T_FILE: C.fileV1,
+    T_ENV: C.env,
+    T_FAIL: C.failing,
+  };
   const bin = resolve('dist/cli/main.js');
   for (const args of [['--json', 'lift'], ['--verbose', 'lift'], ['lift'], ['explain']]) {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd: project, env, encoding: 'utf8' });
     assert.ok(r.status !== null && r.stdout.length > 0, `${args.join(' ')}: ${r.stderr}`);
-    if (args[0] !== 'explain') assert.equal(r.status, 1, `${args.join(' ')} fails on the failing action: ${r.stdout}${r.stderr}`);
+    if (args[0] !== 'explain')
+      assert.equal(r.status, 1, `${args.join(' ')} fails on the failing action: ${r.stdout}${r.stderr}`);
     assert.deepEqual(hits(r.stdout + r.stderr), [], `pallet ${args.join(' ')}`);
-    if (args[0] === '--verbose') assert.match(r.stdout + r.stderr, /<sensitive>/, 'verbose output shows where a secret was');
+    if (args[0] === '--verbose')
+      assert.match(r.stdout + r.stderr, /<sensitive>/, 'verbose output shows where a secret was');
   }
 });
 
 test("the node: no secret in the state root, temp dirs or any process's command line", () => {
-  const files = node.exec(`grep -rlaF -e ${Object.values(C).map((v) => shQuote(v)).join(' -e ')} /var/lib/pallet /tmp /var/tmp 2>/dev/null; true`).stdout.trim();
+  const files = node
+    .exec(
+      `grep -rlaF -e ${Object.values(C)
+        .map((v) => shQuote(v))
+        .join(' -e ')} /var/lib/pallet /tmp /var/tmp 2>/dev/null; true`,
+    )
+    .stdout.trim();
   assert.equal(files, '', `files holding a secret: ${files}`);
   assert.equal(node.exec('find /var/lib/pallet -type f ! -perm 600 | head').stdout, '', 'state files are 0600');
   assert.equal(node.exec('find /var/lib/pallet -type d ! -perm 700 | head').stdout, '', 'state directories are 0700');
@@ -201,9 +276,21 @@ test("the node: no secret in the state root, temp dirs or any process's command 
   assert.deepEqual(hits(ps), [], 'no secret on a command line');
 });
 
-test('image credentials carry key material only, never the admin user\'s passwords', () => {
-  const a = makeUser('admin', { privateKeyPath: '/k', publicKeyPath: '/k.pub', passphrase: 'pp', password: 'pw-secret', sudoPassword: 'sudo-secret', sudoUser: 'ops' });
-  assert.deepEqual(imageCredentials(a, { username: 'debian' }), { privateKeyPath: '/k', publicKeyPath: '/k.pub', passphrase: 'pp', username: 'debian' });
+test("image credentials carry key material only, never the admin user's passwords", () => {
+  const a = makeUser('admin', {
+    privateKeyPath: '/k',
+    publicKeyPath: '/k.pub',
+    passphrase: 'pp',
+    password: 'pw-secret',
+    sudoPassword: 'sudo-secret',
+    sudoUser: 'ops',
+  });
+  assert.deepEqual(imageCredentials(a, { username: 'debian' }), {
+    privateKeyPath: '/k',
+    publicKeyPath: '/k.pub',
+    passphrase: 'pp',
+    username: 'debian',
+  });
 });
 
 test('a stale batch directory from a lost connection is removed by the next run', async () => {
@@ -224,8 +311,13 @@ test('an upload directory made by another user is refused; a damaged upload is r
   node.exec('rm -f /srv/big2.bin');
   assert.equal((await run(p)).ok, true);
   assert.ok(readFileSync(big).equals(Buffer.from(node.exec('base64 /srv/big2.bin').stdout, 'base64')));
-  node.exec('rm -rf /tmp/pallet-uploads-root && mkdir -m 700 /tmp/pallet-uploads-root && chown nobody /tmp/pallet-uploads-root');
+  node.exec(
+    'rm -rf /tmp/pallet-uploads-root && mkdir -m 700 /tmp/pallet-uploads-root && chown nobody /tmp/pallet-uploads-root',
+  );
   const r = await run(p);
   assert.equal(r.ok, false);
-  assert.match(phaseErrors(r)[0]!.message, /upload directory \/tmp\/pallet-uploads-root is owned by uid \d+, not by root/);
+  assert.match(
+    phaseErrors(r)[0]!.message,
+    /upload directory \/tmp\/pallet-uploads-root is owned by uid \d+, not by root/,
+  );
 });

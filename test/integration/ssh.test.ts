@@ -25,7 +25,15 @@ import {
   type NodeListEntry,
 } from '../../src/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { assertTestNodesReady, knownHostsFor, makeKey, removeNodes, startNodes, tempDir, type TestNode } from '../helpers/nodes.js';
+import {
+  assertTestNodesReady,
+  knownHostsFor,
+  makeKey,
+  removeNodes,
+  startNodes,
+  tempDir,
+  type TestNode,
+} from '../helpers/nodes.js';
 
 const LABEL = 'ssh-suite';
 let dir: string;
@@ -54,7 +62,8 @@ before(async () => {
 
 after(() => removeNodes(LABEL));
 
-const entries = (ns: TestNode[]): NodeListEntry[] => ns.map((n) => ({ name: n.name, id: n.name, group: 'web', ip: '127.0.0.1', sshPort: n.port }));
+const entries = (ns: TestNode[]): NodeListEntry[] =>
+  ns.map((n) => ({ name: n.name, id: n.name, group: 'web', ip: '127.0.0.1', sshPort: n.port }));
 
 const writeMarker = () => {
   directory('/srv/pallet');
@@ -80,19 +89,33 @@ test('key auth: lift reaches every node, changes it, then changes nothing; one c
   for (const n of nodes) assert.equal(n.exec('cat /srv/pallet/marker').stdout, `node ${n.name} $HOME\n`);
   assert.ok(r1.results.filter((r) => r.phase === 'configure').every((r) => r.actions.some((a) => a.changed)));
   // OS detection + configure + check over exactly one SSH connection per node.
-  assert.deepEqual(nodes.map((n, i) => accepted(n) - before[i]!), nodes.map(() => 1));
+  assert.deepEqual(
+    nodes.map((n, i) => accepted(n) - before[i]!),
+    nodes.map(() => 1),
+  );
   const r2 = await lift(g, { compute, user, phase: 'configure' });
   assert.equal(r2.ok, true);
-  assert.deepEqual(r2.results.filter((r) => r.phase === 'configure').flatMap((r) => r.actions.filter((a) => a.changed)), []);
+  assert.deepEqual(
+    r2.results.filter((r) => r.phase === 'configure').flatMap((r) => r.actions.filter((a) => a.changed)),
+    [],
+  );
   const detected = r1.planState.host[nodes[0]!.name]!.settings['pallet/os']!.default as Record<string, string>;
   assert.equal(detected.osFamily, 'debian');
 });
 
 test('a passphrase-protected key', async () => {
   const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
-  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'a long passphrase' }), phase: () => void execScript('true') });
+  const r = await lift(groupSpec('web'), {
+    compute,
+    user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'a long passphrase' }),
+    phase: () => void execScript('true'),
+  });
   assert.equal(r.ok, true, explainSession(r));
-  const bad = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'wrong' }), phase: () => void execScript('true') });
+  const bad = await lift(groupSpec('web'), {
+    compute,
+    user: makeUser('root', { privateKeyPath: protectedKey.path, passphrase: 'wrong' }),
+    phase: () => void execScript('true'),
+  });
   assert.equal(bad.ok, false);
   assert.match(phaseErrors(bad)[0]!.message, /passphrase|private key/i);
   assert.doesNotMatch(JSON.stringify(bad), /a long passphrase|"wrong"/);
@@ -148,7 +171,11 @@ test('sudo that needs a password, without one, is a clear per-node error', async
   const r = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('true') });
   assert.equal(r.ok, false);
   assert.match(phaseErrors(r)[0]!.message, /sudo/);
-  const r2 = await lift(groupSpec('web'), { compute, user: { username: 'deploy', password: 'dep pass $1' }, phase: () => void execScript('true') });
+  const r2 = await lift(groupSpec('web'), {
+    compute,
+    user: { username: 'deploy', password: 'dep pass $1' },
+    phase: () => void execScript('true'),
+  });
   assert.equal(r2.ok, false);
   assert.match(phaseErrors(r2)[0]!.message, /sudo needs a password for deploy/);
 });
@@ -156,7 +183,11 @@ test('sudo that needs a password, without one, is a clear per-node error', async
 test('a wrong key is a clean authentication error', async () => {
   const other = makeKey(dir, 'id_other');
   const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
-  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: other.path }), phase: () => void execScript('true') });
+  const r = await lift(groupSpec('web'), {
+    compute,
+    user: makeUser('root', { privateKeyPath: other.path }),
+    phase: () => void execScript('true'),
+  });
   assert.equal(r.ok, false);
   const e = phaseErrors(r)[0]!;
   assert.equal(e.node, nodes[0]!.name);
@@ -166,12 +197,18 @@ test('a wrong key is a clean authentication error', async () => {
 test('an unknown host key is rejected by default; accept-new records it; a changed key is refused', async () => {
   const empty = join(dir, 'known_hosts_empty');
   const compute = (policy?: 'accept-new') =>
-    nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: empty, agent: false, ...(policy ? { hostKeyPolicy: policy } : {}) } });
+    nodeListService(entries(nodes.slice(0, 1)), {
+      ssh: { knownHostsPath: empty, agent: false, ...(policy ? { hostKeyPolicy: policy } : {}) },
+    });
   const user = makeUser('root', { privateKeyPath: key.path });
   const r = await lift(groupSpec('web'), { compute: compute(), user, phase: () => void execScript('true') });
   assert.equal(r.ok, false);
   assert.match(phaseErrors(r)[0]!.message, /host key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:.*\) is not known/);
-  const r2 = await lift(groupSpec('web'), { compute: compute('accept-new'), user, phase: () => void execScript('true') });
+  const r2 = await lift(groupSpec('web'), {
+    compute: compute('accept-new'),
+    user,
+    phase: () => void execScript('true'),
+  });
   assert.equal(r2.ok, true, explainSession(r2));
   assert.match(readFileSync(empty, 'utf8'), new RegExp(`\\[127\\.0\\.0\\.1\\]:${nodes[0]!.port} ssh-ed25519 `));
   // Now pretend the node was replaced: a different key for the same address.
@@ -179,7 +216,9 @@ test('an unknown host key is rejected by default; accept-new records it; a chang
   const { writeFileSync } = await import('node:fs');
   writeFileSync(forged, `[127.0.0.1]:${nodes[0]!.port} ${nodes[1]!.hostKey}\n`);
   const r3 = await lift(groupSpec('web'), {
-    compute: nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: forged, agent: false, hostKeyPolicy: 'accept-new' } }),
+    compute: nodeListService(entries(nodes.slice(0, 1)), {
+      ssh: { knownHostsPath: forged, agent: false, hostKeyPolicy: 'accept-new' },
+    }),
     user,
     phase: () => void execScript('true'),
   });
@@ -190,8 +229,14 @@ test('an unknown host key is rejected by default; accept-new records it; a chang
 test('a node that is down fails alone; the others succeed', async () => {
   const [n0, n1, n2] = nodes;
   const down = { name: 'down', id: 'down', group: 'web', ip: '127.0.0.1', sshPort: 1 };
-  const compute = nodeListService([...entries([n0!, n1!, n2!]), down], { ssh: { knownHostsPath: known, agent: false, connectTimeoutMs: 5000 } });
-  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: key.path }), phase: () => void remoteFile('/srv/pallet/alive', { content: 'yes' }) });
+  const compute = nodeListService([...entries([n0!, n1!, n2!]), down], {
+    ssh: { knownHostsPath: known, agent: false, connectTimeoutMs: 5000 },
+  });
+  const r = await lift(groupSpec('web'), {
+    compute,
+    user: makeUser('root', { privateKeyPath: key.path }),
+    phase: () => void remoteFile('/srv/pallet/alive', { content: 'yes' }),
+  });
   assert.equal(r.ok, false);
   const errs = phaseErrors(r);
   assert.equal(errs.length, 1);
@@ -202,7 +247,17 @@ test('a node that is down fails alone; the others succeed', async () => {
 });
 
 test('bootstrap a fresh node from its root login to an admin user, who then runs configure', async () => {
-  const fresh = nodes.slice(1).map((n) => ({ name: n.name, id: n.name, group: 'app', ip: '127.0.0.1', sshPort: n.port, loginUser: 'root', bootstrapped: false }));
+  const fresh = nodes
+    .slice(1)
+    .map((n) => ({
+      name: n.name,
+      id: n.name,
+      group: 'app',
+      ip: '127.0.0.1',
+      sshPort: n.port,
+      loginUser: 'root',
+      bootstrapped: false,
+    }));
   const compute = nodeListService(fresh, { ssh: { knownHostsPath: known, agent: false } });
   const admin = makeUser('padmin', { privateKeyPath: key.path, publicKeyPath: `${key.path}.pub` });
   const log: string[] = [];
@@ -216,7 +271,11 @@ test('bootstrap a fresh node from its root login to an admin user, who then runs
       },
     },
   });
-  const r1 = await converge([[g, 2]], { compute, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  const r1 = await converge([[g, 2]], {
+    compute,
+    user: admin,
+    onEvent: (e) => e.type === 'phase-start' && log.push(e.phase),
+  });
   assert.equal(r1.ok, true, explainSession(r1));
   assert.deepEqual(log, ['pallet/os', 'bootstrap', 'configure']);
   for (const n of nodes.slice(1)) {
@@ -231,15 +290,26 @@ test('bootstrap a fresh node from its root login to an admin user, who then runs
   const sudoUser = r1.results.find((x) => x.phase === 'configure')!.actions[1]!.out.trim();
   assert.equal(sudoUser, 'padmin', 'configure ran as the admin user, through sudo');
   log.length = 0;
-  const r2 = await converge([[g, 2]], { compute, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  const r2 = await converge([[g, 2]], {
+    compute,
+    user: admin,
+    onEvent: (e) => e.type === 'phase-start' && log.push(e.phase),
+  });
   assert.equal(r2.ok, true, explainSession(r2));
   assert.deepEqual(log, ['pallet/os', 'configure'], 'bootstrap runs once');
-  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+  assert.deepEqual(
+    r2.results.flatMap((x) => x.actions.filter((a) => a.changed)),
+    [],
+  );
   // Another process (a new service object) learns from the nodes themselves that they are bootstrapped.
   for (const n of nodes.slice(1)) assert.equal(n.exec('cat /var/lib/pallet/.node-state').stdout, 'bootstrapped\n');
   log.length = 0;
   const again = nodeListService(fresh, { ssh: { knownHostsPath: known, agent: false } });
-  const r3 = await converge([[g, 2]], { compute: again, user: admin, onEvent: (e) => e.type === 'phase-start' && log.push(e.phase) });
+  const r3 = await converge([[g, 2]], {
+    compute: again,
+    user: admin,
+    onEvent: (e) => e.type === 'phase-start' && log.push(e.phase),
+  });
   assert.equal(r3.ok, true, explainSession(r3));
   assert.deepEqual(log, ['pallet/os', 'configure'], 'no bootstrap: the admin connection read the state from the node');
 });
@@ -280,7 +350,10 @@ test('lift on existing servers from a configuration file', async () => {
     assert.equal(r.ok, true, explainSession(r));
     for (const n of nodes) assert.equal(n.exec('cat /srv/from-config').stdout, 'hello from the config');
     assert.equal(computeService('other').provider, 'localhost');
-    assert.throws(() => computeService('nope'), /Could not find a configuration for service 'nope'\. Known services: lab, other, localhost/);
+    assert.throws(
+      () => computeService('nope'),
+      /Could not find a configuration for service 'nope'\. Known services: lab, other, localhost/,
+    );
   } finally {
     if (saved === undefined) delete process.env.PALLET_HOME;
     else process.env.PALLET_HOME = saved;
@@ -293,7 +366,11 @@ test('~/.ssh/config: host alias, port and identity file are honoured', async () 
   const compute = nodeListService([{ name: 'aliased', id: 'aliased', group: 'web', ip: 'box-alias' }], {
     ssh: { knownHostsPath: known, agent: false, sshConfigPath: cfg },
   });
-  const r = await lift(groupSpec('web'), { compute, user: makeUser('root', { privateKeyPath: join(dir, 'missing-key') }), phase: () => void execScript('hostname', { changes: 'never' }) });
+  const r = await lift(groupSpec('web'), {
+    compute,
+    user: makeUser('root', { privateKeyPath: join(dir, 'missing-key') }),
+    phase: () => void execScript('hostname', { changes: 'never' }),
+  });
   assert.equal(r.ok, true, explainSession(r));
   assert.equal(r.results.find((x) => x.phase === 'inline')!.actions[0]!.out.trim(), nodes[0]!.name);
 });
@@ -305,19 +382,36 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     ...inner,
     async connect(node: Parameters<typeof inner.connect>[0], user: Parameters<typeof inner.connect>[1]) {
       const t = await inner.connect(node, user);
-      return { ...t, description: t.description, close: () => t.close(), run: (s: string, o?: Parameters<typeof t.run>[1]) => (runs.set(node.id, (runs.get(node.id) ?? 0) + 1), t.run(s, o)) };
+      return {
+        ...t,
+        description: t.description,
+        close: () => t.close(),
+        run: (s: string, o?: Parameters<typeof t.run>[1]) => (
+          runs.set(node.id, (runs.get(node.id) ?? 0) + 1),
+          t.run(s, o)
+        ),
+      };
     },
   };
   const user = makeUser('root', { privateKeyPath: key.path });
   // [actions / 2, osDetect, does the plan read facts()]
-  for (const [n, osDetect, readsFacts] of [[3, 'auto', false], [40, 'auto', false], [40, false, false], [40, true, false], [40, 'auto', true]] as const) {
+  for (const [n, osDetect, readsFacts] of [
+    [3, 'auto', false],
+    [40, 'auto', false],
+    [40, false, false],
+    [40, true, false],
+    [40, 'auto', true],
+  ] as const) {
     runs.clear();
     const g = groupSpec('web', {
       image: { osFamily: 'debian', osVersion: '12' },
       phases: {
         configure: () => {
           for (let i = 0; i < n; i++) {
-            remoteFile(`/srv/count-${i}`, { content: readsFacts ? `${i} of ${facts().cpuCount}\n` : `${i}\n`, noVersioning: true });
+            remoteFile(`/srv/count-${i}`, {
+              content: readsFacts ? `${i} of ${facts().cpuCount}\n` : `${i}\n`,
+              noVersioning: true,
+            });
             execScript(`test -f /srv/count-${i}`, { changes: 'never' });
           }
         },
@@ -328,8 +422,14 @@ test('SSH commands per node per phase do not grow with the number of actions', a
     // One command for the phase; one more for the probe (facts and OS, at most once per operation) when the OS
     // must be detected (osDetect: true) or the plan reads the node's facts (the image gives the OS here).
     const expected = osDetect === true || readsFacts ? 2 : 1;
-    assert.deepEqual([...runs.values()], nodes.map(() => expected), `${n * 2} actions, osDetect ${osDetect}, facts read: ${readsFacts}: ${expected} SSH command(s) per node`);
-    if (readsFacts) for (const nd of nodes) assert.equal(nd.exec('cat /srv/count-0').stdout, `0 of ${nd.exec('nproc').stdout.trim()}\n`);
+    assert.deepEqual(
+      [...runs.values()],
+      nodes.map(() => expected),
+      `${n * 2} actions, osDetect ${osDetect}, facts read: ${readsFacts}: ${expected} SSH command(s) per node`,
+    );
+    if (readsFacts)
+      for (const nd of nodes)
+        assert.equal(nd.exec('cat /srv/count-0').stdout, `0 of ${nd.exec('nproc').stdout.trim()}\n`);
   }
 });
 
@@ -365,16 +465,28 @@ test('a large localFile is uploaded over SFTP on the same connection, once; unch
   const r2 = await lift(groupSpec('web'), { compute, user, phase });
   assert.equal(r2.ok, true, explainSession(r2));
   assert.deepEqual(uploads, [true, false], 'uploaded once, then skipped');
-  assert.equal(nodes[0]!.exec('md5sum < /srv/big.bin').stdout.split(' ')[0], (await import('node:crypto')).createHash('md5').update(content).digest('hex'));
-  assert.deepEqual(r2.results.flatMap((x) => x.actions.filter((a) => a.changed)), []);
+  assert.equal(
+    nodes[0]!.exec('md5sum < /srv/big.bin').stdout.split(' ')[0],
+    (await import('node:crypto')).createHash('md5').update(content).digest('hex'),
+  );
+  assert.deepEqual(
+    r2.results.flatMap((x) => x.actions.filter((a) => a.changed)),
+    [],
+  );
   assert.equal(accepted(nodes[0]!) - before, 2, 'one connection per operation: SFTP rides on it');
   assert.match(nodes[0]!.exec('stat -c %a /tmp/pallet-uploads-root').stdout, /^700/);
 });
 
 test('commandTimeoutMs stops a script that runs too long, with a clear error', async () => {
-  const compute = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false, commandTimeoutMs: 1000 } });
+  const compute = nodeListService(entries(nodes.slice(0, 1)), {
+    ssh: { knownHostsPath: known, agent: false, commandTimeoutMs: 1000 },
+  });
   const started = Date.now();
-  const r = await lift(groupSpec('web', { image: { osFamily: 'debian', osVersion: '12' } }), { compute, user: makeUser('root', { privateKeyPath: key.path }), phase: () => void execScript('sleep 20') });
+  const r = await lift(groupSpec('web', { image: { osFamily: 'debian', osVersion: '12' } }), {
+    compute,
+    user: makeUser('root', { privateKeyPath: key.path }),
+    phase: () => void execScript('sleep 20'),
+  });
   assert.equal(r.ok, false);
   assert.ok(Date.now() - started < 10_000);
   assert.match(phaseErrors(r)[0]!.message, /killed after 1000 ms \(commandTimeoutMs\)/);
@@ -391,7 +503,9 @@ test('a node whose sshd is not listening yet (reloading, booting) is tried again
   const n = nodes[0]!;
   const knownHere = join(dir, 'known_late');
   writeFileSync(knownHere, `[127.0.0.1]:${free} ${n.hostKey}\n`, { mode: 0o600 });
-  const compute = nodeListService([{ name: 'late', id: 'late', group: 'web', ip: '127.0.0.1', sshPort: free }], { ssh: { knownHostsPath: knownHere, agent: false } });
+  const compute = nodeListService([{ name: 'late', id: 'late', group: 'web', ip: '127.0.0.1', sshPort: free }], {
+    ssh: { knownHostsPath: knownHere, agent: false },
+  });
   const user = makeUser('root', { privateKeyPath: key.path });
   // The port opens 600 ms after the lift starts: a forwarder to the node's sshd.
   let proxy: ReturnType<typeof createServer> | undefined;
@@ -404,9 +518,16 @@ test('a node whose sshd is not listening yet (reloading, booting) is tried again
     }).listen(free, '127.0.0.1');
   }, 600);
   try {
-    const r = await lift(groupSpec('web'), { compute, user, phase: () => void execScript('echo reached', { changes: 'never' }) });
+    const r = await lift(groupSpec('web'), {
+      compute,
+      user,
+      phase: () => void execScript('echo reached', { changes: 'never' }),
+    });
     assert.equal(r.ok, true, explainSession(r));
-    assert.equal(r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions)[0]!.out, 'reached\n');
+    assert.equal(
+      r.results.filter((x) => !x.phase.startsWith('pallet/')).flatMap((x) => x.actions)[0]!.out,
+      'reached\n',
+    );
   } finally {
     clearTimeout(opening);
     await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));

@@ -22,8 +22,22 @@ test('a batch runs every action in its own shell and frames each result', () => 
     [
       { kind: 'action', key: 'a0', script: 'echo one; echo err >&2', options: {} },
       { kind: 'action', key: 'a1', script: "printf 'no newline'; exit 0", options: {} },
-      { kind: 'test', key: 't2', cond: '[ -d / ]', negate: false, options: {}, then: [{ kind: 'action', key: 'a3', script: 'pallet_changed; echo taken', options: {} }] },
-      { kind: 'test', key: 't4', cond: '[ -d /nonexistent ]', negate: false, options: {}, then: [{ kind: 'action', key: 'a5', script: 'echo never', options: {} }] },
+      {
+        kind: 'test',
+        key: 't2',
+        cond: '[ -d / ]',
+        negate: false,
+        options: {},
+        then: [{ kind: 'action', key: 'a3', script: 'pallet_changed; echo taken', options: {} }],
+      },
+      {
+        kind: 'test',
+        key: 't4',
+        cond: '[ -d /nonexistent ]',
+        negate: false,
+        options: {},
+        then: [{ kind: 'action', key: 'a5', script: 'echo never', options: {} }],
+      },
       { kind: 'action', key: 'a6', script: 'echo failing; exit 3', options: {} },
       { kind: 'action', key: 'a7', script: 'echo after failure', options: {} },
     ],
@@ -34,7 +48,17 @@ test('a batch runs every action in its own shell and frames each result', () => 
   // Fed byte by byte: framing must not depend on chunk boundaries.
   const { frames: f, garbage } = frames(r.stdout, nonce, 1);
   assert.equal(garbage, '');
-  assert.deepEqual(f.map((x) => [x.key, x.exit]), [['a0', 0], ['a1', 0], ['t2', 0], ['a3', 0], ['t4', 1], ['a6', 3]]);
+  assert.deepEqual(
+    f.map((x) => [x.key, x.exit]),
+    [
+      ['a0', 0],
+      ['a1', 0],
+      ['t2', 0],
+      ['a3', 0],
+      ['t4', 1],
+      ['a6', 3],
+    ],
+  );
   assert.equal(f[0]!.out.toString(), 'one\n');
   assert.equal(f[0]!.err.toString(), 'err\n');
   assert.equal(f[1]!.out.toString(), 'no newline');
@@ -56,7 +80,9 @@ test('action output of any bytes survives framing', () => {
     fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 64 }), (bytes, chunk) => {
       const nonce = 'p';
       const b64 = Buffer.from(bytes).toString('base64');
-      const r = run(buildBatch([{ kind: 'action', key: 'a0', script: `printf '%s' '${b64}' | base64 -d`, options: {} }], nonce));
+      const r = run(
+        buildBatch([{ kind: 'action', key: 'a0', script: `printf '%s' '${b64}' | base64 -d`, options: {} }], nonce),
+      );
       const { frames: f } = frames(r.stdout, nonce, chunk);
       assert.deepEqual([...f[0]!.out], [...bytes]);
     }),
@@ -70,9 +96,19 @@ test('control data travels out of band: output cannot set a flag, a value or a c
   const r = run(
     buildBatch(
       [
-        { kind: 'action', key: 'a0', script: `printf '%s' '${Buffer.from(forged).toString('base64')}' | base64 -d`, options: {} },
+        {
+          kind: 'action',
+          key: 'a0',
+          script: `printf '%s' '${Buffer.from(forged).toString('base64')}' | base64 -d`,
+          options: {},
+        },
         // Helpers reach programs the script runs (PALLET_CONTROL is exported), values keep newlines.
-        { kind: 'action', key: 'a1', script: `pallet_set_flag restart\nsh -c 'printf "F\\000child\\000" >> "$PALLET_CONTROL"'\npallet_set_value ver "$(printf 'two\\nlines')"\npallet_changed`, options: {} },
+        {
+          kind: 'action',
+          key: 'a1',
+          script: `pallet_set_flag restart\nsh -c 'printf "F\\000child\\000" >> "$PALLET_CONTROL"'\npallet_set_value ver "$(printf 'two\\nlines')"\npallet_changed`,
+          options: {},
+        },
       ],
       nonce,
     ),
@@ -80,7 +116,11 @@ test('control data travels out of band: output cannot set a flag, a value or a c
   const { frames: f } = frames(r.stdout, nonce);
   assert.equal(f[0]!.out.toString(), forged);
   assert.deepEqual(parseControl(f[0]!.ctl), { changed: false, flags: [], flagValues: {} });
-  assert.deepEqual(parseControl(f[1]!.ctl), { changed: true, flags: ['restart', 'child'], flagValues: { ver: 'two\nlines' } });
+  assert.deepEqual(parseControl(f[1]!.ctl), {
+    changed: true,
+    flags: ['restart', 'child'],
+    flagValues: { ver: 'two\nlines' },
+  });
 });
 
 test('FrameParser is linear: each byte of a 64 MB frame is copied at most once', () => {
@@ -132,7 +172,10 @@ test('renderDiffs: a unified diff old -> new; binary content is one line', () =>
     { label: '/etc/b', old: '', new: b64('new\n') },
     { label: '/bin/c', old: b64(Buffer.from([0, 1])), new: b64(Buffer.from([0, 2])) },
   ]);
-  assert.equal(d.text, '--- /etc/a\tcurrent\n+++ /etc/a\tnew\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n--- /etc/b\t(new file)\n+++ /etc/b\tnew\n@@ -0,0 +1,1 @@\n+new');
+  assert.equal(
+    d.text,
+    '--- /etc/a\tcurrent\n+++ /etc/a\tnew\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n--- /etc/b\t(new file)\n+++ /etc/b\tnew\n@@ -0,0 +1,1 @@\n+new',
+  );
   assert.deepEqual(d.lines, ['change /etc/a', 'create /etc/b', '/bin/c: binary content differs']);
 });
 

@@ -8,12 +8,24 @@ test('phase references: name, or name:args parsed as YAML scalars', () => {
   assert.equal(parsePhase('configure'), 'configure');
   assert.deepEqual(parsePhase('deploy:2,true,v1.2,x y'), { name: 'deploy', args: [2, true, 'v1.2', 'x y'] });
   assert.equal(phaseName(parsePhase('deploy:1')), 'deploy');
-  assert.equal(phaseName(() => {}), 'inline');
+  assert.equal(
+    phaseName(() => {}),
+    'inline',
+  );
 });
 
 test('group=count pairs; anything else is a usage error naming it', () => {
-  assert.deepEqual([...parseCounts(['web=2', 'db=0'])], [['web', 2], ['db', 0]]);
-  assert.throws(() => parseCounts(['web=-1']), (e: unknown) => e instanceof UsageError && /'web=-1' is not group=count/.test(e.message));
+  assert.deepEqual(
+    [...parseCounts(['web=2', 'db=0'])],
+    [
+      ['web', 2],
+      ['db', 0],
+    ],
+  );
+  assert.throws(
+    () => parseCounts(['web=-1']),
+    (e: unknown) => e instanceof UsageError && /'web=-1' is not group=count/.test(e.message),
+  );
   assert.throws(() => parseCounts(['web']), UsageError);
 });
 
@@ -32,5 +44,11 @@ test('project ids are stable per path and differ between projects with the same 
 });
 
 test('tables pad every column to its widest cell', () => {
-  assert.equal(table([['A', 'BB'], ['ccc', 'd']]), 'A    BB\nccc  d\n');
+  assert.equal(
+    table([
+      ['A', 'BB'],
+      ['ccc', 'd'],
+    ]),
+    'A    BB\nccc  d\n',
+  );
 });

@@ -16,9 +16,15 @@ test('no configuration: the localhost service and no configured admin user', () 
 
 test('YAML config: default service, admin user with secrets from the environment, service files', () => {
   const h = home();
-  writeFileSync(join(h, 'config.yaml'), 'defaultService: b\nadminUser:\n  username: ops\n  privateKeyPath: ~/.ssh/ops\n  passphraseEnv: TEST_PALLET_PASS\nservices:\n  a: { provider: localhost }\n');
+  writeFileSync(
+    join(h, 'config.yaml'),
+    'defaultService: b\nadminUser:\n  username: ops\n  privateKeyPath: ~/.ssh/ops\n  passphraseEnv: TEST_PALLET_PASS\nservices:\n  a: { provider: localhost }\n',
+  );
   mkdirSync(join(h, 'services'));
-  writeFileSync(join(h, 'services', 'b.json'), JSON.stringify({ b: { provider: 'node-list', nodes: [['web1', 'web', '192.0.2.1', 'debian']] } }));
+  writeFileSync(
+    join(h, 'services', 'b.json'),
+    JSON.stringify({ b: { provider: 'node-list', nodes: [['web1', 'web', '192.0.2.1', 'debian']] } }),
+  );
   process.env.TEST_PALLET_PASS = 's3cret';
   const cfg = loadConfig(h);
   const u = configuredAdminUser(cfg)!;
@@ -35,10 +41,19 @@ test('YAML config: default service, admin user with secrets from the environment
 
 test('bad configuration is rejected with the file and the key named', () => {
   const h = home();
-  writeFileSync(join(h, 'config.json'), JSON.stringify({ services: { x: { provider: 'node-list', nodes: [], sssh: {} } } }));
-  assert.throws(() => serviceFromConfig(loadConfig(h), 'x'), (e: unknown) => e instanceof SpecError && /service 'x' \(node-list\): unknown key 'sssh'/.test(e.message));
+  writeFileSync(
+    join(h, 'config.json'),
+    JSON.stringify({ services: { x: { provider: 'node-list', nodes: [], sssh: {} } } }),
+  );
+  assert.throws(
+    () => serviceFromConfig(loadConfig(h), 'x'),
+    (e: unknown) => e instanceof SpecError && /service 'x' \(node-list\): unknown key 'sssh'/.test(e.message),
+  );
   writeFileSync(join(h, 'config.json'), JSON.stringify({ defualtService: 'x' }));
   assert.throws(() => loadConfig(h), /config\.json: unknown key 'defualtService'/);
   writeFileSync(join(h, 'config.json'), JSON.stringify({ services: { y: { provider: 'cloud9' } } }));
-  assert.throws(() => serviceFromConfig(loadConfig(h), 'y'), /names the provider 'cloud9', which is not available\. Providers: localhost, node-list/);
+  assert.throws(
+    () => serviceFromConfig(loadConfig(h), 'y'),
+    /names the provider 'cloud9', which is not available\. Providers: localhost, node-list/,
+  );
 });

@@ -7,17 +7,49 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as root from '../../src/index.js';
 
-const internals = ['registerProvider', 'supportedProviders', 'serviceFromConfig', 'sshTransport', 'loadConfig', 'palletHome', 'loadProject', 'projectGroups', 'jsonRenderer', 'lineRenderer', 'liveRenderer', 'summarise', 'summaryText', 'redactor'];
+const internals = [
+  'registerProvider',
+  'supportedProviders',
+  'serviceFromConfig',
+  'sshTransport',
+  'loadConfig',
+  'palletHome',
+  'loadProject',
+  'projectGroups',
+  'jsonRenderer',
+  'lineRenderer',
+  'liveRenderer',
+  'summarise',
+  'summaryText',
+  'redactor',
+];
 
 test('the root export has what a project file needs and none of the engine internals', () => {
   for (const name of internals) assert.ok(!(name in root), `${name} is not in the root export`);
-  for (const name of ['groupSpec', 'lift', 'converge', 'remoteFile', 'pkg', 'facts', 'nodeVars', 'computeService', 'configuredAdminUser', 'nodeListService', 'defineProject', 'explainSession', 'SpecError', 'fail2ban']) {
+  for (const name of [
+    'groupSpec',
+    'lift',
+    'converge',
+    'remoteFile',
+    'pkg',
+    'facts',
+    'nodeVars',
+    'computeService',
+    'configuredAdminUser',
+    'nodeListService',
+    'defineProject',
+    'explainSession',
+    'SpecError',
+    'fail2ban',
+  ]) {
     assert.ok(name in root, `${name} is in the root export`);
   }
 });
 
 test('each subpath is declared with its types and loads from the built package', async () => {
-  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { types: string; import: string }> };
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    exports: Record<string, { types: string; import: string }>;
+  };
   const expected: Record<string, string[]> = {
     './providers': ['registerProvider', 'supportedProviders', 'sshTransport', 'readAnsibleInventory'],
     './report': ['jsonRenderer', 'lineRenderer', 'liveRenderer', 'summarise', 'summaryText', 'redactor'],

@@ -15,7 +15,15 @@ const real = readFileSync(join(import.meta.dirname, '../fixtures/facts/podman-de
 
 test('a real probe output: OS, kernel, CPUs, memory, init, container, interfaces, default routes, mounts', () => {
   const f = parseFacts(real);
-  assert.deepEqual(f.os, { family: 'debian', distribution: 'debian', version: '12', majorVersion: '12', pointRelease: '12.15', codename: 'bookworm', name: 'Debian GNU/Linux 12 (bookworm)' });
+  assert.deepEqual(f.os, {
+    family: 'debian',
+    distribution: 'debian',
+    version: '12',
+    majorVersion: '12',
+    pointRelease: '12.15',
+    codename: 'bookworm',
+    name: 'Debian GNU/Linux 12 (bookworm)',
+  });
   assert.deepEqual(f.kernel, { name: 'Linux', release: '6.18.44-fc-v1300' });
   assert.equal(f.arch, 'x86_64');
   assert.equal(f.hostname, 'web1.example.org');
@@ -37,7 +45,14 @@ test('a real probe output: OS, kernel, CPUs, memory, init, container, interfaces
   assert.deepEqual(f.defaultIpv4, { interface: 'eth0', address: '10.88.0.136', gateway: '10.88.0.1' });
   assert.equal(f.defaultIpv6, undefined, 'only a link-local route: no default IPv6 route');
   const root = f.mounts.find((m) => m.mountPoint === '/')!;
-  assert.deepEqual(root, { device: 'overlay', mountPoint: '/', fsType: 'overlay', sizeBytes: 264212084 * 1024, usedBytes: root.usedBytes, availableBytes: root.availableBytes });
+  assert.deepEqual(root, {
+    device: 'overlay',
+    mountPoint: '/',
+    fsType: 'overlay',
+    sizeBytes: 264212084 * 1024,
+    usedBytes: root.usedBytes,
+    availableBytes: root.availableBytes,
+  });
   assert.ok(root.usedBytes > 0 && root.availableBytes > 0);
 });
 
@@ -71,9 +86,17 @@ test('what the probe cannot read stays undefined: no ip command, no df, no os-re
   assert.equal(f.init, 'systemd');
   assert.equal(f.container, undefined);
   assert.equal(f.vm, undefined);
-  assert.deepEqual(f.interfaces, [{ name: 'eth0', mac: '02:00:00:00:00:01', state: 'up', ipv6: ['2001:db8::10/64'] }], 'IPv4 unknown (no ip command), IPv6 from /proc');
+  assert.deepEqual(
+    f.interfaces,
+    [{ name: 'eth0', mac: '02:00:00:00:00:01', state: 'up', ipv6: ['2001:db8::10/64'] }],
+    'IPv4 unknown (no ip command), IPv6 from /proc',
+  );
   assert.equal(f.defaultIpv4, undefined);
-  assert.deepEqual(f.defaultIpv6, { interface: 'eth0', address: '2001:db8::10/64'.replace(/\/64$/, ''), gateway: '2001:db8::1' });
+  assert.deepEqual(f.defaultIpv6, {
+    interface: 'eth0',
+    address: '2001:db8::10/64'.replace(/\/64$/, ''),
+    gateway: '2001:db8::1',
+  });
   assert.deepEqual(f.mounts, []);
 });
 
@@ -99,5 +122,8 @@ test('explain shows a plan that reads facts() when given facts, and says how to 
   const plan = () => void remoteFile('/etc/app/workers', { content: `workers ${facts().cpuCount}\n` });
   const out = await explainPlan(plan, { facts: f, showContent: true });
   assert.match(out, /CONTENT:\n\s+> workers 2\n/);
-  await assert.rejects(explainPlan(plan), /facts\(\): no facts for node 'mock-node'[\s\S]*give facts to explain with --facts/);
+  await assert.rejects(
+    explainPlan(plan),
+    /facts\(\): no facts for node 'mock-node'[\s\S]*give facts to explain with --facts/,
+  );
 });

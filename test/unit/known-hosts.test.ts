@@ -13,7 +13,9 @@ import { tempDir } from '../helpers/nodes.js';
 // Two real ed25519 public keys (their blobs), made by ssh-keygen.
 function keyPair(dir: string, name: string): { type: string; b64: string; blob: Buffer } {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);
-  const [type, b64] = readFileSync(join(dir, `${name}.pub`), 'utf8').trim().split(/\s+/) as [string, string];
+  const [type, b64] = readFileSync(join(dir, `${name}.pub`), 'utf8')
+    .trim()
+    .split(/\s+/) as [string, string];
   return { type, b64, blob: Buffer.from(b64, 'base64') };
 }
 
@@ -45,7 +47,9 @@ test('entries hashed by ssh-keygen -H match the names they hash, and only those'
   assert.deepEqual(keysFor(hashed, '10.0.0.5'), []);
   // OpenSSH looks host names up in lower case.
   assert.deepEqual(keysFor(hashed, 'WEB1.Example.ORG'), [{ type: a.type, key: a.b64 }]);
-  assert.deepEqual(keysFor(`web1.example.org ${a.type} ${a.b64}\n`, 'Web1.Example.Org'), [{ type: a.type, key: a.b64 }]);
+  assert.deepEqual(keysFor(`web1.example.org ${a.type} ${a.b64}\n`, 'Web1.Example.Org'), [
+    { type: a.type, key: a.b64 },
+  ]);
 });
 
 test('wildcards and negation: * and ?, and a !pattern that excludes a host the others match', () => {
@@ -68,5 +72,9 @@ test('verdicts: match, unknown, mismatch (with the expected types), revoked wins
   const revoked = `web1 ${a.type} ${a.b64}\n@revoked * ${a.type} ${a.b64}\n`;
   assert.deepEqual(checkHostKey(keysFor(revoked, 'web1'), a.blob), { result: 'revoked' });
   assert.deepEqual(checkHostKey(keysFor(`@revoked web1 ${a.type} ${a.b64}\n`, 'web1'), a.blob), { result: 'revoked' });
-  assert.deepEqual(checkHostKey(keysFor(`@revoked web1 ${b.type} ${b.b64}\n`, 'web1'), a.blob), { result: 'unknown' }, 'a revoked other key is not a known key');
+  assert.deepEqual(
+    checkHostKey(keysFor(`@revoked web1 ${b.type} ${b.b64}\n`, 'web1'), a.blob),
+    { result: 'unknown' },
+    'a revoked other key is not a known key',
+  );
 });

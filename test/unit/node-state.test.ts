@@ -4,14 +4,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeStateFile, parseNodeState, readNodeStateScript, writeNodeStateScript } from '../../src/compute/node-state.js';
+import {
+  nodeStateFile,
+  parseNodeState,
+  readNodeStateScript,
+  writeNodeStateScript,
+} from '../../src/compute/node-state.js';
 import { tempDir } from '../helpers/nodes.js';
 
 const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
 
 test('flags are set, kept and cleared one line each; the file is private; no state reads as none', () => {
   const root = join(tempDir('pallet-state-'), 'state root');
-  assert.deepEqual(parseNodeState(sh(readNodeStateScript(root)).stdout), {}, 'no file yet: no flags, and the read succeeds');
+  assert.deepEqual(
+    parseNodeState(sh(readNodeStateScript(root)).stdout),
+    {},
+    'no file yet: no flags, and the read succeeds',
+  );
   assert.equal(sh(readNodeStateScript(root)).status, 0);
   assert.equal(sh(writeNodeStateScript({ bootstrapped: true, 'run-once.x': true }, root)).status, 0);
   assert.equal(sh(writeNodeStateScript({ bootstrapped: true }, root)).status, 0, 'setting a set flag again');

@@ -26,12 +26,38 @@ import { groupSpec } from '../../src/spec/spec.js';
 
 function session(): Session {
   const g = groupSpec('g');
-  const t = { node: { id: 'n1', hostname: 'n1', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test' }, spec: g, groupNames: ['g'] };
+  const t = {
+    node: {
+      id: 'n1',
+      hostname: 'n1',
+      groupName: 'g',
+      primaryIp: '0.0.0.0',
+      sshPort: 22,
+      running: true,
+      service: 'test',
+    },
+    spec: g,
+    groupNames: ['g'],
+  };
   let n = 0;
   return {
-    mode: 'plan', target: t, targets: [t], phase: 'configure', environment: { app: { port: 8080 } }, user: { username: 'admin' },
-    planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    handlers: [], prePhase: [], postPhase: [], nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+    mode: 'plan',
+    target: t,
+    targets: [t],
+    phase: 'configure',
+    environment: { app: { port: 8080 } },
+    user: { username: 'admin' },
+    planState: emptyPlanState(),
+    delta: emptyPlanState(),
+    scope: [],
+    context: [],
+    options: {},
+    values: new Map(),
+    handlers: [],
+    prePhase: [],
+    postPhase: [],
+    nextId: () => `nv${++n}`,
+    os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
   };
 }
 
@@ -42,12 +68,41 @@ const record = async (fn: () => void | Promise<void>): Promise<PlanItem[]> => {
 };
 
 const summaries = (items: PlanItem[]): string[] =>
-  items.map((i) => (i.type === 'when' ? `when[${summaries(i.then).join(',')}]` : `${i.def.name}:${i.args.map((a) => String(a)).join('+')}`));
+  items.map((i) =>
+    i.type === 'when'
+      ? `when[${summaries(i.then).join(',')}]`
+      : `${i.def.name}:${i.args.map((a) => String(a)).join('+')}`,
+  );
 
-const pkgLike = defineAction<[name: string], string>({ name: 'pkgLike', execution: 'aggregated', parse: (n) => n, summary: (a) => `pkgLike ${a.join(' ')}`, script: (a) => ({ script: `echo ${a.join(' ')}`, changes: 'never' }) });
-const source = defineAction<[name: string], string>({ name: 'source', execution: 'aggregated', alwaysBefore: ['pkgLike'], parse: (n) => n, summary: (a) => `source ${a.join(' ')}`, script: () => ({ script: ':', changes: 'never' }) });
-const collect = defineAction<[name: string], string>({ name: 'collect', execution: 'collected', parse: (n) => n, summary: (a) => `collect ${a.join(' ')}`, script: () => ({ script: ':', changes: 'never' }) });
-const step = defineAction<[name: string], string>({ name: 'step', execution: 'in-sequence', parse: (n) => n, summary: (a) => `step ${a[0]}`, script: () => ({ script: ':', changes: 'never' }) });
+const pkgLike = defineAction<[name: string], string>({
+  name: 'pkgLike',
+  execution: 'aggregated',
+  parse: (n) => n,
+  summary: (a) => `pkgLike ${a.join(' ')}`,
+  script: (a) => ({ script: `echo ${a.join(' ')}`, changes: 'never' }),
+});
+const source = defineAction<[name: string], string>({
+  name: 'source',
+  execution: 'aggregated',
+  alwaysBefore: ['pkgLike'],
+  parse: (n) => n,
+  summary: (a) => `source ${a.join(' ')}`,
+  script: () => ({ script: ':', changes: 'never' }),
+});
+const collect = defineAction<[name: string], string>({
+  name: 'collect',
+  execution: 'collected',
+  parse: (n) => n,
+  summary: (a) => `collect ${a.join(' ')}`,
+  script: () => ({ script: ':', changes: 'never' }),
+});
+const step = defineAction<[name: string], string>({
+  name: 'step',
+  execution: 'in-sequence',
+  parse: (n) => n,
+  summary: (a) => `step ${a[0]}`,
+  script: () => ({ script: ':', changes: 'never' }),
+});
 
 test('aggregated calls merge into one action placed before in-sequence actions; collected go last', async () => {
   const items = await record(() => {
@@ -85,7 +140,10 @@ test('planWhen scopes are ordered on their own', async () => {
 });
 
 test('actions outside a phase throw a clear error', () => {
-  assert.throws(() => execScript('true'), (e: unknown) => e instanceof PlanError && /outside a phase/.test(e.message) && /execScript/.test(e.message));
+  assert.throws(
+    () => execScript('true'),
+    (e: unknown) => e instanceof PlanError && /outside a phase/.test(e.message) && /execScript/.test(e.message),
+  );
   assert.throws(() => getEnvironment('x'), /outside a phase/);
 });
 
@@ -95,7 +153,10 @@ test('reading a node value at plan time throws and says how to read it', async (
       const v = execScript('hostname');
       void v.get().out;
     }),
-    (e: unknown) => e instanceof NodeValueError && /while the plan is being built/.test(e.message) && /withActionValues/.test(e.message),
+    (e: unknown) =>
+      e instanceof NodeValueError &&
+      /while the plan is being built/.test(e.message) &&
+      /withActionValues/.test(e.message),
   );
 });
 
@@ -103,10 +164,13 @@ test('named plan functions add their name to the context of their actions', asyn
   const inner = planFn('inner', () => void step('x'));
   const outer = planFn('outer', () => {
     step('y');
-    inner();
+    void inner();
   });
   const items = await record(() => outer());
-  assert.deepEqual(items.map((i) => i.context), [['outer'], ['outer', 'inner']]);
+  assert.deepEqual(
+    items.map((i) => i.context),
+    [['outer'], ['outer', 'inner']],
+  );
   assert.equal(outer.planName, 'outer');
 });
 
@@ -130,9 +194,18 @@ test('getEnvironment reads dotted paths, uses defaults, and throws on missing ke
 });
 
 test('action options are validated at plan time with the action and key named', async () => {
-  await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mdoe: '0644' } as never)), /remoteFile '\/etc\/x': unknown key 'mdoe'/);
-  await assert.rejects(record(() => void remoteFile('/etc/x', { content: 'x', mode: 'rwx' })), /octal mode/);
-  await assert.rejects(record(() => void remoteFile('/etc/x', {})), /give one content source/);
+  await assert.rejects(
+    record(() => void remoteFile('/etc/x', { content: 'x', mdoe: '0644' } as never)),
+    /remoteFile '\/etc\/x': unknown key 'mdoe'/,
+  );
+  await assert.rejects(
+    record(() => void remoteFile('/etc/x', { content: 'x', mode: 'rwx' })),
+    /octal mode/,
+  );
+  await assert.rejects(
+    record(() => void remoteFile('/etc/x', {})),
+    /give one content source/,
+  );
 });
 
 test('explainPlan shows actions and exact scripts without a node', async () => {
@@ -141,7 +214,10 @@ test('explainPlan shows actions and exact scripts without a node', async () => {
       const v = execScript('hostname', { changes: 'never' });
       withActionValues([v], (r) => r.out);
       remoteFile('/etc/motd', { content: "it's $HOME", mode: '0644' });
-      planWhen(() => true, () => step('maybe'));
+      planWhen(
+        () => true,
+        () => step('maybe'),
+      );
     }),
   );
   assert.match(text, /PLAN for debian 12 \(demo\)/);
@@ -224,14 +300,31 @@ test('flagOnChanged: every action takes it from its options (or an extra options
   });
   const items = shapeScope(s.scope) as Array<Extract<PlanItem, { type: 'action' }>>;
   const flags = items.map((i) => [i.def.name, i.options.flagOnChanged ?? null]);
-  assert.deepEqual(flags, [['pkg', 'web'], ['pkg', null], ['installDeb', 'deb'], ['sed', 'sed'], ['execScript', 'all'], ['remoteFile', 'motd']], 'calls with different flags are not merged');
+  assert.deepEqual(
+    flags,
+    [
+      ['pkg', 'web'],
+      ['pkg', null],
+      ['installDeb', 'deb'],
+      ['sed', 'sed'],
+      ['execScript', 'all'],
+      ['remoteFile', 'motd'],
+    ],
+    'calls with different flags are not merged',
+  );
   const sedArgs = items[3]!.args[0] as { exprs: Array<[string, string]>; opts: Record<string, unknown> };
   assert.deepEqual(sedArgs.exprs, [['flagOnChanged', 'b']]);
   assert.deepEqual(sedArgs.opts, {});
   for (const bad of ['has space', '', '..', 'a/b']) {
-    await assert.rejects(record(() => void pkg('x', { flagOnChanged: bad })), (e: Error) => e instanceof PlanError && /pkg: the flag name .* is not allowed/.test(e.message));
+    await assert.rejects(
+      record(() => void pkg('x', { flagOnChanged: bad })),
+      (e: Error) => e instanceof PlanError && /pkg: the flag name .* is not allowed/.test(e.message),
+    );
   }
-  await assert.rejects(record(() => void pkg('x', { flagOnChanged: (() => 'late') as unknown as string })), /a literal string/);
+  await assert.rejects(
+    record(() => void pkg('x', { flagOnChanged: (() => 'late') as unknown as string })),
+    /a literal string/,
+  );
 });
 
 test('handler: declared once, placed after the phase, decided by a flag condition; explain names it', async () => {
@@ -239,14 +332,23 @@ test('handler: declared once, placed after the phase, decided by a flag conditio
   await runInSession(s, () => {
     const restart = handler('restart-ssh', () => void execScript('service ssh restart'));
     assert.equal(restart, 'restart-ssh');
-    lineInFile('/etc/ssh/sshd_config', { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', flagOnChanged: restart });
+    lineInFile('/etc/ssh/sshd_config', {
+      regexp: '^#?PermitRootLogin',
+      line: 'PermitRootLogin no',
+      flagOnChanged: restart,
+    });
     // A crate used twice declares its handler twice: it runs once.
     handler('restart-ssh', () => void execScript('service ssh restart'));
     handler(['a', 'b'], () => void execScript('echo ab'));
     execScript('echo last');
   });
   const items = phaseItems(s, shapeScope);
-  assert.deepEqual(summaries(items), ['lineInFile:[object Object]', 'execScript:[object Object]', 'when[execScript:[object Object]]', 'when[execScript:[object Object]]']);
+  assert.deepEqual(summaries(items), [
+    'lineInFile:[object Object]',
+    'execScript:[object Object]',
+    'when[execScript:[object Object]]',
+    'when[execScript:[object Object]]',
+  ]);
   const [h1, h2] = items.slice(2) as Array<Extract<PlanItem, { type: 'when' }>>;
   assert.deepEqual([conditionFlags(h1!.cond), conditionFlags(h2!.cond)], [['restart-ssh'], ['a', 'b']]);
   const text = await explainPlan(
@@ -256,6 +358,12 @@ test('handler: declared once, placed after the phase, decided by a flag conditio
     }),
   );
   assert.match(text, /SETS FLAG: restart-ssh \(when it changes the node\)/);
-  assert.match(text, /WHEN \(targetFlag\("restart-ssh"\), decided on the node, in the batch\):\n.*ACTION: execScript service ssh restart/);
-  await assert.rejects(record(() => void handler('bad name', () => {})), /handler: the flag name "bad name" is not allowed/);
+  assert.match(
+    text,
+    /WHEN \(targetFlag\("restart-ssh"\), decided on the node, in the batch\):\n.*ACTION: execScript service ssh restart/,
+  );
+  await assert.rejects(
+    record(() => void handler('bad name', () => {})),
+    /handler: the flag name "bad name" is not allowed/,
+  );
 });

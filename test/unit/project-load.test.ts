@@ -31,10 +31,14 @@ test('a TypeScript project with local modules: its own import.meta.url per file,
       'const here: string = import.meta.url;',
       "export default defineProject({ groups: [groupSpec('web')], environment: { here, where, templateDir, dirname: import.meta.dirname } });",
     ].join('\n'),
-    'lib/where.ts': "export const where: string = import.meta.url;\nexport const templateDir = new URL('../templates/', import.meta.url).pathname;\n",
+    'lib/where.ts':
+      "export const where: string = import.meta.url;\nexport const templateDir = new URL('../templates/', import.meta.url).pathname;\n",
   });
   const p = await loadProject(join(dir, 'pallet.config.ts'));
-  assert.deepEqual(p.groups.map((g) => g.groupName), ['web']);
+  assert.deepEqual(
+    p.groups.map((g) => g.groupName),
+    ['web'],
+  );
   assert.equal(p.environment!.here, pathToFileURL(join(dir, 'pallet.config.ts')).href);
   assert.equal(p.environment!.where, pathToFileURL(join(dir, 'lib', 'where.ts')).href);
   assert.equal(p.environment!.templateDir, `${join(dir, 'templates')}/`);
@@ -43,8 +47,14 @@ test('a TypeScript project with local modules: its own import.meta.url per file,
 });
 
 test('a compile error names the file, line and column; a missing default export is said', async () => {
-  const bad = project({ 'pallet.config.ts': "import { defineProject } from 'pallet';\nconst x: number = ;\nexport default defineProject({ groups: [] });\n" });
-  await assert.rejects(loadProject(join(bad, 'pallet.config.ts')), /cannot load the project file: .*pallet\.config\.ts:2:\d+: Unexpected ";"/);
+  const bad = project({
+    'pallet.config.ts':
+      "import { defineProject } from 'pallet';\nconst x: number = ;\nexport default defineProject({ groups: [] });\n",
+  });
+  await assert.rejects(
+    loadProject(join(bad, 'pallet.config.ts')),
+    /cannot load the project file: .*pallet\.config\.ts:2:\d+: Unexpected ";"/,
+  );
   assert.deepEqual(readdirSync(bad).sort(), ['node_modules', 'pallet.config.ts']);
   const none = project({ 'pallet.config.ts': 'export const x = 1;\n' });
   await assert.rejects(loadProject(join(none, 'pallet.config.ts')), /the default export must be defineProject/);

@@ -7,10 +7,41 @@ import { checkedBlock, heredoc, shArgs, shQuote, writeBytes } from '../../src/sc
 const sh = (script: string, input?: string) => spawnSync('/bin/sh', ['-c', script], { input, encoding: 'buffer' });
 
 // Strings with every kind of troublesome character, but no NUL.
-const nasty = fc.oneof(
-  fc.string({ unit: 'binary' }),
-  fc.string({ unit: fc.constantFrom("'", '"', '$', '`', '\\', '\n', '!', '*', '?', ' ', ';', '&', '|', '(', ')', '{', '}', '<', '>', '#', '~', '%', 'é', '日', '\t', '-') }),
-).filter((s) => !s.includes('\0'));
+const nasty = fc
+  .oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string({
+      unit: fc.constantFrom(
+        "'",
+        '"',
+        '$',
+        '`',
+        '\\',
+        '\n',
+        '!',
+        '*',
+        '?',
+        ' ',
+        ';',
+        '&',
+        '|',
+        '(',
+        ')',
+        '{',
+        '}',
+        '<',
+        '>',
+        '#',
+        '~',
+        '%',
+        'é',
+        '日',
+        '\t',
+        '-',
+      ),
+    }),
+  )
+  .filter((s) => !s.includes('\0'));
 
 test('shQuote: the shell sees exactly the original string', () => {
   fc.assert(
@@ -67,7 +98,11 @@ test('writeBytes: any bytes arrive exactly, including no trailing newline', () =
 });
 
 test('checkedBlock stops at the first failure and names the step', () => {
-  const script = checkedBlock('demo', [{ label: 'first', script: 'echo one' }, { label: 'second', script: 'false' }, { label: 'third', script: 'echo three' }]);
+  const script = checkedBlock('demo', [
+    { label: 'first', script: 'echo one' },
+    { label: 'second', script: 'false' },
+    { label: 'third', script: 'echo three' },
+  ]);
   const r = sh(script);
   assert.equal(r.status, 1);
   assert.match(r.stdout.toString(), /one/);

@@ -23,7 +23,11 @@ test('modes: strings and 0o literals work; numbers that are octal typed as decim
   assert.equal(normaliseMode(0o2755), '2755');
   assert.equal(normaliseMode(0o1777), '1777');
   for (const typo of [644, 755, 600, 700, 640, 750, 400, 440, 1777]) {
-    assert.throws(() => normaliseMode(typo), (e: Error) => e.message.includes(`'${String(typo).padStart(4, '0')}'`) && e.message.includes(`0o${typo}`), String(typo));
+    assert.throws(
+      () => normaliseMode(typo),
+      (e: Error) => e.message.includes(`'${String(typo).padStart(4, '0')}'`) && e.message.includes(`0o${typo}`),
+      String(typo),
+    );
   }
   assert.throws(() => void file('/x', { mode: 644 }), /mode/);
   assert.throws(() => normaliseMode(-1), /invalid mode/);
@@ -33,17 +37,46 @@ test('modes: strings and 0o literals work; numbers that are octal typed as decim
 
 function session(): Session {
   const g = groupSpec('g');
-  const t = { node: { id: 'n1', hostname: 'n1', groupName: 'g', primaryIp: '0.0.0.0', sshPort: 22, running: true, service: 'test' }, spec: g, groupNames: ['g'] };
+  const t = {
+    node: {
+      id: 'n1',
+      hostname: 'n1',
+      groupName: 'g',
+      primaryIp: '0.0.0.0',
+      sshPort: 22,
+      running: true,
+      service: 'test',
+    },
+    spec: g,
+    groupNames: ['g'],
+  };
   let n = 0;
   return {
-    mode: 'plan', target: t, targets: [t], phase: 'configure', environment: {}, user: { username: 'admin' },
-    planState: emptyPlanState(), delta: emptyPlanState(), scope: [], context: [], options: {}, values: new Map(),
-    nextId: () => `nv${++n}`, os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+    mode: 'plan',
+    target: t,
+    targets: [t],
+    phase: 'configure',
+    environment: {},
+    user: { username: 'admin' },
+    planState: emptyPlanState(),
+    delta: emptyPlanState(),
+    scope: [],
+    context: [],
+    options: {},
+    values: new Map(),
+    nextId: () => `nv${++n}`,
+    os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
   };
 }
 
 test('a cycle in alwaysBefore / alwaysAfter is a PlanError that names it', async () => {
-  const step = defineAction<[name: string], string>({ name: 'step', execution: 'in-sequence', parse: (n) => n, summary: (a) => `step ${a[0]}`, script: () => ({ script: ':', changes: 'never' }) });
+  const step = defineAction<[name: string], string>({
+    name: 'step',
+    execution: 'in-sequence',
+    parse: (n) => n,
+    summary: (a) => `step ${a[0]}`,
+    script: () => ({ script: ':', changes: 'never' }),
+  });
   const s = session();
   await runInSession(s, () => {
     withActionOptions({ actionId: 'a', alwaysBefore: ['b'] }, () => step('1'));
@@ -53,7 +86,9 @@ test('a cycle in alwaysBefore / alwaysAfter is a PlanError that names it', async
   });
   assert.throws(
     () => shapeScope(s.scope),
-    (e: Error) => e instanceof PlanError && /cycle: step \(actionId a\) -> step \(actionId b\) -> step \(actionId c\) -> step \(actionId a\)/.test(e.message),
+    (e: Error) =>
+      e instanceof PlanError &&
+      /cycle: step \(actionId a\) -> step \(actionId b\) -> step \(actionId c\) -> step \(actionId a\)/.test(e.message),
   );
 });
 
@@ -71,7 +106,10 @@ test('heredoc delimiters: derived from the content, safe from the dash byte-drop
   assert.equal(safeDelimiter(['EOF'], 'EOF'), false);
   assert.equal(safeDelimiter(['EX\u00e9', 'F\u00e9'], 'EOF'), true);
   // Any body, through real dash, quoted and expanded.
-  const unit = fc.oneof(fc.constantFrom('P', 'PA', 'PALLET_EOF_', '\n', 'é', 'ÿ', '\u0080', 'x', "'"), fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)));
+  const unit = fc.oneof(
+    fc.constantFrom('P', 'PA', 'PALLET_EOF_', '\n', 'é', 'ÿ', '\u0080', 'x', "'"),
+    fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)),
+  );
   fc.assert(
     fc.property(fc.array(unit, { maxLength: 30 }), (parts) => {
       const text = parts.join('').replace(/[$`\\]/g, '');
@@ -106,12 +144,22 @@ test('rsync command line: IPv6 in brackets, protected remote path, quoted sudo u
   assert.deepEqual(argv.slice(-3), ['--', '-evil/', "admin@[fd00::12]:/srv/a b/$(x)'"]);
   assert.ok(argv.includes('-s'));
   assert.equal(argv[argv.indexOf('--rsync-path') + 1], "sudo -n -u 'o'\\''k' rsync");
-  assert.equal(rsyncArgv({ base: [], from: 'a', to: 'b', node: { primaryIp: '10.0.0.1', sshPort: 22 }, user: { username: 'root' }, knownHosts: '/kh' }).at(-1), 'root@10.0.0.1:b');
+  assert.equal(
+    rsyncArgv({
+      base: [],
+      from: 'a',
+      to: 'b',
+      node: { primaryIp: '10.0.0.1', sshPort: 22 },
+      user: { username: 'root' },
+      knownHosts: '/kh',
+    }).at(-1),
+    'root@10.0.0.1:b',
+  );
 });
 
 test('Secrets: every form of a secret is redacted, longest first; short values are refused by secret()', async () => {
   const { Secrets, secret } = await import('../../src/secrets.js');
-  const s = new Secrets(['pa$$ w0rd\'x', 'line one of a key\nline two of a key\n']);
+  const s = new Secrets(["pa$$ w0rd'x", 'line one of a key\nline two of a key\n']);
   const b64 = Buffer.from("pa$$ w0rd'x").toString('base64');
   const text = [
     "pa$$ w0rd'x",
@@ -144,10 +192,22 @@ test('convergePlan: counts with stopped nodes, stopped ones go first, group crea
   });
   // web has 3 (one stopped): the stopped one goes. db goes to 0. cache is new.
   const p = convergePlan([web, db, cache], [t('w1', 'web'), t('w2', 'web', false), t('w3', 'web'), t('d1', 'db')]);
-  assert.deepEqual(p.destroy.map((x) => x.node.id), ['w2', 'd1']);
-  assert.deepEqual(p.destroyGroups.map((g) => g.groupName), ['db']);
-  assert.deepEqual(p.create.map((c) => [c.group.groupName, c.count]), [['cache', 1]]);
-  assert.deepEqual(p.createGroups.map((g) => g.groupName), ['cache']);
+  assert.deepEqual(
+    p.destroy.map((x) => x.node.id),
+    ['w2', 'd1'],
+  );
+  assert.deepEqual(
+    p.destroyGroups.map((g) => g.groupName),
+    ['db'],
+  );
+  assert.deepEqual(
+    p.create.map((c) => [c.group.groupName, c.count]),
+    [['cache', 1]],
+  );
+  assert.deepEqual(
+    p.createGroups.map((g) => g.groupName),
+    ['cache'],
+  );
   // A stopped node counts: no replacement.
   const q = convergePlan([gs('web', { count: 1 })], [t('w2', 'web', false)]);
   assert.deepEqual([q.destroy.length, q.create.length], [0, 0]);
@@ -163,6 +223,11 @@ test('aggregated calls merge only when they would run the same way', async () =>
     pkg('less');
   });
   const items = shapeScope(s.scope);
-  const shaped = items.map((i) => (i.type === 'action' ? [i.args.length, i.options.sudoUser ?? '', i.options.scriptEnv?.HTTPS_PROXY ?? ''] : []));
-  assert.deepEqual(shaped, [[2, '', ''], [1, 'deploy', 'http://proxy:3128']]);
+  const shaped = items.map((i) =>
+    i.type === 'action' ? [i.args.length, i.options.sudoUser ?? '', i.options.scriptEnv?.HTTPS_PROXY ?? ''] : [],
+  );
+  assert.deepEqual(shaped, [
+    [2, '', ''],
+    [1, 'deploy', 'http://proxy:3128'],
+  ]);
 });

@@ -10,6 +10,9 @@ test('sliceOf is FNV-1a of the id modulo the count: stable, in range, and even e
   assert.equal(sliceOf('foobar', 7), 0xbf9cf968 % 7);
   const counts = [0, 0, 0, 0];
   for (let i = 0; i < 4000; i++) counts[sliceOf(`web${i}.example.org`, 4)]!++;
-  assert.ok(counts.every((c) => c > 850 && c < 1150), counts.join(', '));
+  assert.ok(
+    counts.every((c) => c > 850 && c < 1150),
+    counts.join(', '),
+  );
   assert.equal(sliceOf('héllo', 5), sliceOf('héllo', 5));
 });

@@ -4,9 +4,10 @@ import { clusterSpec, groupSpec, nodeSpec, serverSpec, SpecError, type PhaseFn }
 import { totalOrderMerge } from '../../src/spec/merge.js';
 
 /** A phase function that logs `name` and its arguments into `log`. */
-const logger = (log: string[], name: string): PhaseFn => ((...args: unknown[]) => {
-  log.push(`${name}${args.length ? `(${args.join(',')})` : ''}`);
-}) as PhaseFn;
+const logger = (log: string[], name: string): PhaseFn =>
+  ((...args: unknown[]) => {
+    log.push(`${name}${args.length ? `(${args.join(',')})` : ''}`);
+  }) as PhaseFn;
 
 const runPhase = async (fns: ReadonlyArray<PhaseFn>, ...args: unknown[]) => {
   for (const f of fns) await (f as (...a: unknown[]) => unknown)(...args);
@@ -49,11 +50,27 @@ test('defaultPhases: explicit, else inherited total order, else configure', () =
 });
 
 test('totalOrderMerge keeps every input order and fails clearly on contradictions', () => {
-  assert.deepEqual(totalOrderMerge([['a', 'b'], ['b', 'c'], ['a', 'c']]), ['a', 'b', 'c']);
-  assert.deepEqual(totalOrderMerge([['install', 'configure'], ['configure', 'restart']]), ['install', 'configure', 'restart']);
+  assert.deepEqual(
+    totalOrderMerge([
+      ['a', 'b'],
+      ['b', 'c'],
+      ['a', 'c'],
+    ]),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(
+    totalOrderMerge([
+      ['install', 'configure'],
+      ['configure', 'restart'],
+    ]),
+    ['install', 'configure', 'restart'],
+  );
   const s1 = serverSpec({ defaultPhases: ['a', 'b'] });
   const s2 = serverSpec({ defaultPhases: ['b', 'a'] });
-  assert.throws(() => groupSpec('g', { extends: [s1, s2] }), (e: unknown) => e instanceof SpecError && /No total ordering available/.test(e.message));
+  assert.throws(
+    () => groupSpec('g', { extends: [s1, s2] }),
+    (e: unknown) => e instanceof SpecError && /No total ordering available/.test(e.message),
+  );
 });
 
 test('everything else deep-merges: nested maps merge, later values win', () => {
@@ -76,14 +93,24 @@ test('nodeSpec options become top-level keys of the group', () => {
 test('unknown keys and wrong types are rejected, naming the spec and the key', () => {
   assert.throws(
     () => groupSpec('web', { cont: 2 } as never),
-    (e: unknown) => e instanceof SpecError && e.message.includes("groupSpec 'web'") && e.message.includes("'cont'") && e.key === 'cont',
+    (e: unknown) =>
+      e instanceof SpecError &&
+      e.message.includes("groupSpec 'web'") &&
+      e.message.includes("'cont'") &&
+      e.key === 'cont',
   );
   assert.throws(
     () => groupSpec('web', { count: 'two' } as never),
     (e: unknown) => e instanceof SpecError && e.message.includes("groupSpec 'web'") && e.message.includes("'count'"),
   );
-  assert.throws(() => serverSpec({ phases: { configure: 'not a function' } } as never), (e: unknown) => e instanceof SpecError && /phases\.configure/.test(e.message));
-  assert.throws(() => nodeSpec({ network: { inboundPorts: [{ port: 80 }] } } as never), (e: unknown) => e instanceof SpecError && /nodeSpec/.test(e.message));
+  assert.throws(
+    () => serverSpec({ phases: { configure: 'not a function' } } as never),
+    (e: unknown) => e instanceof SpecError && /phases\.configure/.test(e.message),
+  );
+  assert.throws(
+    () => nodeSpec({ network: { inboundPorts: [{ port: 80 }] } } as never),
+    (e: unknown) => e instanceof SpecError && /nodeSpec/.test(e.message),
+  );
   assert.throws(() => nodeSpec({ flavour: 'x' } as never), /unknown key 'flavour'/);
   // Image, hardware and location are strict: a misspelt key fails here, not later in a provider.
   assert.throws(() => nodeSpec({ image: { imageID: 'localhost/debian:12' } } as never), /nodeSpec[\s\S]*imageID/);
@@ -117,11 +144,20 @@ test('clusterSpec: prefixed names, unioned roles, counts multiplied, phase order
     nodeSpec: nodeSpec({ image: { osFamily: 'debian' } }),
     groups: [web, [db, 2]],
   });
-  assert.deepEqual(c.groups.map((g) => g.groupName), ['prod-web', 'prod-db']);
-  assert.deepEqual(c.groups.map((g) => g.count), [6, 6]);
+  assert.deepEqual(
+    c.groups.map((g) => g.groupName),
+    ['prod-web', 'prod-db'],
+  );
+  assert.deepEqual(
+    c.groups.map((g) => g.count),
+    [6, 6],
+  );
   assert.deepEqual([...c.groups[0]!.roles].sort(), ['prod', 'web']);
   assert.equal(c.groups[1]!.image?.osFamily, 'debian');
   await runPhase(c.groups[0]!.phases.configure!.fns);
   assert.deepEqual(log, ['group', 'cluster', 'cluster-extends']);
-  assert.deepEqual(clusterSpec('', { groups: [web] }).groups.map((g) => g.groupName), ['web']);
+  assert.deepEqual(
+    clusterSpec('', { groups: [web] }).groups.map((g) => g.groupName),
+    ['web'],
+  );
 });

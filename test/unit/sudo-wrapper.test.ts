@@ -30,7 +30,11 @@ chmodSync(join(dir, 'sudo'), 0o755);
 
 function run(user: Parameters<typeof shellCommand>[0], script: string, env: Record<string, string> = {}) {
   const { command, stdinPrefix } = shellCommand(user);
-  const r = spawnSync('sh', ['-c', command], { input: stdinPrefix + script, encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env } });
+  const r = spawnSync('sh', ['-c', command], {
+    input: stdinPrefix + script,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env },
+  });
   return { command, out: r.stdout, err: r.stderr, code: r.status };
 }
 
@@ -53,7 +57,10 @@ test('a sudo password: on stdin only, given to sudo when it asks, never run as a
   assert.equal(asked.code, 0, asked.err);
   assert.equal(asked.out, 'ran as script\n');
   assert.match(asked.err, /sudo:checked/);
-  assert.ok(!asked.command.includes(password) && !asked.command.includes('pwned'), 'the password is not on the command line');
+  assert.ok(
+    !asked.command.includes(password) && !asked.command.includes('pwned'),
+    'the password is not on the command line',
+  );
   // sudo does not ask (passwordless): the password line is dropped, not run, and the script runs.
   const notAsked = run(user, 'echo ran as script\n', { EXPECTED: 'unused' });
   assert.equal(notAsked.code, 0, notAsked.err);

@@ -57,7 +57,7 @@ export const aptFunctions = [
   '  if [ "$pallet_rc" -ne 0 ]; then',
   '    pallet_dpkg_repair',
   "    grep -E -A1 '^dpkg: ' \"$pallet_log\" | grep -v '^--$' >&2",
-  "    grep -E '^E: ' \"$pallet_log\" >&2",
+  '    grep -E \'^E: \' "$pallet_log" >&2',
   '  fi',
   '  rm -f "$pallet_log"',
   '  return "$pallet_rc"',
@@ -115,11 +115,18 @@ export const aptLists = `if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; 
 
 /** `aptLists`; in check mode a would-line (pallet_apt then says it cannot simulate). */
 export const aptListsFor = (c: CheckMode): string =>
-  c?.check ? `if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then pallet_would 'download the package lists (apt-get update)'; pallet_changed; fi` : aptLists;
+  c?.check
+    ? `if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then pallet_would 'download the package lists (apt-get update)'; pallet_changed; fi`
+    : aptLists;
 
 /** Shell that makes `path` hold exactly `content` (atomically), calling pallet_changed (and setting `flag`) when it changed. */
 export function fileWithContent(path: string, content: string, flag: string | undefined, c: CheckMode): string {
-  return [resolveTarget(path, 'file'), stageBeside('exit 1', c), writeBytes(content, '"$pallet_t"', 'exit 1'), installStaged('"$pallet_p"', onChanged(flag), { mode: '644' }, c)].join('\n');
+  return [
+    resolveTarget(path, 'file'),
+    stageBeside('exit 1', c),
+    writeBytes(content, '"$pallet_t"', 'exit 1'),
+    installStaged('"$pallet_p"', onChanged(flag), { mode: '644' }, c),
+  ].join('\n');
 }
 
 /** `pallet_changed`, and the flag when one is given. */

@@ -19,7 +19,16 @@ import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { editFile } from '../../script/fs.js';
 import { shQuote } from '../../script/quote.js';
 import { validate } from '../../spec/spec.js';
-import { aptFunctionsFor, aptListsFor, block, fileWithContent, listsStamp, onChanged, packageSourceChangedFlag, touchStamp } from './common.js';
+import {
+  aptFunctionsFor,
+  aptListsFor,
+  block,
+  fileWithContent,
+  listsStamp,
+  onChanged,
+  packageSourceChangedFlag,
+  touchStamp,
+} from './common.js';
 import { mutation, type CheckMode } from '../../script/check.js';
 
 export type PackageManagerAction = 'update' | 'upgrade' | 'configure' | 'addScope' | 'universe' | 'multiverse';
@@ -41,7 +50,9 @@ interface PmArgs {
 /** `update`, skipped while the stamp is younger than maxAge. */
 function update(packager: string | undefined, cmd: string, maxAge: number | undefined, c: CheckMode): string {
   // Not a change in a real run either; check mode leaves the lists (and the stamp) as they are.
-  const run = c?.check ? `echo 'check mode: the package lists are not updated'` : `${cmd} || exit 1\n${touchStamp(packager)}`;
+  const run = c?.check
+    ? `echo 'check mode: the package lists are not updated'`
+    : `${cmd} || exit 1\n${touchStamp(packager)}`;
   if (maxAge === undefined) return run;
   const s = listsStamp(packager);
   return [
@@ -72,10 +83,18 @@ const addToComponents = [
 
 function addScope(scope: string, c: CheckMode): string {
   const flag = onChanged(packageSourceChangedFlag);
-  const lists = editFile('/etc/apt/sources.list', 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToListLines)}`, flag, c);
+  const lists = editFile(
+    '/etc/apt/sources.list',
+    'packageManager addScope',
+    `awk -v s=${shQuote(scope)} ${shQuote(addToListLines)}`,
+    flag,
+    c,
+  );
   const parts = [`if [ -f /etc/apt/sources.list ]; then\n${lists}\nfi`];
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list.d/ubuntu.sources']) {
-    parts.push(`if [ -f ${f} ]; then\n${editFile(f, 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToComponents)}`, flag, c)}\nfi`);
+    parts.push(
+      `if [ -f ${f} ]; then\n${editFile(f, 'packageManager addScope', `awk -v s=${shQuote(scope)} ${shQuote(addToComponents)}`, flag, c)}\nfi`,
+    );
   }
   return parts.map(block).join('\n');
 }
@@ -93,16 +112,29 @@ const mainProxy = [
 ].join('\n');
 
 /** A whole-system upgrade when `test` says one is due. */
-const upgradeIf = (test: string, cmd: string, c: CheckMode) => `if ${test}; then ${mutation(c, cmd, "'upgrade every package that has an update'")}; pallet_changed; fi`;
+const upgradeIf = (test: string, cmd: string, c: CheckMode) =>
+  `if ${test}; then ${mutation(c, cmd, "'upgrade every package that has an update'")}; pallet_changed; fi`;
 
 const impls: ReadonlyArray<Implementation<(a: PmArgs, c: CheckMode) => string>> = [
   {
     when: { packager: ['apt', 'aptitude'] },
     impl: (a, c) => {
-      if (a.action === 'update') return `export DEBIAN_FRONTEND=noninteractive\n${update('apt', 'apt-get -qq update', a.opts.maxAge, c)}`;
+      if (a.action === 'update')
+        return `export DEBIAN_FRONTEND=noninteractive\n${update('apt', 'apt-get -qq update', a.opts.maxAge, c)}`;
       // In check mode pallet_apt is apt's simulation: it names each package and reports the change.
-      if (a.action === 'upgrade') return [aptFunctionsFor(c), aptListsFor(c), `if LC_ALL=C apt-get -s -q upgrade | grep -q "^Inst "; then pallet_apt upgrade || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`].join('\n');
-      if (a.action === 'configure') return fileWithContent('/etc/apt/apt.conf.d/50pallet-proxy', a.opts.proxy ? `Acquire::http::Proxy ${JSON.stringify(a.opts.proxy)};\n` : '', undefined, c);
+      if (a.action === 'upgrade')
+        return [
+          aptFunctionsFor(c),
+          aptListsFor(c),
+          `if LC_ALL=C apt-get -s -q upgrade | grep -q "^Inst "; then pallet_apt upgrade || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`,
+        ].join('\n');
+      if (a.action === 'configure')
+        return fileWithContent(
+          '/etc/apt/apt.conf.d/50pallet-proxy',
+          a.opts.proxy ? `Acquire::http::Proxy ${JSON.stringify(a.opts.proxy)};\n` : '',
+          undefined,
+          c,
+        );
       return addScope(a.opts.scope!, c);
     },
   },
@@ -110,7 +142,8 @@ const impls: ReadonlyArray<Implementation<(a: PmArgs, c: CheckMode) => string>> 
     when: { packager: tool },
     impl: (a: PmArgs, c: CheckMode) => {
       if (a.action === 'update') return update(tool, `${tool} -q makecache`, a.opts.maxAge, c);
-      if (a.action === 'upgrade') return `if ${tool} -q check-update >/dev/null; then :; else [ $? -eq 100 ] || exit 1; ${mutation(c, `${tool} -q -y upgrade`, "'upgrade every package that has an update'")}; pallet_changed; fi`;
+      if (a.action === 'upgrade')
+        return `if ${tool} -q check-update >/dev/null; then :; else [ $? -eq 100 ] || exit 1; ${mutation(c, `${tool} -q -y upgrade`, "'upgrade every package that has an update'")}; pallet_changed; fi`;
       if (a.action === 'configure') {
         const conf = tool === 'dnf' ? '/etc/dnf/dnf.conf' : '/etc/yum.conf';
         // Earlier versions wrote the proxy where yum and dnf never read it: that file is pallet's own, removed.
@@ -125,42 +158,76 @@ const impls: ReadonlyArray<Implementation<(a: PmArgs, c: CheckMode) => string>> 
   })),
   {
     when: { packager: 'apk' },
-    impl: (a, c) => (a.action === 'update' ? update('apk', 'apk update -q', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('apk upgrade -s | grep -q Upgrading', 'apk upgrade -q', c) : unsupported('apk', a)),
+    impl: (a, c) =>
+      a.action === 'update'
+        ? update('apk', 'apk update -q', a.opts.maxAge, c)
+        : a.action === 'upgrade'
+          ? upgradeIf('apk upgrade -s | grep -q Upgrading', 'apk upgrade -q', c)
+          : unsupported('apk', a),
   },
   {
     when: { packager: 'pacman' },
-    impl: (a, c) => (a.action === 'update' ? update('pacman', 'pacman -Sy --noconfirm', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('[ -n "$(pacman -Qu)" ]', 'pacman -Su --noconfirm', c) : unsupported('pacman', a)),
+    impl: (a, c) =>
+      a.action === 'update'
+        ? update('pacman', 'pacman -Sy --noconfirm', a.opts.maxAge, c)
+        : a.action === 'upgrade'
+          ? upgradeIf('[ -n "$(pacman -Qu)" ]', 'pacman -Su --noconfirm', c)
+          : unsupported('pacman', a),
   },
   {
     when: { packager: 'zypper' },
-    impl: (a, c) => (a.action === 'update' ? update('zypper', 'zypper -n -q refresh', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('zypper -n -q list-updates | grep -q "^v"', 'zypper -n -q update', c) : unsupported('zypper', a)),
+    impl: (a, c) =>
+      a.action === 'update'
+        ? update('zypper', 'zypper -n -q refresh', a.opts.maxAge, c)
+        : a.action === 'upgrade'
+          ? upgradeIf('zypper -n -q list-updates | grep -q "^v"', 'zypper -n -q update', c)
+          : unsupported('zypper', a),
   },
   {
     when: { packager: 'brew' },
-    impl: (a, c) => (a.action === 'update' ? update('brew', 'brew update', a.opts.maxAge, c) : a.action === 'upgrade' ? upgradeIf('[ -n "$(brew outdated)" ]', 'brew upgrade', c) : unsupported('brew', a)),
+    impl: (a, c) =>
+      a.action === 'update'
+        ? update('brew', 'brew update', a.opts.maxAge, c)
+        : a.action === 'upgrade'
+          ? upgradeIf('[ -n "$(brew outdated)" ]', 'brew upgrade', c)
+          : unsupported('brew', a),
   },
 ];
 
 /** `configure` without a proxy setting is nothing to do; anything else is refused by name. */
 function unsupported(packager: string, a: PmArgs): string {
   if (a.action === 'configure') {
-    if (a.opts.proxy) throw new PlanError(`packageManager configure: no proxy setting for ${packager}; set HTTP_PROXY in scriptEnv instead`);
+    if (a.opts.proxy)
+      throw new PlanError(
+        `packageManager configure: no proxy setting for ${packager}; set HTTP_PROXY in scriptEnv instead`,
+      );
     return ':';
   }
   throw new PlanError(`packageManager ${a.action}: only for apt, not ${packager}`);
 }
 
 const pmOptions = z.strictObject({
-  proxy: z.string().regex(/^[^\s"\\]*$/, 'a URL without spaces, quotes or backslashes').optional(),
+  proxy: z
+    .string()
+    .regex(/^[^\s"\\]*$/, 'a URL without spaces, quotes or backslashes')
+    .optional(),
   maxAge: z.number().int().nonnegative().optional(),
-  scope: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a component name: letters, digits, . _ -').optional(),
+  scope: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'a component name: letters, digits, . _ -')
+    .optional(),
 });
 
 function parse(action: PackageManagerAction, opts: PackageManagerOptions = {}): PmArgs {
-  const act = validate(z.enum(['update', 'upgrade', 'configure', 'addScope', 'universe', 'multiverse']), action, 'packageManager');
+  const act = validate(
+    z.enum(['update', 'upgrade', 'configure', 'addScope', 'universe', 'multiverse']),
+    action,
+    'packageManager',
+  );
   const o = validate(pmOptions, opts, `packageManager '${action}'`);
   if (act === 'universe' || act === 'multiverse') return { action: 'addScope', opts: { ...o, scope: act } };
-  if (act === 'addScope' && !o.scope) throw new PlanError(`packageManager 'addScope': give the component to add as scope (e.g. { scope: 'contrib' })`);
+  if (act === 'addScope' && !o.scope)
+    throw new PlanError(`packageManager 'addScope': give the component to add as scope (e.g. { scope: 'contrib' })`);
   return { action: act, opts: o };
 }
 
@@ -170,15 +237,20 @@ export const packageManager = defineAction<[action: PackageManagerAction, opts?:
   optionsParam: 1,
   alwaysBefore: ['pkg'],
   parse,
-  summary: (args) => `packageManager ${args.map((a) => (a.action === 'addScope' ? `addScope:${a.opts.scope}` : a.action)).join(' ')}`,
+  summary: (args) =>
+    `packageManager ${args.map((a) => (a.action === 'addScope' ? `addScope:${a.opts.scope}` : a.action)).join(' ')}`,
   script: (args, ctx) => {
     const impl = dispatch('packageManager', impls, { ...(ctx.packager ? { packager: ctx.packager } : {}) });
     // Sources and settings first, then the lists, then upgrades; each distinct call once.
     const order: PackageManagerAction[] = ['addScope', 'configure', 'update', 'upgrade'];
     // Several updates are one: the strictest maxAge wins (none given = always update).
     const updates = args.filter((a) => a.action === 'update');
-    const maxAge = updates.some((a) => a.opts.maxAge === undefined) ? undefined : Math.min(...updates.map((a) => a.opts.maxAge!));
-    args = args.map((a) => (a.action === 'update' ? { action: a.action, opts: maxAge === undefined ? {} : { maxAge } } : a));
+    const maxAge = updates.some((a) => a.opts.maxAge === undefined)
+      ? undefined
+      : Math.min(...updates.map((a) => a.opts.maxAge!));
+    args = args.map((a) =>
+      a.action === 'update' ? { action: a.action, opts: maxAge === undefined ? {} : { maxAge } } : a,
+    );
     const seen = new Set<string>();
     const parts = order.flatMap((act) =>
       args

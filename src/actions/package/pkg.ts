@@ -62,7 +62,10 @@ export interface PackageOptions extends ChangeOptions {
 
 const pkgOptions = z.strictObject({
   action: z.enum(['install', 'latest', 'remove', 'upgrade', 'purge']).optional(),
-  enable: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+  enable: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
   allowUnsigned: z.boolean().optional(),
   disableServiceStart: z.boolean().optional(),
   conffiles: z.enum(['keep', 'maintainer']).optional(),
@@ -91,7 +94,14 @@ interface Manager {
 
 /** Add each name (quoted) to "$@" when `test(name)` fails (`missing`) or succeeds (`present`). */
 function collect(names: string[], test: (n: string) => string, when: 'missing' | 'present'): string {
-  return ['set --', ...names.map((n) => (when === 'missing' ? `${test(n)} || set -- "$@" ${shQuote(n)}` : `if ${test(n)}; then set -- "$@" ${shQuote(n)}; fi`))].join('\n');
+  return [
+    'set --',
+    ...names.map((n) =>
+      when === 'missing'
+        ? `${test(n)} || set -- "$@" ${shQuote(n)}`
+        : `if ${test(n)}; then set -- "$@" ${shQuote(n)}; fi`,
+    ),
+  ].join('\n');
 }
 
 /** Run `cmd`; report a change when the output of `versions` differs before and after. */
@@ -100,14 +110,23 @@ function versionChange(versions: string, cmd: string): string {
 }
 
 /** A generic manager: an installed test and four commands. */
-function simpleManager(m: { installed: (p: string) => string; install: string; remove: string; purge: string; versions: (list: string) => string; upgrade: (list: string) => string; latest: (list: string) => string }): Manager {
+function simpleManager(m: {
+  installed: (p: string) => string;
+  install: string;
+  remove: string;
+  purge: string;
+  versions: (list: string) => string;
+  upgrade: (list: string) => string;
+  latest: (list: string) => string;
+}): Manager {
   return {
     prepare: () => ':',
     batch: (b, c) => {
       const list = b.names.map(shQuote).join(' ');
       if (c?.check) {
         // Without a simulation: what is missing (or present) is known, what an upgrade would do is not.
-        if (b.action === 'upgrade' || b.action === 'latest') return `pallet_may ${shQuote(`${b.action} ${b.names.join(' ')}: this package manager is not simulated by check mode`)}`;
+        if (b.action === 'upgrade' || b.action === 'latest')
+          return `pallet_may ${shQuote(`${b.action} ${b.names.join(' ')}: this package manager is not simulated by check mode`)}`;
         const when = b.action === 'install' ? 'missing' : 'present';
         return `${collect(b.names, (n) => m.installed(shQuote(n)), when)}\nif [ $# -gt 0 ]; then pallet_would "${b.action} $*"; pallet_changed; fi`;
       }
@@ -134,7 +153,8 @@ function rpmManager(tool: 'yum' | 'dnf'): Manager {
     versions: (list) => `rpm -q ${list}`,
     upgrade: (list) => `${tool} -q -y upgrade ${list}`,
     // check-update exits 100 when something is upgradable, 0 when nothing is: no installer then.
-    latest: (list) => `{ rpm -q ${list} >/dev/null 2>&1 && ${tool} -q check-update ${list} >/dev/null; } || { ${tool} -q -y install ${list} && ${tool} -q -y upgrade ${list}; }`,
+    latest: (list) =>
+      `{ rpm -q ${list} >/dev/null 2>&1 && ${tool} -q check-update ${list} >/dev/null; } || { ${tool} -q -y install ${list} && ${tool} -q -y upgrade ${list}; }`,
   });
 }
 
@@ -177,21 +197,31 @@ function aptBatch(b: Batch, c: CheckMode): string {
   // Install "$@" (when not empty); `changed` is the shell that reports the change (check mode: the simulation does).
   const install = (flags: string, changed = 'pallet_changed', before = ':') => {
     const run = `  ${aptLists}\n  ${before}\n  pallet_apt${flags} install "$@" || exit 1\n  ${c?.check ? ':' : changed}`;
-    return b.opts.disableServiceStart ? withoutServiceStart(`if [ $# -gt 0 ]; then\n${run}\nfi`, c) : `if [ $# -gt 0 ]; then\n${run}\nfi`;
+    return b.opts.disableServiceStart
+      ? withoutServiceStart(`if [ $# -gt 0 ]; then\n${run}\nfi`, c)
+      : `if [ $# -gt 0 ]; then\n${run}\nfi`;
   };
   /** Run `cmd`; a change when the versions moved (in check mode the simulation reports it). */
-  const versionChanged = (versions: string, cmd: string) => (c?.check ? `${cmd} || exit 1` : versionChange(versions, cmd));
+  const versionChanged = (versions: string, cmd: string) =>
+    c?.check ? `${cmd} || exit 1` : versionChange(versions, cmd);
   const list = b.names.map(shQuote).join(' ');
   const fromRelease = b.opts.enable !== undefined || b.names.some((n) => n.includes('/'));
   switch (b.action) {
     case 'remove':
     case 'purge':
-      return [conffiles, collect(b.names, (n) => `${dpkgStatus(shQuote(aptBare(n)))} | grep -q '^install ok installed '`, 'present'), `if [ $# -gt 0 ]; then pallet_apt ${b.action} "$@" || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`].join('\n');
+      return [
+        conffiles,
+        collect(b.names, (n) => `${dpkgStatus(shQuote(aptBare(n)))} | grep -q '^install ok installed '`, 'present'),
+        `if [ $# -gt 0 ]; then pallet_apt ${b.action} "$@" || exit 1; ${c?.check ? ':' : 'pallet_changed'}; fi`,
+      ].join('\n');
     case 'upgrade':
       return [
         conffiles,
         aptLists,
-        versionChanged(`dpkg-query -W -f='\${Version}\\n' ${b.names.map((n) => shQuote(aptBare(n))).join(' ')}`, `pallet_apt install --only-upgrade ${list}`),
+        versionChanged(
+          `dpkg-query -W -f='\${Version}\\n' ${b.names.map((n) => shQuote(aptBare(n))).join(' ')}`,
+          `pallet_apt install --only-upgrade ${list}`,
+        ),
       ].join('\n');
     default:
       break;
@@ -223,7 +253,11 @@ function aptBatch(b: Batch, c: CheckMode): string {
       aptLists,
       `pallet_up=$(LC_ALL=C apt-cache policy ${bare.map(shQuote).join(' ')} 2>/dev/null | awk -v want=${shQuote(bare.join(' '))} ${shQuote(awk)})`,
       'set -f; set -- $pallet_up; set +f',
-      install(aptInstallFlags(b), `[ "$pallet_before" = "$(${versions})" ] || pallet_changed`, `pallet_before=$(${versions})`),
+      install(
+        aptInstallFlags(b),
+        `[ "$pallet_before" = "$(${versions})" ] || pallet_changed`,
+        `pallet_before=$(${versions})`,
+      ),
     ].join('\n');
   }
   // install: a pinned name=version must be installed at exactly that version.
@@ -234,7 +268,11 @@ function aptBatch(b: Batch, c: CheckMode): string {
       : `[ "$(${dpkgStatus(shQuote(name!))})" = ${shQuote(`install ok installed ${version}`)} ]`;
   };
   const pinned = b.names.some((n) => n.includes('='));
-  return [conffiles, collect(b.names, test, 'missing'), install(aptInstallFlags(b, pinned ? ' --allow-downgrades' : ''))].join('\n');
+  return [
+    conffiles,
+    collect(b.names, test, 'missing'),
+    install(aptInstallFlags(b, pinned ? ' --allow-downgrades' : '')),
+  ].join('\n');
 }
 
 const managers: ReadonlyArray<Implementation<Manager>> = [
@@ -285,14 +323,18 @@ const managers: ReadonlyArray<Implementation<Manager>> = [
       purge: 'brew uninstall --zap',
       versions: (list) => `brew list --versions ${list}`,
       upgrade: (list) => `brew upgrade ${list}`,
-      latest: (list) => `{ brew list --versions ${list} >/dev/null 2>&1 || brew install ${list}; } && { [ -z "$(brew outdated ${list})" ] || brew upgrade ${list}; }`,
+      latest: (list) =>
+        `{ brew list --versions ${list} >/dev/null 2>&1 || brew install ${list}; } && { [ -z "$(brew outdated ${list})" ] || brew upgrade ${list}; }`,
     }),
   },
 ];
 
 /** The script for a set of package calls (exported for tests). */
 export function packageScript(calls: ReadonlyArray<PkgArgs>, ctx: ScriptContext): string {
-  const m = dispatch('pkg', managers, { ...(ctx.packager ? { packager: ctx.packager } : {}), ...(ctx.osFamily ? { osFamily: ctx.osFamily } : {}) });
+  const m = dispatch('pkg', managers, {
+    ...(ctx.packager ? { packager: ctx.packager } : {}),
+    ...(ctx.osFamily ? { osFamily: ctx.osFamily } : {}),
+  });
   const seen = new Set<string>();
   const unique = calls.filter((c) => {
     const k = `${c.name}\0${c.opts.action ?? 'install'}`;
@@ -305,7 +347,13 @@ export function packageScript(calls: ReadonlyArray<PkgArgs>, ctx: ScriptContext)
   const batches = new Map<string, Batch>();
   for (const c of sorted) {
     const action = c.opts.action ?? 'install';
-    const key = JSON.stringify([action, c.opts.enable ?? '', c.opts.allowUnsigned ?? false, c.opts.disableServiceStart ?? false, c.opts.conffiles ?? 'keep']);
+    const key = JSON.stringify([
+      action,
+      c.opts.enable ?? '',
+      c.opts.allowUnsigned ?? false,
+      c.opts.disableServiceStart ?? false,
+      c.opts.conffiles ?? 'keep',
+    ]);
     const b = batches.get(key) ?? { action, opts: c.opts, names: [] };
     b.names.push(c.name);
     batches.set(key, b);
@@ -317,7 +365,9 @@ function parsePkg(name: string, opts: PackageOptions = {}): PkgArgs {
   const n = validate(pkgName, name, 'pkg');
   const o = validate(pkgOptions, opts, `pkg '${name}'`) as PackageOptions;
   if (n.includes('=') && (o.action === 'latest' || o.action === 'upgrade')) {
-    throw new PlanError(`pkg '${name}': a pinned version cannot be '${o.action}'; pin it (action install) or drop the '=version'`);
+    throw new PlanError(
+      `pkg '${name}': a pinned version cannot be '${o.action}'; pin it (action install) or drop the '=version'`,
+    );
   }
   return { name: n, opts: o };
 }
@@ -332,11 +382,14 @@ export const pkg = defineAction<[name: string, opts?: PackageOptions], PkgArgs>(
   optionsParam: 1,
   alwaysAfter: ['packageManager', 'packageSource', 'debconfSetSelections', 'minimalPackages'],
   parse: parsePkg,
-  summary: (args) => `pkg ${args.map((a) => `${a.opts.action && a.opts.action !== 'install' ? `${a.opts.action}:` : ''}${a.name}`).join(' ')}`,
+  summary: (args) =>
+    `pkg ${args.map((a) => `${a.opts.action && a.opts.action !== 'install' ? `${a.opts.action}:` : ''}${a.name}`).join(' ')}`,
   script: (args, ctx) => ({ script: packageScript(args, ctx), changes: 'reported', checked: true }),
 });
 
-export type PackagesByManager = Partial<Record<'apt' | 'aptitude' | 'yum' | 'dnf' | 'apk' | 'pacman' | 'zypper' | 'brew', string[]>>;
+export type PackagesByManager = Partial<
+  Record<'apt' | 'aptitude' | 'yum' | 'dnf' | 'apk' | 'pacman' | 'zypper' | 'brew', string[]>
+>;
 
 /**
  * Install the list of packages given for the node's package manager
@@ -358,6 +411,12 @@ export const minimalPackages = defineAction<[opts?: ChangeOptions], null>({
   alwaysBefore: ['pkg', 'packageManager'],
   parse: () => null,
   summary: () => 'minimalPackages',
-  script: (_args, ctx) => ({ script: packageScript(['coreutils', 'sudo'].map((name) => ({ name, opts: {} })), ctx), changes: 'reported', checked: true }),
+  script: (_args, ctx) => ({
+    script: packageScript(
+      ['coreutils', 'sudo'].map((name) => ({ name, opts: {} })),
+      ctx,
+    ),
+    changes: 'reported',
+    checked: true,
+  }),
 });
-

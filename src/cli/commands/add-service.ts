@@ -17,9 +17,14 @@ export function register(program: Command, kit: CommandKit): void {
     .argument('[options...]', 'provider options as key=value (values read as YAML)')
     .action(
       kit.act((name: string, provider: string, options: string[]) => {
-        if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`'${name}' is not a valid service name (letters, digits, _ . -)`);
+        if (!/^[A-Za-z0-9_.-]+$/.test(name))
+          throw new UsageError(`'${name}' is not a valid service name (letters, digits, _ . -)`);
         if (!supportedProviders().some((p) => p.name === provider)) {
-          throw new UsageError(`unknown provider '${provider}'. Providers: ${supportedProviders().map((p) => p.name).join(', ')}`);
+          throw new UsageError(
+            `unknown provider '${provider}'. Providers: ${supportedProviders()
+              .map((p) => p.name)
+              .join(', ')}`,
+          );
         }
         const opts: Record<string, unknown> = { provider };
         for (const kv of options) {

@@ -15,7 +15,8 @@ export function register(program: Command, kit: CommandKit): void {
       kit.act(() => {
         const home = palletHome();
         const file = join(home, 'config.yaml');
-        if (['config.yaml', 'config.yml', 'config.json'].some((f) => existsSync(join(home, f)))) throw new UsageError(`a configuration already exists in ${home}`);
+        if (['config.yaml', 'config.yml', 'config.json'].some((f) => existsSync(join(home, f))))
+          throw new UsageError(`a configuration already exists in ${home}`);
         mkdirSync(home, { recursive: true });
         writeFileSync(file, CONFIG_TEMPLATE, { mode: 0o600 });
         kit.ctx().write(`wrote ${file}\n`);

@@ -19,18 +19,30 @@ export function parseCounts(pairs: string[]): Map<string, number> {
 }
 
 export function register(program: Command, kit: CommandKit): void {
-  kit.select(program.command('converge').description('converge the given groups to the given counts').argument('<group=count...>', 'e.g. web=2 db=1')).action(
-    kit.act(async (pairs: string[], o: SelectOpts) => {
-      const ctx = kit.ctx();
-      const compute = ctx.service();
-      const counts = parseCounts(pairs);
-      const { project, groups } = await ctx.groups({ ...o, group: [...counts.keys()] }, compute);
-      const withCounts = groups.map((g) => withCount(g, counts.get(g.groupName) ?? g.count ?? 1));
-      const phases = o.phase?.map(parsePhase);
-      if (o.dryRun) return dryRun(ctx, compute, withCounts, phases, true);
-      await confirmDestroy(ctx, compute, withCounts, o);
-      await noticeLocalhost(ctx, compute, withCounts, phases);
-      return runOperation(ctx, (opts) => converge(withCounts, opts), operationOptions(compute, project, phases, o), o);
-    }),
-  );
+  kit
+    .select(
+      program
+        .command('converge')
+        .description('converge the given groups to the given counts')
+        .argument('<group=count...>', 'e.g. web=2 db=1'),
+    )
+    .action(
+      kit.act(async (pairs: string[], o: SelectOpts) => {
+        const ctx = kit.ctx();
+        const compute = ctx.service();
+        const counts = parseCounts(pairs);
+        const { project, groups } = await ctx.groups({ ...o, group: [...counts.keys()] }, compute);
+        const withCounts = groups.map((g) => withCount(g, counts.get(g.groupName) ?? g.count ?? 1));
+        const phases = o.phase?.map(parsePhase);
+        if (o.dryRun) return dryRun(ctx, compute, withCounts, phases, true);
+        await confirmDestroy(ctx, compute, withCounts, o);
+        await noticeLocalhost(ctx, compute, withCounts, phases);
+        return runOperation(
+          ctx,
+          (opts) => converge(withCounts, opts),
+          operationOptions(compute, project, phases, o),
+          o,
+        );
+      }),
+    );
 }

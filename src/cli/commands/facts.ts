@@ -14,7 +14,12 @@ import { table } from '../output.js';
 const gib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 2 ** 30).toFixed(1)} GiB`);
 
 /** The project's groups, or (without a project file) one group per group name the service's nodes carry. */
-async function groupsFor(ctx: CliContext, compute: ComputeService, names: string[], o: SelectOpts): Promise<GroupSpec[]> {
+async function groupsFor(
+  ctx: CliContext,
+  compute: ComputeService,
+  names: string[],
+  o: SelectOpts,
+): Promise<GroupSpec[]> {
   try {
     return (await ctx.groups(o, compute, names)).groups;
   } catch (e) {
@@ -27,28 +32,43 @@ async function groupsFor(ctx: CliContext, compute: ComputeService, names: string
 }
 
 /** Facts for explain: from a file (`pallet facts --json` output, or a Facts object) or a live node of the service (then the node too). */
-export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?: string }): Promise<{ facts: Facts; node?: Node } | undefined> {
+export async function factsFor(
+  ctx: CliContext,
+  o: { facts?: string; factsFrom?: string },
+): Promise<{ facts: Facts; node?: Node } | undefined> {
   if (o.facts) {
     let data: unknown;
     try {
       const text = readFileSync(o.facts, 'utf8').trim();
       data = JSON.parse(text.split('\n')[0]!);
     } catch (e) {
-      throw new UsageError(`--facts ${o.facts}: cannot read it as JSON (${(e as Error).message}); write it with 'pallet facts --json'.`);
+      throw new UsageError(
+        `--facts ${o.facts}: cannot read it as JSON (${(e as Error).message}); write it with 'pallet facts --json'.`,
+      );
     }
-    const f = (data && typeof data === 'object' && 'facts' in data ? (data as { facts: unknown }).facts : data) as Facts;
-    if (!f || typeof f !== 'object' || !('os' in f)) throw new UsageError(`--facts ${o.facts}: not facts (no 'os' key); write it with 'pallet facts --json'.`);
+    const f = (
+      data && typeof data === 'object' && 'facts' in data ? (data as { facts: unknown }).facts : data
+    ) as Facts;
+    if (!f || typeof f !== 'object' || !('os' in f))
+      throw new UsageError(`--facts ${o.facts}: not facts (no 'os' key); write it with 'pallet facts --json'.`);
     return { facts: f };
   }
   if (!o.factsFrom) return undefined;
   const compute = ctx.service();
   const nodes = await compute.nodes();
   const node = nodes.find((n) => n.id === o.factsFrom || n.hostname === o.factsFrom);
-  if (!node) throw new UsageError(`--facts-from ${o.factsFrom}: the service '${compute.name}' has no such node (nodes: ${nodes.map((n) => n.id).join(', ') || 'none'}).`);
-  const { facts, result } = await gatherFacts({ group: groupSpec(node.groupName), nodes: [node] }, { compute, user: ctx.adminUser() });
+  if (!node)
+    throw new UsageError(
+      `--facts-from ${o.factsFrom}: the service '${compute.name}' has no such node (nodes: ${nodes.map((n) => n.id).join(', ') || 'none'}).`,
+    );
+  const { facts, result } = await gatherFacts(
+    { group: groupSpec(node.groupName), nodes: [node] },
+    { compute, user: ctx.adminUser() },
+  );
   const f = facts[node.id];
   if (!f) {
-    const why = result.results.flatMap((r) => r.actions).find((a) => a.error)?.error?.message ?? 'the probe did not run';
+    const why =
+      result.results.flatMap((r) => r.actions).find((a) => a.error)?.error?.message ?? 'the probe did not run';
     throw new UsageError(`--facts-from ${o.factsFrom}: no facts: ${why}`);
   }
   return { facts: f, node };
@@ -56,7 +76,12 @@ export async function factsFor(ctx: CliContext, o: { facts?: string; factsFrom?:
 
 export function register(program: Command, kit: CommandKit): void {
   kit
-    .select(program.command('facts').description("what the probe finds on each node (what facts() sees at plan time)").argument('[groups...]', 'groups (default: all)'))
+    .select(
+      program
+        .command('facts')
+        .description('what the probe finds on each node (what facts() sees at plan time)')
+        .argument('[groups...]', 'groups (default: all)'),
+    )
     .action(
       kit.act(async (names: string[], o: SelectOpts) => {
         const ctx = kit.ctx();
@@ -65,7 +90,8 @@ export function register(program: Command, kit: CommandKit): void {
         const { facts, result } = await gatherFacts(groups, { compute, user: ctx.adminUser() });
         const failed = result.results.filter((r) => !r.ok);
         if (ctx.g.json) {
-          for (const [node, f] of Object.entries(facts)) ctx.write(`${JSON.stringify({ event: 'facts', node, facts: f })}\n`);
+          for (const [node, f] of Object.entries(facts))
+            ctx.write(`${JSON.stringify({ event: 'facts', node, facts: f })}\n`);
         } else {
           const rows = [['NODE', 'OS', 'KERNEL', 'ARCH', 'CPUS', 'MEMORY', 'INIT', 'IN', 'DEFAULT IPV4']];
           for (const [node, f] of Object.entries(facts)) {
@@ -84,7 +110,8 @@ export function register(program: Command, kit: CommandKit): void {
           ctx.write(table(rows));
         }
         for (const r of failed) {
-          for (const a of r.actions.filter((x) => x.error)) ctx.note(`${r.node?.id ?? r.groupName}: ${a.error!.message}`);
+          for (const a of r.actions.filter((x) => x.error))
+            ctx.note(`${r.node?.id ?? r.groupName}: ${a.error!.message}`);
         }
         return failed.length ? EXIT_FAILED : 0;
       }),

@@ -11,8 +11,10 @@ export function register(program: Command, kit: CommandKit): void {
     .action(
       kit.act(() => {
         const ctx = kit.ctx();
-        if (ctx.g.json) for (const p of supportedProviders()) ctx.write(`${JSON.stringify({ event: 'provider', ...p })}\n`);
-        else ctx.write(table([['PROVIDER', 'DESCRIPTION'], ...supportedProviders().map((p) => [p.name, p.description])]));
+        if (ctx.g.json)
+          for (const p of supportedProviders()) ctx.write(`${JSON.stringify({ event: 'provider', ...p })}\n`);
+        else
+          ctx.write(table([['PROVIDER', 'DESCRIPTION'], ...supportedProviders().map((p) => [p.name, p.description])]));
         return 0;
       }),
     );

@@ -21,6 +21,12 @@ export const apkSource: SourceScript = (name, opts, ctx) => {
   const a = section(name, opts, 'apk', ctx.packager);
   return [
     `PALLET_MARK=${shQuote(`# pallet source ${name}`)} PALLET_URL=${shQuote(a.url)}; export PALLET_MARK PALLET_URL`,
-    editFile('/etc/apk/repositories', `packageSource ${name}`, `awk ${shQuote(replaceEntry)}`, onChanged(packageSourceChangedFlag), ctx),
+    editFile(
+      '/etc/apk/repositories',
+      `packageSource ${name}`,
+      `awk ${shQuote(replaceEntry)}`,
+      onChanged(packageSourceChangedFlag),
+      ctx,
+    ),
   ].join('\n');
 };

@@ -97,7 +97,8 @@ export const aptSource: SourceScript = (name, opts, ctx) => {
   const line = `${a.sourceType ?? 'deb'}${signed} ${url} ${release} ${(a.scopes ?? ['main']).join(' ')}`;
   const file = `/etc/apt/sources.list.d/${name}.list`;
   const parts = key.script ? [key.script] : [];
-  if (!release.includes('__PALLET_CODENAME__')) parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag, ctx)));
+  if (!release.includes('__PALLET_CODENAME__'))
+    parts.push(block(fileWithContent(file, `${line}\n`, packageSourceChangedFlag, ctx)));
   else {
     // The node's codename is known only on the node.
     parts.push(

@@ -41,14 +41,27 @@ const schema = z.strictObject({
     .strictObject({
       url: noSpace,
       scopes: z.array(z.string().regex(word)).optional(),
-      release: z.string().regex(/^([A-Za-z0-9._/-]|\{codename\})+$/, 'a release name, may hold {codename}').optional(),
+      release: z
+        .string()
+        .regex(/^([A-Za-z0-9._/-]|\{codename\})+$/, 'a release name, may hold {codename}')
+        .optional(),
       sourceType: z.enum(['deb', 'deb-src']).optional(),
       key: z.string().optional(),
       keyUrl: noSpace.optional(),
-      keyId: z.string().regex(/^(0x)?[0-9A-Fa-f]{16,40}$/, 'a key fingerprint or long id (hex)').transform((s) => s.replace(/^0x/, '').toUpperCase()).optional(),
-      keyServer: z.string().regex(/^(hkps?|hkp|ldap):\/\/[A-Za-z0-9.:[\]-]+\/?$/, 'a key server URL such as hkps://keyserver.ubuntu.com').optional(),
+      keyId: z
+        .string()
+        .regex(/^(0x)?[0-9A-Fa-f]{16,40}$/, 'a key fingerprint or long id (hex)')
+        .transform((s) => s.replace(/^0x/, '').toUpperCase())
+        .optional(),
+      keyServer: z
+        .string()
+        .regex(/^(hkps?|hkp|ldap):\/\/[A-Za-z0-9.:[\]-]+\/?$/, 'a key server URL such as hkps://keyserver.ubuntu.com')
+        .optional(),
     })
-    .refine((a) => [a.key, a.keyUrl, a.keyId].filter((x) => x !== undefined).length <= 1, 'give at most one of key, keyUrl, keyId')
+    .refine(
+      (a) => [a.key, a.keyUrl, a.keyId].filter((x) => x !== undefined).length <= 1,
+      'give at most one of key, keyUrl, keyId',
+    )
     .optional(),
   yum: z
     .strictObject({
@@ -60,8 +73,18 @@ const schema = z.strictObject({
     })
     .optional(),
   apk: z.strictObject({ url: noSpace }).optional(),
-  pacman: z.strictObject({ url: noSpace, sigLevel: z.string().regex(/^[A-Za-z ]+$/).optional() }).optional(),
-  brew: z.strictObject({ tap: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/), url: noSpace.optional() }).optional(),
+  pacman: z
+    .strictObject({
+      url: noSpace,
+      sigLevel: z
+        .string()
+        .regex(/^[A-Za-z ]+$/)
+        .optional(),
+    })
+    .optional(),
+  brew: z
+    .strictObject({ tap: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/), url: noSpace.optional() })
+    .optional(),
 });
 
 export const packageSource = defineAction<[name: string, opts: PackageSourceOptions], SourceArgs>({
@@ -70,7 +93,11 @@ export const packageSource = defineAction<[name: string, opts: PackageSourceOpti
   optionsParam: 1,
   alwaysBefore: ['packageManager', 'pkg'],
   parse: (name, opts) => ({
-    name: validate(z.string().regex(/^[A-Za-z0-9._-]+$/, 'source names are letters, digits, . _ -'), name, 'packageSource'),
+    name: validate(
+      z.string().regex(/^[A-Za-z0-9._-]+$/, 'source names are letters, digits, . _ -'),
+      name,
+      'packageSource',
+    ),
     opts: validate(schema, opts, `packageSource '${name}'`) as PackageSourceOptions,
   }),
   summary: (args) => `packageSource ${args.map((a) => a.name).join(' ')}`,

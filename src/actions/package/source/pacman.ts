@@ -22,6 +22,12 @@ export const pacmanSource: SourceScript = (name, opts, ctx) => {
   const body = [`[${name}]`, ...(p.sigLevel ? [`SigLevel = ${p.sigLevel}`] : []), `Server = ${p.url}`].join('\n');
   return [
     `PALLET_HEAD=${shQuote(`[${name}]`)} PALLET_BODY=${shQuote(body)}; export PALLET_HEAD PALLET_BODY`,
-    editFile('/etc/pacman.conf', `packageSource ${name}`, `awk ${shQuote(replaceSection)}`, onChanged(packageSourceChangedFlag), ctx),
+    editFile(
+      '/etc/pacman.conf',
+      `packageSource ${name}`,
+      `awk ${shQuote(replaceSection)}`,
+      onChanged(packageSourceChangedFlag),
+      ctx,
+    ),
   ].join('\n');
 };

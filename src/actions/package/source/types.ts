@@ -43,8 +43,16 @@ export interface PackageSourceOptions extends ChangeOptions {
 export type SourceScript = (name: string, opts: PackageSourceOptions, ctx: ScriptContext) => string;
 
 /** The options section a package manager needs, or a clear error naming the source. */
-export function section<K extends keyof PackageSourceOptions>(name: string, opts: PackageSourceOptions, key: K, packager: string | undefined): NonNullable<PackageSourceOptions[K]> {
+export function section<K extends keyof PackageSourceOptions>(
+  name: string,
+  opts: PackageSourceOptions,
+  key: K,
+  packager: string | undefined,
+): NonNullable<PackageSourceOptions[K]> {
   const s = opts[key];
-  if (!s) throw new Error(`packageSource '${name}': no ${key} options for ${/^[aeiou]/.test(packager ?? key) ? 'an' : 'a'} ${packager ?? key} node`);
+  if (!s)
+    throw new Error(
+      `packageSource '${name}': no ${key} options for ${/^[aeiou]/.test(packager ?? key) ? 'an' : 'a'} ${packager ?? key} node`,
+    );
   return s;
 }
