@@ -247,17 +247,15 @@ test('a node that is down fails alone; the others succeed', async () => {
 });
 
 test('bootstrap a fresh node from its root login to an admin user, who then runs configure', async () => {
-  const fresh = nodes
-    .slice(1)
-    .map((n) => ({
-      name: n.name,
-      id: n.name,
-      group: 'app',
-      ip: '127.0.0.1',
-      sshPort: n.port,
-      loginUser: 'root',
-      bootstrapped: false,
-    }));
+  const fresh = nodes.slice(1).map((n) => ({
+    name: n.name,
+    id: n.name,
+    group: 'app',
+    ip: '127.0.0.1',
+    sshPort: n.port,
+    loginUser: 'root',
+    bootstrapped: false,
+  }));
   const compute = nodeListService(fresh, { ssh: { knownHostsPath: known, agent: false } });
   const admin = makeUser('padmin', { privateKeyPath: key.path, publicKeyPath: `${key.path}.pub` });
   const log: string[] = [];
