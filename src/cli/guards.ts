@@ -28,8 +28,8 @@ const SYSTEM_CHANGES: Record<string, string> = {
 };
 
 /**
- * On the localhost service the phases run on this very machine: say so before
- * running any that would install packages, control services or change users.
+ * On the localhost service, or on nodes of a node list reached through this machine's shell, the phases run
+ * on this very machine: say so before running any that would install packages, control services or change users.
  */
 export async function noticeLocalhost(
   ctx: CliContext,
@@ -37,7 +37,21 @@ export async function noticeLocalhost(
   groups: GroupSpec[],
   phases: PhaseRef[] | undefined,
 ): Promise<void> {
-  if (compute.provider !== 'localhost' || ctx.g.json) return;
+  if (ctx.g.json) return;
+  // The localhost service, or a node list with nodes on this machine's shell (an inventory's ansible_connection=local).
+  const local =
+    compute.provider === 'localhost'
+      ? 'the localhost service'
+      : compute.provider === 'node-list'
+        ? (await compute.nodes({ groups: groups.map((g) => g.groupName) }))
+            .filter((n) => n.transport === 'local')
+            .map((n) => n.id)
+        : [];
+  if (local.length === 0) return;
+  const where =
+    typeof local === 'string'
+      ? local
+      : `node(s) ${local.slice(0, 5).join(', ')} of service ${compute.name}, on this machine's shell`;
   const found = new Map<string, string[]>();
   for (const g of groups) {
     const names = phases ? phases.map(phaseName) : g.defaultPhases;
@@ -61,9 +75,7 @@ export async function noticeLocalhost(
   }
   if (found.size === 0) return;
   const what = [...found].map(([k, xs]) => `${k} (${[...new Set(xs)].slice(0, 3).join('; ')})`).join(', ');
-  ctx.note(
-    `note: this runs on this machine (the localhost service): it ${what}. Use -P <service> to work on other nodes.`,
-  );
+  ctx.note(`note: this runs on this machine (${where}): it ${what}. Use -P <service> to work on other nodes.`);
 }
 
 /**

@@ -192,6 +192,16 @@ test('lift --slice k/n: the slices of a node list are disjoint and cover it; a b
     });
     assert.deepEqual(readdirSync(join(out, 'again')).sort(), seen[1]);
     assert.match(again.out, /"event":"summary"/);
+    // Nodes of a node list on this machine's shell: a phase that controls services says so first.
+    writeFileSync(
+      join(project, 'notice.config.ts'),
+      "import { defineProject, groupSpec, service } from 'pallet';\nexport default defineProject({ groups: [groupSpec('fleet', { phases: { configure: () => void service('pallet-no-such-service', { action: 'stop' }) } })] });\n",
+    );
+    const noticed = pallet(['--project', 'notice.config.ts', 'lift', '--check', '--slice', '0/3']);
+    assert.match(
+      noticed.err,
+      /note: this runs on this machine \(node\(s\) n\d+.* of service fleet, on this machine's shell\): it controls services/,
+    );
     for (const bad of ['3/3', '1/0', 'x']) {
       const r = pallet(['--project', 'slice.config.ts', 'lift', '--slice', bad]);
       assert.equal(r.code, 2, `--slice ${bad}: ${r.err}`);
