@@ -91,3 +91,66 @@ export interface NodeSpecOptions {
   /** Provider-specific options, keyed by provider name. */
   provider?: Record<string, Record<string, unknown>>;
 }
+
+// Results (operation/result.ts re-exports them; OperationResult stays there).
+
+export interface ActionError {
+  /** Node id (or group name for group phases). */
+  node: string;
+  phase: string;
+  /** The action's summary, e.g. `remoteFile /etc/motd`. */
+  action: string;
+  message: string;
+  exit?: number;
+  /** The error that caused this one (a plan function's exception, a transport's failure). */
+  cause?: unknown;
+}
+
+export interface ActionResult {
+  /** The action's name, e.g. `remoteFile`. */
+  action: string;
+  /** One line describing the call, e.g. `remoteFile /etc/motd`. */
+  summary: string;
+  /** Plan-function names the action was called in, outermost first. */
+  context: string[];
+  /** Where it ran: on the node (a script) or on the controller. */
+  location: 'target' | 'origin';
+  /** The script that ran (target actions). */
+  script?: string;
+  exit?: number;
+  out: string;
+  err: string;
+  /** Did the action change the node? */
+  changed: boolean;
+  flags: string[];
+  flagValues: Record<string, string>;
+  durationMs: number;
+  /** The value of an origin action. */
+  value?: unknown;
+  error?: ActionError;
+  /** Check mode: a real run would change the node here (`changed` is always false in check mode). */
+  wouldChange?: boolean;
+  /** Check mode: a real run may change the node here; why check mode cannot tell. */
+  mayChange?: string;
+  /** Check mode: one line per change ("install hello 2.0", "start fail2ban", "mode of /etc/x: 644 -> 600"). */
+  would?: string[];
+  /** Check mode: unified diffs of the files' content (a sensitive file: "content differs", no diff). */
+  diff?: string;
+}
+
+export interface PhaseResult {
+  /** The node this entry is about (absent for group phases). */
+  node?: Node;
+  targetType: 'node' | 'group';
+  /** The group (for node targets: the node's group). */
+  groupName: string;
+  phase: string;
+  ok: boolean;
+  /**
+   * Why the target failed (absent when ok): an action failed on the node; the
+   * node could not be reached (or is stopped); its plan function threw.
+   */
+  reason?: 'failed' | 'unreachable' | 'plan-error';
+  actions: ActionResult[];
+  durationMs: number;
+}

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { SpecError } from '../errors.js';
-import type { Node, NodeSpecOptions } from '../types.js';
+import type { Node, NodeSpecOptions, PhaseResult } from '../types.js';
 import { deepMerge, isPlainObject, totalOrderMerge } from './merge.js';
 
 /**
@@ -36,8 +36,8 @@ export interface Target {
 export interface PostPhaseInfo {
   phase: string;
   targets: Target[];
-  /** Results of this phase (and partition) so far. */
-  results: ReadonlyArray<unknown>;
+  /** Results of this phase (and partition) so far, one per target that ran. */
+  results: ReadonlyArray<PhaseResult>;
 }
 
 /** Metadata that changes how a phase is run. */

@@ -30,4 +30,14 @@ export function typeChecks(): void {
   void lift(groupSpec('web'), { concurency: 2 });
   // @ts-expect-error a slice is { index, count }
   void lift(groupSpec('web'), { slice: 2 });
+
+  // A postPhase hook reads typed results.
+  void lift(groupSpec('web'), {
+    postPhase: (info) => {
+      const failed: string[] = info.results.filter((r) => !r.ok).map((r) => r.node?.id ?? r.groupName);
+      // @ts-expect-error results have no 'status'
+      void info.results[0]?.status;
+      void failed;
+    },
+  });
 }
