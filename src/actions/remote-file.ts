@@ -23,7 +23,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { currentSession, facts, settingsSnapshot } from '../plan/session.js';
+import { currentSession, facts, FactsNeeded, settingsSnapshot } from '../plan/session.js';
 import type { Facts } from '../script/facts.js';
 import { templateContext } from '../template/context.js';
 import { renderJinjaFile, type TemplateValue } from '../template/jinja.js';
@@ -249,7 +249,9 @@ function renderForNode(path: string, o: RemoteFileOptions): string {
   let f: Facts | undefined;
   try {
     f = facts();
-  } catch {
+  } catch (e) {
+    // Facts gathered on demand: let the engine probe this node and plan again (a template may read them).
+    if (e instanceof FactsNeeded) throw e;
     f = undefined;
   }
   const ctx = templateContext({

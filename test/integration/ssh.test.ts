@@ -431,6 +431,38 @@ test('SSH commands per node per phase do not grow with the number of actions', a
   }
 });
 
+test('a Jinja template on a node whose OS is given gets its facts: the probe runs for it, once', async () => {
+  const inner = nodeListService(entries(nodes.slice(0, 1)), { ssh: { knownHostsPath: known, agent: false } });
+  let runs = 0;
+  const compute = {
+    ...inner,
+    async connect(node: Parameters<typeof inner.connect>[0], user: Parameters<typeof inner.connect>[1]) {
+      const t = await inner.connect(node, user);
+      return {
+        ...t,
+        description: t.description,
+        close: () => t.close(),
+        run: (s: string, o?: Parameters<typeof t.run>[1]) => (runs++, t.run(s, o)),
+      };
+    },
+  };
+  const template = join(dir, 'cpus.conf.j2');
+  // default(0) would hide missing facts: the file must say the node's real processor count.
+  writeFileSync(template, 'cpus={{ ansible_processor_vcpus | default(0) }}\n');
+  const g = groupSpec('web', {
+    image: { osFamily: 'debian', osVersion: '12' },
+    phases: { configure: () => void remoteFile('/srv/cpus.conf', { template, noVersioning: true }) },
+  });
+  const r = await lift(g, { compute, user: makeUser('root', { privateKeyPath: key.path }) });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.equal(runs, 2, 'the probe and the phase');
+  const n = nodes[0]!;
+  assert.equal(
+    n.exec('cat /srv/cpus.conf').stdout,
+    `cpus=${n.exec("grep -c '^processor' /proc/cpuinfo").stdout.trim()}\n`,
+  );
+});
+
 test('a large localFile is uploaded over SFTP on the same connection, once; unchanged content is not sent again', async () => {
   const { randomBytes } = await import('node:crypto');
   const big = join(dir, 'big.bin');
