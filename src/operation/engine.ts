@@ -72,6 +72,10 @@ export function checkPartitioning(
   }
 }
 
+/** The target's image or compute service gives its OS family and version (no detection needed). */
+const osGiven = (t: Target): boolean =>
+  Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
+
 /** A target's plan for a phase: built, failed, or waiting for the facts of a node (`needs`). */
 type Planned = { t: Target; plan?: { session: Session; items: PlanItem[] }; failed?: PhaseResult; needs?: string };
 
@@ -333,33 +337,38 @@ export class Operation {
       };
       let planned: Planned[] = [];
       for (const t of part) planned.push(await planOne(t));
-      // Plans that read facts of nodes not probed yet: probe those nodes (once each, all together), then plan again.
-      if (planned.some((p) => p.needs)) {
+      // Plans that read facts of nodes not probed yet: probe those nodes (once each, together), then plan those
+      // targets again; again while a plan reads the facts of another such node (each round probes new nodes).
+      for (;;) {
         const ids = new Set(planned.flatMap((p) => (p.needs ? [p.needs] : [])));
+        if (ids.size === 0) break;
         const probeOn = this.serviceState.filter(
           (t) => ids.has(t.node.id) && this.probeLater.has(t.node.id) && !isGroupTarget(t),
         );
+        if (probeOn.length === 0) {
+          // A node the probe cannot reach for this operation (not one of its targets).
+          planned = planned.map((p) =>
+            p.needs
+              ? {
+                  t: p.t,
+                  failed: this.failedResult(
+                    p.t,
+                    phase,
+                    'plan-error',
+                    'plan',
+                    `the facts of node '${p.needs}' could not be gathered`,
+                  ),
+                }
+              : p,
+          );
+          break;
+        }
         for (const t of probeOn) this.probeLater.delete(t.node.id);
         if (!(await this.runProbe(probeOn))) return false;
         planned = planned.filter((p) => !this.unreachable.has(p.t.node.id));
-        for (const [i, p] of planned.entries()) {
-          if (!p.needs) continue;
-          const again = await planOne(p.t);
-          planned[i] = again.needs
-            ? {
-                t: p.t,
-                failed: this.failedResult(
-                  p.t,
-                  phase,
-                  'plan-error',
-                  'plan',
-                  `the facts of node '${again.needs}' could not be gathered`,
-                ),
-              }
-            : again;
-        }
-        if (planned.length === 0) continue;
+        for (const [k, p] of planned.entries()) if (p.needs) planned[k] = await planOne(p.t);
       }
+      if (planned.length === 0) continue;
       this.emit({ type: 'phase-start', phase, targets: planned.map((p) => p.t.node.id) });
       const results = await mapLimit(planned, this.opts.concurrency ?? 50, async ({ t, plan, failed }) => {
         if (!plan) {
@@ -580,12 +589,10 @@ export class Operation {
     const mode = this.opts.osDetect ?? 'auto';
     if (mode === false || all.length === 0) return true;
     this.probeWithImage = useImageFor;
-    const known = (t: Target) =>
-      Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
     if (lazy && mode === 'auto') {
       // A node whose OS is given is probed only if a plan reads its facts: an operation that reads none costs no round trip.
-      for (const t of all.filter(known)) this.probeLater.add(t.node.id);
-      return this.runProbe(all.filter((t) => !known(t)));
+      for (const t of all.filter(osGiven)) this.probeLater.add(t.node.id);
+      return this.runProbe(all.filter((t) => !osGiven(t)));
     }
     return this.runProbe(all);
   }
@@ -595,10 +602,8 @@ export class Operation {
     if (all.length === 0) return true;
     const mode = this.opts.osDetect ?? 'auto';
     const useImageFor = this.probeWithImage;
-    const known = (t: Target) =>
-      Boolean((t.spec.image?.osFamily ?? t.node.osFamily) && (t.spec.image?.osVersion ?? t.node.osVersion));
     const detect: PhaseFn = () => {
-      const given = mode === 'auto' && known(currentTarget());
+      const given = mode === 'auto' && osGiven(currentTarget());
       const v = execScript(factsProbeScript, { changes: 'never', runInCheck: true });
       withActionValues([v], (r) => {
         const facts = parseFacts(r.out);

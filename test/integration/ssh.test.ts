@@ -14,6 +14,7 @@ import {
   execScript,
   explainSession,
   facts,
+  nodeFacts,
   groupSpec,
   lift,
   makeUser,
@@ -22,6 +23,7 @@ import {
   remoteFile,
   shQuote,
   targetId,
+  targets,
   type NodeListEntry,
 } from '../../src/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -461,6 +463,47 @@ test('a Jinja template on a node whose OS is given gets its facts: the probe run
     n.exec('cat /srv/cpus.conf').stdout,
     `cpus=${n.exec("grep -c '^processor' /proc/cpuinfo").stdout.trim()}\n`,
   );
+});
+
+test("a plan that reads several nodes' facts in turn gets them all, each node probed once", async () => {
+  const inner = nodeListService(entries(nodes), { ssh: { knownHostsPath: known, agent: false } });
+  const runs = new Map<string, number>();
+  const compute = {
+    ...inner,
+    async connect(node: Parameters<typeof inner.connect>[0], user: Parameters<typeof inner.connect>[1]) {
+      const t = await inner.connect(node, user);
+      return {
+        ...t,
+        description: t.description,
+        close: () => t.close(),
+        run: (s: string, o?: Parameters<typeof t.run>[1]) => (
+          runs.set(node.id, (runs.get(node.id) ?? 0) + 1),
+          t.run(s, o)
+        ),
+      };
+    },
+  };
+  // Every node's plan reads the hostnames of all nodes, one nodeFacts() after another.
+  const g = groupSpec('web', {
+    image: { osFamily: 'debian', osVersion: '12' },
+    phases: {
+      configure: () =>
+        void remoteFile('/srv/peers', {
+          content: `${targets()
+            .map((t) => nodeFacts(t).hostname)
+            .join(' ')}\n`,
+          noVersioning: true,
+        }),
+    },
+  });
+  const r = await lift(g, { compute, user: makeUser('root', { privateKeyPath: key.path }) });
+  assert.equal(r.ok, true, explainSession(r));
+  assert.deepEqual(
+    [...runs.values()],
+    nodes.map(() => 2),
+    'each node: the probe once, then the phase',
+  );
+  for (const n of nodes) assert.equal(n.exec('cat /srv/peers').stdout, `${nodes.map((x) => x.name).join(' ')}\n`);
 });
 
 test('a large localFile is uploaded over SFTP on the same connection, once; unchanged content is not sent again', async () => {
