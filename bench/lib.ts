@@ -153,3 +153,23 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 export const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Run a command, its output captured; its wall time, or an error with the end of its output. */
+export function runTimed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; out: string }> {
+  const t0 = performance.now();
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    p.on('close', (code) =>
+      code === 0
+        ? res({ ms: performance.now() - t0, out })
+        : rej(new Error(`${cmd} exited ${code}: ${out.slice(-3000)}`)),
+    );
+  });
+}

@@ -18,7 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measureWorkload } from './workload.js';
-import { fmt, log, median, removeAll, runParallel, setup, sh, startNodes, type BenchNode } from './lib.js';
+import { fmt, log, median, runTimed, removeAll, runParallel, setup, sh, startNodes, type BenchNode } from './lib.js';
 
 interface Args {
   nodes: number[];
@@ -144,20 +144,12 @@ function ansibleFiles(
   return { inventory, playbook, cfg };
 }
 
-function runAnsible(f: { inventory: string; playbook: string; cfg: string }, check = false): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((res, rej) => {
-    const p = spawn('ansible-playbook', ['-i', f.inventory, f.playbook, ...(check ? ['--check'] : [])], {
-      env: { ...process.env, ANSIBLE_CONFIG: f.cfg },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('close', (code) =>
-      code === 0 ? res(performance.now() - t0) : rej(new Error(`ansible exit ${code}: ${out.slice(-2000)}`)),
-    );
-  });
+async function runAnsible(f: { inventory: string; playbook: string; cfg: string }, check = false): Promise<number> {
+  return (
+    await runTimed('ansible-playbook', ['-i', f.inventory, f.playbook, ...(check ? ['--check'] : [])], {
+      ANSIBLE_CONFIG: f.cfg,
+    })
+  ).ms;
 }
 
 async function measureSize(n: number, a: Args, dir: string, key: string, pub: string): Promise<string[]> {

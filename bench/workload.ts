@@ -6,12 +6,11 @@
  * each tool's runs, every node's end state (managed files with modes and owners, the admin user, package
  * versions, fail2ban running) is read; the two tools' must be identical, node for node, or the benchmark fails.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail2banJailLocal, unattendedUpgradesPolicy } from '../src/index.js';
 import { buildDeb, buildRepo } from '../test/helpers/debs.js';
-import { fmt, log, median, removeAll, sh, startNodes, type BenchNode } from './lib.js';
+import { fmt, log, median, removeAll, runTimed, sh, startNodes, type BenchNode } from './lib.js';
 import { jail, upgrades } from './workload/settings.js';
 
 const WORKLOAD = resolve('bench/workload');
@@ -45,21 +44,6 @@ function prepare(nodes: BenchNode[], repo: string): void {
   }
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ ms: number; out: string }> {
-  const t0 = performance.now();
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('close', (code) =>
-      code === 0
-        ? res({ ms: performance.now() - t0, out })
-        : rej(new Error(`${cmd} exited ${code}: ${out.slice(-3000)}`)),
-    );
-  });
-}
-
 interface Tool {
   name: 'pallet' | 'ansible';
   /** One run on these nodes: wall ms, and how many changes it reported. */
@@ -83,10 +67,14 @@ const pallet: Tool = {
       },
     };
     writeFileSync(join(home, 'config.json'), JSON.stringify(config));
-    const r = await run(process.execPath, [BIN, '--project', join(WORKLOAD, 'pallet.config.ts'), '--json', 'lift'], {
-      PALLET_HOME: home,
-      WORKLOAD_ADMIN_KEY: `${key}.pub`,
-    });
+    const r = await runTimed(
+      process.execPath,
+      [BIN, '--project', join(WORKLOAD, 'pallet.config.ts'), '--json', 'lift'],
+      {
+        PALLET_HOME: home,
+        WORKLOAD_ADMIN_KEY: `${key}.pub`,
+      },
+    );
     const summary = r.out
       .trim()
       .split('\n')
@@ -110,7 +98,7 @@ const ansible: Tool = {
       `[defaults]\nforks = ${nodes.length}\nhost_key_checking = True\nprivate_key_file = ${key}\nretry_files_enabled = False\ninterpreter_python = /usr/bin/python3\n` +
         `[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${join(dir, 'known_hosts')}\ncontrol_path_dir = ${dir}/cp\n`,
     );
-    const r = await run(
+    const r = await runTimed(
       'ansible-playbook',
       [
         '-i',

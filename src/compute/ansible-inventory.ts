@@ -92,38 +92,35 @@ function addHost(
 }
 
 /** Expand one `[a:b(:step)]` range, then the rest of the pattern (Ansible's `expand_hostname_range`). */
-function expandRanges(pattern: string, where: () => string): string[] {
+function expandRanges(pattern: string): string[] {
   const m = /^(.*?)\[([^\]]*)\](.*)$/.exec(pattern);
   if (!m) return [pattern];
   const [, head, range, tail] = m as unknown as [string, string, string, string];
   const parts = range.split(':');
   if (parts.length < 2 || parts.length > 3)
-    throw new Error(`${where()}: host range '[${range}]' must be [begin:end] or [begin:end:step]`);
+    throw new Error(`host range '[${range}]' must be [begin:end] or [begin:end:step]`);
   const beg = parts[0] || '0';
   const end = parts[1]!;
   const step = parts[2] ? Number(parts[2]) : 1;
   if (!end || !Number.isInteger(step) || step < 1)
-    throw new Error(`${where()}: host range '[${range}]' needs an end and a positive step`);
+    throw new Error(`host range '[${range}]' needs an end and a positive step`);
   const names: string[] = [];
   if (/^[a-zA-Z]$/.test(beg) && /^[a-zA-Z]$/.test(end)) {
     for (let c = beg.charCodeAt(0); c <= end.charCodeAt(0); c += step) names.push(String.fromCharCode(c));
   } else if (/^\d+$/.test(beg) && /^\d+$/.test(end)) {
     const width = beg.length > 1 && beg.startsWith('0') ? beg.length : 0;
     if (width && beg.length !== end.length)
-      throw new Error(`${where()}: host range '[${range}]' must give begin and end with the same number of digits`);
+      throw new Error(`host range '[${range}]' must give begin and end with the same number of digits`);
     for (let n = Number(beg); n <= Number(end); n += step) names.push(String(n).padStart(width, '0'));
   } else {
-    throw new Error(`${where()}: host range '[${range}]' must be numbers or single letters`);
+    throw new Error(`host range '[${range}]' must be numbers or single letters`);
   }
-  const tails = expandRanges(tail, where);
+  const tails = expandRanges(tail);
   return names.flatMap((n) => tails.map((t) => `${head}${n}${t}`));
 }
 
 /** A host pattern: the names it expands to and the port it gives (`web[1:3]:2222`, `[2001:db8::1]:22`). */
-export function expandHostPattern(
-  pattern: string,
-  where: () => string = () => pattern,
-): { hosts: string[]; port?: number } {
+export function expandHostPattern(pattern: string): { hosts: string[]; port?: number } {
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(pattern);
   if (v6 && v6[1]!.includes(':')) return { hosts: [v6[1]!], ...(v6[2] ? { port: Number(v6[2]) } : {}) };
   // A port ends the pattern after a ':' that is outside every range, and the host part has no other ':'.
@@ -134,13 +131,12 @@ export function expandHostPattern(
   if (colons === 1) {
     const at = outside.indexOf(':');
     const p = pattern.slice(at + 1);
-    if (!/^\d+$/.test(p))
-      throw new Error(`${where()}: '${pattern}': a ':' in a host pattern must be followed by a port number`);
+    if (!/^\d+$/.test(p)) throw new Error(`host pattern '${pattern}': a ':' must be followed by a port number`);
     host = pattern.slice(0, at);
     port = Number(p);
   }
-  if (!host) throw new Error(`${where()}: empty host name`);
-  return { hosts: colons > 1 ? [host] : expandRanges(host, where), ...(port !== undefined ? { port } : {}) };
+  if (!host) throw new Error(`host pattern '${pattern}': empty host name`);
+  return { hosts: colons > 1 ? [host] : expandRanges(host), ...(port !== undefined ? { port } : {}) };
 }
 
 /** Split a host line as Python's `shlex.split(line, comments=True)` does (POSIX rules). */
@@ -228,7 +224,7 @@ export function parseIniInventory(text: string, source = 'inventory'): ParsedInv
       if (state === 'hosts') {
         const tokens = shlexSplit(line);
         if (tokens.length === 0) return;
-        const { hosts, port } = expandHostPattern(tokens[0]!, () => `${source}:${n}`);
+        const { hosts, port } = expandHostPattern(tokens[0]!);
         const vars: Record<string, unknown> = {};
         for (const t of tokens.slice(1)) {
           const eq = t.indexOf('=');
@@ -252,11 +248,7 @@ export function parseIniInventory(text: string, source = 'inventory'): ParsedInv
       }
     } catch (e) {
       if (e instanceof InventoryError) throw e;
-      const msg = (e as Error).message.replace(
-        new RegExp(`^${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `),
-        '',
-      );
-      throw new InventoryError(source, n, msg);
+      throw new InventoryError(source, n, (e as Error).message);
     }
   });
   for (const p of pending) {
@@ -306,9 +298,9 @@ export function parseYamlInventory(
             );
           let expanded;
           try {
-            expanded = expandHostPattern(pattern, () => `${path}.hosts`);
+            expanded = expandHostPattern(pattern);
           } catch (e) {
-            throw new InventoryError(source, undefined, (e as Error).message);
+            throw new InventoryError(source, undefined, `${path}.hosts: ${(e as Error).message}`);
           }
           for (const h of expanded.hosts)
             addHost(inv, g, h, (hv as Record<string, unknown> | null) ?? {}, expanded.port);

@@ -37,7 +37,6 @@ export function pythonLiteral(text: string): { value: Value } | undefined {
     b: '\b',
     f: '\f',
     v: '\v',
-    '0': '\0',
     '\n': '',
   };
   const stringLit = (): string => {
@@ -74,7 +73,7 @@ export function pythonLiteral(text: string): { value: Value } | undefined {
         } else if (n === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) {
           out += String.fromCharCode(Number.parseInt(s.slice(i + 2, i + 6), 16));
           i += 6;
-        } else if (n !== undefined && n in escapes && n !== '0') {
+        } else if (n !== undefined && n in escapes) {
           out += escapes[n];
           i += 2;
         } else {

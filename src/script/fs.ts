@@ -60,6 +60,10 @@ export function ensureAttrs(pathExpr: string, a: Attrs, c?: CheckMode): string {
   const lines: string[] = [];
   // In check mode the path may not exist yet (the script would have created it).
   const exists = c?.check ? `[ -e ${pathExpr} ] && ` : '';
+  const fix = (cmd: string, what: string, now: string, want: string) =>
+    c?.check
+      ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}`
+      : `${cmd} || exit 1`;
   // Two or more plain attributes: one stat for all (a process less per attribute). A name has no ':'.
   const plain = [a.owner, a.group, a.mode].filter((x) => x !== undefined).length >= 2 && !a.recursive;
   if (plain) {
@@ -70,35 +74,27 @@ export function ensureAttrs(pathExpr: string, a: Attrs, c?: CheckMode): string {
       'pallet_su=${pallet_st%%:*}; pallet_st=${pallet_st#*:}; pallet_sU=${pallet_st%%:*}; pallet_st=${pallet_st#*:}',
       'pallet_sg=${pallet_st%%:*}; pallet_st=${pallet_st#*:}; pallet_sG=${pallet_st%%:*}; pallet_sm=${pallet_st#*:}',
     );
-    const fixP = (cmd: string, what: string, now: string, want: string) =>
-      c?.check
-        ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}`
-        : `${cmd} || exit 1`;
     // The mode is read again after a chown or chgrp (either may clear setuid and setgid bits).
     if (a.owner !== undefined) {
       const o = shQuote(a.owner);
       lines.push(
-        `if [ -n "$pallet_st" ] && [ "$pallet_su" != ${o} ] && [ "$pallet_sU" != ${o} ]; then ${fixP(`chown ${o} ${pathExpr}`, 'owner', '$pallet_su', a.owner)}; pallet_sm=; pallet_changed; fi`,
+        `if [ -n "$pallet_st" ] && [ "$pallet_su" != ${o} ] && [ "$pallet_sU" != ${o} ]; then ${fix(`chown ${o} ${pathExpr}`, 'owner', '$pallet_su', a.owner)}; pallet_sm=; pallet_changed; fi`,
       );
     }
     if (a.group !== undefined) {
       const g = shQuote(a.group);
       lines.push(
-        `if [ -n "$pallet_st" ] && [ "$pallet_sg" != ${g} ] && [ "$pallet_sG" != ${g} ]; then ${fixP(`chgrp ${g} ${pathExpr}`, 'group', '$pallet_sg', a.group)}; pallet_sm=; pallet_changed; fi`,
+        `if [ -n "$pallet_st" ] && [ "$pallet_sg" != ${g} ] && [ "$pallet_sG" != ${g} ]; then ${fix(`chgrp ${g} ${pathExpr}`, 'group', '$pallet_sg', a.group)}; pallet_sm=; pallet_changed; fi`,
       );
     }
     if (a.mode !== undefined) {
       const m = shQuote(normaliseMode(a.mode));
       lines.push(
-        `if [ -n "$pallet_st" ]; then [ -n "$pallet_sm" ] || pallet_sm=$(stat -L -c %a ${pathExpr}); if [ "$pallet_sm" != ${m} ]; then ${fixP(`chmod ${m} ${pathExpr}`, 'mode', '$pallet_sm', normaliseMode(a.mode))}; pallet_changed; fi; fi`,
+        `if [ -n "$pallet_st" ]; then [ -n "$pallet_sm" ] || pallet_sm=$(stat -L -c %a ${pathExpr}); if [ "$pallet_sm" != ${m} ]; then ${fix(`chmod ${m} ${pathExpr}`, 'mode', '$pallet_sm', normaliseMode(a.mode))}; pallet_changed; fi; fi`,
       );
     }
     return lines.join('\n');
   }
-  const fix = (cmd: string, what: string, now: string, want: string) =>
-    c?.check
-      ? `pallet_would ${shQuote(`${what} of `)}${pathExpr}": "${now}${shQuote(` -> ${want}`)}`
-      : `${cmd} || exit 1`;
   if (a.owner !== undefined) {
     const o = shQuote(a.owner);
     if (a.recursive) {
