@@ -256,6 +256,25 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
   assert.equal(v.ok, false);
   assert.equal(sh('cat /etc/demo/verified'), 'ok\n');
   assert.equal(sh('ls -a /etc/demo | grep -c pallet-new').trim(), '0', 'no temporary file left behind');
+  // verify runs only when the content differs (as Ansible's validate): it logs each run here.
+  const counted = (content: string) => () =>
+    void remoteFile('/etc/demo/counted', {
+      content,
+      verify: 'sh -c \'echo checked >> /etc/demo/verify.log; grep -q ok "$1"\' verify',
+    });
+  for (const [content, runs] of [
+    ['ok 1\n', '1'],
+    ['ok 1\n', '1'],
+    ['ok 2\n', '2'],
+  ] as const) {
+    const r = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+      compute,
+      user: user0,
+      phase: counted(content),
+    });
+    assert.equal(r.ok, true, explainSession(r));
+    assert.equal(sh('wc -l < /etc/demo/verify.log').trim(), runs, `after writing ${JSON.stringify(content)}`);
+  }
   await twice(
     () => void remoteFile('/etc/demo/copy', { action: 'delete' }),
     () => assert.equal(node.exec('test -e /etc/demo/copy').status, 1),
