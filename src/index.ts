@@ -24,8 +24,16 @@ export {
   type PhaseMeta,
   type PostPhaseInfo,
   type Target,
-} from './spec/spec.js';
-export type { Node, NodeSpecOptions, ImageSpec, HardwareSpec, NetworkSpec, QosSpec, LocationSpec } from './types.js';
+} from './model/specs.js';
+export type {
+  Node,
+  NodeSpecOptions,
+  ImageSpec,
+  HardwareSpec,
+  NetworkSpec,
+  QosSpec,
+  LocationSpec,
+} from './core/types.js';
 
 // Plan functions, the session and its accessors
 export { planFn } from './plan/plan-fn.js';
@@ -55,6 +63,7 @@ export {
   nodesInGroup,
   targetsWithRole,
   nodesWithRole,
+  onOneNode,
   assocSettings,
   getSettings,
   getNodeSettings,
@@ -130,23 +139,10 @@ export {
   type ServiceAction,
   type ServiceScriptOptions,
 } from './actions/service.js';
-export {
-  waitForFile,
-  retryUntil,
-  onOneNode,
-  remoteFileContent,
-  transferFileToLocal,
-  rsyncToLocal,
-  withRemoteFile,
-  transferFile,
-  remoteDirectory,
-  rsync,
-  rsyncDirectory,
-  type WaitOptions,
-  type RetryOptions,
-  type RemoteDirectoryOptions,
-  type RsyncOptions,
-} from './actions/flow.js';
+export { waitForFile, retryUntil, type WaitOptions, type RetryOptions } from './actions/wait.js';
+export { remoteFileContent, transferFile, transferFileToLocal, withRemoteFile } from './actions/transfer.js';
+export { remoteDirectory, type RemoteDirectoryOptions } from './actions/remote-directory.js';
+export { rsync, rsyncDirectory, rsyncToLocal, type RsyncOptions } from './actions/rsync.js';
 
 // Shell building
 export { shQuote, shArgs } from './script/quote.js';
@@ -202,7 +198,7 @@ export {
   type ProjectOptions,
   type ProjectProvider,
   type ProjectVariant,
-} from './config/project.js';
+} from './project/load.js';
 
 // Crates
 export { automatedAdminUser, withAutomatedAdminUser, authorizeKeys } from './crates/admin-user.js';
@@ -278,8 +274,8 @@ export {
 } from './crates/etc-hosts.js';
 
 // Users
-export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './user.js';
-export { secret } from './secrets.js';
+export { makeUser, defaultAdminUser, type User, type MakeUserOptions } from './core/user.js';
+export { secret } from './core/secrets.js';
 
 // Errors
 export {
@@ -290,4 +286,4 @@ export {
   TransportError,
   PhaseErrors,
   isPalletError,
-} from './errors.js';
+} from './core/errors.js';

@@ -10,7 +10,7 @@ import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface ExecScriptOptions extends ChangeOptions {
   /** Skip the script when this path exists (makes a command idempotent). */

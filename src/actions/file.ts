@@ -9,8 +9,8 @@ import { defineAction } from '../plan/action.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { mutation, type CheckMode } from '../script/check.js';
-import { validate } from '../spec/spec.js';
-import { checkPath, modeSchema } from './common.js';
+import { validate } from '../core/validate.js';
+import { checkPath, modeSchema } from './arguments.js';
 
 const attrShape = {
   owner: z.string().optional(),

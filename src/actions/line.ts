@@ -18,13 +18,13 @@
  */
 import { z } from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
-import { PlanError } from '../errors.js';
+import { PlanError } from '../core/errors.js';
 import { defineAction } from '../plan/action.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
-import { checkPath, modeSchema } from './common.js';
+import { validate } from '../core/validate.js';
+import { checkPath, modeSchema } from './arguments.js';
 
 export interface Common extends ChangeOptions {
   state?: 'present' | 'absent';

@@ -31,8 +31,8 @@ import type { Deferred, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
 import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
 import { mutation } from '../script/check.js';
-import { validate } from '../spec/spec.js';
-import { checkPath, modeSchema } from './common.js';
+import { validate } from '../core/validate.js';
+import { checkPath, modeSchema } from './arguments.js';
 
 export interface RemoteFileOptions extends ChangeOptions {
   /** Exact content (bytes are preserved; nothing is expanded unless `literal: false`). */

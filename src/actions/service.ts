@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 import { mutation, type CheckMode } from '../script/check.js';
 import { remoteFile, type RemoteFileOptions } from './remote-file.js';
 

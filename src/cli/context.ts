@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { computeService } from '../compute/index.js';
 import type { ComputeService } from '../compute/types.js';
 import { configuredAdminUser } from '../config/config.js';
-import { findProjectFile, loadProject, projectGroups, type Project } from '../config/project.js';
+import { findProjectFile, loadProject, projectGroups, type Project } from '../project/load.js';
 import { redactor, type Redactor } from '../report/render.js';
-import type { GroupSpec } from '../spec/spec.js';
-import { defaultAdminUser, type User } from '../user.js';
+import type { GroupSpec } from '../model/specs.js';
+import { defaultAdminUser, type User } from '../core/user.js';
 import { projectId, UsageError, type GlobalOpts, type SelectOpts } from './common.js';
 
 export class CliContext {

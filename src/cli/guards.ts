@@ -8,7 +8,7 @@ import { convergePlan } from '../operation/converge-plan.js';
 import type { PhaseRef } from '../operation/operation.js';
 import { matchTargets } from '../operation/targets.js';
 import { explainPlan } from '../report/explain.js';
-import type { GroupSpec } from '../spec/spec.js';
+import type { GroupSpec } from '../model/specs.js';
 import { phaseName, UsageError, type SelectOpts } from './common.js';
 import type { CliContext } from './context.js';
 

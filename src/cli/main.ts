@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { isPalletError } from '../errors.js';
+import { isPalletError } from '../core/errors.js';
 import { EXIT_INTERNAL, EXIT_USAGE, positiveInt, seconds, UsageError, version } from './common.js';
 import { commandKit, type Outcome } from './kit.js';
 import * as addService from './commands/add-service.js';

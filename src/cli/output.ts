@@ -3,11 +3,11 @@
  * events, live view, plain lines or quiet) and its summary, tables, the dry run.
  */
 import type { ComputeService } from '../compute/types.js';
-import type { Project } from '../config/project.js';
+import type { Project } from '../project/load.js';
 import type { OperationEvent, OperationOptions, PhaseRef } from '../operation/operation.js';
 import type { OperationResult } from '../operation/result.js';
 import { jsonRenderer, jsonSummary, lineRenderer, liveRenderer, summaryText } from '../report/render.js';
-import type { GroupSpec } from '../spec/spec.js';
+import type { GroupSpec } from '../model/specs.js';
 import { wouldChangeAnything } from '../operation/result.js';
 import { EXIT_FAILED, EXIT_WOULD_CHANGE, exitForSignal, phaseName, type SelectOpts } from './common.js';
 import type { CliContext } from './context.js';

@@ -26,7 +26,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
-import { SpecError } from '../errors.js';
+import { SpecError } from '../core/errors.js';
 import type { NodeListEntry } from './node-list.js';
 import { pythonLiteral } from './python-literal.js';
 

@@ -3,8 +3,8 @@
  */
 import { sshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/types.js';
-import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import type { Node } from '../core/types.js';
+import type { User } from '../core/user.js';
 
 /** Connection settings an operation may override (`OperationOptions.connection`, `pallet --connect-timeout`). */
 export interface ConnectOverrides {

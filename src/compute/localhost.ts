@@ -11,10 +11,10 @@
  * the life of the service.
  */
 import { hostname } from 'node:os';
-import { ComputeError } from '../errors.js';
-import type { GroupSpec } from '../spec/spec.js';
+import { ComputeError } from '../core/errors.js';
+import type { GroupSpec } from '../model/specs.js';
 import { localTransport } from '../transport/local.js';
-import type { Node } from '../types.js';
+import type { Node } from '../core/types.js';
 import type { ComputeService, NodeState } from './types.js';
 
 export interface LocalhostServiceOptions {

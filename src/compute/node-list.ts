@@ -12,10 +12,10 @@
  * `ansible:path`) gives entries too (see ansible-inventory.ts).
  */
 import { z } from 'zod';
-import { ComputeError } from '../errors.js';
-import { validate } from '../spec/spec.js';
+import { ComputeError } from '../core/errors.js';
+import { validate } from '../core/validate.js';
 import { localTransport } from '../transport/local.js';
-import type { Node, NodeAdminUser } from '../types.js';
+import type { Node, NodeAdminUser } from '../core/types.js';
 import { readAnsibleInventory } from './ansible-inventory.js';
 import { isLoopback, sshConnector, type Connector, type SshConnectorOptions } from './connect.js';
 import type { ComputeService, NodeState } from './types.js';

@@ -1,10 +1,10 @@
 /**
  * The compute service interface: what lift and converge need from a provider.
  */
-import type { GroupSpec } from '../spec/spec.js';
+import type { GroupSpec } from '../model/specs.js';
 import type { Transport } from '../transport/types.js';
-import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import type { Node } from '../core/types.js';
+import type { User } from '../core/user.js';
 import type { ConnectOverrides } from './connect.js';
 
 /** Per-node state kept by the service between operations (e.g. `bootstrapped`). */

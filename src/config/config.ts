@@ -22,9 +22,9 @@ import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { SpecError } from '../errors.js';
-import { validate } from '../spec/spec.js';
-import { makeUser, type User } from '../user.js';
+import { SpecError } from '../core/errors.js';
+import { validate } from '../core/validate.js';
+import { makeUser, type User } from '../core/user.js';
 
 export interface ServiceConfig {
   provider: string;

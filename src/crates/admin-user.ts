@@ -16,7 +16,8 @@ import { planFn } from '../plan/plan-fn.js';
 import { adminUser } from '../plan/session.js';
 import { shQuote } from '../script/quote.js';
 import { mutation } from '../script/check.js';
-import { serverSpec, validate, type PhaseFn, type ServerSpec } from '../spec/spec.js';
+import { serverSpec, type PhaseFn, type ServerSpec } from '../model/specs.js';
+import { validate } from '../core/validate.js';
 
 interface AuthorizeArgs {
   username: string;

@@ -15,7 +15,7 @@ import { execScript } from '../actions/exec.js';
 import { currentSession, targetsInGroup } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 /** One /etc/hosts line: an address and its names. */
 export interface HostEntry {

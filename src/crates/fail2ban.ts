@@ -9,7 +9,7 @@ import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { service } from '../actions/service.js';
 import { currentSession, handler } from '../plan/session.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 /** A jail's settings (fail2ban's own names). */
 export interface Fail2banJail {

@@ -16,7 +16,7 @@ import { currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 const devicePath = z
   .string()

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface WaitNetOptions extends ChangeOptions {
   /** Seconds to wait (default 60). */

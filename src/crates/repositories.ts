@@ -9,7 +9,7 @@ import { packageSource } from '../actions/package/source/index.js';
 import { packageSourceChangedFlag } from '../actions/package/common.js';
 import { currentSession, planWhen, targetFlag } from '../plan/session.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface BackportsOptions {
   /** The Debian mirror (default `http://deb.debian.org/debian`). */

@@ -16,7 +16,7 @@ import { currentSession, withActionValues, type NodeValue, type ScriptValue } fr
 import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote, writeBytes } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 const account = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name');
 const keyFile = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name in ~/.ssh (no slash)');

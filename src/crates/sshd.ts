@@ -21,7 +21,7 @@ import { defineAction } from '../plan/action.js';
 import { currentSession, handler } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface SshdConfigOptions {
   /** Default `/etc/ssh/sshd_config`. */

@@ -20,7 +20,8 @@ import { currentSession, getSettings, updateSettings, type SettingsOptions } fro
 import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';
-import { serverSpec, validate, type ServerSpec } from '../spec/spec.js';
+import { serverSpec, type ServerSpec } from '../model/specs.js';
+import { validate } from '../core/validate.js';
 
 type AliasMap = Record<string, string[]>;
 

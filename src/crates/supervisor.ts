@@ -15,7 +15,7 @@ import { defineAction } from '../plan/action.js';
 import { currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface NohupOptions extends ChangeOptions {
   /** The command line, run by `sh -c` (use `exec` for the last command, so the pid is the process's own). */

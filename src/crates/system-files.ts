@@ -6,7 +6,7 @@
  * written in `configure`).
  */
 import { z } from 'zod';
-import { PlanError } from '../errors.js';
+import { PlanError } from '../core/errors.js';
 import { lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';
 import {
@@ -19,7 +19,8 @@ import {
 } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { serverSpec, validate, type ServerSpec } from '../spec/spec.js';
+import { serverSpec, type ServerSpec } from '../model/specs.js';
+import { validate } from '../core/validate.js';
 
 const envName = z
   .string()

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { currentSession } from '../plan/session.js';
-import { validate } from '../spec/spec.js';
+import { validate } from '../core/validate.js';
 
 export interface UnattendedUpgradesSettings {
   /**

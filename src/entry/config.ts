@@ -11,4 +11,4 @@ export {
   type AdminUserConfig,
 } from '../config/config.js';
 export { serviceFromConfig } from '../compute/index.js';
-export { loadProject, findProjectFile, projectGroups, type ProjectSelection } from '../config/project.js';
+export { loadProject, findProjectFile, projectGroups, type ProjectSelection } from '../project/load.js';

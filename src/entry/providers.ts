@@ -9,4 +9,4 @@ export type { Transport, RunOptions, RunResult } from '../transport/types.js';
 export { sshTransport, type SshOptions, type HostKeyPolicy } from '../transport/ssh.js';
 export type { SshConnectorOptions, Connector } from '../compute/connect.js';
 export { readAnsibleInventory, type AnsibleInventory } from '../compute/ansible-inventory.js';
-export type { Node, NodeAdminUser } from '../types.js';
+export type { Node, NodeAdminUser } from '../core/types.js';

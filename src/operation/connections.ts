@@ -4,9 +4,9 @@
  */
 import type { ComputeService } from '../compute/types.js';
 import type { ConnectOverrides } from '../compute/connect.js';
-import type { Target } from '../spec/spec.js';
+import type { Target } from '../model/specs.js';
 import type { Transport } from '../transport/types.js';
-import { imageCredentials, withNodeAdmin, type User } from '../user.js';
+import { imageCredentials, withNodeAdmin, type User } from '../core/user.js';
 
 export class Connections {
   private readonly open = new Map<string, Promise<Transport>>();

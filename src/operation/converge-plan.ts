@@ -4,7 +4,7 @@
  * group (a rebooted host must not get replacements that pile up), and are the
  * first to go when a group shrinks.
  */
-import type { GroupSpec, Target } from '../spec/spec.js';
+import type { GroupSpec, Target } from '../model/specs.js';
 
 export interface ConvergePlan {
   /** Nodes to destroy, each with the spec of the group it leaves. */

@@ -12,10 +12,11 @@
  * once a node was created or destroyed, failures are in the result, with the
  * nodes created so far in `newNodes`.
  */
-import { SpecError } from '../errors.js';
-import { mergeGroupSpecs, nodeInGroup, validate, type Target } from '../spec/spec.js';
-import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import { SpecError } from '../core/errors.js';
+import { mergeGroupSpecs, nodeInGroup, type Target } from '../model/specs.js';
+import { validate } from '../core/validate.js';
+import type { Node } from '../core/types.js';
+import type { User } from '../core/user.js';
 import { convergePlan } from './converge-plan.js';
 import { checkPartitioning, Operation } from './engine.js';
 import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';

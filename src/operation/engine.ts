@@ -13,7 +13,7 @@
  * an `onEvent` failure is reported once in `warnings`, a `postPhase` failure
  * fails the phase.
  */
-import { PlanError, SpecError } from '../errors.js';
+import { PlanError, SpecError } from '../core/errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import {
@@ -35,12 +35,12 @@ import {
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectedOs, factsProbeScript, parseFacts, type Facts } from '../script/facts.js';
 import { packagerForOs, type DetectedOs } from '../script/os.js';
-import { deepMerge } from '../spec/merge.js';
-import type { GroupSpec, Phase, PhaseFn, PhaseMeta, PostPhaseInfo, Target } from '../spec/spec.js';
+import { deepMerge } from '../core/merge.js';
+import type { GroupSpec, Phase, PhaseFn, PhaseMeta, PostPhaseInfo, Target } from '../model/specs.js';
 import type { Transport } from '../transport/types.js';
-import type { Node } from '../types.js';
-import { defaultAdminUser, redactUser, type User } from '../user.js';
-import { Secrets } from '../secrets.js';
+import type { Node } from '../core/types.js';
+import { defaultAdminUser, redactUser, type User } from '../core/user.js';
+import { Secrets } from '../core/secrets.js';
 import { Connections } from './connections.js';
 import { executePlan, redactResult } from './execute.js';
 import { NodeFlags } from './node-flags.js';

@@ -7,7 +7,7 @@
  * argument given as a function, or a planWhen whose condition is a function.
  * The target stops at its first failed action.
  */
-import { isPlainObject } from '../spec/merge.js';
+import { isPlainObject } from '../core/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
 import {
   conditionFlags,
@@ -32,7 +32,7 @@ import {
   type Frame,
 } from './batch.js';
 import { failedAction, type ActionResult } from './result.js';
-import { Secrets } from '../secrets.js';
+import { Secrets } from '../core/secrets.js';
 import { checkedResult, renderDiffs } from './check.js';
 
 export interface ExecuteEvents {

@@ -4,8 +4,8 @@
  * and `settings` on every target and the nodes of `considerGroups`, then the
  * asked phases, or the merged default phases (usually `configure`).
  */
-import { SpecError } from '../errors.js';
-import { validate } from '../spec/spec.js';
+import { SpecError } from '../core/errors.js';
+import { validate } from '../core/validate.js';
 import { checkPartitioning, Operation } from './engine.js';
 import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
 import type { OperationResult } from './result.js';

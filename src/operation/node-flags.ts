@@ -5,10 +5,10 @@
  * an error naming the node and the flag, never ignored (it would make
  * `bootstrap` run again on every converge).
  */
-import { ComputeError } from '../errors.js';
+import { ComputeError } from '../core/errors.js';
 import { defaultStateRoot, parseNodeState, readNodeStateScript, writeNodeStateScript } from '../compute/node-state.js';
 import type { ComputeService, NodeState } from '../compute/types.js';
-import type { Target } from '../spec/spec.js';
+import type { Target } from '../model/specs.js';
 import type { Connections } from './connections.js';
 
 export class NodeFlags {

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import type { ComputeService } from '../compute/types.js';
 import type { ConnectOverrides } from '../compute/connect.js';
 import type { PlanState } from '../plan/session.js';
-import { isPlainObject, totalOrderMerge } from '../spec/merge.js';
-import type { GroupSpec, PhaseFn, PostPhaseInfo, Target } from '../spec/spec.js';
-import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import { isPlainObject, totalOrderMerge } from '../core/merge.js';
+import type { GroupSpec, PhaseFn, PostPhaseInfo, Target } from '../model/specs.js';
+import type { Node } from '../core/types.js';
+import type { User } from '../core/user.js';
 import type { ActionResult, PhaseResult } from './result.js';
 
 /** A phase to run: a name, a plan function, a name with arguments, or a list of these. */

@@ -2,13 +2,13 @@
  * The result of an operation. Failed actions are data, not exceptions: a
  * failing node never hides the results of the others.
  */
-import { PhaseErrors } from '../errors.js';
+import { PhaseErrors } from '../core/errors.js';
 import type { PlanState } from '../plan/session.js';
-import type { Target } from '../spec/spec.js';
+import type { Target } from '../model/specs.js';
 
 // The results of actions and phases are plain data, shared with the specs (a postPhase hook reads them).
-export type { ActionError, ActionResult, PhaseResult } from '../types.js';
-import type { ActionError, ActionResult, Node, PhaseResult } from '../types.js';
+export type { ActionError, ActionResult, PhaseResult } from '../core/types.js';
+import type { ActionError, ActionResult, Node, PhaseResult } from '../core/types.js';
 
 export interface OperationResult {
   /** True when every action of every phase on every target succeeded. */

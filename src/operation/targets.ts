@@ -3,8 +3,8 @@
  * them, group targets (phases that run once per group, on the controller), and
  * matching the compute service's nodes to groups.
  */
-import { SpecError } from '../errors.js';
-import { isPlainObject } from '../spec/merge.js';
+import { SpecError } from '../core/errors.js';
+import { isPlainObject } from '../core/merge.js';
 import {
   mergeGroupSpecs,
   nodeInGroup,
@@ -12,8 +12,8 @@ import {
   type ClusterSpec,
   type GroupSpec,
   type Target,
-} from '../spec/spec.js';
-import type { Node } from '../types.js';
+} from '../model/specs.js';
+import type { Node } from '../core/types.js';
 
 /** Explicit targets for lift: nodes given directly, with the group spec they run as. */
 export interface ExplicitTargets {

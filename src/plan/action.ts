@@ -5,7 +5,7 @@
  * Any argument may be given as a function: it is evaluated at execution time
  * (so it may read node values), and the action's arguments are validated then.
  */
-import { isPlainObject } from '../spec/merge.js';
+import { isPlainObject } from '../core/merge.js';
 export { checkFlagName } from './session.js';
 import { checkFlagName, recordAction, withActionOptions, type NodeValue, type ScriptValue } from './session.js';
 import type { ActionDef, ActionOptions } from './types.js';

@@ -1,10 +1,10 @@
 /**
  * Plan functions and the ordering of recorded actions.
  */
-import { PlanError } from '../errors.js';
+import { PlanError } from '../core/errors.js';
 import { withContext } from './session.js';
 import type { ActionCall, PlanItem } from './types.js';
-import type { PhaseFn } from '../spec/spec.js';
+import type { PhaseFn } from '../model/specs.js';
 
 /**
  * A plan function. With a name, the name is added to the context of every

@@ -8,12 +8,12 @@
  * session whose mode is 'execute'.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { NodeValueError, PlanError } from '../errors.js';
-import { deepMerge, isPlainObject } from '../spec/merge.js';
+import { NodeValueError, PlanError } from '../core/errors.js';
+import { deepMerge, isPlainObject } from '../core/merge.js';
 import type { Facts } from '../script/facts.js';
-import type { Target } from '../spec/spec.js';
-import type { Node } from '../types.js';
-import type { User } from '../user.js';
+import type { Target } from '../model/specs.js';
+import type { Node } from '../core/types.js';
+import type { User } from '../core/user.js';
 import type { ActionCall, ActionDef, ActionOptions, PlanItem, WhenBlock } from './types.js';
 
 /** Per-node state carried across phases and returned in the result. */
@@ -383,6 +383,21 @@ export function targetsWithRole(role: string): Target[] {
 }
 export function nodesWithRole(role: string): Node[] {
   return targetsWithRole(role).map((t) => t.node);
+}
+
+/**
+ * Run `body` on one node only: the first (by id) of the nodes that have every
+ * one of `roles`.
+ */
+export function onOneNode<T>(roles: string | string[], body: () => T): T | undefined {
+  const s = currentSession('onOneNode');
+  const list = typeof roles === 'string' ? [roles] : roles;
+  const candidates = s.targets
+    .filter((t) => list.every((r) => t.spec.roles.includes(r)))
+    .map((t) => t.node.id)
+    .sort();
+  if (candidates[0] === s.target.node.id) return body();
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 /**
  * The data that plan functions produce: recorded actions in nested scopes.
  */
-import type { Target } from '../spec/spec.js';
-import type { User } from '../user.js';
+import type { Target } from '../model/specs.js';
+import type { User } from '../core/user.js';
 
 /** A value, or a function that computes it at execution time (it may read node values). */
 export type Deferred<T> = T | (() => T | Promise<T>);

@@ -4,9 +4,9 @@
  */
 import type { OperationResult } from '../operation/result.js';
 import { hasDeferred } from '../plan/action.js';
-import { isPalletError, PlanError } from '../errors.js';
+import { isPalletError, PlanError } from '../core/errors.js';
 import { prelude } from '../operation/batch.js';
-import { Secrets } from '../secrets.js';
+import { Secrets } from '../core/secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import {
   conditionFlags,
@@ -20,9 +20,9 @@ import {
 import type { PlanItem } from '../plan/types.js';
 import type { Facts } from '../script/facts.js';
 import { packagerForOs } from '../script/os.js';
-import { groupSpec, type PhaseFn } from '../spec/spec.js';
-import type { Node } from '../types.js';
-import { makeUser, type User } from '../user.js';
+import { groupSpec, type PhaseFn } from '../model/specs.js';
+import type { Node } from '../core/types.js';
+import { makeUser, type User } from '../core/user.js';
 
 const indent = (s: string, pad: string) =>
   s

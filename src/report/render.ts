@@ -5,7 +5,7 @@
  */
 import type { OperationEvent } from '../operation/operation.js';
 import { checkCounts, type ActionResult, type OperationResult } from '../operation/result.js';
-import { Secrets } from '../secrets.js';
+import { Secrets } from '../core/secrets.js';
 
 export type Redactor = (s: string) => string;
 

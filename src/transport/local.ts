@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { TransportError } from '../errors.js';
+import { TransportError } from '../core/errors.js';
 import type { RunOptions, RunResult, Transport } from './types.js';
 
 export interface LocalTransportOptions {

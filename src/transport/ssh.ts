@@ -15,9 +15,9 @@ import net from 'node:net';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
-import { TransportError } from '../errors.js';
+import { TransportError } from '../core/errors.js';
 import { shQuote } from '../script/quote.js';
-import type { User } from '../user.js';
+import type { User } from '../core/user.js';
 import {
   addKnownHost,
   checkHostKey,

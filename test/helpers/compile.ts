@@ -7,7 +7,7 @@ import { shapeScope } from '../../src/plan/plan-fn.js';
 import { emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { packagerForOs } from '../../src/script/os.js';
-import { groupSpec } from '../../src/spec/spec.js';
+import { groupSpec } from '../../src/model/specs.js';
 
 export interface Os {
   osFamily: string;

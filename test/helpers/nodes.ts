@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForSsh } from '../../src/transport/ssh.js';
 import { nodeListService } from '../../src/compute/node-list.js';
-import { makeUser } from '../../src/user.js';
+import { makeUser } from '../../src/core/user.js';
 
 export const TEST_IMAGE = process.env.PALLET_TEST_IMAGE ?? 'localhost/pallet-debian:12';
 

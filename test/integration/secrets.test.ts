@@ -33,7 +33,7 @@ import {
   type PhaseFn,
   type User,
 } from '../../src/index.js';
-import { imageCredentials } from '../../src/user.js';
+import { imageCredentials } from '../../src/core/user.js';
 import {
   assertTestNodesReady,
   knownHostsFor,

@@ -22,7 +22,7 @@ import {
 import { shapeScope } from '../../src/plan/plan-fn.js';
 import { conditionFlags, emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
-import { groupSpec } from '../../src/spec/spec.js';
+import { groupSpec } from '../../src/model/specs.js';
 
 function session(): Session {
   const g = groupSpec('g');

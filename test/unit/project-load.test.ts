@@ -1,5 +1,5 @@
 /**
- * Loading a TypeScript project file (config/project.ts): compiled with esbuild into one module for the moment
+ * Loading a TypeScript project file (project/load.ts): compiled with esbuild into one module for the moment
  * it is imported. Each file keeps its own import.meta.url, local imports and packages resolve as from the file,
  * `pallet` is the copy already loaded, nothing is left behind, and a compile error names the file and line.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadProject } from '../../src/config/project.js';
+import { loadProject } from '../../src/project/load.js';
 import { tempDir } from '../helpers/nodes.js';
 
 function project(files: Record<string, string>): string {

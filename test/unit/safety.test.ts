@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { defineAction, explainPlan, file, PlanError, remoteFile, withActionOptions } from '../../src/index.js';
-import { rsyncArgv } from '../../src/actions/flow.js';
+import { rsyncArgv } from '../../src/actions/rsync.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
 import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
 import { normaliseMode } from '../../src/script/fs.js';
 import { heredoc, safeDelimiter } from '../../src/script/quote.js';
-import { groupSpec } from '../../src/spec/spec.js';
+import { groupSpec } from '../../src/model/specs.js';
 
 test('modes: strings and 0o literals work; numbers that are octal typed as decimal are refused', () => {
   assert.equal(normaliseMode('0644'), '644');
@@ -158,7 +158,7 @@ test('rsync command line: IPv6 in brackets, protected remote path, quoted sudo u
 });
 
 test('Secrets: every form of a secret is redacted, longest first; short values are refused by secret()', async () => {
-  const { Secrets, secret } = await import('../../src/secrets.js');
+  const { Secrets, secret } = await import('../../src/core/secrets.js');
   const s = new Secrets(["pa$$ w0rd'x", 'line one of a key\nline two of a key\n']);
   const b64 = Buffer.from("pa$$ w0rd'x").toString('base64');
   const text = [
@@ -181,7 +181,7 @@ test('Secrets: every form of a secret is redacted, longest first; short values a
 
 test('convergePlan: counts with stopped nodes, stopped ones go first, group creation and removal', async () => {
   const { convergePlan } = await import('../../src/operation/converge-plan.js');
-  const { groupSpec: gs } = await import('../../src/spec/spec.js');
+  const { groupSpec: gs } = await import('../../src/model/specs.js');
   const web = gs('web', { count: 2 });
   const db = gs('db', { count: 0 });
   const cache = gs('cache', { count: 1 });

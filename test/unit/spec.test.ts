@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterSpec, groupSpec, nodeSpec, serverSpec, SpecError, type PhaseFn } from '../../src/index.js';
-import { totalOrderMerge } from '../../src/spec/merge.js';
+import { totalOrderMerge } from '../../src/core/merge.js';
 
 /** A phase function that logs `name` and its arguments into `log`. */
 const logger = (log: string[], name: string): PhaseFn =>

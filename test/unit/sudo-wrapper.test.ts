@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shellCommand } from '../../src/transport/ssh.js';
-import { makeUser } from '../../src/user.js';
+import { makeUser } from '../../src/core/user.js';
 import { tempDir } from '../helpers/nodes.js';
 
 const dir = tempDir('pallet-sudo-');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';
-import { validate } from '../../spec/spec.js';
+import { validate } from '../../core/validate.js';
 import { aptFunctionsFor } from './common.js';
 import { mutation } from '../../script/check.js';
 

@@ -13,12 +13,12 @@
  */
 import { z } from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
-import { PlanError } from '../../errors.js';
+import { PlanError } from '../../core/errors.js';
 import { defineAction } from '../../plan/action.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { editFile } from '../../script/fs.js';
 import { shQuote } from '../../script/quote.js';
-import { validate } from '../../spec/spec.js';
+import { validate } from '../../core/validate.js';
 import {
   aptFunctionsFor,
   aptListsFor,

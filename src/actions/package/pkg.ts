@@ -20,13 +20,13 @@
  */
 import { z } from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
-import { PlanError } from '../../errors.js';
+import { PlanError } from '../../core/errors.js';
 import { defineAction } from '../../plan/action.js';
 import { currentSession } from '../../plan/session.js';
 import type { ScriptContext } from '../../plan/types.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { shQuote } from '../../script/quote.js';
-import { validate } from '../../spec/spec.js';
+import { validate } from '../../core/validate.js';
 import { aptFunctionsFor, aptListsFor, dpkgOptions, pkgName, type ConffilePolicy } from './common.js';
 import type { CheckMode } from '../../script/check.js';
 

@@ -1,7 +1,7 @@
 /** `pallet converge web=2 db=1`: converge the given groups to the given counts. */
 import type { Command } from 'commander';
 import { converge } from '../../operation/operation.js';
-import { withCount } from '../../spec/spec.js';
+import { withCount } from '../../model/specs.js';
 import { parsePhase, UsageError, type SelectOpts } from '../common.js';
 import { confirmDestroy, noticeLocalhost } from '../guards.js';
 import type { CommandKit } from '../kit.js';

@@ -1,7 +1,7 @@
 /** `pallet down`: remove every node of the project's groups (shown first, confirmed). */
 import type { Command } from 'commander';
 import { converge } from '../../operation/operation.js';
-import { withCount } from '../../spec/spec.js';
+import { withCount } from '../../model/specs.js';
 import type { SelectOpts } from '../common.js';
 import { confirmDestroy } from '../guards.js';
 import type { CommandKit } from '../kit.js';

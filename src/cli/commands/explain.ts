@@ -1,9 +1,9 @@
 /** `pallet explain`: the actions and exact scripts each group's phases would run; no node is touched. */
 import type { Command } from 'commander';
-import { projectGroups } from '../../config/project.js';
+import { projectGroups } from '../../project/load.js';
 import type { PhaseRef } from '../../operation/operation.js';
 import { explainPlan } from '../../report/explain.js';
-import { nodeInGroup, type PhaseFn } from '../../spec/spec.js';
+import { nodeInGroup, type PhaseFn } from '../../model/specs.js';
 import { collect, parsePhase, phaseName, type SelectOpts } from '../common.js';
 import type { CommandKit } from '../kit.js';
 import { factsFor } from './facts.js';

@@ -1,7 +1,7 @@
 /** `pallet up`: converge the project's groups to their counts, bootstrap new nodes, configure all. */
 import type { Command } from 'commander';
 import { converge } from '../../operation/operation.js';
-import { withCount } from '../../spec/spec.js';
+import { withCount } from '../../model/specs.js';
 import { parsePhase, type SelectOpts } from '../common.js';
 import { confirmDestroy, noticeLocalhost } from '../guards.js';
 import type { CommandKit } from '../kit.js';

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../../plan/action.js';
 import { dispatch, type Implementation } from '../../../script/dispatch.js';
-import { validate } from '../../../spec/spec.js';
+import { validate } from '../../../core/validate.js';
 import { block } from '../common.js';
 import { apkSource } from './apk.js';
 import { aptSource } from './apt.js';

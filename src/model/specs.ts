@@ -13,9 +13,10 @@
  * - everything else deep-merges (later wins for non-objects).
  */
 import { z } from 'zod';
-import { SpecError } from '../errors.js';
-import type { Node, NodeSpecOptions, PhaseResult } from '../types.js';
-import { deepMerge, isPlainObject, totalOrderMerge } from './merge.js';
+import { SpecError } from '../core/errors.js';
+import type { Node, NodeSpecOptions, PhaseResult } from '../core/types.js';
+import { deepMerge, isPlainObject, totalOrderMerge } from '../core/merge.js';
+import { validate } from '../core/validate.js';
 
 /**
  * A phase function: a plan function, possibly taking the phase's arguments.
@@ -189,26 +190,6 @@ const clusterSpecSchema = z.strictObject({
   roles: z.union([z.string(), z.array(z.string())]).optional(),
   count: z.number().int().nonnegative().optional(),
 });
-
-/** Validate `value` against `schema`, throwing a SpecError that names the spec and the key. */
-export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.map(String).join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys;
-    const at = path ? `${path}.` : '';
-    const shape = 'shape' in schema ? Object.keys((schema as unknown as { shape: object }).shape) : [];
-    const known = path === '' && shape.length ? ` Known keys: ${shape.join(', ')}.` : '';
-    throw new SpecError(
-      `${what}: unknown key ${keys.map((k) => `'${at}${k}'`).join(', ')}.${known}`,
-      what,
-      `${at}${keys[0]}`,
-    );
-  }
-  throw new SpecError(`${what}: invalid value at '${path || '(root)'}': ${issue.message}.`, what, path);
-}
 
 // ---------------------------------------------------------------------------
 // Building and merging

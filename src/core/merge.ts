@@ -6,7 +6,7 @@
  * - everything else: deep merge (maps recursively; otherwise the later value
  *   wins unless it is undefined).
  */
-import { SpecError } from '../errors.js';
+import { SpecError } from './errors.js';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;

@@ -17,10 +17,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { automatedAdminUser } from '../crates/admin-user.js';
-import { SpecError } from '../errors.js';
-import { deepMerge, isPlainObject } from '../spec/merge.js';
-import { groupSpec, serverSpec, validate, type GroupSpec, type NodeSpec, type PhaseFn } from '../spec/spec.js';
-import type { NodeSpecOptions } from '../types.js';
+import { SpecError } from '../core/errors.js';
+import { deepMerge, isPlainObject } from '../core/merge.js';
+import { groupSpec, serverSpec, type GroupSpec, type NodeSpec, type PhaseFn } from '../model/specs.js';
+import { validate } from '../core/validate.js';
+import type { NodeSpecOptions } from '../core/types.js';
 
 export interface ProjectVariant {
   /** Selectors that choose this variant (default: ['default']). */

@@ -1,0 +1,26 @@
+/**
+ * Input validation at the boundary: a zod schema checks what a user gave, and a
+ * mistake becomes a SpecError that names the spec (or action) and the key.
+ */
+import type { z } from 'zod';
+import { SpecError } from './errors.js';
+
+/** Validate `value` against `schema`, throwing a SpecError that names the spec and the key. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys;
+    const at = path ? `${path}.` : '';
+    const shape = 'shape' in schema ? Object.keys((schema as unknown as { shape: object }).shape) : [];
+    const known = path === '' && shape.length ? ` Known keys: ${shape.join(', ')}.` : '';
+    throw new SpecError(
+      `${what}: unknown key ${keys.map((k) => `'${at}${k}'`).join(', ')}.${known}`,
+      what,
+      `${at}${keys[0]}`,
+    );
+  }
+  throw new SpecError(`${what}: invalid value at '${path || '(root)'}': ${issue.message}.`, what, path);
+}
