@@ -3,12 +3,13 @@
  * the node; the archive is kept in the state root and an unchanged archive is not unpacked again.
  */
 import { z } from 'zod';
-import { withChangeFlag } from '../plan/action.js';
-import { currentSession, recordAction } from '../plan/session.js';
-import type { ActionDef, ChangeOptions } from '../plan/types.js';
+import { defineAction, withChangeFlag } from '../plan/action.js';
+import { currentSession, withContext } from '../plan/session.js';
+import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { ensureAttrs } from '../script/fs.js';
 import { validate } from '../core/validate.js';
+import { checkPath } from './arguments.js';
 import { directory } from './file.js';
 import { remoteFile, stateRoot } from './remote-file.js';
 
@@ -35,9 +36,15 @@ interface UnpackArgs {
   opts: RemoteDirectoryOptions;
 }
 
-const unpackAction: ActionDef<UnpackArgs> = {
+/** The last step of `remoteDirectory`: unpack the fetched archive unless it is the one unpacked last time. */
+const unpackArchive = defineAction<[path: string, archive: string, opts: RemoteDirectoryOptions], UnpackArgs>({
   name: 'remoteDirectory',
   execution: 'in-sequence',
+  parse: (path, archive, opts) => ({
+    path: checkPath('remoteDirectory', path),
+    archive: checkPath('remoteDirectory', archive),
+    opts,
+  }),
   summary: ([a]) => `remoteDirectory ${a?.path ?? ''}`,
   script: ([a], ctx) => {
     const { path, archive, opts } = a!;
@@ -75,7 +82,7 @@ const unpackAction: ActionDef<UnpackArgs> = {
       );
     return { script: lines.join('\n'), changes: 'reported', checked: true };
   },
-};
+});
 
 /**
  * Unpack an archive (from a URL, a controller file or a file on the node) into
@@ -83,8 +90,10 @@ const unpackAction: ActionDef<UnpackArgs> = {
  * not unpacked again.
  */
 export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): void {
-  const { flagOnChanged, ...given } = opts;
-  withChangeFlag('remoteDirectory', flagOnChanged, () => unpackInto(path, given));
+  return withContext('remoteDirectory', () => {
+    const { flagOnChanged, ...given } = opts;
+    withChangeFlag('remoteDirectory', flagOnChanged, () => unpackInto(path, given));
+  });
 }
 
 function unpackInto(path: string, opts: RemoteDirectoryOptions): void {
@@ -121,5 +130,5 @@ function unpackInto(path: string, opts: RemoteDirectoryOptions): void {
     noVersioning: true,
     mode: '0600',
   });
-  recordAction(unpackAction, { path, archive, opts: o });
+  unpackArchive(path, archive, o);
 }

@@ -7,13 +7,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkFlagName } from '../plan/action.js';
-import { currentSession, recordAction, type NodeValue } from '../plan/session.js';
+import { defineAction } from '../plan/action.js';
+import { withContext, currentSession, type NodeValue } from '../plan/session.js';
 import type { ActionDef, ChangeOptions } from '../plan/types.js';
 import type { Node } from '../core/types.js';
 import type { User } from '../core/user.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
+import { checkPath } from './arguments.js';
 import { directory } from './file.js';
 
 export interface RsyncOptions extends ChangeOptions {
@@ -89,77 +90,98 @@ export function rsyncArgv(a: {
   ];
 }
 
-const rsyncAction: ActionDef<RsyncArgs> = {
+/** What an rsync call did: whether it copied or deleted anything, and rsync's itemized list. */
+export interface RsyncValue {
+  changed: boolean;
+  out: string;
+}
+
+/** Runs on the controller: rsync over ssh to (or from) the node, with host keys checked. */
+const runRsyncAction: NonNullable<ActionDef<RsyncArgs>['run']> = async ([a], ctx): Promise<RsyncValue> => {
+  const { from, to, opts } = a!;
+  const node = ctx.target.node;
+  const user = ctx.user;
+  const base = [
+    '-rlptD',
+    '--itemize-changes',
+    ...(ctx.check ? ['--dry-run'] : []),
+    ...(opts.delete === false ? [] : ['--delete']),
+    ...(opts.args ?? []),
+  ];
+  if (node.transport === 'local') {
+    const r = await runRsync([...base, '--', from, to]);
+    if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
+    return { changed: r.out.trim().length > 0, out: r.out };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
+  try {
+    const known = join(dir, 'known_hosts');
+    const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
+    const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
+    writeFileSync(
+      known,
+      (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') +
+        (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''),
+      { mode: 0o600 },
+    );
+    const r = await runRsync(
+      rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }),
+    );
+    if (r.code !== 0)
+      throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
+    return { changed: r.out.trim().length > 0, out: r.out };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+function parseRsync(what: string, from: string, to: string, opts: RsyncOptions, pull?: boolean): RsyncArgs {
+  const o = validate(rsyncOptions, opts, `${what} ${from} -> ${to}`);
+  return {
+    from: checkPath(what, from),
+    to: checkPath(what, to),
+    opts: pull ? { ...o, delete: o.delete ?? false } : o,
+    ...(pull ? { pull: true } : {}),
+  };
+}
+
+const rsyncAction = defineAction<[from: string, to: string, opts?: RsyncOptions], RsyncArgs, RsyncValue>({
   name: 'rsync',
   execution: 'in-sequence',
+  optionsParam: 2,
+  parse: (from, to, opts = {}) => parseRsync('rsync', from, to, opts),
   summary: ([a]) => `rsync ${a?.from ?? ''} -> ${a?.to ?? ''}`,
-  changedBy: (v) => (v as { changed: boolean }).changed,
+  changedBy: (v) => (v as RsyncValue).changed,
   // Check mode: rsync --dry-run, which lists what it would copy and delete.
   checkRun: true,
-  // Runs on the controller: rsync over ssh to the node, with host keys checked.
-  run: async ([a], ctx) => {
-    const { from, to, opts } = a!;
-    const node = ctx.target.node;
-    const user = ctx.user;
-    const base = [
-      '-rlptD',
-      '--itemize-changes',
-      ...(ctx.check ? ['--dry-run'] : []),
-      ...(opts.delete === false ? [] : ['--delete']),
-      ...(opts.args ?? []),
-    ];
-    if (node.transport === 'local') {
-      const r = await runRsync([...base, '--', from, to]);
-      if (r.code !== 0) throw new Error(`rsync failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out };
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'pallet-rsync-'));
-    try {
-      const known = join(dir, 'known_hosts');
-      const userKnown = node.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
-      const entry = node.sshPort === 22 ? node.primaryIp : `[${node.primaryIp}]:${node.sshPort}`;
-      writeFileSync(
-        known,
-        (node.hostKeys ?? []).map((k) => `${entry} ${k}\n`).join('') +
-          (existsSync(userKnown) ? readFileSync(userKnown, 'utf8') : ''),
-        { mode: 0o600 },
-      );
-      const r = await runRsync(
-        rsyncArgv({ base, from, to, node, user, knownHosts: known, ...(a!.pull ? { pull: true } : {}) }),
-      );
-      if (r.code !== 0)
-        throw new Error(`rsync ${a!.pull ? 'from' : 'to'} ${node.id} failed (exit ${r.code}): ${r.err.trim()}`);
-      return { changed: r.out.trim().length > 0, out: r.out };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-};
+  run: runRsyncAction,
+});
+
+/** The same rsync, from the node: it changes the controller, not the node (its value says what it copied). */
+const rsyncToLocalAction = defineAction<
+  [from: string, to: string, opts?: Omit<RsyncOptions, 'flagOnChanged'>],
+  RsyncArgs,
+  RsyncValue
+>({
+  name: 'rsyncToLocal',
+  execution: 'in-sequence',
+  parse: (from, to, opts = {}) => parseRsync('rsyncToLocal', from, to, opts, true),
+  summary: ([a]) => `rsyncToLocal ${a?.from ?? ''} -> ${a?.to ?? ''}`,
+  changedBy: () => false,
+  checkRun: true,
+  run: runRsyncAction,
+});
 
 /**
  * Copy `from` (on the controller) to `to` on the node with rsync over SSH.
  * Needs rsync on both sides (install it on the node first with `pkg('rsync')`).
  */
-export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<{ changed: boolean; out: string }> {
-  const { flagOnChanged, ...given } = opts;
-  const o = validate(rsyncOptions, given, 'rsync');
+export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<RsyncValue> {
   rsyncCredentials(`rsync ${from} -> ${to}`);
-  return recordAction<RsyncArgs, { changed: boolean; out: string }>(
-    rsyncAction,
-    { from, to, opts: o },
-    flagOnChanged === undefined ? {} : { flagOnChanged: checkFlagName(flagOnChanged, 'rsync') },
-  );
+  return rsyncAction(from, to, opts);
 }
 
 const rsyncOptions = z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() });
-
-/** The same rsync, from the node: it changes the controller, not the node (its value says what it copied). */
-const rsyncToLocalAction: ActionDef<RsyncArgs> = {
-  ...rsyncAction,
-  name: 'rsyncToLocal',
-  summary: ([a]) => `rsyncToLocal ${a?.from ?? ''} -> ${a?.to ?? ''}`,
-  changedBy: () => false,
-};
 
 /** rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else. */
 function rsyncCredentials(what: string): void {
@@ -187,15 +209,9 @@ export function rsyncToLocal(
   from: string,
   to: string,
   opts: Omit<RsyncOptions, 'flagOnChanged'> = {},
-): NodeValue<{ changed: boolean; out: string }> {
-  const o = validate(rsyncOptions, opts, 'rsyncToLocal');
+): NodeValue<RsyncValue> {
   rsyncCredentials(`rsyncToLocal ${from} -> ${to}`);
-  return recordAction<RsyncArgs, { changed: boolean; out: string }>(rsyncToLocalAction, {
-    from,
-    to,
-    opts: { ...o, delete: o.delete ?? false },
-    pull: true,
-  });
+  return rsyncToLocalAction(from, to, opts);
 }
 
 /** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */
@@ -203,15 +219,17 @@ export function rsyncDirectory(
   from: string,
   to: string,
   opts: RsyncOptions & { owner?: string; group?: string; mode?: string } = {},
-): NodeValue<{ changed: boolean; out: string }> {
-  const { owner, group, mode, flagOnChanged, ...r } = opts;
-  const flag = flagOnChanged === undefined ? {} : { flagOnChanged };
-  directory(to, {
-    ...(owner ? { owner } : {}),
-    ...(group ? { group } : {}),
-    ...(mode ? { mode } : {}),
-    recursive: false,
-    ...flag,
+): NodeValue<RsyncValue> {
+  return withContext('rsyncDirectory', () => {
+    const { owner, group, mode, flagOnChanged, ...r } = opts;
+    const flag = flagOnChanged === undefined ? {} : { flagOnChanged };
+    directory(to, {
+      ...(owner ? { owner } : {}),
+      ...(group ? { group } : {}),
+      ...(mode ? { mode } : {}),
+      recursive: false,
+      ...flag,
+    });
+    return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, { ...r, ...flag });
   });
-  return rsync(from.endsWith('/') ? from : `${from}/`, to.endsWith('/') ? to : `${to}/`, { ...r, ...flag });
 }

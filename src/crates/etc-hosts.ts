@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { blockInFile, lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { execScript } from '../actions/exec.js';
-import { currentSession, targetsInGroup } from '../plan/session.js';
+import { withContext, currentSession, targetsInGroup } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
@@ -44,19 +44,22 @@ export interface EtcHostsOptions extends ChangeOptions {
  *     etcHosts([...hostsForGroup('db'), { ip: '10.0.0.9', names: ['backup.internal', 'backup'] }]);
  */
 export function etcHosts(entries: HostEntry[] | Record<string, string | string[]>, opts: EtcHostsOptions = {}): void {
-  currentSession('etcHosts');
-  const list = Array.isArray(entries)
-    ? entries
-    : Object.entries(entries).map(([ip, n]) => ({ ip, names: Array.isArray(n) ? n : [n] }));
-  const valid = validate(z.array(entrySchema), list, 'etcHosts');
-  const name = validate(
-    z.string().regex(/^[A-Za-z0-9_. -]+$/, 'letters, digits, _ . - and blanks'),
-    opts.name ?? 'hosts',
-    'etcHosts name',
-  );
-  const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  if (valid.length === 0) blockInFile('/etc/hosts', { name, state: 'absent', ...flag });
-  else blockInFile('/etc/hosts', { name, block: valid.map((e) => `${e.ip} ${e.names.join(' ')}\n`).join(''), ...flag });
+  return withContext('etcHosts', () => {
+    currentSession('etcHosts');
+    const list = Array.isArray(entries)
+      ? entries
+      : Object.entries(entries).map(([ip, n]) => ({ ip, names: Array.isArray(n) ? n : [n] }));
+    const valid = validate(z.array(entrySchema), list, 'etcHosts');
+    const name = validate(
+      z.string().regex(/^[A-Za-z0-9_. -]+$/, 'letters, digits, _ . - and blanks'),
+      opts.name ?? 'hosts',
+      'etcHosts name',
+    );
+    const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
+    if (valid.length === 0) blockInFile('/etc/hosts', { name, state: 'absent', ...flag });
+    else
+      blockInFile('/etc/hosts', { name, block: valid.map((e) => `${e.ip} ${e.names.join(' ')}\n`).join(''), ...flag });
+  });
 }
 
 /**
@@ -83,28 +86,30 @@ export interface SetHostnameOptions extends ChangeOptions {
  * hostname, each only when it differs.
  */
 export function setHostname(name?: string, opts: SetHostnameOptions = {}): void {
-  const s = currentSession('setHostname');
-  const host = validate(hostName, name ?? s.target.node.hostname, 'setHostname');
-  const short = host.split('.')[0]!;
-  const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  remoteFile('/etc/hostname', {
-    content: `${host}\n`,
-    owner: 'root',
-    group: 'root',
-    mode: '0644',
-    noVersioning: true,
-    ...flag,
-  });
-  lineInFile('/etc/hosts', {
-    regexp: '^127\\.0\\.1\\.1[ \t]',
-    line: `127.0.1.1 ${short === host ? host : `${host} ${short}`}`,
-    insertAfter: '^127\\.0\\.0\\.1[ \t]+localhost([ \t]|$)',
-    ...flag,
-  });
-  if (opts.apply !== false) {
-    execScript(`if [ "$(hostname)" != ${shQuote(host)} ]; then hostname ${shQuote(host)} && pallet_changed; fi`, {
-      changes: 'reported',
+  return withContext('setHostname', () => {
+    const s = currentSession('setHostname');
+    const host = validate(hostName, name ?? s.target.node.hostname, 'setHostname');
+    const short = host.split('.')[0]!;
+    const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
+    remoteFile('/etc/hostname', {
+      content: `${host}\n`,
+      owner: 'root',
+      group: 'root',
+      mode: '0644',
+      noVersioning: true,
       ...flag,
     });
-  }
+    lineInFile('/etc/hosts', {
+      regexp: '^127\\.0\\.1\\.1[ \t]',
+      line: `127.0.1.1 ${short === host ? host : `${host} ${short}`}`,
+      insertAfter: '^127\\.0\\.0\\.1[ \t]+localhost([ \t]|$)',
+      ...flag,
+    });
+    if (opts.apply !== false) {
+      execScript(`if [ "$(hostname)" != ${shQuote(host)} ]; then hostname ${shQuote(host)} && pallet_changed; fi`, {
+        changes: 'reported',
+        ...flag,
+      });
+    }
+  });
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { service } from '../actions/service.js';
-import { currentSession, handler } from '../plan/session.js';
+import { withContext, currentSession, handler } from '../plan/session.js';
 import { validate } from '../core/validate.js';
 
 /** A jail's settings (fail2ban's own names). */
@@ -93,19 +93,21 @@ export function fail2banJailLocal(settings: Fail2banSettings = {}): string {
 export const fail2banChangedFlag = 'fail2ban-config-changed';
 
 export function fail2ban(settings: Fail2banSettings = {}): void {
-  currentSession('fail2ban');
-  const content = fail2banJailLocal(settings);
-  const name = settings.service ?? 'fail2ban';
-  handler(fail2banChangedFlag, () => void service(name, { action: 'restart' }));
-  pkg('fail2ban');
-  remoteFile('/etc/fail2ban/jail.local', {
-    content,
-    owner: 'root',
-    group: 'root',
-    mode: '0644',
-    // The whole configuration with the new jail.local, in a copy: fail2ban-client -t reads a directory.
-    verify: `sh -c 'd=$(mktemp -d) && cp -a /etc/fail2ban/. "$d"/ && cp "$1" "$d/jail.local" && fail2ban-client -c "$d" -t >&2; rc=$?; rm -rf "$d"; exit $rc' fail2ban-check`,
-    flagOnChanged: fail2banChangedFlag,
+  return withContext('fail2ban', () => {
+    currentSession('fail2ban');
+    const content = fail2banJailLocal(settings);
+    const name = settings.service ?? 'fail2ban';
+    handler(fail2banChangedFlag, () => void service(name, { action: 'restart' }));
+    pkg('fail2ban');
+    remoteFile('/etc/fail2ban/jail.local', {
+      content,
+      owner: 'root',
+      group: 'root',
+      mode: '0644',
+      // The whole configuration with the new jail.local, in a copy: fail2ban-client -t reads a directory.
+      verify: `sh -c 'd=$(mktemp -d) && cp -a /etc/fail2ban/. "$d"/ && cp "$1" "$d/jail.local" && fail2ban-client -c "$d" -t >&2; rc=$?; rm -rf "$d"; exit $rc' fail2ban-check`,
+      flagOnChanged: fail2banChangedFlag,
+    });
+    service(name, { action: 'start' });
   });
-  service(name, { action: 'start' });
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { directory } from '../actions/file.js';
 import { lineInFile } from '../actions/line.js';
 import { defineAction } from '../plan/action.js';
-import { currentSession } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote } from '../script/quote.js';
@@ -132,26 +132,28 @@ function ereLiteral(s: string): string {
  * device is added or corrected (one line per device; others are kept), and it is mounted now when it is not.
  */
 export function mount(device: string, dir: string, opts: MountOptions = {}): void {
-  currentSession('mount');
-  const what = `mount '${device}'`;
-  validate(
-    z
-      .string()
-      .regex(
-        /^(\/\S+|UUID=[A-Za-z0-9-]+|LABEL=[A-Za-z0-9_.-]+|PARTUUID=[A-Za-z0-9-]+)$/,
-        'a device path, UUID=, LABEL= or PARTUUID=',
-      ),
-    device,
-    what,
-  );
-  validate(z.string().regex(/^\/[^\s]*$/, 'an absolute path without blanks'), dir, what);
-  const type = opts.type === undefined ? undefined : validate(fsType, opts.type, what);
-  const options = (opts.options ?? []).map((o) => validate(mountOption, o, what));
-  const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  directory(dir, { recursive: false });
-  if (opts.fstab !== false) {
-    const line = `${device} ${dir} ${type ?? 'auto'} ${options.length ? options.join(',') : 'defaults'} 0 ${opts.pass ?? 2}`;
-    lineInFile('/etc/fstab', { regexp: `^${ereLiteral(device)}[ \t]`, line, create: true, mode: '0644', ...flag });
-  }
-  if (opts.now !== false) mountNow(device, dir, { ...(type ? { type } : {}), options, ...flag });
+  return withContext('mount', () => {
+    currentSession('mount');
+    const what = `mount '${device}'`;
+    validate(
+      z
+        .string()
+        .regex(
+          /^(\/\S+|UUID=[A-Za-z0-9-]+|LABEL=[A-Za-z0-9_.-]+|PARTUUID=[A-Za-z0-9-]+)$/,
+          'a device path, UUID=, LABEL= or PARTUUID=',
+        ),
+      device,
+      what,
+    );
+    validate(z.string().regex(/^\/[^\s]*$/, 'an absolute path without blanks'), dir, what);
+    const type = opts.type === undefined ? undefined : validate(fsType, opts.type, what);
+    const options = (opts.options ?? []).map((o) => validate(mountOption, o, what));
+    const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
+    directory(dir, { recursive: false });
+    if (opts.fstab !== false) {
+      const line = `${device} ${dir} ${type ?? 'auto'} ${options.length ? options.join(',') : 'defaults'} 0 ${opts.pass ?? 2}`;
+      lineInFile('/etc/fstab', { regexp: `^${ereLiteral(device)}[ \t]`, line, create: true, mode: '0644', ...flag });
+    }
+    if (opts.now !== false) mountNow(device, dir, { ...(type ? { type } : {}), options, ...flag });
+  });
 }

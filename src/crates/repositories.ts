@@ -7,7 +7,7 @@ import { execScript } from '../actions/exec.js';
 import { packageManager } from '../actions/package/manager.js';
 import { packageSource } from '../actions/package/source/index.js';
 import { packageSourceChangedFlag } from '../actions/package/common.js';
-import { currentSession, planWhen, targetFlag } from '../plan/session.js';
+import { withContext, currentSession, planWhen, targetFlag } from '../plan/session.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
 
@@ -28,15 +28,17 @@ export interface BackportsOptions {
  * own (they have a low pin priority), so nothing else changes version.
  */
 export function addDebianBackports(opts: BackportsOptions = {}): void {
-  currentSession('addDebianBackports');
-  packageSource('debian-backports', {
-    apt: {
-      url: opts.url ?? 'http://deb.debian.org/debian',
-      release: opts.release ?? '{codename}-backports',
-      scopes: opts.scopes ?? ['main'],
-    },
+  return withContext('addDebianBackports', () => {
+    currentSession('addDebianBackports');
+    packageSource('debian-backports', {
+      apt: {
+        url: opts.url ?? 'http://deb.debian.org/debian',
+        release: opts.release ?? '{codename}-backports',
+        scopes: opts.scopes ?? ['main'],
+      },
+    });
+    if (opts.update !== false) planWhen(targetFlag(packageSourceChangedFlag), () => void packageManager('update'));
   });
-  if (opts.update !== false) planWhen(targetFlag(packageSourceChangedFlag), () => void packageManager('update'));
 }
 
 /**
@@ -44,15 +46,17 @@ export function addDebianBackports(opts: BackportsOptions = {}): void {
  * dl.fedoraproject.org, unless it is installed already. Checked at the script level (no RHEL node in the tests).
  */
 export function addEpel(opts: { version?: string | number } = {}): void {
-  currentSession('addEpel');
-  const v =
-    opts.version === undefined
-      ? undefined
-      : validate(z.union([z.string().regex(/^[0-9]+$/), z.number().int().positive()]), opts.version, 'addEpel');
-  const major = v === undefined ? '"$(rpm -E %rhel)"' : shQuote(String(v));
-  execScript(
-    `pallet_v=${major}; case $pallet_v in ''|*[!0-9]*) echo "addEpel: cannot tell the major version of this node (give version)" >&2; exit 1 ;; esac\n` +
-      'rpm -U --quiet "https://dl.fedoraproject.org/pub/epel/epel-release-latest-$pallet_v.noarch.rpm"',
-    { unless: 'rpm -q --quiet epel-release' },
-  );
+  return withContext('addEpel', () => {
+    currentSession('addEpel');
+    const v =
+      opts.version === undefined
+        ? undefined
+        : validate(z.union([z.string().regex(/^[0-9]+$/), z.number().int().positive()]), opts.version, 'addEpel');
+    const major = v === undefined ? '"$(rpm -E %rhel)"' : shQuote(String(v));
+    execScript(
+      `pallet_v=${major}; case $pallet_v in ''|*[!0-9]*) echo "addEpel: cannot tell the major version of this node (give version)" >&2; exit 1 ;; esac\n` +
+        'rpm -U --quiet "https://dl.fedoraproject.org/pub/epel/epel-release-latest-$pallet_v.noarch.rpm"',
+      { unless: 'rpm -q --quiet epel-release' },
+    );
+  });
 }

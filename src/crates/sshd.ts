@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { awkCommon, editScript } from '../actions/line.js';
 import { service } from '../actions/service.js';
 import { defineAction } from '../plan/action.js';
-import { currentSession, handler } from '../plan/session.js';
+import { withContext, currentSession, handler } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
@@ -98,14 +98,16 @@ const sshdEdit = defineAction<[file: string, settings: Array<[string, string]>, 
 });
 
 export function sshdConfig(settings: Record<string, string | number | boolean>, opts: SshdConfigOptions = {}): void {
-  currentSession('sshdConfig');
-  const entries = Object.entries(validate(z.record(keyword, value), settings, 'sshdConfig')).map(
-    ([k, v]) => [k, v === true ? 'yes' : v === false ? 'no' : String(v)] as [string, string],
-  );
-  const lower = entries.map(([k]) => k.toLowerCase());
-  const twice = lower.find((k, i) => lower.indexOf(k) !== i);
-  if (twice) throw new Error(`sshdConfig: ${twice} is given twice (keywords are case-insensitive)`);
-  const reload = opts.reload !== false;
-  if (reload) handler(sshdChangedFlag, () => void service(opts.service ?? 'ssh', { action: 'reload' }));
-  sshdEdit(opts.configFile ?? '/etc/ssh/sshd_config', entries, reload ? { flagOnChanged: sshdChangedFlag } : {});
+  return withContext('sshdConfig', () => {
+    currentSession('sshdConfig');
+    const entries = Object.entries(validate(z.record(keyword, value), settings, 'sshdConfig')).map(
+      ([k, v]) => [k, v === true ? 'yes' : v === false ? 'no' : String(v)] as [string, string],
+    );
+    const lower = entries.map(([k]) => k.toLowerCase());
+    const twice = lower.find((k, i) => lower.indexOf(k) !== i);
+    if (twice) throw new Error(`sshdConfig: ${twice} is given twice (keywords are case-insensitive)`);
+    const reload = opts.reload !== false;
+    if (reload) handler(sshdChangedFlag, () => void service(opts.service ?? 'ssh', { action: 'reload' }));
+    sshdEdit(opts.configFile ?? '/etc/ssh/sshd_config', entries, reload ? { flagOnChanged: sshdChangedFlag } : {});
+  });
 }

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { remoteFile } from '../actions/remote-file.js';
 import { defineAction } from '../plan/action.js';
-import { currentSession, getSettings, updateSettings, type SettingsOptions } from '../plan/session.js';
+import { withContext, currentSession, getSettings, updateSettings, type SettingsOptions } from '../plan/session.js';
 import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';
@@ -245,18 +245,20 @@ const sudoersAction = defineAction<[spec: SudoersSpec, opts?: SudoersOptions], S
 export function sudoers(spec: SudoersSpec, opts?: SudoersOptions): void;
 export function sudoers(username: string): void;
 export function sudoers(spec: SudoersSpec | string, opts: SudoersOptions = {}): void {
-  currentSession('sudoers');
-  if (typeof spec !== 'string') {
-    sudoersAction(spec, opts);
-    return;
-  }
-  const user = validate(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name'), spec, 'sudoers');
-  remoteFile(`/etc/sudoers.d/pallet-${user.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
-    content: `Defaults:${user} env_keep += "SSH_AUTH_SOCK"\n${user} ALL=(ALL) NOPASSWD: ALL\n`,
-    owner: 'root',
-    group: 'root',
-    mode: '0440',
-    verify: 'visudo -c -q -f',
+  return withContext('sudoers', () => {
+    currentSession('sudoers');
+    if (typeof spec !== 'string') {
+      sudoersAction(spec, opts);
+      return;
+    }
+    const user = validate(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name'), spec, 'sudoers');
+    remoteFile(`/etc/sudoers.d/pallet-${user.replace(/[^A-Za-z0-9_-]/g, '_')}`, {
+      content: `Defaults:${user} env_keep += "SSH_AUTH_SOCK"\n${user} ALL=(ALL) NOPASSWD: ALL\n`,
+      owner: 'root',
+      group: 'root',
+      mode: '0440',
+      verify: 'visudo -c -q -f',
+    });
   });
 }
 

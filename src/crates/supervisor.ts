@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { service, type ServiceAction } from '../actions/service.js';
 import { defineAction } from '../plan/action.js';
-import { currentSession } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
@@ -148,19 +148,21 @@ export function serviceSupervisor(
   settings: SupervisorSettings,
   opts: { action?: ServiceAction } & ChangeOptions = {},
 ): void {
-  currentSession('serviceSupervisor');
-  const s = validate(supervisorSchema, settings, 'serviceSupervisor') as SupervisorSettings;
-  const action = opts.action ?? 'start';
-  const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  if (s.supervisor === 'nohup') {
-    if (!s.nohup) throw new Error(`serviceSupervisor '${s.serviceName}': supervisor nohup needs nohup: { run }`);
-    if (action === 'enable' || action === 'disable' || action === 'reload') {
-      throw new Error(
-        `serviceSupervisor '${s.serviceName}': nohup services cannot ${action}; start, stop or restart them`,
-      );
+  return withContext('serviceSupervisor', () => {
+    currentSession('serviceSupervisor');
+    const s = validate(supervisorSchema, settings, 'serviceSupervisor') as SupervisorSettings;
+    const action = opts.action ?? 'start';
+    const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
+    if (s.supervisor === 'nohup') {
+      if (!s.nohup) throw new Error(`serviceSupervisor '${s.serviceName}': supervisor nohup needs nohup: { run }`);
+      if (action === 'enable' || action === 'disable' || action === 'reload') {
+        throw new Error(
+          `serviceSupervisor '${s.serviceName}': nohup services cannot ${action}; start, stop or restart them`,
+        );
+      }
+      nohupService(s.serviceName, { ...s.nohup, action, ...flag });
+      return;
     }
-    nohupService(s.serviceName, { ...s.nohup, action, ...flag });
-    return;
-  }
-  service(s.serviceName, { action, serviceImpl: s.supervisor === 'initd' ? 'sysvinit' : 'systemd', ...flag });
+    service(s.serviceName, { action, serviceImpl: s.supervisor === 'initd' ? 'sysvinit' : 'systemd', ...flag });
+  });
 }

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
-import { currentSession } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
 import { validate } from '../core/validate.js';
 
 export interface UnattendedUpgradesSettings {
@@ -71,19 +71,21 @@ export function unattendedUpgradesPolicy(settings: UnattendedUpgradesSettings = 
 }
 
 export function unattendedUpgrades(settings: UnattendedUpgradesSettings = {}): void {
-  currentSession('unattendedUpgrades');
-  const policy = unattendedUpgradesPolicy(settings);
-  const days = settings.interval ?? 1;
-  pkg('unattended-upgrades');
-  const file = {
-    owner: 'root',
-    group: 'root',
-    mode: '0644',
-    verify: `sh -c 'apt-config dump -c "$1" > /dev/null' apt-config`,
-  } as const;
-  remoteFile('/etc/apt/apt.conf.d/20auto-upgrades', {
-    ...file,
-    content: `APT::Periodic::Update-Package-Lists "${days}";\nAPT::Periodic::Unattended-Upgrade "${days}";\n`,
+  return withContext('unattendedUpgrades', () => {
+    currentSession('unattendedUpgrades');
+    const policy = unattendedUpgradesPolicy(settings);
+    const days = settings.interval ?? 1;
+    pkg('unattended-upgrades');
+    const file = {
+      owner: 'root',
+      group: 'root',
+      mode: '0644',
+      verify: `sh -c 'apt-config dump -c "$1" > /dev/null' apt-config`,
+    } as const;
+    remoteFile('/etc/apt/apt.conf.d/20auto-upgrades', {
+      ...file,
+      content: `APT::Periodic::Update-Package-Lists "${days}";\nAPT::Periodic::Unattended-Upgrade "${days}";\n`,
+    });
+    remoteFile('/etc/apt/apt.conf.d/52pallet-unattended-upgrades', { ...file, content: policy });
   });
-  remoteFile('/etc/apt/apt.conf.d/52pallet-unattended-upgrades', { ...file, content: policy });
 }

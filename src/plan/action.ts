@@ -75,9 +75,11 @@ export class DeferredArgs {
 
 /**
  * Define an action from its description. The returned function records a call
- * with the given arguments (validated by `parse`) in the current scope.
+ * with the given arguments (validated by `parse`) in the current scope. Every
+ * recorded action is defined this way; `V` is the type of its node value (what
+ * `run` returns for actions that run on the controller; a script's output otherwise).
  */
-export function defineAction<P extends unknown[], A>(
+export function defineAction<P extends unknown[], A, V = ScriptValue>(
   def: ActionDef<A> & {
     parse: (...params: P) => A;
     /**
@@ -87,7 +89,7 @@ export function defineAction<P extends unknown[], A>(
      */
     optionsParam?: number;
   },
-): (...params: P) => NodeValue<ScriptValue> {
+): (...params: P) => NodeValue<V> {
   const { parse, summary, preview, optionsParam, ...rest } = def;
   const anyParse = parse as unknown as (...params: unknown[]) => A;
   const action: ActionDef<A | DeferredArgs> = {
@@ -113,8 +115,8 @@ export function defineAction<P extends unknown[], A>(
     if (hasDeferred(params)) {
       // Validate what is known now (functions stand in as strings); the real check runs at execution time.
       anyParse(...(mapDeferred(params, () => '(deferred)') as unknown[]));
-      return recordAction<A | DeferredArgs>(action, new DeferredArgs(params, anyParse), options);
+      return recordAction<A | DeferredArgs, V>(action, new DeferredArgs(params, anyParse), options);
     }
-    return recordAction<A | DeferredArgs>(action, anyParse(...params), options);
+    return recordAction<A | DeferredArgs, V>(action, anyParse(...params), options);
   };
 }

@@ -309,7 +309,7 @@ test('directories, files, links, fifos, sed, remoteDirectory', async () => {
   mkdirSync(join(src, 'app-1.0/bin'), { recursive: true });
   writeFileSync(join(src, 'app-1.0/bin/run'), '#!/bin/sh\necho run\n');
   execFileSync('tar', ['-C', src, '-czf', join(dir, 'app.tgz'), 'app-1.0']);
-  await twice(
+  const first = await twice(
     () => {
       directory('/srv/a/b', { owner: 'nobody', mode: '0750' });
       directories(['/srv/c', '/srv/d'], { mode: '0700' });
@@ -331,6 +331,7 @@ test('directories, files, links, fifos, sed, remoteDirectory', async () => {
       assert.equal(sh('stat -c %U /opt/app/bin/run').trim(), 'nobody');
     },
   );
+  assert.equal(actionsOf(first).filter((a) => a.context.includes('remoteDirectory')).length, 4);
   await twice(
     () => {
       directory('/srv/d', { action: 'delete' });
@@ -477,7 +478,7 @@ test('rsyncDirectory copies a controller directory with host keys checked', asyn
   mkdirSync(join(tree, 'css'), { recursive: true });
   writeFileSync(join(tree, 'index.html'), '<h1>hi</h1>\n');
   writeFileSync(join(tree, 'css/site.css'), 'h1{}\n');
-  await twice(
+  const first = await twice(
     () => {
       pkg('rsync');
       rsyncDirectory(tree, '/srv/site');
@@ -487,6 +488,13 @@ test('rsyncDirectory copies a controller directory with host keys checked', asyn
       assert.equal(sh('cat /srv/site/css/site.css'), 'h1{}\n');
     },
     [/^pkg rsync/],
+  );
+  // A composite is a named plan function: its name is in the context of the actions it records.
+  assert.deepEqual(
+    actionsOf(first)
+      .filter((a) => a.context.includes('rsyncDirectory'))
+      .map((a) => a.summary.split(' ')[0]),
+    ['directory', 'rsync'],
   );
 });
 
