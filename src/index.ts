@@ -45,6 +45,13 @@ export {
   withActionOptions,
   withActionValues,
   asAction,
+  scheduleInPrePhase,
+  scheduleInPostPhase,
+  type ScriptValue,
+  type PlanState,
+  type HostState,
+} from './plan/session.js';
+export {
   target,
   targetNode,
   targetName,
@@ -54,9 +61,6 @@ export {
   osFamily,
   osVersion,
   packager,
-  facts,
-  nodeFacts,
-  nodeVars,
   adminUser,
   targets,
   targetsInGroup,
@@ -64,23 +68,19 @@ export {
   targetsWithRole,
   nodesWithRole,
   onOneNode,
+} from './plan/accessors.js';
+export {
+  facts,
+  nodeFacts,
+  nodeVars,
   assocSettings,
   getSettings,
   getNodeSettings,
   updateSettings,
   getEnvironment,
-  targetFlag,
-  anyTargetFlag,
-  targetFlagValue,
-  handler,
-  scheduleInPrePhase,
-  scheduleInPostPhase,
-  type FlagCondition,
-  type ScriptValue,
-  type PlanState,
-  type HostState,
   type SettingsOptions,
-} from './plan/session.js';
+} from './plan/settings.js';
+export { targetFlag, anyTargetFlag, targetFlagValue, handler, type FlagCondition } from './plan/flags.js';
 export type { Facts, NetworkInterface, DefaultAddress, MountFact } from './script/facts.js';
 export type {
   ActionDef,

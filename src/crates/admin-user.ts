@@ -13,7 +13,7 @@ import { sshDir, sshFileAttrs } from './ssh-key.js';
 import { user } from '../actions/user.js';
 import { defineAction } from '../plan/action.js';
 import { planFn } from '../plan/plan-fn.js';
-import { adminUser } from '../plan/session.js';
+import { adminUser } from '../plan/accessors.js';
 import { shQuote } from '../script/quote.js';
 import { mutation } from '../script/check.js';
 import { serverSpec, type PhaseFn, type ServerSpec } from '../model/specs.js';

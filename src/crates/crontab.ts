@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { remoteFile } from '../actions/remote-file.js';
-import { currentSession, getSettings, updateSettings, type SettingsOptions } from '../plan/session.js';
+import { currentSession } from '../plan/session.js';
+import { getSettings, updateSettings, type SettingsOptions } from '../plan/settings.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote, writeBytes } from '../script/quote.js';

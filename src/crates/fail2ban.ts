@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { service } from '../actions/service.js';
-import { withContext, currentSession, handler } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
+import { handler } from '../plan/flags.js';
 import { validate } from '../core/validate.js';
 
 /** A jail's settings (fail2ban's own names). */

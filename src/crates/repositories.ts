@@ -7,7 +7,8 @@ import { execScript } from '../actions/exec.js';
 import { packageManager } from '../actions/package/manager.js';
 import { packageSource } from '../actions/package/source/index.js';
 import { packageSourceChangedFlag } from '../actions/package/common.js';
-import { withContext, currentSession, planWhen, targetFlag } from '../plan/session.js';
+import { withContext, currentSession, planWhen } from '../plan/session.js';
+import { targetFlag } from '../plan/flags.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
 

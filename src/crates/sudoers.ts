@@ -16,7 +16,8 @@
 import { z } from 'zod';
 import { remoteFile } from '../actions/remote-file.js';
 import { defineAction } from '../plan/action.js';
-import { withContext, currentSession, getSettings, updateSettings, type SettingsOptions } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
+import { getSettings, updateSettings, type SettingsOptions } from '../plan/settings.js';
 import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';

@@ -9,14 +9,9 @@ import { z } from 'zod';
 import { PlanError } from '../core/errors.js';
 import { lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';
-import {
-  currentSession,
-  getSettings,
-  osFamily,
-  updateSettings,
-  withContext,
-  type SettingsOptions,
-} from '../plan/session.js';
+import { currentSession, withContext } from '../plan/session.js';
+import { getSettings, updateSettings, type SettingsOptions } from '../plan/settings.js';
+import { osFamily } from '../plan/accessors.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { serverSpec, type ServerSpec } from '../model/specs.js';

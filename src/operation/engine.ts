@@ -16,13 +16,10 @@
 import { PlanError, SpecError } from '../core/errors.js';
 import { execScript } from '../actions/exec.js';
 import { shapeScope } from '../plan/plan-fn.js';
+import { assocSettings, factsFacility, updateSettings } from '../plan/settings.js';
 import {
-  assocSettings,
   emptyPlanState,
-  factsFacility,
   FactsNeeded,
-  target as currentTarget,
-  updateSettings,
   mergePlanStates,
   newCheckTrack,
   phaseItems,
@@ -32,6 +29,7 @@ import {
   type PlanState,
   type Session,
 } from '../plan/session.js';
+import { target as currentTarget } from '../plan/accessors.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
 import { detectedOs, factsProbeScript, parseFacts, type Facts } from '../script/facts.js';
 import { packagerForOs, type DetectedOs } from '../script/os.js';

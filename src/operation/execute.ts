@@ -9,16 +9,8 @@
  */
 import { isPlainObject } from '../core/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
-import {
-  conditionFlags,
-  conditionName,
-  hostFlags,
-  newCheckTrack,
-  recordFlags,
-  runInSession,
-  type ScriptValue,
-  type Session,
-} from '../plan/session.js';
+import { conditionFlags, conditionName, hostFlags, recordFlags } from '../plan/flags.js';
+import { newCheckTrack, runInSession, type ScriptValue, type Session } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
 import {

@@ -9,10 +9,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { NodeValueError, PlanError } from '../core/errors.js';
-import { deepMerge, isPlainObject } from '../core/merge.js';
-import type { Facts } from '../script/facts.js';
+import { deepMerge } from '../core/merge.js';
 import type { Target } from '../model/specs.js';
-import type { Node } from '../core/types.js';
 import type { User } from '../core/user.js';
 import type { ActionCall, ActionDef, ActionOptions, PlanItem, WhenBlock } from './types.js';
 
@@ -34,7 +32,7 @@ export function emptyPlanState(): PlanState {
   return { host: {} };
 }
 
-function emptyHost(): HostState {
+export function emptyHost(): HostState {
   return { settings: {}, flags: [], flagValues: {} };
 }
 
@@ -327,328 +325,6 @@ export function withActionValues<const V extends ReadonlyArray<NodeValue<unknown
   );
 }
 
-// ---------------------------------------------------------------------------
-// Accessors
-
-/** The current target: its node and merged group spec. */
-export function target(): Target {
-  return currentSession('target').target;
-}
-export function targetNode(): Node {
-  return currentSession('targetNode').target.node;
-}
-export function targetName(): string {
-  return currentSession('targetName').target.node.hostname;
-}
-export function targetId(): string {
-  return currentSession('targetId').target.node.id;
-}
-export function targetIp(): string {
-  return currentSession('targetIp').target.node.primaryIp;
-}
-export function groupName(): string {
-  return currentSession('groupName').target.spec.groupName;
-}
-export function osFamily(): string | undefined {
-  return currentSession('osFamily').os.osFamily;
-}
-export function osVersion(): string | undefined {
-  return currentSession('osVersion').os.osVersion;
-}
-export function packager(): string | undefined {
-  return currentSession('packager').os.packager;
-}
-/** The admin user (not the login user of bootstrap). */
-export function adminUser(): User {
-  return currentSession('adminUser').user;
-}
-/** Every target of the operation. */
-export function targets(): ReadonlyArray<Target> {
-  return currentSession('targets').targets;
-}
-function inGroup(t: Target, g: string): boolean {
-  return t.spec.groupName === g || t.groupNames.includes(g);
-}
-/** Targets in group `g` (default: the current target's group). */
-export function targetsInGroup(g?: string): Target[] {
-  const s = currentSession('targetsInGroup');
-  const name = g ?? s.target.spec.groupName;
-  return s.targets.filter((t) => inGroup(t, name));
-}
-export function nodesInGroup(g?: string): Node[] {
-  return targetsInGroup(g).map((t) => t.node);
-}
-export function targetsWithRole(role: string): Target[] {
-  return currentSession('targetsWithRole').targets.filter((t) => t.spec.roles.includes(role));
-}
-export function nodesWithRole(role: string): Node[] {
-  return targetsWithRole(role).map((t) => t.node);
-}
-
-/**
- * Run `body` on one node only: the first (by id) of the nodes that have every
- * one of `roles`.
- */
-export function onOneNode<T>(roles: string | string[], body: () => T): T | undefined {
-  const s = currentSession('onOneNode');
-  const list = typeof roles === 'string' ? [roles] : roles;
-  const candidates = s.targets
-    .filter((t) => list.every((r) => t.spec.roles.includes(r)))
-    .map((t) => t.node.id)
-    .sort();
-  if (candidates[0] === s.target.node.id) return body();
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Settings, environment, flags
-
-function hostOf(ps: PlanState, nodeId: string): HostState | undefined {
-  return ps.host[nodeId];
-}
-
-function writableHost(s: Session): HostState {
-  const id = s.target.node.id;
-  return (s.delta.host[id] ??= emptyHost());
-}
-
-export interface SettingsOptions {
-  instanceId?: string;
-}
-
-/**
- * Merge `values` into the settings of `facility` for the current target.
- * Settings written in the `settings` phase are visible to every node's later
- * phases; other writes become visible to other nodes after the current phase.
- */
-export function assocSettings(facility: string, values: Record<string, unknown>, opts: SettingsOptions = {}): void {
-  const s = currentSession('assocSettings');
-  const host = writableHost(s);
-  const inst = opts.instanceId ?? 'default';
-  const fac = (host.settings[facility] ??= {});
-  fac[inst] = deepMerge(fac[inst] ?? {}, values);
-}
-
-function readSettings(s: Session, nodeId: string, facility: string, inst: string): Record<string, unknown> | undefined {
-  const base = hostOf(s.planState, nodeId)?.settings[facility]?.[inst];
-  const own = hostOf(s.delta, nodeId)?.settings[facility]?.[inst];
-  if (base === undefined) return own;
-  if (own === undefined) return base;
-  return deepMerge(base, own);
-}
-
-/** The settings of `facility` for the current target, or `opts.default`. */
-export function getSettings<T extends Record<string, unknown> = Record<string, unknown>>(
-  facility: string,
-  opts: SettingsOptions & { default?: T } = {},
-): T | undefined {
-  const s = currentSession('getSettings');
-  return (readSettings(s, s.target.node.id, facility, opts.instanceId ?? 'default') as T | undefined) ?? opts.default;
-}
-
-/** The settings of `facility` for another node (e.g. a db node's, from an app node). */
-export function getNodeSettings<T extends Record<string, unknown> = Record<string, unknown>>(
-  node: Node | Target | string,
-  facility: string,
-  opts: SettingsOptions & { default?: T } = {},
-): T | undefined {
-  const s = currentSession('getNodeSettings');
-  const id = typeof node === 'string' ? node : 'node' in node ? node.node.id : node.id;
-  return (readSettings(s, id, facility, opts.instanceId ?? 'default') as T | undefined) ?? opts.default;
-}
-
-/** Replace the settings of `facility` with `f(current)`. */
-export function updateSettings(
-  facility: string,
-  f: (current: Record<string, unknown>) => Record<string, unknown>,
-  opts: SettingsOptions = {},
-): void {
-  const s = currentSession('updateSettings');
-  const inst = opts.instanceId ?? 'default';
-  const next = f(readSettings(s, s.target.node.id, facility, inst) ?? {});
-  const host = writableHost(s);
-  const fac = (host.settings[facility] ??= {});
-  fac[inst] = next;
-}
-
-/** Every settings facility of the current node (its default instance), for template contexts. */
-export function settingsSnapshot(): Record<string, Record<string, unknown>> {
-  const s = currentSession('settingsSnapshot');
-  const id = s.target.node.id;
-  const names = new Set([
-    ...Object.keys(hostOf(s.planState, id)?.settings ?? {}),
-    ...Object.keys(hostOf(s.delta, id)?.settings ?? {}),
-  ]);
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const n of names) {
-    if (n.startsWith('pallet/')) continue;
-    const v = readSettings(s, id, n, 'default');
-    if (v) out[n] = v;
-  }
-  return out;
-}
-
-/** The current node's variables from its inventory (an Ansible inventory's host and group vars; `{}` when none). */
-export function nodeVars<T extends Record<string, unknown> = Record<string, unknown>>(): T {
-  return (currentSession('nodeVars').target.node.vars ?? {}) as T;
-}
-
-/** Where the probe's facts are kept: the host settings facility of each node. */
-export const factsFacility = 'pallet/facts';
-
-function factsFor(s: Session, nodeId: string, what: string): Facts {
-  const f = readSettings(s, nodeId, factsFacility, 'default');
-  if (f) return f as unknown as Facts;
-  if (s.factsOnDemand?.has(nodeId)) throw new FactsNeeded(nodeId);
-  throw new PlanError(
-    `${what}: no facts for node '${nodeId}': the operation did not run the probe (it ran with osDetect: false, ` +
-      "or the node was not a target). Run with osDetect: true or 'auto' (the default), or give facts to explain with --facts.",
-  );
-}
-
-/**
- * What the probe found on the current node, at plan time: OS, kernel, CPUs, memory, init system, network
- * interfaces and default addresses, mounts (see `Facts`). Unknown values are `undefined`. The probe runs at most
- * once per node per operation, with OS detection, in the same round trip: first, for a node whose OS is not given;
- * when a plan first reads its facts (this, `nodeFacts`, a Jinja template), for a node whose OS is given.
- * `osDetect: false` skips it, and then this throws.
- *
- * @example
- * const workers = facts().cpuCount ?? 1;
- * remoteFile('/etc/nginx/nginx.conf', { template: 'templates/nginx.conf.j2', values: { workers } });
- */
-export function facts(): Facts {
-  const s = currentSession('facts');
-  return factsFor(s, s.target.node.id, 'facts()');
-}
-
-/** The facts of another target of the operation (for example a database node's default address). */
-export function nodeFacts(node: Node | Target | string): Facts {
-  const s = currentSession('nodeFacts');
-  const id = typeof node === 'string' ? node : 'node' in node ? node.node.id : node.id;
-  return factsFor(s, id, 'nodeFacts()');
-}
-
-/**
- * A value from the operation's environment, by a dotted path or a list of
- * keys. Without a default, a missing value throws.
- */
-export function getEnvironment<T = unknown>(path: string | ReadonlyArray<string>, ...dflt: [] | [T]): T {
-  const s = currentSession('getEnvironment');
-  const keys = typeof path === 'string' ? path.split('.') : [...path];
-  let v: unknown = s.environment;
-  for (const k of keys) {
-    if (isPlainObject(v) && k in v) v = v[k];
-    else {
-      if (dflt.length) return dflt[0] as T;
-      throw new PlanError(
-        `Could not find '${keys.join('.')}' in the environment. Pass it with lift/converge { environment: {...} } ` +
-          'or give getEnvironment a default.',
-        { node: s.target.node.id, phase: s.phase, action: 'getEnvironment' },
-      );
-    }
-  }
-  return v as T;
-}
-
-/** A plan-time error for a flag name that is not allowed (flag names travel through shell and files). */
-export function checkFlagName(flag: unknown, what: string): string {
-  if (typeof flag === 'string' && /^[A-Za-z0-9_.-]+$/.test(flag) && flag !== '.' && flag !== '..') return flag;
-  const s = currentSession(what);
-  throw new PlanError(
-    `${what}: the flag name ${JSON.stringify(flag)} is not allowed: give a literal string of letters, digits, _ . - (for example 'restart-ssh').`,
-    { node: s.target.node.id, phase: s.phase, action: what },
-  );
-}
-
-/** A condition on target flags: the executor decides it on the node, in the batch, when it can. */
-export type FlagCondition = (() => boolean) & { conditionName: string; flags: string[] };
-
-/**
- * A predicate, evaluated at execution time, that is true when `flag` has been
- * set on the current target (by `flagOnChanged`, `pallet_set_flag`, ...) in this
- * operation. Use it as a `planWhen` condition: when the flag is set in the same
- * phase, the condition is decided on the node, in the same round trip.
- */
-export function targetFlag(flag: string): FlagCondition {
-  return anyTargetFlag([flag], 'targetFlag');
-}
-
-/** True when any of `flags` is set on the current target (see `targetFlag`). */
-export function anyTargetFlag(flags: string[], what = 'anyTargetFlag'): FlagCondition {
-  currentSession(what);
-  if (flags.length === 0) throw new PlanError(`${what}: give at least one flag name`, { action: what });
-  const test = () => {
-    const s = currentSession(what);
-    const have = hostFlags(s);
-    const set = flags.filter((flag) => have.includes(flag));
-    // Check mode: a flag set by a check run would be set by a real one.
-    for (const flag of set) {
-      const from = s.check?.flagFrom.get(flag);
-      if (from) s.check!.touched.push(`flag '${flag}' would be set by ${from}`);
-    }
-    // Check mode: a flag that is not set, but may be by an action check mode could not decide.
-    if (!set.length)
-      for (const flag of flags) {
-        const may = s.check?.flagMay.get(flag);
-        if (may) s.check!.touched.push(`flag '${flag}' may be set by ${may}`);
-      }
-    return set.length > 0;
-  };
-  const name =
-    flags.length === 1
-      ? `targetFlag(${JSON.stringify(flags[0])})`
-      : `anyTargetFlag(${flags.map((f) => JSON.stringify(f)).join(', ')})`;
-  return Object.assign(test, { conditionName: name, flags: [...flags] });
-}
-
-/** The flags a condition tests, when it is a flag condition (`targetFlag`, `anyTargetFlag`). */
-export function conditionFlags(cond: unknown): string[] | undefined {
-  const f = (cond as { flags?: unknown } | undefined)?.flags;
-  return typeof cond === 'function' && Array.isArray(f) && f.every((x) => typeof x === 'string')
-    ? (f as string[])
-    : undefined;
-}
-
-/**
- * Declare a handler: `body` runs once, at the end of the phase, only if one of
- * `flags` was set (typically by actions given `flagOnChanged: <flag>`). It is
- * decided on the node in the phase's last round trip, like
- * `planWhen(targetFlag(flag), body)` placed last. Declaring the same flags again
- * in the phase (a crate used twice) keeps the first declaration. Returns the
- * first flag, to pass as `flagOnChanged`.
- *
- *     const restartSsh = handler('restart-ssh', () => service('ssh', { action: 'restart' }));
- *     lineInFile('/etc/ssh/sshd_config', { regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', flagOnChanged: restartSsh });
- */
-export function handler(flags: string | string[], body: () => void): string {
-  const s = currentSession('handler');
-  const list = typeof flags === 'string' ? [flags] : [...flags];
-  const names = list.map((f) => checkFlagName(f, 'handler'));
-  if (!s.handlers) {
-    throw new PlanError('handler can only be declared in a phase run by lift, converge or explainPlan.', {
-      node: s.target.node.id,
-      phase: s.phase,
-      action: 'handler',
-    });
-  }
-  const cond = anyTargetFlag(names, 'handler');
-  if (!s.handlers.some((h) => conditionName(h.cond) === cond.conditionName)) {
-    const block: WhenBlock = {
-      type: 'when',
-      id: s.nextId(),
-      cond,
-      negate: false,
-      then: [],
-      context: [...s.context, `handler ${names.join(', ')}`],
-      options: { ...s.options },
-    };
-    s.handlers.push(block);
-    store.run({ ...s, scope: block.then, context: block.context }, body);
-  }
-  return names[0]!;
-}
-
 /** The items of a phase as they run: the pre-phase actions, its own in order, the post-phase actions, then its handlers. */
 export function phaseItems(s: Session, shape: (items: ReadonlyArray<PlanItem>) => PlanItem[]): PlanItem[] {
   return [
@@ -685,28 +361,23 @@ export function scheduleInPostPhase<T>(body: () => T): T {
   return schedule('postPhase', 'scheduleInPostPhase', body);
 }
 
-/** The flags set on the session's target so far in this operation (earlier phases and this one). */
-export function hostFlags(s: Session): string[] {
+/** A plan-time error for a flag name that is not allowed (flag names travel through shell and files). */
+export function checkFlagName(flag: unknown, what: string): string {
+  if (typeof flag === 'string' && /^[A-Za-z0-9_.-]+$/.test(flag) && flag !== '.' && flag !== '..') return flag;
+  const s = currentSession(what);
+  throw new PlanError(
+    `${what}: the flag name ${JSON.stringify(flag)} is not allowed: give a literal string of letters, digits, _ . - (for example 'restart-ssh').`,
+    { node: s.target.node.id, phase: s.phase, action: what },
+  );
+}
+
+/** The plan state of one node, if any. */
+export function hostOf(ps: PlanState, nodeId: string): HostState | undefined {
+  return ps.host[nodeId];
+}
+
+/** The current target's part of this phase's new plan state. */
+export function writableHost(s: Session): HostState {
   const id = s.target.node.id;
-  return [...new Set([...(hostOf(s.planState, id)?.flags ?? []), ...(hostOf(s.delta, id)?.flags ?? [])])];
-}
-
-/** The name a condition function carries (`targetFlag` names its flag), if any. */
-export function conditionName(cond: unknown): string | undefined {
-  const n = (cond as { conditionName?: unknown } | undefined)?.conditionName;
-  return typeof n === 'string' ? n : undefined;
-}
-
-/** The value set for `flag` on the current target by an earlier phase (`pallet_set_value`). */
-export function targetFlagValue(flag: string): string | undefined {
-  const s = currentSession('targetFlagValue');
-  const id = s.target.node.id;
-  return hostOf(s.delta, id)?.flagValues[flag] ?? hostOf(s.planState, id)?.flagValues[flag];
-}
-
-/** Record flags and values reported by an action (called by the executor). */
-export function recordFlags(s: Session, flags: string[], values: Record<string, string>): void {
-  const host = writableHost(s);
-  for (const f of flags) if (!host.flags.includes(f)) host.flags.push(f);
-  Object.assign(host.flagValues, values);
+  return (s.delta.host[id] ??= emptyHost());
 }

@@ -8,15 +8,9 @@ import { isPalletError, PlanError } from '../core/errors.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../core/secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
-import {
-  conditionFlags,
-  conditionName,
-  emptyPlanState,
-  factsFacility,
-  phaseItems,
-  runInSession,
-  type Session,
-} from '../plan/session.js';
+import { conditionFlags, conditionName } from '../plan/flags.js';
+import { emptyPlanState, phaseItems, runInSession, type Session } from '../plan/session.js';
+import { factsFacility } from '../plan/settings.js';
 import type { PlanItem } from '../plan/types.js';
 import type { Facts } from '../script/facts.js';
 import { packagerForOs } from '../script/os.js';

@@ -20,7 +20,8 @@ import {
   withActionValues,
 } from '../../src/index.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { conditionFlags, emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
+import { conditionFlags } from '../../src/plan/flags.js';
+import { emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { groupSpec } from '../../src/model/specs.js';
 
