@@ -11,7 +11,7 @@ import { ensureAttrs } from '../script/fs.js';
 import { validate } from '../core/validate.js';
 import { checkPath } from './arguments.js';
 import { directory } from './file.js';
-import { remoteFile, stateRoot } from './remote-file.js';
+import { remoteFile } from './remote-file.js';
 
 export interface RemoteDirectoryOptions extends ChangeOptions {
   url?: string;
@@ -118,7 +118,7 @@ function unpackInto(path: string, opts: RemoteDirectoryOptions): void {
     `remoteDirectory '${path}'`,
   ) as RemoteDirectoryOptions;
   const s = currentSession('remoteDirectory');
-  const root = stateRoot(s);
+  const root = s.stateRoot;
   const archive = `${root}/archives${path.startsWith('/') ? path : `/${path}`}.archive`;
   directory(path, { ...(o.owner ? { owner: o.owner } : {}), ...(o.group ? { group: o.group } : {}), recursive: false });
   directory(archive.slice(0, archive.lastIndexOf('/')), { mode: '0700' });

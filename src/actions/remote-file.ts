@@ -15,11 +15,13 @@
  *   `noVersioning` keeps no state.
  * - Owner, group and mode are re-applied when they drift, even if the content
  *   is unchanged (the original did not).
+ *
+ * Why this file is long: one action with six content sources, versioning in the state root, verify, attributes, links and
+ * check mode; they share one staged-file script, which is only readable whole.
  */
 import { createHash } from 'node:crypto';
 import type { ChangeOptions } from '../plan/types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
@@ -202,14 +204,6 @@ function templateFile(path: string, variants: ReadonlyArray<string | undefined>)
   return found;
 }
 
-/** The admin user's stateRoot; else /var/lib/pallet, or ~/.local/state/pallet for this machine as a non-root user. */
-export function stateRoot(ctx: Pick<ScriptContext, 'user' | 'target'>): string {
-  if (ctx.user.stateRoot) return ctx.user.stateRoot;
-  if (ctx.target.node.transport === 'local' && process.getuid && process.getuid() !== 0)
-    return join(homedir(), '.local', 'state', 'pallet');
-  return '/var/lib/pallet';
-}
-
 /** The content of a `template` source, rendered for this node. */
 function rendered(a: RemoteFileArgs, ctx: ScriptContext): string | undefined {
   if (a.opts.template === undefined) return undefined;
@@ -321,7 +315,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   const o = a.opts;
   const p = shQuote(a.path);
   const versioned = !o.noVersioning && o.link === undefined;
-  const state = a.path.startsWith('/') ? `${stateRoot(ctx)}${a.path}` : `${stateRoot(ctx)}/relative/${a.path}`;
+  const state = a.path.startsWith('/') ? `${ctx.stateRoot}${a.path}` : `${ctx.stateRoot}/relative/${a.path}`;
   const st = shQuote(state);
   if (o.action === 'delete') {
     return [
@@ -428,7 +422,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   }
   const stateDir = shQuote(posix.dirname(state));
   // State files are private: 0600 files in 0700 directories (umask 077 in a subshell).
-  const privateDirs = `[ -d ${stateDir} ] || mkdir -p ${stateDir} || exit 1; chmod 700 ${shQuote(stateRoot(ctx))} || exit 1`;
+  const privateDirs = `[ -d ${stateDir} ] || mkdir -p ${stateDir} || exit 1; chmod 700 ${shQuote(ctx.stateRoot)} || exit 1`;
   if (checksumOnly) {
     lines.push(
       '(',

@@ -21,13 +21,16 @@
  * (`ansible_password`, `ansible_become_password`) are never read from an inventory (give them through the
  * admin user's `passwordEnv`/`sudoPasswordEnv`) and are dropped from the node's variables. Files encrypted with
  * ansible-vault, and `!vault` values, are reported and not read.
+ *
+ * Why this file is long: one file format read as Ansible reads it (INI, YAML, ranges, vars files, precedence); kept in one
+ * place so it can be compared with Ansible's own inventory plugins rule by rule.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { SpecError } from '../core/errors.js';
-import type { NodeListEntry } from './node-list.js';
+import type { NodeListEntry } from './types.js';
 import { pythonLiteral } from './python-literal.js';
 
 /** A group as the inventory declares it. */

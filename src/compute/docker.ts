@@ -10,6 +10,9 @@
  * anybody editing known_hosts. Node state (bootstrapped) lives on the node
  * itself (compute/node-state.ts), because container labels cannot
  * change after creation.
+ *
+ * Why this file is long: one compute service: create, list, destroy, host keys and node state over the engine API; each part is
+ * small and they share the label scheme.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

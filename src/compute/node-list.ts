@@ -15,35 +15,11 @@ import { z } from 'zod';
 import { ComputeError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { localTransport } from '../transport/local.js';
-import type { Node, NodeAdminUser } from '../core/types.js';
+import type { Node } from '../core/types.js';
 import { readAnsibleInventory } from './ansible-inventory.js';
 import { isLoopback, sshConnector, type Connector, type SshConnectorOptions } from './connect.js';
-import type { ComputeService, NodeState } from './types.js';
-
-export interface NodeListEntry {
-  name: string;
-  group: string;
-  ip: string;
-  osFamily?: string;
-  osVersion?: string;
-  sshPort?: number;
-  id?: string;
-  privateIp?: string;
-  /** Host keys of the node (`type base64`), trusted like known_hosts entries. */
-  hostKeys?: string[];
-  /** `local` runs on this machine's shell; default: SSH, or local for 127.0.0.1 without an sshPort. */
-  transport?: 'ssh' | 'local';
-  /** The login user of a fresh node, used by `bootstrap` (default: the admin user). */
-  loginUser?: string;
-  /** False for a fresh server that `converge` should bootstrap (default true: existing servers count as bootstrapped). */
-  bootstrapped?: boolean;
-  /** More groups the node is in (an Ansible host's other groups and their parents): group specs of these names target it too. */
-  groups?: string[];
-  /** How this node is logged in to, over the admin user (username, key, sudo). */
-  adminUser?: NodeAdminUser;
-  /** The node's variables (`nodeVars()`, Jinja templates). */
-  vars?: Record<string, unknown>;
-}
+import type { ComputeService, NodeListEntry, NodeState } from './types.js';
+export type { NodeListEntry } from './types.js';
 
 export type NodeListTuple = [
   name: string,

@@ -6,8 +6,22 @@
  */
 import { shQuote } from '../script/quote.js';
 import type { NodeState } from './types.js';
+import { defaultStateRoot, type User } from '../core/user.js';
+import type { Node } from '../core/types.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
-export const defaultStateRoot = '/var/lib/pallet';
+/**
+ * Where pallet keeps its files on `node` for `user` (state flags, master copies, archives): the user's
+ * `stateRoot`; on this machine as a user other than root, ~/.local/state/pallet (it cannot write
+ * /var/lib); else /var/lib/pallet. Decided here, once, and passed to plans and scripts.
+ */
+export function nodeStateRoot(user: Pick<User, 'stateRoot'>, node: Pick<Node, 'transport'>): string {
+  if (user.stateRoot) return user.stateRoot;
+  if (node.transport === 'local' && process.getuid && process.getuid() !== 0)
+    return join(homedir(), '.local', 'state', 'pallet');
+  return defaultStateRoot;
+}
 
 export function nodeStateFile(root: string = defaultStateRoot): string {
   return `${root}/.node-state`;

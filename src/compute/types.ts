@@ -3,7 +3,7 @@
  */
 import type { GroupSpec } from '../model/specs.js';
 import type { Transport } from '../transport/types.js';
-import type { Node } from '../core/types.js';
+import type { Node, NodeAdminUser } from '../core/types.js';
 import type { User } from '../core/user.js';
 import type { ConnectOverrides } from './connect.js';
 
@@ -53,4 +53,30 @@ export interface ComputeService {
   /** Start a stopped node (providers that can); returns it as it now is (its SSH port may change). */
   startNode?(node: Node): Promise<Node>;
   close(): Promise<void>;
+}
+
+/** One existing server of a node-list service (its configuration, or a host of an Ansible inventory). */
+export interface NodeListEntry {
+  name: string;
+  group: string;
+  ip: string;
+  osFamily?: string;
+  osVersion?: string;
+  sshPort?: number;
+  id?: string;
+  privateIp?: string;
+  /** Host keys of the node (`type base64`), trusted like known_hosts entries. */
+  hostKeys?: string[];
+  /** `local` runs on this machine's shell; default: SSH, or local for 127.0.0.1 without an sshPort. */
+  transport?: 'ssh' | 'local';
+  /** The login user of a fresh node, used by `bootstrap` (default: the admin user). */
+  loginUser?: string;
+  /** False for a fresh server that `converge` should bootstrap (default true: existing servers count as bootstrapped). */
+  bootstrapped?: boolean;
+  /** More groups the node is in (an Ansible host's other groups and their parents): group specs of these names target it too. */
+  groups?: string[];
+  /** How this node is logged in to, over the admin user (username, key, sudo). */
+  adminUser?: NodeAdminUser;
+  /** The node's variables (`nodeVars()`, Jinja templates). */
+  vars?: Record<string, unknown>;
 }

@@ -98,3 +98,6 @@ export function redactUser(u: User): Record<string, unknown> {
   }
   return out;
 }
+
+/** Where pallet keeps its files on a node when the admin user names no `stateRoot`. */
+export const defaultStateRoot = '/var/lib/pallet';

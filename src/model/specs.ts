@@ -11,6 +11,9 @@
  * - roles are unioned;
  * - `defaultPhases` merge in an order consistent with every input;
  * - everything else deep-merges (later wins for non-objects).
+ *
+ * Why this file is long: the four spec builders share their zod schemas and Pallet's merge rules; apart, the merge rules
+ * would be read without the shapes they merge.
  */
 import { z } from 'zod';
 import { SpecError } from '../core/errors.js';
@@ -19,10 +22,47 @@ import { deepMerge, isPlainObject, totalOrderMerge } from '../core/merge.js';
 import { validate } from '../core/validate.js';
 
 /**
- * A phase function: a plan function, possibly taking the phase's arguments.
- * Plan functions record actions; they never touch a node themselves.
+ * A plan function taking arguments `A` (a phase's arguments, given with `{ name, args }`). Plan functions
+ * record actions; they never touch a node themselves.
  */
-export type PhaseFn = ((...args: never[]) => void | Promise<void>) & { readonly planName?: string };
+export type PlanFunction<A extends unknown[] = []> = ((...args: A) => void | Promise<void>) & {
+  readonly planName?: string;
+};
+
+/** Any plan function, whatever its arguments: what a spec stores. */
+export type PhaseFn = PlanFunction<never[]>;
+
+/**
+ * The argument list of each phase a spec defines, known to the type checker only: `lift` and `converge`
+ * accept the phase names a spec defines (and the built-in ones), and `{ name, args }` with exactly the
+ * arguments of that phase's plan function. A spec whose phases are not known (loaded from a project
+ * file, or typed as plain `GroupSpec`) accepts any name and arguments.
+ */
+export type PhaseArgs = { readonly [phase: string]: unknown[] };
+
+/** The arguments of each plan function of a `phases` table. */
+export type ArgsOfPhases<P> = {
+  [K in keyof P & string]: P[K] extends (...args: infer A) => unknown ? A : never;
+};
+
+/** The phases of an `extends` list (a phase several define must take arguments fitting all of them). */
+export type InheritedPhases<E> = [E] extends [undefined]
+  ? {}
+  : E extends ReadonlyArray<infer S>
+    ? UnionToIntersection<PhasesOf<S>>
+    : PhasesOf<E>;
+
+type PhasesOf<S> = [S] extends [never] ? {} : S extends { readonly '~phases'?: infer T } ? T : {};
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** Phase tables combined: every phase of each; a phase in several takes arguments that fit all of them. */
+export type WithPhases<A, B> = {
+  [K in (keyof A | keyof B) & string]: Extract<
+    K extends keyof A ? (K extends keyof B ? A[K] & B[K] : A[K]) : K extends keyof B ? B[K] : never,
+    unknown[]
+  >;
+};
 
 /** A target of an operation: a node together with the merged spec of its groups. */
 export interface Target {
@@ -80,15 +120,17 @@ export interface GroupSpecOptions extends ServerSpecOptions {
   nodeFilter?: (node: Node) => boolean;
 }
 
-export interface ServerSpec extends NodeSpecOptions {
+export interface ServerSpec<T extends PhaseArgs = PhaseArgs> extends NodeSpecOptions {
   readonly kind: 'server-spec' | 'group-spec';
+  /** Types only (never set): the arguments of each phase, so `lift` can check phase names and arguments. */
+  readonly '~phases'?: T;
   readonly phases: Readonly<Record<string, Phase>>;
   readonly roles: ReadonlyArray<string>;
   readonly defaultPhases: ReadonlyArray<string>;
   readonly packager?: string;
 }
 
-export interface GroupSpec extends ServerSpec {
+export interface GroupSpec<T extends PhaseArgs = PhaseArgs> extends ServerSpec<T> {
   readonly kind: 'group-spec';
   readonly groupName: string;
   readonly count?: number;
@@ -309,7 +351,12 @@ export function nodeSpec(opts: NodeSpecOptions = {}): NodeSpec {
 }
 
 /** A reusable set of phases (and node options) that group specs extend. */
-export function serverSpec(opts: ServerSpecOptions = {}): ServerSpec {
+export function serverSpec<
+  const P extends Record<string, PhaseFn> = {},
+  const E extends ServerSpec | ReadonlyArray<ServerSpec> | undefined = undefined,
+>(
+  opts: ServerSpecOptions & { phases?: P; extends?: E } = {},
+): ServerSpec<WithPhases<InheritedPhases<E>, ArgsOfPhases<P>>> {
   validate(serverSpecSchema, opts, 'serverSpec');
   const p = buildParts(opts);
   return Object.freeze(
@@ -318,14 +365,23 @@ export function serverSpec(opts: ServerSpecOptions = {}): ServerSpec {
 }
 
 /** A named group of nodes: a server spec plus a group name and a count. */
-export function groupSpec(name: string, opts: GroupSpecOptions = {}): GroupSpec {
+export function groupSpec<
+  const P extends Record<string, PhaseFn> = {},
+  const E extends ServerSpec | ReadonlyArray<ServerSpec> | undefined = undefined,
+>(
+  name: string,
+  opts: GroupSpecOptions & { phases?: P; extends?: E } = {},
+): GroupSpec<WithPhases<InheritedPhases<E>, ArgsOfPhases<P>>> {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new SpecError('groupSpec: the group name must be a non-empty string.', 'groupSpec', 'name');
   }
   const what = `groupSpec '${name}'`;
   validate(groupSpecSchema, opts, what);
   const { count, nodeFilter, ...server } = opts;
-  return groupFromParts(name, buildParts(server), count, nodeFilter);
+  // '~phases' exists for the type checker only: the phase table is what `phases` and `extends` declared.
+  return groupFromParts(name, buildParts(server), count, nodeFilter) as GroupSpec<
+    WithPhases<InheritedPhases<E>, ArgsOfPhases<P>>
+  >;
 }
 
 /** Build a group spec from merged parts (used for multi-group nodes and clusters). */

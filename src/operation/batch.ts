@@ -17,6 +17,9 @@
  * flag or report a change. Shell conditions (`planWhen` with a string) become
  * `if` blocks around their actions, so they cost no extra round trip. Frames
  * are parsed as they stream in, in time linear in their size.
+ *
+ * Why this file is long: the batch script and its frame parser are one protocol (one writes what the other reads) and
+ * are tested together in test/operation/batch.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { base64Lines, shQuote } from '../script/quote.js';

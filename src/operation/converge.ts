@@ -19,11 +19,21 @@ import type { Node } from '../core/types.js';
 import type { User } from '../core/user.js';
 import { convergePlan } from './converge-plan.js';
 import { checkPartitioning, Operation } from './engine.js';
-import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
+import {
+  defaultPhases,
+  optionsSchema,
+  processPhases,
+  unknownPhases,
+  type OperationOptions,
+  type PhaseArgsOf,
+} from './options.js';
 import type { OperationResult } from './result.js';
 import { considerGroupsOf, flattenCounts, groupTarget, type GroupCounts } from './targets.js';
 
-export async function converge(groupCounts: GroupCounts, opts: OperationOptions = {}): Promise<OperationResult> {
+export async function converge<const N extends GroupCounts>(
+  groupCounts: N,
+  opts: OperationOptions<PhaseArgsOf<N>> = {},
+): Promise<OperationResult> {
   validate(optionsSchema, opts, 'converge options');
   if (opts.slice)
     throw new SpecError(

@@ -12,6 +12,9 @@
  * target's own group. Callbacks that throw never stop the engine mid-phase:
  * an `onEvent` failure is reported once in `warnings`, a `postPhase` failure
  * fails the phase.
+ *
+ * Why this file is long: the phase loop (plan, facts on demand, barrier, node flags, partitions, post-phase hooks, results)
+ * is one state machine shared by lift and converge; its helpers live beside it (connections, node-flags, targets).
  */
 import { PlanError, SpecError } from '../core/errors.js';
 import { execScript } from '../actions/exec.js';
@@ -28,6 +31,7 @@ import {
   type CheckTrack,
   type PlanState,
   type Session,
+  newSession,
 } from '../plan/session.js';
 import { target as currentTarget } from '../plan/accessors.js';
 import type { ActionOptions, PlanItem } from '../plan/types.js';
@@ -41,6 +45,7 @@ import { defaultAdminUser, redactUser, type User } from '../core/user.js';
 import { Secrets } from '../core/secrets.js';
 import { Connections } from './connections.js';
 import { executePlan, redactResult } from './execute.js';
+import { nodeStateRoot } from '../compute/node-state.js';
 import { NodeFlags } from './node-flags.js';
 import { mapLimit, type OperationEvent, type OperationOptions, type PhaseCall } from './options.js';
 import { failedAction, type CheckedCounts, type OperationResult, type PhaseResult } from './result.js';
@@ -188,27 +193,21 @@ export class Operation {
     p: Phase,
     args: unknown[],
   ): Promise<{ session: Session; items: PlanItem[] }> {
-    const session: Session = {
-      mode: 'plan',
+    const user = this.connections.adminFor(t);
+    const session = newSession({
       target: t,
       targets: this.serviceState,
       phase,
       environment: this.environment,
-      user: this.connections.adminFor(t),
+      user,
+      stateRoot: nodeStateRoot(user, t.node),
       planState: this.planState,
-      delta: emptyPlanState(),
-      scope: [],
-      handlers: [],
-      prePhase: [],
-      postPhase: [],
-      context: [],
       options: { ...this.baseOptions },
-      values: new Map(),
       nextId: () => `nv${++this.idCounter}`,
       os: this.resolveOs(t),
       ...(this.opts.check ? { check: this.checkTrack(t) } : {}),
       factsOnDemand: this.probeLater,
-    };
+    });
     try {
       await runInSession(session, async () => {
         for (const fn of p.fns) await (fn as (...a: unknown[]) => unknown)(...args);

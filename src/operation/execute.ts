@@ -6,11 +6,14 @@
  * need the controller: an origin action (asAction, withActionValues), an
  * argument given as a function, or a planWhen whose condition is a function.
  * The target stops at its first failed action.
+ *
+ * Why this file is long: one target's phase: batching, the controller-side steps that cut a batch, flag conditions, check mode
+ * and result assembly interleave in one loop; splitting it would split that loop.
  */
 import { isPlainObject } from '../core/merge.js';
 import { DeferredArgs, hasDeferred } from '../plan/action.js';
 import { conditionFlags, conditionName, hostFlags, recordFlags } from '../plan/flags.js';
-import { newCheckTrack, runInSession, type ScriptValue, type Session } from '../plan/session.js';
+import { newCheckTrack, runInSession, type ScriptValue, type Session, scriptContext } from '../plan/session.js';
 import type { ActionCall, ActionDef, PlanItem, ScriptContext, WhenBlock } from '../plan/types.js';
 import type { Transport } from '../transport/types.js';
 import {
@@ -131,15 +134,8 @@ export async function executePlan(
   const check = opts.check ? (s.check ??= newCheckTrack()) : undefined;
   const results: ActionResult[] = [];
   const execSession: Session = { ...s, mode: 'execute' };
-  const ctxFor = (call: { options: ActionCall['options'] }): ScriptContext => ({
-    osFamily: s.os.osFamily,
-    osVersion: s.os.osVersion,
-    packager: s.os.packager,
-    options: call.options,
-    target: s.target,
-    user: s.user,
-    ...(check ? { check: true } : {}),
-  });
+  const ctxFor = (call: { options: ActionCall['options'] }): ScriptContext =>
+    scriptContext(s, call.options, check !== undefined);
 
   const secrets = opts.secrets ?? new Secrets();
   // The one place results are made: redacted here, so every consumer gets redacted data.

@@ -7,7 +7,14 @@
 import { SpecError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { checkPartitioning, Operation } from './engine.js';
-import { defaultPhases, optionsSchema, processPhases, unknownPhases, type OperationOptions } from './options.js';
+import {
+  defaultPhases,
+  optionsSchema,
+  processPhases,
+  unknownPhases,
+  type OperationOptions,
+  type PhaseArgsOf,
+} from './options.js';
 import type { OperationResult } from './result.js';
 import { considerGroupsOf, flattenNodeSet, sliceOf, type NodeSet } from './targets.js';
 import type { Facts } from '../script/facts.js';
@@ -18,7 +25,10 @@ import type { Facts } from '../script/facts.js';
  * functions that throw are in it, not thrown. Bad input (options, specs, a
  * phase no group defines) throws a `SpecError` before anything runs.
  */
-export async function lift(nodeSet: NodeSet, opts: OperationOptions = {}): Promise<OperationResult> {
+export async function lift<const N extends NodeSet>(
+  nodeSet: N,
+  opts: OperationOptions<PhaseArgsOf<N>> = {},
+): Promise<OperationResult> {
   validate(optionsSchema, opts, 'lift options');
   const { groups, explicit } = flattenNodeSet(nodeSet);
   if (!opts.compute && explicit.length === 0) {

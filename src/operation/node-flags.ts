@@ -6,7 +6,7 @@
  * `bootstrap` run again on every converge).
  */
 import { ComputeError } from '../core/errors.js';
-import { defaultStateRoot, parseNodeState, readNodeStateScript, writeNodeStateScript } from '../compute/node-state.js';
+import { nodeStateRoot, parseNodeState, readNodeStateScript, writeNodeStateScript } from '../compute/node-state.js';
 import type { ComputeService, NodeState } from '../compute/types.js';
 import type { Target } from '../model/specs.js';
 import type { Connections } from './connections.js';
@@ -21,8 +21,8 @@ export class NodeFlags {
     private readonly connections: Connections,
   ) {}
 
-  private get root(): string {
-    return this.connections.user.stateRoot ?? defaultStateRoot;
+  private root(t: Target): string {
+    return nodeStateRoot(this.connections.adminFor(t), t.node);
   }
 
   async get(t: Target, flag: string): Promise<NodeState> {
@@ -39,7 +39,10 @@ export class NodeFlags {
     try {
       // The admin user can only log in once the node was bootstrapped; a refusal means "not yet".
       const tr = await this.connections.transportFor(t, user);
-      Object.assign(st, parseNodeState((await tr.run(`${readNodeStateScript(this.root)}\n`)).stdout.toString('utf8')));
+      Object.assign(
+        st,
+        parseNodeState((await tr.run(`${readNodeStateScript(this.root(t))}\n`)).stdout.toString('utf8')),
+      );
     } catch {
       this.connections.forget(t, user);
     }
@@ -54,10 +57,10 @@ export class NodeFlags {
     this.states.set(t.node.id, { ...(this.states.get(t.node.id) ?? {}), [flag]: true });
     if (!compute.stateOnNode) return;
     const tr = await this.connections.transportFor(t, this.connections.credentialsFor(t, useImage));
-    const r = await tr.run(`${writeNodeStateScript({ [flag]: true }, this.root)}\n`);
+    const r = await tr.run(`${writeNodeStateScript({ [flag]: true }, this.root(t))}\n`);
     if (r.exit !== 0) {
       throw new ComputeError(
-        `${t.node.id}: cannot record the flag '${flag}' in ${this.root}/.node-state on the node (exit ${r.exit}): ${r.stderr.toString('utf8').trim() || 'no message'}. ` +
+        `${t.node.id}: cannot record the flag '${flag}' in ${this.root(t)}/.node-state on the node (exit ${r.exit}): ${r.stderr.toString('utf8').trim() || 'no message'}. ` +
           'Give the admin user a writable stateRoot, or log in with sudo rights.',
         t.node.id,
       );

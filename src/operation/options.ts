@@ -7,13 +7,42 @@ import type { ComputeService } from '../compute/types.js';
 import type { ConnectOverrides } from '../compute/connect.js';
 import type { PlanState } from '../plan/session.js';
 import { isPlainObject, totalOrderMerge } from '../core/merge.js';
-import type { GroupSpec, PhaseFn, PostPhaseInfo, Target } from '../model/specs.js';
+import type { GroupSpec, PhaseArgs, PhaseFn, PlanFunction, PostPhaseInfo, Target } from '../model/specs.js';
 import type { Node } from '../core/types.js';
 import type { User } from '../core/user.js';
 import type { ActionResult, PhaseResult } from './result.js';
 
-/** A phase to run: a name, a plan function, a name with arguments, or a list of these. */
-export type PhaseRef = string | PhaseFn | { name: string; args?: unknown[] };
+/** Phases every group has, whether or not it defines them. */
+export type BuiltInPhase = 'settings' | 'bootstrap' | 'configure' | 'destroyServer' | 'destroyGroup' | 'createGroup';
+
+/**
+ * A phase to run: the name of a phase the groups define (or a built-in one), `{ name, args }` with the
+ * arguments that phase's plan function takes, or an inline plan function (it gets no arguments). With
+ * groups whose phases are known to the type checker (`groupSpec(name, { phases })`), a misspelt phase
+ * name or a wrong argument is a type error.
+ */
+export type PhaseRef<T extends PhaseArgs = PhaseArgs> =
+  | BuiltInPhase
+  | PlanFunction<[]>
+  | (T extends unknown
+      ? | { [K in keyof T & string]: [] extends T[K] ? K : never }[keyof T & string]
+        | {
+            [K in keyof T & string]: [] extends T[K] ? { name: K; args?: T[K] } : { name: K; args: T[K] };
+          }[keyof T & string]
+      : never);
+
+/** The phase table of what an operation runs on: groups, clusters, explicit targets, or lists of them. */
+export type PhaseArgsOf<N> = N extends number
+  ? never
+  : N extends GroupSpec<infer T>
+    ? T
+    : N extends { group: GroupSpec<infer T> }
+      ? T
+      : N extends ReadonlyMap<GroupSpec<infer T>, number>
+        ? T
+        : N extends ReadonlyArray<infer X>
+          ? PhaseArgsOf<X>
+          : PhaseArgs;
 
 /** Events emitted while an operation runs (for progress displays and JSON output). */
 export type OperationEvent =
@@ -29,11 +58,11 @@ export type OperationEvent =
   | { type: 'phase-end'; phase: string; ok: boolean }
   | { type: 'operation-end'; ok: boolean };
 
-export interface OperationOptions {
+export interface OperationOptions<T extends PhaseArgs = PhaseArgs> {
   /** The compute service (required by converge, and by lift unless explicit targets are given). */
   compute?: ComputeService;
   /** The phases to run (default: the groups' default phases). */
-  phase?: PhaseRef | PhaseRef[];
+  phase?: PhaseRef<T> | ReadonlyArray<PhaseRef<T>>;
   /** Values plan functions read with `getEnvironment`. */
   environment?: Record<string, unknown>;
   /** The admin user (default: the current user with ~/.ssh keys; the library never reads ~/.pallet). */

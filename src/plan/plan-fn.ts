@@ -4,26 +4,26 @@
 import { PlanError } from '../core/errors.js';
 import { withContext } from './session.js';
 import type { ActionCall, PlanItem } from './types.js';
-import type { PhaseFn } from '../model/specs.js';
+import type { PlanFunction } from '../model/specs.js';
 
 /**
  * A plan function. With a name, the name is added to the context of every
  * action it records (it appears in logs and results). Plan functions may be
  * async; they run on the controller once per target and only record actions.
  */
-export function planFn<A extends unknown[]>(fn: (...args: A) => void | Promise<void>): PhaseFn;
-export function planFn<A extends unknown[]>(name: string, fn: (...args: A) => void | Promise<void>): PhaseFn;
+export function planFn<A extends unknown[]>(fn: (...args: A) => void | Promise<void>): PlanFunction<A>;
+export function planFn<A extends unknown[]>(name: string, fn: (...args: A) => void | Promise<void>): PlanFunction<A>;
 export function planFn<A extends unknown[]>(
   nameOrFn: string | ((...args: A) => void | Promise<void>),
   maybeFn?: (...args: A) => void | Promise<void>,
-): PhaseFn {
-  if (typeof nameOrFn === 'function') return nameOrFn as unknown as PhaseFn;
+): PlanFunction<A> {
+  if (typeof nameOrFn === 'function') return nameOrFn;
   const name = nameOrFn;
   const fn = maybeFn;
   if (typeof fn !== 'function') throw new TypeError(`planFn('${name}', fn): fn must be a function`);
   const wrapped = (...args: A) => withContext(name, () => fn(...args));
   Object.defineProperty(wrapped, 'planName', { value: name, enumerable: true });
-  return wrapped as unknown as PhaseFn;
+  return wrapped;
 }
 
 /**

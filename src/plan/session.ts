@@ -6,13 +6,17 @@
  * the current scope; nothing touches the node. Controller-side code that must
  * see node results (node values, flags) runs later, at execution time, in a
  * session whose mode is 'execute'.
+ *
+ * Why this file is long: recording is one mechanism (the session store, scopes, conditional blocks, node values, pre- and
+ * post-phase scheduling); its parts share the store and the Session type. Accessors, settings and flags
+ * live in their own files.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { NodeValueError, PlanError } from '../core/errors.js';
 import { deepMerge } from '../core/merge.js';
 import type { Target } from '../model/specs.js';
-import type { User } from '../core/user.js';
-import type { ActionCall, ActionDef, ActionOptions, PlanItem, WhenBlock } from './types.js';
+import { defaultStateRoot, type User } from '../core/user.js';
+import type { ActionCall, ActionDef, ActionOptions, PlanItem, ScriptContext, WhenBlock } from './types.js';
 
 /** Per-node state carried across phases and returned in the result. */
 export interface HostState {
@@ -69,6 +73,11 @@ export interface Session {
   environment: Record<string, unknown>;
   /** The admin user. */
   user: User;
+  /**
+   * Where pallet keeps its files on this node (master copies, archives, state): decided by the operation
+   * from the admin user and the node, passed to every script (a script never asks the controller).
+   */
+  stateRoot: string;
   /** The plan state as it was when the phase started. */
   planState: PlanState;
   /** What this target wrote in this phase; merged into the plan state after the phase barrier. */
@@ -91,6 +100,52 @@ export interface Session {
   postPhase?: PlanItem[];
   /** Nodes whose facts the operation gathers when a plan first reads them (their OS was given, so no probe ran yet). */
   factsOnDemand?: ReadonlySet<string>;
+}
+
+/** What a new session must be given; everything else starts empty. */
+export type NewSession = Pick<Session, 'target' | 'phase' | 'user' | 'os'> &
+  Partial<
+    Pick<
+      Session,
+      'targets' | 'environment' | 'planState' | 'options' | 'check' | 'factsOnDemand' | 'nextId' | 'stateRoot'
+    >
+  >;
+
+/**
+ * A session in which plan functions record a plan for `target` (the engine, `explainPlan` and tests make
+ * theirs here, so a session's shape is known in one place).
+ */
+export function newSession(o: NewSession): Session {
+  let n = 0;
+  return {
+    mode: 'plan',
+    targets: [o.target],
+    environment: {},
+    planState: emptyPlanState(),
+    options: {},
+    nextId: () => `nv${++n}`,
+    stateRoot: o.user.stateRoot ?? defaultStateRoot,
+    ...o,
+    delta: emptyPlanState(),
+    scope: [],
+    handlers: [],
+    prePhase: [],
+    postPhase: [],
+    context: [],
+    values: new Map(),
+  };
+}
+
+/** The context an action's script is compiled with, in session `s`. */
+export function scriptContext(s: Session, options: ActionOptions, check?: boolean): ScriptContext {
+  return {
+    ...s.os,
+    options,
+    target: s.target,
+    user: s.user,
+    stateRoot: s.stateRoot,
+    ...(check ? { check: true } : {}),
+  };
 }
 
 /**

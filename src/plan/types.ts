@@ -52,6 +52,8 @@ export interface ScriptContext {
   target: Target;
   /** The admin user (for defaults such as file owners with noSudo). */
   user: User;
+  /** Where pallet keeps its files on this node (see `Session.stateRoot`). */
+  stateRoot: string;
   /**
    * Check mode: the script must change nothing on the node. It runs the same
    * tests as a real run, calls `pallet_changed` where a real run would change

@@ -9,7 +9,8 @@ import { prelude } from '../operation/batch.js';
 import { Secrets } from '../core/secrets.js';
 import { shapeScope } from '../plan/plan-fn.js';
 import { conditionFlags, conditionName } from '../plan/flags.js';
-import { emptyPlanState, phaseItems, runInSession, type Session } from '../plan/session.js';
+import { newSession, phaseItems, runInSession, scriptContext, type Session } from '../plan/session.js';
+import { nodeStateRoot } from '../compute/node-state.js';
 import { factsFacility } from '../plan/settings.js';
 import type { PlanItem } from '../plan/types.js';
 import type { Facts } from '../script/facts.js';
@@ -143,7 +144,7 @@ function describeItems(items: ReadonlyArray<PlanItem>, pad: string, d: Describe)
       out.push(`${pad}  SCRIPT: (depends on arguments evaluated at execution time)`);
       continue;
     }
-    const ctx = { ...session.os, options: item.options, target: session.target, user: session.user };
+    const ctx = scriptContext(session, item.options);
     const compiled = item.def.script(item.args, ctx);
     secrets.add(...(compiled.sensitive ?? []));
     if (d.showContent && item.def.preview) {
@@ -182,42 +183,28 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
       };
   const groupNames = [...new Set([group.groupName, ...(opts.node?.groupNames ?? [])])];
   const target = { node, spec: group, groupNames };
-  let n = 0;
-  const session: Session = {
-    mode: 'plan',
+  const packager = opts.packager ?? packagerForOs(osFamily, osVersion);
+  const user = opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' });
+  const session = newSession({
     target,
-    targets: [target],
     phase: 'explain',
-    environment: {},
-    user: opts.user ?? makeUser('admin', { privateKeyPath: '/dev/null' }),
-    planState: opts.facts
+    user,
+    stateRoot: nodeStateRoot(user, node),
+    ...(opts.facts
       ? {
-          host: {
-            [node.id]: {
-              settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } },
-              flags: [],
-              flagValues: {},
+          planState: {
+            host: {
+              [node.id]: {
+                settings: { [factsFacility]: { default: opts.facts as unknown as Record<string, unknown> } },
+                flags: [],
+                flagValues: {},
+              },
             },
           },
         }
-      : emptyPlanState(),
-    delta: emptyPlanState(),
-    scope: [],
-    handlers: [],
-    prePhase: [],
-    postPhase: [],
-    context: [],
-    options: {},
-    values: new Map(),
-    nextId: () => `nv${++n}`,
-    os: {
-      osFamily,
-      osVersion,
-      ...((opts.packager ?? packagerForOs(osFamily, osVersion))
-        ? { packager: opts.packager ?? packagerForOs(osFamily, osVersion)! }
-        : {}),
-    },
-  };
+      : {}),
+    os: { osFamily, osVersion, ...(packager ? { packager } : {}) },
+  });
   try {
     await runInSession(session, async () => {
       await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));

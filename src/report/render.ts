@@ -2,6 +2,9 @@
  * Renderers of operation events: newline-delimited JSON (`--json`), plain
  * lines (not a terminal), and a live view (a terminal). All of them pass text
  * through a redactor, so secrets (passwords, passphrases) never reach output.
+ *
+ * Why this file is long: three renderers of the same events (JSON lines, plain lines, a live terminal view) share the
+ * redactor and the summary wording; apart, their wording would drift.
  */
 import type { OperationEvent } from '../operation/operation.js';
 import { checkCounts, type ActionResult, type OperationResult } from '../operation/result.js';

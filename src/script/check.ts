@@ -13,11 +13,10 @@
  * The records go to `$PALLET_CONTROL` with the others (never the output).
  * Staged content is written to `$TMPDIR`, never beside the target.
  */
-import type { ScriptContext } from '../plan/types.js';
 import { shQuote } from './quote.js';
 
 /** What a script generator needs to know about check mode. */
-export type CheckMode = Pick<ScriptContext, 'check'> | undefined;
+export type CheckMode = { check?: boolean } | undefined;
 
 /** The shell helpers of check mode, added to each action's prelude in check mode only. */
 export const checkHelpers = [

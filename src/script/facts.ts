@@ -5,6 +5,8 @@
  * become spaces) and raw sections (`@name` then the lines of a file or command, until the next `@`-line).
  * Every command that may be missing is optional (`2>/dev/null`); what the probe cannot read stays `undefined`
  * in the facts, never a guess.
+ *
+ * Why this file is long: the probe script and its parser are one protocol: every key the probe prints is parsed a few lines away.
  */
 import { packagerForOs, type DetectedOs } from './os.js';
 

@@ -18,6 +18,9 @@
  * Not Jinja: Python's number formatting (`1.0` renders as `1`), `{% macro %}` call blocks with `caller()`
  * arguments, and Jinja extensions (`do`, `loopcontrols`) are not provided; a template that needs them fails with a
  * clear error rather than rendering something else.
+ *
+ * Why this file is long: Ansible compatibility for Jinja: Python printing, Ansible's filters and its template settings are one
+ * table of small functions that a reader compares with Ansible's own (test/fixtures/jinja holds its renders).
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';

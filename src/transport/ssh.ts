@@ -7,6 +7,9 @@
  * connection refused, timeout, authentication, unknown or changed host key,
  * sudo needing a password. Secrets (passwords, passphrases, keys) are never
  * put on a command line or in a message.
+ *
+ * Why this file is long: one connection's life (connect, host-key check, sudo, exec, streams, precise errors); the error paths
+ * are most of it and belong beside the calls that raise them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
+import { newSession, phaseItems, runInSession, scriptContext } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { packagerForOs } from '../../src/script/os.js';
 import { groupSpec } from '../../src/model/specs.js';
@@ -46,40 +46,20 @@ export async function compile(
     transport: 'ssh' as const,
   };
   const target = { node, spec: g, groupNames: ['g'] };
-  let n = 0;
   const packager = os.packager ?? packagerForOs(os.osFamily, os.osVersion);
-  const s: Session = {
-    mode: 'plan',
+  const s = newSession({
     target,
-    targets: [target],
     phase: 'test',
-    environment: {},
     user: { username: 'root' },
-    planState: emptyPlanState(),
-    delta: emptyPlanState(),
-    scope: [],
-    context: [],
-    options: {},
-    values: new Map(),
-    handlers: [],
-    prePhase: [],
-    postPhase: [],
-    nextId: () => `nv${++n}`,
     os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
-  };
+  });
   await runInSession(s, plan);
   const out: Array<{ action: string; script: string; checked?: boolean }> = [];
   const walk = (items: PlanItem[]) => {
     for (const i of items) {
       if (i.type === 'when') walk(i.then);
       else if (i.def.script) {
-        const c = i.def.script(i.args, {
-          ...s.os,
-          options: i.options,
-          target,
-          user: s.user,
-          ...(o.check ? { check: true } : {}),
-        });
+        const c = i.def.script(i.args, scriptContext(s, i.options, o.check));
         out.push({ action: i.def.name, script: c.script, ...(c.checked ? { checked: true } : {}) });
       }
     }

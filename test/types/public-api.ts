@@ -2,7 +2,18 @@
  * Type-level tests of the public API: `npm run typecheck` (part of `npm test`) fails if a line marked
  * `@ts-expect-error` stops being an error, so these mistakes stay caught in the editor. Nothing here runs.
  */
-import { facts, groupSpec, lift, nodeSpec, remoteFile, type Facts } from '../../src/index.js';
+import {
+  converge,
+  facts,
+  groupSpec,
+  lift,
+  nodeSpec,
+  planFn,
+  remoteFile,
+  serverSpec,
+  type Facts,
+  type GroupSpec,
+} from '../../src/index.js';
 
 export function typeChecks(): void {
   // @ts-expect-error a misspelt image key is a type error (and a SpecError at run time)
@@ -40,4 +51,30 @@ export function typeChecks(): void {
       void failed;
     },
   });
+
+  // Phase names and arguments are checked against the phases a group defines (and the ones it extends).
+  const deploy = planFn('deploy', (version: string, canary?: boolean) => void [version, canary]);
+  const base = serverSpec({ phases: { backup: (target: string) => void target } });
+  const app = groupSpec('app', { extends: base, phases: { deploy, restart: () => {} } });
+  void lift(app, { phase: 'restart' });
+  void lift(app, { phase: ['configure', { name: 'deploy', args: ['v2'] }, { name: 'backup', args: ['/srv'] }] });
+  void lift(app, { phase: { name: 'deploy', args: ['v2', true] } });
+  // @ts-expect-error a misspelt phase name
+  void lift(app, { phase: 'deplyo' });
+  // @ts-expect-error deploy needs its version
+  void lift(app, { phase: 'deploy' });
+  // @ts-expect-error the version is a string
+  void lift(app, { phase: { name: 'deploy', args: [2] } });
+  // @ts-expect-error too many arguments
+  void lift(app, { phase: { name: 'restart', args: ['now'] } });
+  // @ts-expect-error an inherited phase keeps its arguments
+  void lift(app, { phase: { name: 'backup', args: [] } });
+  // @ts-expect-error an inline plan function gets no arguments
+  void lift(app, { phase: (version: string) => void version });
+  void converge([[app, 2]], { phase: { name: 'deploy', args: ['v3'] } });
+  // @ts-expect-error converge checks phases as lift does
+  void converge([[app, 2]], { phase: 'deplyo' });
+  // A group typed as plain GroupSpec (a project file's) takes any phase.
+  const loaded: GroupSpec = app;
+  void lift([loaded], { phase: { name: 'anything', args: [1, 'x'] } });
 }

@@ -17,6 +17,10 @@
  * apt never prompts: dpkg keeps an edited configuration file and installs the
  * maintainer's beside it (`conffiles: 'maintainer'` replaces it instead), and a
  * failed run never leaves packages half-configured.
+ *
+ * Why this file is long: one action family: `pkg` compiles to each package manager (apt, dnf/yum, apk, pacman, zypper, brew) with
+ * its check path; the managers share the aggregation and version logic here, and a table per manager would
+ * scatter it.
  */
 import { z } from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';

@@ -18,9 +18,9 @@ import {
   type ActionResult,
   type OperationResult,
   type PhaseFn,
-} from '../../src/index.js';
-import { removeNodes, startOneNode, type TestNode } from '../helpers/nodes.js';
-import { serveAptRepos, type Deb } from '../helpers/debs.js';
+} from '../../../src/index.js';
+import { removeNodes, startOneNode, type TestNode } from '../../helpers/nodes.js';
+import { serveAptRepos, type Deb } from '../../helpers/debs.js';
 
 const LABEL = 'packages-suite';
 let env: Awaited<ReturnType<typeof startOneNode>>;

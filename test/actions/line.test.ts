@@ -1,6 +1,6 @@
 /**
  * lineInFile and blockInFile: the scripts run on this machine against a copy
- * of a file (the real-node proof is in test/integration/line.test.ts), and
+ * of a file (the real-node proof is in test/actions/line.node.test.ts), and
  * what is refused at plan time.
  */
 import { test } from 'node:test';

@@ -1,41 +1,11 @@
 /**
- * Script-level tests of the actions: exact scripts where OS families differ,
- * and `sh -n` / `bash -n` on every action for every OS family.
+ * Exact scripts of the package actions (`pkg`, `packages`, `packageSource`, `packageManager`) for
+ * each package manager, and their ordering in a scope.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  addRpm,
-  blockInFile,
-  lineInFile,
-  debconfSetSelections,
-  directories,
-  directory,
-  exec,
-  execCheckedScript,
-  execScript,
-  fifo,
-  file,
-  group,
-  installDeb,
-  minimalPackages,
-  packageManager,
-  packages,
-  packageSource,
-  packager,
-  pkg,
-  remoteDirectory,
-  remoteFile,
-  retryUntil,
-  sed,
-  service,
-  serviceScript,
-  symbolicLink,
-  user,
-  waitForFile,
-  withServiceRestart,
-} from '../../src/index.js';
-import { compile, families, runOn, syntaxErrors, type Os } from '../helpers/compile.js';
+import { debconfSetSelections, execScript, packageManager, packages, packageSource, pkg } from '../../../src/index.js';
+import { compile, families, runOn, type Os } from '../../helpers/compile.js';
 
 const os = (osFamily: string, osVersion: string): Os => ({ osFamily, osVersion });
 
@@ -275,141 +245,6 @@ test('packageManager: update, upgrade and proxy for each family', async () => {
   }
 });
 
-test('user: exact stanza for a new or existing user; short flags everywhere', async () => {
-  const [s] = await compile(() => {
-    group('deployers', { gid: 4242 });
-    user('deploy', { shell: 'bash', comment: 'Deploy user', groups: ['deployers'], home: '/srv/deploy' });
-  });
-  assert.equal(s!.action, 'group');
-  const [, u] = await compile(() => {
-    group('deployers');
-    user('deploy', { shell: 'bash', comment: 'Deploy user', groups: ['deployers'], home: '/srv/deploy' });
-  });
-  assert.equal(
-    u!.script,
-    [
-      'pallet_failed=',
-      '(',
-      "if getent passwd 'deploy' >/dev/null; then",
-      'set --',
-      `[ "$(getent passwd 'deploy' | cut -d: -f6)" = '/srv/deploy' ] || set -- "$@" -d '/srv/deploy'`,
-      `[ "$(getent passwd 'deploy' | cut -d: -f7)" = '/bin/bash' ] || set -- "$@" -s '/bin/bash'`,
-      `[ "$(getent passwd 'deploy' | cut -d: -f5)" = 'Deploy user' ] || set -- "$@" -c 'Deploy user'`,
-      `pallet_pg="$(id -gn 'deploy')"`,
-      `pallet_cur=$(id -Gn 'deploy' | tr ' ' '\\n' | grep -vxF "$pallet_pg" | LC_ALL=C sort -u | paste -sd, -)`,
-      `pallet_want=$(printf '%s\\n' 'deployers' | grep -v '^$' | grep -vxF "$pallet_pg" | LC_ALL=C sort -u | paste -sd, -)`,
-      '[ "$pallet_cur" = "$pallet_want" ] || set -- "$@" -G "$pallet_want"',
-      `if [ $# -gt 0 ]; then usermod "$@" 'deploy' || exit 1; pallet_changed; fi`,
-      'else',
-      "useradd -m -d '/srv/deploy' -c 'Deploy user' -G 'deployers' -s '/bin/bash' 'deploy' || exit 1; pallet_changed",
-      'fi',
-      `) || pallet_failed="$pallet_failed "'deploy'`,
-      'if [ -n "$pallet_failed" ]; then echo "user: failed for:$pallet_failed" >&2; exit 1; fi',
-    ].join('\n'),
-  );
-  await assert.rejects(
-    compile(() => void user('bad:name')),
-    /user and group names/,
-  );
-});
-
-const everything = () => {
-  pkg('curl');
-  pkg('old', { action: 'remove' });
-  pkg('oldest', { action: 'purge' });
-  pkg('tzdata', { action: 'upgrade' });
-  packageManager('update');
-  packageManager('upgrade');
-  if (['apt', 'yum', 'dnf'].includes(packager() ?? ''))
-    packageManager('configure', { proxy: 'http://proxy.invalid:3128' });
-  packageManager('update', { maxAge: 3600 });
-  if (packager() === 'apt') packageManager('addScope', { scope: 'contrib' });
-  minimalPackages();
-  packageSource('src', {
-    apt: { url: 'http://deb.invalid/debian', keyUrl: 'http://deb.invalid/key.asc' },
-    yum: { url: 'http://yum.invalid/' },
-    apk: { url: 'http://apk.invalid/v3.20/community' },
-    pacman: { url: 'http://arch.invalid/$repo/os/$arch', sigLevel: 'Optional TrustAll' },
-    brew: { tap: 'acme/tools' },
-  });
-  installDeb('/tmp/x.deb');
-  addRpm('/tmp/x.rpm');
-  remoteFile('/etc/a', { content: "it's $x `y`\n", owner: 'root', group: 'root', mode: '0640', flagOnChanged: 'a' });
-  remoteFile('/etc/b', { url: 'http://deb.invalid/file', md5: '0123456789abcdef0123456789abcdef' });
-  remoteFile('/etc/c', { remoteFile: '/etc/hostname', verify: 'test -s' });
-  remoteFile('/etc/d', { link: '/etc/hostname' });
-  remoteFile('/etc/e', { content: 'x $HOME', literal: false, overwriteChanges: true, maxVersions: 2 });
-  remoteFile('/etc/f', { action: 'delete' });
-  remoteDirectory('/opt/app', { url: 'http://deb.invalid/app.tgz', owner: 'root' });
-  directory('/srv/x', { owner: 'root', mode: '0755' });
-  directories(['/srv/y', '/srv/z'], { mode: '0700' });
-  file('/srv/x/f', { mode: '0600' });
-  symbolicLink('/srv/x/f', '/srv/x/l');
-  fifo('/srv/x/p');
-  sed('/etc/a', { 'a(b)': 'c\\1' }, { restriction: '/^x/' });
-  lineInFile('/etc/a', { regexp: '^x=', line: 'x=1', validate: 'test -s %s', create: true, mode: '0600' });
-  lineInFile('/etc/a', { regexp: '^(y)=.*', line: '\\1=2', backrefs: true });
-  blockInFile('/etc/a', { block: 'a\nb', name: 'n', insertBefore: 'BOF' });
-  group('g1', { gid: 1234, system: true });
-  user('u1', { action: 'create', system: true, shell: 'false' });
-  user('u2', { groups: ['g1'], append: true, password: '$6$salt$hash' });
-  user('u3', { action: 'lock' });
-  user('u4', { action: 'unlock' });
-  user('u5', { action: 'remove', removeHome: true });
-  execScript('echo hi', { creates: '/tmp/hi' });
-  execCheckedScript('checked', 'echo a\necho b');
-  execCheckedScript('steps', ['echo a', 'false']);
-  exec({ language: 'perl' }, 'print "hi\\n";');
-  service('ssh', { action: 'restart' });
-  service('ssh', { action: 'enable' });
-  service('ssh', { action: 'disable' });
-  serviceScript('demo', { content: '#!/bin/sh\n' });
-  withServiceRestart('demo', () => void file('/tmp/during'));
-  waitForFile('/tmp/x', { maxRetries: 2, standoff: 0 });
-  retryUntil({ maxRetries: 2 }, 'test -e /tmp/x');
-};
-
-test('every action compiles to a script that sh -n and bash -n accept, for every OS family', async () => {
-  for (const f of families) {
-    const scripts = await compile(everything, f);
-    assert.ok(scripts.length > 30);
-    for (const s of scripts) assert.equal(syntaxErrors(s.script), '', `${f.osFamily} ${s.action}:\n${s.script}`);
-  }
-});
-
-/** Commands that change a node, where a command starts (check mode must not run any; `rm -f "$pallet_t"` removes its own temporary file). */
-const mutators = new RegExp(
-  String.raw`(^|[;&|{(]\s*|\b(then|do|else)\s+)(mkdir|mv|chown|chgrp|chmod|ln|mkfifo|touch|useradd|usermod|userdel|groupadd|groupmod|groupdel|chpasswd|rc-service|update-rc\.d|chkconfig|debconf-set-selections|add-apt-repository|unzip|cp(?! -f \S+ "\$pallet_t")|` +
-    String.raw`rm (?!-f "\$pallet_t")|systemctl (start|stop|restart|reload|enable|disable)|rc-update (add|del)|rpm (-U|--import)|tar -x|apt-get -q -y|apt-get -qq update|dpkg \$pallet_conffiles|` +
-    String.raw`(yum|dnf) -q -y|\w+ -q makecache|apk (add|del|update|upgrade -q)|pacman -S|zypper -n -q (install|remove|update|refresh)|brew (install|uninstall|upgrade|update|tap \S))\b`,
-  'm',
-);
-
-test('check mode: every built-in action has a check path that passes sh -n and runs no command that changes the node, for every OS family', async () => {
-  // The proof on a real node is test/integration/check.test.ts; this guards every family's scripts.
-  for (const f of families) {
-    const scripts = await compile(everything, f, { check: true });
-    for (const s of scripts) {
-      assert.equal(s.checked, true, `${f.osFamily} ${s.action} has a check path`);
-      assert.equal(syntaxErrors(s.script), '', `${f.osFamily} ${s.action}:\n${s.script}`);
-      // Quoted text (would-lines, messages) is not a command.
-      const code = s.script.replace(/'[^']*'/g, "''");
-      const m = mutators.exec(code);
-      assert.equal(m, null, `${f.osFamily} ${s.action} runs '${m?.[0]}' in check mode:\n${s.script}`);
-    }
-  }
-  // The same lint finds the real scripts' mutations (it can fail).
-  const real = await compile(everything, families[0]!);
-  const caught = real.filter((s) => mutators.test(s.script.replace(/'[^']*'/g, "''")));
-  assert.ok(
-    caught.length >= real.length / 2,
-    `the lint finds ${caught.length} of ${real.length}: ${real
-      .filter((s) => !caught.includes(s))
-      .map((s) => s.action)
-      .join(', ')}`,
-  );
-});
-
 test('packageSource for apk, pacman and brew; a missing section is a clear error', async () => {
   // Run the scripts on this machine against a copy of the file: the source is replaced in place, others kept, a second run changes nothing.
   const apk = (url: string) => compile(() => void packageSource('x', { apk: { url } }), os('alpine', '3.20'));
@@ -440,35 +275,6 @@ test('packageSource for apk, pacman and brew; a missing section is a clear error
   await assert.rejects(
     compile(() => void packageSource('x', { apt: { url: 'http://x.invalid' } }), os('alpine', '3.20')),
     /packageSource 'x': no apk options for an apk node/,
-  );
-});
-
-test('dispatch errors are clear when a family has no implementation', async () => {
-  await assert.rejects(
-    compile(() => void pkg('x'), { osFamily: 'plan9', osVersion: '4' }),
-    /pkg has no implementation for os family plan9/,
-  );
-});
-
-test('dispatch: the most specific implementation wins; version ranges; default', async () => {
-  const { dispatch } = await import('../../src/index.js');
-  const impls = [
-    { when: 'default' as const, impl: 'default' },
-    { when: { osFamily: ['debian', 'ubuntu'] }, impl: 'debian-family' },
-    { when: { osFamily: 'ubuntu', osVersion: { min: '22.04' } }, impl: 'new-ubuntu' },
-    { when: { osFamily: 'ubuntu', packager: 'aptitude', osVersion: { max: '21' } }, impl: 'old-ubuntu-aptitude' },
-  ];
-  assert.equal(dispatch('t', impls, { osFamily: 'debian', osVersion: '12' }), 'debian-family');
-  assert.equal(dispatch('t', impls, { osFamily: 'ubuntu', osVersion: '24.04' }), 'new-ubuntu');
-  assert.equal(dispatch('t', impls, { osFamily: 'ubuntu', osVersion: '20.04' }), 'debian-family');
-  assert.equal(
-    dispatch('t', impls, { osFamily: 'ubuntu', osVersion: '20.04', packager: 'aptitude' }),
-    'old-ubuntu-aptitude',
-  );
-  assert.equal(dispatch('t', impls, { osFamily: 'arch' }), 'default');
-  assert.throws(
-    () => dispatch('t', impls.slice(1), { osFamily: 'arch' }),
-    /t has no implementation for os family arch/,
   );
 });
 
@@ -525,53 +331,7 @@ test('packageManager update with maxAge, addScope and its shorthands; plan-time 
     compile(() => void packageSource('x', { apt: { url: 'http://x.invalid', key: 'K', keyId: 'ABCDEF0123456789' } })),
     /at most one of key, keyUrl, keyId/,
   );
-  const { debconfSetSelections: debconf } = await import('../../src/index.js');
+  const { debconfSetSelections: debconf } = await import('../../../src/index.js');
   const [d] = await compile(() => void debconf({ line: 'tzdata tzdata/Areas select Europe' }));
   assert.match(d!.script, /'tzdata tzdata\/Areas select Europe'/);
-});
-
-test("remoteFile templates: Pallet's variant names (base_<variant>.ext, also under resources/), then this project's older path_<variant>", async () => {
-  const { templateCandidates } = await import('../../src/actions/remote-file.js');
-  assert.deepEqual(templateCandidates('templates/app.ini', ['web', 'debian', undefined]), [
-    'templates/app_web.ini',
-    'resources/templates/app_web.ini',
-    'templates/app.ini_web',
-    'templates/app_debian.ini',
-    'resources/templates/app_debian.ini',
-    'templates/app.ini_debian',
-    'templates/app.ini',
-    'resources/templates/app.ini',
-  ]);
-  assert.deepEqual(templateCandidates('/etc/tpl/motd', ['web']), ['/etc/tpl/motd_web', '/etc/tpl/motd']);
-  // A Pallet template tree is found: resources/<dir>/<base>_<group>.<ext> wins over the plain file.
-  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = mkdtempSync(join(tmpdir(), 'pallet-tpl-'));
-  const cwd = process.cwd();
-  try {
-    process.chdir(dir);
-    mkdirSync('resources/t', { recursive: true });
-    mkdirSync('t');
-    writeFileSync('t/app.conf', 'plain ~{x}\n');
-    writeFileSync('resources/t/app_g.conf', 'for group g: ~{x}\n');
-    const [s] = await compile(() => void remoteFile('/etc/app.conf', { template: 't/app.conf', values: { x: 1 } }));
-    assert.match(s!.script, new RegExp(Buffer.from('for group g: 1\n').toString('base64').slice(0, 16)));
-  } finally {
-    process.chdir(cwd);
-  }
-});
-
-test('addEpel: a valid script for the Red Hat family, skipped when epel-release is installed', async () => {
-  const { addEpel } = await import('../../src/index.js');
-  const rhel = families.find((f) => f.osFamily === 'rocky' || f.osFamily === 'centos' || f.osFamily === 'rhel') ?? {
-    osFamily: 'rhel',
-    osVersion: '9',
-  };
-  for (const opts of [{}, { version: 9 }]) {
-    const [s] = await compile(() => addEpel(opts), rhel as Os);
-    assert.equal(syntaxErrors(s!.script), '');
-    assert.match(s!.script, /rpm -q --quiet epel-release/);
-    assert.match(s!.script, /epel-release-latest-\$pallet_v\.noarch\.rpm/);
-  }
 });

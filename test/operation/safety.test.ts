@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { defineAction, explainPlan, file, PlanError, remoteFile, withActionOptions } from '../../src/index.js';
 import { rsyncArgv } from '../../src/actions/rsync.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { emptyPlanState, runInSession, type Session } from '../../src/plan/session.js';
+import { newSession, runInSession, type Session } from '../../src/plan/session.js';
 import { normaliseMode } from '../../src/script/fs.js';
 import { heredoc, safeDelimiter } from '../../src/script/quote.js';
 import { groupSpec } from '../../src/model/specs.js';
@@ -50,23 +50,13 @@ function session(): Session {
     spec: g,
     groupNames: ['g'],
   };
-  let n = 0;
-  return {
-    mode: 'plan',
+  return newSession({
     target: t,
-    targets: [t],
     phase: 'configure',
     environment: {},
     user: { username: 'admin' },
-    planState: emptyPlanState(),
-    delta: emptyPlanState(),
-    scope: [],
-    context: [],
-    options: {},
-    values: new Map(),
-    nextId: () => `nv${++n}`,
     os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
-  };
+  });
 }
 
 test('a cycle in alwaysBefore / alwaysAfter is a PlanError that names it', async () => {

@@ -21,7 +21,7 @@ import {
 } from '../../src/index.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
 import { conditionFlags } from '../../src/plan/flags.js';
-import { emptyPlanState, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
+import { newSession, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { groupSpec } from '../../src/model/specs.js';
 
@@ -40,26 +40,13 @@ function session(): Session {
     spec: g,
     groupNames: ['g'],
   };
-  let n = 0;
-  return {
-    mode: 'plan',
+  return newSession({
     target: t,
-    targets: [t],
     phase: 'configure',
     environment: { app: { port: 8080 } },
     user: { username: 'admin' },
-    planState: emptyPlanState(),
-    delta: emptyPlanState(),
-    scope: [],
-    context: [],
-    options: {},
-    values: new Map(),
-    handlers: [],
-    prePhase: [],
-    postPhase: [],
-    nextId: () => `nv${++n}`,
     os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
-  };
+  });
 }
 
 const record = async (fn: () => void | Promise<void>): Promise<PlanItem[]> => {
