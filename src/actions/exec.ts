@@ -89,6 +89,12 @@ ${step}`
 /**
  * Run a shell script on the node. The script is the user's own shell code;
  * values inside it must be quoted by the user (see `shQuote`).
+ *
+ * @example
+ * ```ts
+ * execScript('ldconfig');
+ * execScript('tar -xf /opt/app.tgz -C /opt', { creates: '/opt/app/bin' });
+ * ```
  */
 export const execScript = defineAction<[script: string | (() => string), opts?: ExecScriptOptions], ExecArgs>({
   name: 'execScript',
@@ -109,6 +115,11 @@ interface CheckedArgs {
  * Run a script that stops at its first failing command, printing
  * `#> name : SUCCESS` or `#> name : FAIL`. Give a list of commands to have the
  * failing one named in the message.
+ *
+ * @example
+ * ```ts
+ * execCheckedScript('build', ['./configure', 'make', 'make install']);
+ * ```
  */
 export const execCheckedScript = defineAction<
   [name: string, script: string | string[] | (() => string), opts?: ExecScriptOptions],
@@ -158,6 +169,11 @@ interface InterpArgs {
 /**
  * Run a script with another interpreter (bash, perl, python3, ...): the script
  * is written to a temporary file on the node, run, and removed.
+ *
+ * @example
+ * ```ts
+ * exec({ language: 'python3' }, 'print("hello")');
+ * ```
  */
 export const exec = defineAction<[opts: ExecOptions, script: string | (() => string)], InterpArgs>({
   name: 'exec',

@@ -40,7 +40,14 @@ interface PathArgs<O> {
   opts: O;
 }
 
-/** Make a directory exist (with parents) with the given owner, group and mode, or remove it. */
+/**
+ * Make a directory exist (with parents) with the given owner, group and mode, or remove it.
+ *
+ * @example
+ * ```ts
+ * directory('/srv/app', { owner: 'app', mode: '0755' });
+ * ```
+ */
 export const directory = defineAction<[path: string, opts?: DirectoryOptions], PathArgs<DirectoryOptions>>({
   name: 'directory',
   execution: 'in-sequence',
@@ -63,7 +70,15 @@ export interface FileOptions extends ChangeOptions {
 
 const fileOptions = z.strictObject({ ...attrShape, action: z.enum(['create', 'touch', 'delete']).optional() });
 
-/** Make an (empty if new) file exist with the given owner, group and mode, touch it, or remove it. */
+/**
+ * Make an (empty if new) file exist with the given owner, group and mode, touch it, or remove it.
+ *
+ * @example
+ * ```ts
+ * file('/srv/app/.env', { owner: 'app', group: 'app', mode: '0600' });
+ * file('/tmp/old-flag', { action: 'delete' });
+ * ```
+ */
 export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<FileOptions>>({
   name: 'file',
   execution: 'in-sequence',
@@ -102,7 +117,14 @@ export const file = defineAction<[path: string, opts?: FileOptions], PathArgs<Fi
   },
 });
 
-/** `directory` for each path, in one action. */
+/**
+ * `directory` for each path, in one action.
+ *
+ * @example
+ * ```ts
+ * directories(['/srv/app/log', '/srv/app/run'], { owner: 'app', mode: '0750' });
+ * ```
+ */
 export const directories = defineAction<
   [paths: string[], opts?: DirectoryOptions],
   { paths: string[]; opts: DirectoryOptions }
@@ -145,7 +167,14 @@ export interface SymbolicLinkOptions extends ChangeOptions {
   force?: boolean;
 }
 
-/** Make `name` a symbolic link to `from` (or remove it). */
+/**
+ * Make `name` a symbolic link to `from` (or remove it).
+ *
+ * @example
+ * ```ts
+ * symbolicLink('/srv/app/releases/v2', '/srv/app/current');
+ * ```
+ */
 export const symbolicLink = defineAction<
   [from: string, name: string, opts?: SymbolicLinkOptions],
   { from: string; name: string; opts: SymbolicLinkOptions }
@@ -192,7 +221,14 @@ export const symbolicLink = defineAction<
   },
 });
 
-/** Make a named pipe exist (or remove it). */
+/**
+ * Make a named pipe exist (or remove it).
+ *
+ * @example
+ * ```ts
+ * fifo('/run/app/control', { owner: 'app', mode: '0600' });
+ * ```
+ */
 export const fifo = defineAction<[path: string, opts?: FileOptions], PathArgs<FileOptions>>({
   name: 'fifo',
   execution: 'in-sequence',
@@ -235,6 +271,11 @@ export interface SedOptions extends ChangeOptions {
 /**
  * Edit a file in place with sed `s` commands: `{ regexp: replacement }` or a
  * list of pairs. The file is replaced atomically, only when it changes.
+ *
+ * @example
+ * ```ts
+ * sed('/etc/app.conf', { '^port=.*': 'port=8080' }, { restriction: '/^\\[server\\]/,/^\\[/' });
+ * ```
  */
 export const sed = defineAction<
   [path: string, exprs: Record<string, string> | Array<[string, string]>, opts?: SedOptions],

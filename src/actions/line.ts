@@ -257,6 +257,16 @@ function lineLabel(o: LineInFileOptions): string {
  * before the first `insertBefore` match, or at the end. Without `regexp` the
  * exact `line` is the match. `backrefs`: `line` is a sed replacement for the
  * last match, and no match changes nothing.
+ *
+ * @example
+ * ```ts
+ * lineInFile('/etc/ssh/sshd_config', {
+ *   regexp: '^#?PasswordAuthentication ',
+ *   line: 'PasswordAuthentication no',
+ *   validate: 'sshd -t -f %s',
+ *   flagOnChanged: 'sshd',
+ * });
+ * ```
  */
 export const lineInFile = defineAction<
   [path: string, opts: LineInFileOptions],
@@ -319,6 +329,11 @@ function markers(o: BlockInFileOptions): { begin: string; end: string } {
  * Make a block of lines, between marker lines, present (inserted or replaced)
  * or absent in a file. The markers (`# BEGIN pallet <name>` / `# END pallet
  * <name>` by default) find the block on later runs.
+ *
+ * @example
+ * ```ts
+ * blockInFile('/etc/hosts', { block: '10.0.0.5 db1\n10.0.0.6 db2', name: 'db nodes' });
+ * ```
  */
 export const blockInFile = defineAction<
   [path: string, opts: BlockInFileOptions],

@@ -88,6 +88,11 @@ const unpackArchive = defineAction<[path: string, archive: string, opts: RemoteD
  * Unpack an archive (from a URL, a controller file or a file on the node) into
  * a directory. The archive is kept in the state root; an unchanged archive is
  * not unpacked again.
+ *
+ * @example
+ * ```ts
+ * remoteDirectory('/opt/app', { url: 'https://example.org/app-1.2.tgz', owner: 'app' });
+ * ```
  */
 export function remoteDirectory(path: string, opts: RemoteDirectoryOptions): void {
   return withContext('remoteDirectory', () => {

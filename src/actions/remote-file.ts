@@ -161,7 +161,14 @@ export interface RemoteFileArgs {
 /** Local files up to this size travel inside the phase's script; larger ones are uploaded once, by content. */
 export const inlineLimit = 32 * 1024;
 
-/** Fill `~{name}` placeholders. An unknown name is an error (a typo should not ship an empty value). */
+/**
+ * Fill `~{name}` placeholders. An unknown name is an error (a typo should not ship an empty value).
+ *
+ * @example
+ * ```ts
+ * interpolate('listen ~{port};', { port: 8080 }, 'nginx.conf'); // 'listen 8080;'
+ * ```
+ */
 export function interpolate(text: string, values: Record<string, TemplateValue>, what: string): string {
   return text.replace(/~\{([A-Za-z0-9_.-]+)\}/g, (_m, name: string) => {
     if (!(name in values)) throw new Error(`${what}: the template uses ~{${name}} but values has no '${name}'`);
@@ -460,6 +467,13 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
 /**
  * Make the file at `path` have the given content, owner, group and mode.
  * Reports a change only when one of them differed.
+ *
+ * @example
+ * ```ts
+ * remoteFile('/etc/motd', { content: 'Managed by pallet\n', mode: '0644' });
+ * remoteFile('/etc/nginx/nginx.conf', { template: 'templates/nginx.conf.j2', flagOnChanged: 'nginx-conf' });
+ * remoteFile('/opt/app.tgz', { url: 'https://example.org/app.tgz', md5: '0123456789abcdef0123456789abcdef' });
+ * ```
  */
 export const remoteFile = defineAction<[path: string, opts: RemoteFileOptions], RemoteFileArgs>({
   name: 'remoteFile',

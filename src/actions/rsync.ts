@@ -175,6 +175,12 @@ const rsyncToLocalAction = defineAction<
 /**
  * Copy `from` (on the controller) to `to` on the node with rsync over SSH.
  * Needs rsync on both sides (install it on the node first with `pkg('rsync')`).
+ *
+ * @example
+ * ```ts
+ * pkg('rsync');
+ * rsync('dist/', '/srv/www/', { args: ['--exclude=*.map'] });
+ * ```
  */
 export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeValue<RsyncValue> {
   rsyncCredentials(`rsync ${from} -> ${to}`);
@@ -204,6 +210,11 @@ function rsyncCredentials(what: string): void {
  * checked as for `rsync`. It changes the controller, not the node: its result is not "changed"; its value says
  * what was copied (`changed`, rsync's itemized `out`). `delete` is off by default here (it would remove local
  * files). Check mode runs it with `--dry-run`.
+ *
+ * @example
+ * ```ts
+ * rsyncToLocal('/var/backups/db/', 'backups/db/');
+ * ```
  */
 export function rsyncToLocal(
   from: string,
@@ -214,7 +225,15 @@ export function rsyncToLocal(
   return rsyncToLocalAction(from, to, opts);
 }
 
-/** `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`. */
+/**
+ * `directory(to)` then `rsync(from/, to/)`: make `to` a copy of the controller directory `from`.
+ *
+ * @example
+ * ```ts
+ * pkg('rsync');
+ * rsyncDirectory('site/public', '/srv/www', { owner: 'www-data' });
+ * ```
+ */
 export function rsyncDirectory(
   from: string,
   to: string,

@@ -93,6 +93,12 @@ function serviceScriptFor({ name, opts }: ServiceArgs, c: CheckMode): string {
  * Control a service. `start` and `stop` change nothing when the service is
  * already in that state; `enable` and `disable` likewise; `restart` and
  * `reload` always act.
+ *
+ * @example
+ * ```ts
+ * service('nginx', { action: 'reload' });
+ * service('nginx', { action: 'enable' });
+ * ```
  */
 export const service = defineAction<[name: string, opts?: ServiceOptions], ServiceArgs>({
   name: 'service',
@@ -118,7 +124,14 @@ export interface ServiceScriptOptions extends Omit<RemoteFileOptions, 'owner' | 
   kind?: 'initd' | 'systemd';
 }
 
-/** Install a service's init script (or systemd unit), owned by root. */
+/**
+ * Install a service's init script (or systemd unit), owned by root.
+ *
+ * @example
+ * ```ts
+ * serviceScript('app', { kind: 'systemd', content: '[Service]\nExecStart=/opt/app/bin/app\n' });
+ * ```
+ */
 export function serviceScript(name: string, opts: ServiceScriptOptions): void {
   validate(serviceName, name, 'serviceScript');
   const { kind, ...fileOpts } = opts;
@@ -129,7 +142,16 @@ export function serviceScript(name: string, opts: ServiceScriptOptions): void {
   }
 }
 
-/** Stop the service, run `body`, start the service. */
+/**
+ * Stop the service, run `body`, start the service.
+ *
+ * @example
+ * ```ts
+ * withServiceRestart('app', () => {
+ *   remoteFile('/opt/app/app.jar', { localFile: 'build/app.jar' });
+ * });
+ * ```
+ */
 export function withServiceRestart<T>(name: string, body: () => T): T {
   service(name, { action: 'stop' });
   const r = body();

@@ -15,13 +15,28 @@ import { validate } from '../core/validate.js';
 import { execScript } from './exec.js';
 import { remoteFile, type RemoteFileOptions } from './remote-file.js';
 
-/** The text of a file on the node, as a node value. */
+/**
+ * The text of a file on the node, as a node value.
+ *
+ * @example
+ * ```ts
+ * const hostname = remoteFileContent('/etc/hostname');
+ * withActionValues([hostname], (text) => console.log(text.trim()));
+ * ```
+ */
 export function remoteFileContent(path: string): NodeValue<string> {
   const v = execScript(`cat ${shQuote(path)}`, { changes: 'never', runInCheck: true });
   return withActionValues([v], (r) => r.out);
 }
 
-/** Copy a file from the controller to the node (no versioning). */
+/**
+ * Copy a file from the controller to the node (no versioning).
+ *
+ * @example
+ * ```ts
+ * transferFile('dist/app.jar', '/opt/app/app.jar', { owner: 'app', mode: '0644' });
+ * ```
+ */
 export function transferFile(
   localPath: string,
   remotePath: string,
@@ -46,6 +61,11 @@ const readForController = defineAction<[path: string], { path: string }>({
  * controller atomically (a temporary file beside it, then a rename). Its node value is the byte count and
  * md5. Check mode writes nothing. Meant for small files (configuration, keys, reports): the file travels in
  * memory.
+ *
+ * @example
+ * ```ts
+ * transferFileToLocal('/etc/ssl/certs/app.pem', 'out/app.pem');
+ * ```
  */
 export function transferFileToLocal(remotePath: string, localPath: string): NodeValue<{ bytes: number; md5: string }> {
   currentSession('transferFileToLocal');
@@ -68,6 +88,11 @@ export function transferFileToLocal(remotePath: string, localPath: string): Node
  * Run `fn` on the controller with a local copy of a node's file (Pallet's `with-remote-file`): the copy is in a
  * private temporary directory, removed when `fn` returns or throws. Its node value is what `fn` returns.
  * Check mode does not run `fn`.
+ *
+ * @example
+ * ```ts
+ * withRemoteFile('/var/log/app/report.json', (local) => console.log(local));
+ * ```
  */
 export function withRemoteFile<T>(
   remotePath: string,

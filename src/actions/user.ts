@@ -176,7 +176,15 @@ function stanza({ name, opts }: UserArgs, c: CheckMode): string {
   return `if getent passwd ${u} >/dev/null; then\n${mod.join('\n')}\nelse\n${create}\nfi`;
 }
 
-/** Create, update, lock, unlock or remove a user. */
+/**
+ * Create, update, lock, unlock or remove a user.
+ *
+ * @example
+ * ```ts
+ * user('deploy', { shell: 'bash', groups: ['sudo'], home: '/home/deploy' });
+ * user('olduser', { action: 'remove', removeHome: true });
+ * ```
+ */
 export const user = defineAction<[name: string, opts?: UserOptions], UserArgs>({
   name: 'user',
   execution: 'aggregated',
@@ -213,7 +221,14 @@ interface GroupArgs {
   opts: GroupOptions;
 }
 
-/** Create, update or remove a group. */
+/**
+ * Create, update or remove a group.
+ *
+ * @example
+ * ```ts
+ * group('deployers', { system: true });
+ * ```
+ */
 export const group = defineAction<[name: string, opts?: GroupOptions], GroupArgs>({
   name: 'group',
   execution: 'in-sequence',

@@ -34,7 +34,14 @@ function loop(test: string, what: string, max: number, standoff: number): string
   ].join('\n');
 }
 
-/** Wait until a file exists (or is gone). Never a change. */
+/**
+ * Wait until a file exists (or is gone). Never a change.
+ *
+ * @example
+ * ```ts
+ * waitForFile('/run/app.pid', { maxRetries: 10, standoff: 1 });
+ * ```
+ */
 export const waitForFile = defineAction<[path: string, opts?: WaitOptions], { path: string; opts: WaitOptions }>({
   name: 'waitForFile',
   execution: 'in-sequence',
@@ -62,7 +69,14 @@ export interface RetryOptions extends ChangeOptions {
   serviceName?: string;
 }
 
-/** Run a shell condition until it succeeds (`maxRetries` tries, `standoff` seconds apart). Never a change. */
+/**
+ * Run a shell condition until it succeeds (`maxRetries` tries, `standoff` seconds apart). Never a change.
+ *
+ * @example
+ * ```ts
+ * retryUntil({ maxRetries: 30, standoff: 1, serviceName: 'postgres' }, 'pg_isready -q');
+ * ```
+ */
 export const retryUntil = defineAction<
   [opts: RetryOptions, condition: string],
   { opts: RetryOptions; condition: string }

@@ -29,6 +29,11 @@ const keyLine = z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/=]+( [^\n]*)
 /**
  * Add public keys to a user's `~/.ssh/authorized_keys` (created with the right
  * owner and modes). Keys already there are left alone.
+ *
+ * @example
+ * ```ts
+ * authorizeKeys('deploy', ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample deploy@laptop']);
+ * ```
  */
 export const authorizeKeys = defineAction<[username: string, keys: string[], opts?: ChangeOptions], AuthorizeArgs>({
   name: 'authorizeKeys',
@@ -82,6 +87,11 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
  * Create the admin user (default: the operation's admin user) with a home
  * and bash, authorize its public keys (default: its `publicKeyPath` or
  * `publicKey`), install sudo, and grant it passwordless sudo.
+ *
+ * @example
+ * ```ts
+ * const web = groupSpec('web', { phases: { bootstrap: () => automatedAdminUser('admin', ['~/.ssh/id_ed25519.pub']) } });
+ * ```
  */
 export const automatedAdminUser = planFn('automated-admin-user', (username?: string, publicKeys?: string[]) => {
   const admin = adminUser();
@@ -105,7 +115,14 @@ export const automatedAdminUser = planFn('automated-admin-user', (username?: str
   sudoers(name);
 }) as PhaseFn & ((username?: string, publicKeys?: string[]) => void);
 
-/** A server spec whose `bootstrap` phase runs `automatedAdminUser`. */
+/**
+ * A server spec whose `bootstrap` phase runs `automatedAdminUser`.
+ *
+ * @example
+ * ```ts
+ * const web = groupSpec('web', { extends: [withAutomatedAdminUser()] });
+ * ```
+ */
 export function withAutomatedAdminUser(): ServerSpec {
   return serverSpec({ phases: { bootstrap: automatedAdminUser } });
 }

@@ -40,6 +40,11 @@ interface UserCrontabArgs {
 /**
  * Make `user`'s crontab exactly `content` (`crontab -u user`), or remove it (`{ action: 'remove' }`). The
  * current crontab is compared first: an equal one is not loaded again. Needs cron's `crontab` on the node.
+ *
+ * @example
+ * ```ts
+ * crontab('deploy', ['0 * * * * /opt/app/bin/tick']);
+ * ```
  */
 export const crontab = defineAction<
   [user: string, content: CrontabContent, opts?: { action?: 'create' | 'remove' } & ChangeOptions],
@@ -89,6 +94,11 @@ export const crontab = defineAction<
 /**
  * A system crontab, `/etc/cron.d/<name>` (lines with a user field: `m h dom mon dow user command`), owned by
  * root, mode 0644, replaced atomically; `{ action: 'remove' }` deletes it.
+ *
+ * @example
+ * ```ts
+ * systemCrontab('backup', '30 2 * * * root /usr/local/bin/backup');
+ * ```
  */
 export function systemCrontab(
   name: string,
@@ -110,7 +120,14 @@ export interface CrontabSettings {
 
 const facility = 'crontab';
 
-/** Settings phase: declare crontabs (merged with those declared before). */
+/**
+ * Settings phase: declare crontabs (merged with those declared before).
+ *
+ * @example
+ * ```ts
+ * crontabSettings({ user: { deploy: ['@daily /opt/app/bin/cleanup'] } });
+ * ```
+ */
 export function crontabSettings(settings: CrontabSettings, opts: SettingsOptions = {}): void {
   currentSession('crontabSettings');
   updateSettings(
@@ -123,24 +140,52 @@ export function crontabSettings(settings: CrontabSettings, opts: SettingsOptions
   );
 }
 
-/** Settings phase: declare `user`'s crontab. */
+/**
+ * Settings phase: declare `user`'s crontab.
+ *
+ * @example
+ * ```ts
+ * userCrontabSettings('deploy', ['@hourly /opt/app/bin/sync']);
+ * ```
+ */
 export function userCrontabSettings(user: string, content: CrontabContent, opts: SettingsOptions = {}): void {
   crontabSettings({ user: { [user]: content } }, opts);
 }
 
-/** Settings phase: declare the system crontab `name`. */
+/**
+ * Settings phase: declare the system crontab `name`.
+ *
+ * @example
+ * ```ts
+ * systemCrontabSettings('logrotate-app', '0 * * * * root /usr/sbin/logrotate /etc/app/logrotate.conf');
+ * ```
+ */
 export function systemCrontabSettings(name: string, content: CrontabContent, opts: SettingsOptions = {}): void {
   crontabSettings({ system: { [name]: content } }, opts);
 }
 
-/** Configure phase: write every crontab the settings declare. */
+/**
+ * Configure phase: write every crontab the settings declare.
+ *
+ * @example
+ * ```ts
+ * configureCrontabs();
+ * ```
+ */
 export function configureCrontabs(opts: SettingsOptions = {}): void {
   const s = getSettings<CrontabSettings & Record<string, unknown>>(facility, { ...opts, default: {} })!;
   for (const [user, content] of Object.entries(s.user ?? {})) crontab(user, content);
   for (const [name, content] of Object.entries(s.system ?? {})) systemCrontab(name, content);
 }
 
-/** A server spec: `settings` declares the crontabs, `configure` writes them. */
+/**
+ * A server spec: `settings` declares the crontabs, `configure` writes them.
+ *
+ * @example
+ * ```ts
+ * const web = groupSpec('web', { extends: [crontabServer({ system: { backup: '30 2 * * * root /usr/local/bin/backup' } })] });
+ * ```
+ */
 export function crontabServer(settings: CrontabSettings = {}, opts: SettingsOptions = {}): ServerSpec {
   return serverSpec({
     phases: {

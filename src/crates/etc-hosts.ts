@@ -43,6 +43,11 @@ export interface EtcHostsOptions extends ChangeOptions {
  * added, replaced when the entries change, the rest of the file kept. An empty list removes the block.
  *
  *     etcHosts([...hostsForGroup('db'), { ip: '10.0.0.9', names: ['backup.internal', 'backup'] }]);
+ *
+ * @example
+ * ```ts
+ * etcHosts([...hostsForGroup('db'), { ip: '10.0.0.9', names: ['backup.internal', 'backup'] }]);
+ * ```
  */
 export function etcHosts(entries: HostEntry[] | Record<string, string | string[]>, opts: EtcHostsOptions = {}): void {
   return withContext('etcHosts', () => {
@@ -67,6 +72,11 @@ export function etcHosts(entries: HostEntry[] | Record<string, string | string[]
  * Entries for every node of `group` (default: the target's group): its address (`privateIp` with
  * `{ privateIp: true }` where the node has one) and its hostname, with the short name too when the hostname
  * has a domain. For `etcHosts`.
+ *
+ * @example
+ * ```ts
+ * etcHosts(hostsForGroup('db', { privateIp: true }));
+ * ```
  */
 export function hostsForGroup(group?: string, opts: { privateIp?: boolean } = {}): HostEntry[] {
   return targetsInGroup(group).map(({ node }) => {
@@ -85,6 +95,11 @@ export interface SetHostnameOptions extends ChangeOptions {
  * Set the node's hostname (default: the name the compute service gave the node): `/etc/hostname`, the
  * `127.0.1.1` line of /etc/hosts (Debian's convention, so the name resolves without DNS), and the running
  * hostname, each only when it differs.
+ *
+ * @example
+ * ```ts
+ * setHostname('app1.example.internal');
+ * ```
  */
 export function setHostname(name?: string, opts: SetHostnameOptions = {}): void {
   return withContext('setHostname', () => {

@@ -79,7 +79,14 @@ function section(name: string, values: Record<string, unknown>): string {
   return `[${name}]\n${lines.map((l) => `${l}\n`).join('')}`;
 }
 
-/** The jail.local content for these settings (for review and tests). */
+/**
+ * The jail.local content for these settings (for review and tests).
+ *
+ * @example
+ * ```ts
+ * const text = fail2banJailLocal({ jails: { sshd: { maxretry: 5 } } });
+ * ```
+ */
 export function fail2banJailLocal(settings: Fail2banSettings = {}): string {
   const s = validate(schema, settings, 'fail2ban') as Fail2banSettings;
   const jails = s.jails ?? { sshd: { enabled: true } };
@@ -90,9 +97,26 @@ export function fail2banJailLocal(settings: Fail2banSettings = {}): string {
   ].join('\n');
 }
 
-/** The flag fail2ban's configuration change sets (its restart handler watches it). */
+/**
+ * The flag fail2ban's configuration change sets (its restart handler watches it).
+ *
+ * @example
+ * ```ts
+ * planWhen(targetFlag(fail2banChangedFlag), () => void execScript('fail2ban-client status'));
+ * ```
+ */
 export const fail2banChangedFlag = 'fail2ban-config-changed';
 
+/**
+ * fail2ban from typed settings: installs it, writes `/etc/fail2ban/jail.local` (jail.conf stays as shipped),
+ * checks it with `fail2ban-client -t` against a copy of the whole configuration before it replaces the old
+ * one, keeps the service running, and restarts it once at the end of the phase when the file changed.
+ *
+ * @example
+ * ```ts
+ * fail2ban({ jails: { sshd: { maxretry: 5, bantime: '1h' } } });
+ * ```
+ */
 export function fail2ban(settings: Fail2banSettings = {}): void {
   return withContext('fail2ban', () => {
     currentSession('fail2ban');

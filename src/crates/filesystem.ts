@@ -34,6 +34,11 @@ interface MkfsArgs {
  * Make a `type` filesystem (default ext4) on `device`, only when the device has no signature at all. A device
  * with the same filesystem is left as it is (no change); anything else found on it fails the action, naming
  * what was found: it is never formatted over.
+ *
+ * @example
+ * ```ts
+ * makeFilesystem('/dev/vdb', { type: 'ext4' });
+ * ```
  */
 export const makeFilesystem = defineAction<
   [device: string, opts?: { type?: string; options?: string[] } & ChangeOptions],
@@ -130,6 +135,11 @@ function ereLiteral(s: string): string {
 /**
  * Mount `device` (a device, `UUID=...`, `LABEL=...`) on `dir`: the directory is made, an /etc/fstab line for the
  * device is added or corrected (one line per device; others are kept), and it is mounted now when it is not.
+ *
+ * @example
+ * ```ts
+ * mount('/dev/vdb', '/srv/data', { type: 'ext4', options: ['noatime'] });
+ * ```
  */
 export function mount(device: string, dir: string, opts: MountOptions = {}): void {
   return withContext('mount', () => {

@@ -54,6 +54,11 @@ function waitLoop(
 /**
  * Wait until something listens on `port` (any address) on the node: read from `/proc/net/tcp{,6}` (or udp), so
  * no `ss`/`netstat` is needed.
+ *
+ * @example
+ * ```ts
+ * waitForPortListen(8080, { timeout: 30 });
+ * ```
  */
 export const waitForPortListen = defineAction<
   [port: number, opts?: WaitNetOptions & { protocol?: 'tcp' | 'udp' }],
@@ -100,6 +105,11 @@ interface HttpArgs {
 /**
  * Wait until `url` answers with HTTP `status` (default 200), asked from the node with curl or wget (whichever it
  * has; neither is a clear error). Redirects are not followed: a 301 is a 301.
+ *
+ * @example
+ * ```ts
+ * waitForHttpStatus('http://127.0.0.1:8080/health', 200, { timeout: 30 });
+ * ```
  */
 export const waitForHttpStatus = defineAction<[url: string, status?: number, opts?: WaitNetOptions], HttpArgs>({
   name: 'waitForHttpStatus',

@@ -27,6 +27,12 @@ export interface BackportsOptions {
  * Add Debian's backports repository (`/etc/apt/sources.list.d/debian-backports.list`) for the node's release.
  * Packages from it are installed with `pkg(name, { ... })` after the update; apt never prefers backports on its
  * own (they have a low pin priority), so nothing else changes version.
+ *
+ * @example
+ * ```ts
+ * addDebianBackports();
+ * pkg('golang/bookworm-backports');
+ * ```
  */
 export function addDebianBackports(opts: BackportsOptions = {}): void {
   return withContext('addDebianBackports', () => {
@@ -45,6 +51,11 @@ export function addDebianBackports(opts: BackportsOptions = {}): void {
 /**
  * Add EPEL on the Red Hat family: the `epel-release` package of the node's major version from
  * dl.fedoraproject.org, unless it is installed already. Checked at the script level (no RHEL node in the tests).
+ *
+ * @example
+ * ```ts
+ * addEpel({ version: 9 });
+ * ```
  */
 export function addEpel(opts: { version?: string | number } = {}): void {
   return withContext('addEpel', () => {

@@ -67,6 +67,11 @@ export interface GenerateKeyOptions extends ChangeOptions {
 /**
  * Generate a key pair for `user` with ssh-keygen, once: an existing key file is kept (never regenerated), its
  * owner and modes are put right.
+ *
+ * @example
+ * ```ts
+ * generateKey('deploy');
+ * ```
  */
 export const generateKey = defineAction<[user: string, opts?: GenerateKeyOptions], GenerateArgs>({
   name: 'generateKey',
@@ -139,6 +144,11 @@ interface InstallArgs {
 /**
  * Install a given key pair as `~user/.ssh/<name>` and `<name>.pub`. The private key is secret: it never shows in
  * results, logs or `explain`, is written 0600 from the start, and replaced atomically only when it differs.
+ *
+ * @example
+ * ```ts
+ * installKey('deploy', 'id_deploy', privateKeyText, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample deploy');
+ * ```
  */
 export const installKey = defineAction<
   [user: string, name: string, privateKey: string, publicKey: string, opts?: ChangeOptions],
@@ -218,6 +228,12 @@ const readPublicKey = defineAction<[user: string, filename: string], PublicKeyAr
 /**
  * The public key of `user` (default `~/.ssh/id_ed25519.pub`; `type` or `filename` to choose), read on the node:
  * a node value holding the key line (without its newline), for other nodes' `authorizeKeys`.
+ *
+ * @example
+ * ```ts
+ * const key = publicKey('deploy');
+ * withActionValues([key], (line) => console.log(line));
+ * ```
  */
 export function publicKey(
   user: string,
@@ -237,6 +253,12 @@ interface LocalhostArgs {
 /**
  * Let `user` ssh to localhost with its own key: its public key file (default `id_ed25519.pub`) is added to the
  * authorized_keys of `authorizeForUser` (default the user), restricted with `from="localhost,127.0.0.1,::1"`.
+ *
+ * @example
+ * ```ts
+ * generateKey('deploy');
+ * authorizeKeyForLocalhost('deploy');
+ * ```
  */
 export const authorizeKeyForLocalhost = defineAction<
   [user: string, opts?: { filename?: string; authorizeForUser?: string } & ChangeOptions],
@@ -298,6 +320,11 @@ export interface SshConfigOptions extends ChangeOptions {
  * entries are kept. The file is 0600 and the user's.
  *
  *     sshConfig('git.example.org', { User: 'git', IdentityFile: '~/.ssh/deploy', StrictHostKeyChecking: 'yes' }, { user: 'deploy' });
+ *
+ * @example
+ * ```ts
+ * sshConfig('git.example.org', { User: 'git', IdentityFile: '~/.ssh/id_deploy' }, { user: 'deploy' });
+ * ```
  */
 export function sshConfig(host: string, settings: Record<string, string | number>, opts: SshConfigOptions = {}): void {
   const s = currentSession('sshConfig');

@@ -43,7 +43,14 @@ const value = z.union([
     .refine((v) => v.trim() === v, 'no blank at either end'),
 ]);
 
-/** The flag sshdConfig's edit sets (a handler of yours can watch it too). */
+/**
+ * The flag sshdConfig's edit sets (a handler of yours can watch it too).
+ *
+ * @example
+ * ```ts
+ * planWhen(targetFlag(sshdChangedFlag), () => void service('ssh', { action: 'reload' }));
+ * ```
+ */
 export const sshdChangedFlag = 'sshd-config-changed';
 
 const sshdAwk = [
@@ -98,6 +105,16 @@ const sshdEdit = defineAction<[file: string, settings: Array<[string, string]>, 
   },
 });
 
+/**
+ * Make each setting the value sshd will use: one edit of sshd_config, checked with `sshd -T -f` before it
+ * replaces the file, and one reload of sshd at the end of the phase when the file changed. Fails, naming the
+ * file, when a drop-in in sshd_config.d sets the same keyword (it would win).
+ *
+ * @example
+ * ```ts
+ * sshdConfig({ PermitRootLogin: 'prohibit-password', PasswordAuthentication: false });
+ * ```
+ */
 export function sshdConfig(settings: Record<string, string | number | boolean>, opts: SshdConfigOptions = {}): void {
   return withContext('sshdConfig', () => {
     currentSession('sshdConfig');

@@ -133,7 +133,14 @@ interface SudoersArgs {
   file: string;
 }
 
-/** Merge specs: aliases unioned by name, defaults merged by scope, spec lines appended (duplicates once). */
+/**
+ * Merge specs: aliases unioned by name, defaults merged by scope, spec lines appended (duplicates once).
+ *
+ * @example
+ * ```ts
+ * const spec = mergeSudoers([{ specs: { deploy: { commands: 'ALL' } } }, { defaults: { default: { env_reset: true } } }]);
+ * ```
+ */
 export function mergeSudoers(specs: ReadonlyArray<SudoersSpec>): SudoersSpec {
   const out: Required<SudoersSpec> & { aliases: Required<NonNullable<SudoersSpec['aliases']>> } = {
     aliases: { user: {}, runas: {}, host: {}, cmnd: {} },
@@ -167,7 +174,14 @@ function defaultsLine(scope: string, values: Record<string, SudoersDefault>): st
   });
 }
 
-/** The sudoers text of a (merged) spec. */
+/**
+ * The sudoers text of a (merged) spec.
+ *
+ * @example
+ * ```ts
+ * const text = formatSudoers({ specs: { deploy: { runAs: 'root', commands: 'ALL' } } });
+ * ```
+ */
 export function formatSudoers(spec: SudoersSpec): string {
   const lines = ['# managed by pallet: edit the plan, not this file'];
   const names = { user: 'User_Alias', runas: 'Runas_Alias', host: 'Host_Alias', cmnd: 'Cmnd_Alias' } as const;
@@ -242,6 +256,12 @@ const sudoersAction = defineAction<[spec: SudoersSpec, opts?: SudoersOptions], S
  * /etc/sudoers.d, validated with `visudo -cf` before it replaces the old one), or a user name: passwordless
  * sudo for that user in `/etc/sudoers.d/pallet-<user>`, keeping `SSH_AUTH_SOCK` through sudo as Pallet's
  * admin user does.
+ *
+ * @example
+ * ```ts
+ * sudoers('deploy');
+ * sudoers({ specs: { '%ops': { tags: ['NOPASSWD'], commands: 'ALL' } } });
+ * ```
  */
 export function sudoers(spec: SudoersSpec, opts?: SudoersOptions): void;
 export function sudoers(username: string): void;
@@ -265,7 +285,14 @@ export function sudoers(spec: SudoersSpec | string, opts: SudoersOptions = {}): 
 
 const facility = 'sudoers';
 
-/** Settings phase: add a sudoers spec to this node's settings (merged with those added before; Pallet's `sudoer`). */
+/**
+ * Settings phase: add a sudoers spec to this node's settings (merged with those added before; Pallet's `sudoer`).
+ *
+ * @example
+ * ```ts
+ * sudoersSettings({ specs: { deploy: { tags: ['NOPASSWD'], commands: '/usr/bin/systemctl restart app' } } });
+ * ```
+ */
 export function sudoersSettings(spec: SudoersSpec, opts: SettingsOptions & { file?: string } = {}): void {
   currentSession('sudoersSettings');
   const valid = validate(specSchema, spec, 'sudoersSettings') as SudoersSpec;
@@ -280,14 +307,28 @@ export function sudoersSettings(spec: SudoersSpec, opts: SettingsOptions & { fil
   );
 }
 
-/** Configure phase: write the sudoers file from the settings (nothing when none were declared). */
+/**
+ * Configure phase: write the sudoers file from the settings (nothing when none were declared).
+ *
+ * @example
+ * ```ts
+ * configureSudoers();
+ * ```
+ */
 export function configureSudoers(opts: SettingsOptions = {}): void {
   const s = getSettings<{ specs?: SudoersSpec[]; file?: string }>(facility, { ...opts, default: {} })!;
   if (!s.specs?.length) return;
   sudoers(mergeSudoers(s.specs), s.file ? { file: s.file } : {});
 }
 
-/** A server spec: `settings` declares the spec (others may add to it), `configure` writes one validated file. */
+/**
+ * A server spec: `settings` declares the spec (others may add to it), `configure` writes one validated file.
+ *
+ * @example
+ * ```ts
+ * const web = groupSpec('web', { extends: [sudoersServer({ specs: { deploy: { commands: 'ALL' } } })] });
+ * ```
+ */
 export function sudoersServer(spec: SudoersSpec = {}, opts: SettingsOptions & { file?: string } = {}): ServerSpec {
   return serverSpec({
     phases: {

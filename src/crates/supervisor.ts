@@ -46,6 +46,16 @@ function running(pidFile: string): string {
   return `pallet_running() { pallet_pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pallet_pid" ] && kill -0 "$pallet_pid" 2>/dev/null; }`;
 }
 
+/**
+ * A background service without an init system: started with setsid and nohup as `user` in `dir`, its pid in
+ * a pid file; `action` start (default, idempotent), stop, restart or status. A command that exits at once
+ * fails with the end of its log.
+ *
+ * @example
+ * ```ts
+ * nohupService('worker', { run: 'exec /opt/app/bin/worker', user: 'app', dir: '/opt/app' });
+ * ```
+ */
 export const nohupService = defineAction<[name: string, opts: NohupOptions], NohupArgs>({
   name: 'nohupService',
   execution: 'in-sequence',
@@ -143,6 +153,11 @@ const supervisorSchema = z.strictObject({
  * Start, stop, restart (or enable, disable: initd and systemd) a crate's service through the supervisor its
  * settings name (Pallet's `service/service`). A crate keeps `{ supervisor, serviceName, nohup? }` in its
  * settings, and its users choose the supervisor there.
+ *
+ * @example
+ * ```ts
+ * serviceSupervisor({ supervisor: 'nohup', serviceName: 'worker', nohup: { run: 'exec /opt/app/bin/worker' } }, { action: 'restart' });
+ * ```
  */
 export function serviceSupervisor(
   settings: SupervisorSettings,

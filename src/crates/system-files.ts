@@ -55,6 +55,11 @@ export interface SystemEnvironmentOptions extends ChangeOptions {
  * `export KEY='value'` (shell-quoted).
  *
  *     systemEnvironment('java', { JAVA_HOME: '/usr/lib/jvm/default-java' });
+ *
+ * @example
+ * ```ts
+ * systemEnvironment('java', { JAVA_HOME: '/usr/lib/jvm/default-java' });
+ * ```
  */
 export function systemEnvironment(
   name: string,
@@ -98,6 +103,11 @@ export interface EtcDefaultOptions extends ChangeOptions {
  * reach the service's init script byte for byte (these files are sourced by shells).
  *
  *     etcDefault('tomcat9', { JAVA_OPTS: '-Xmx1024m -Djava.awt.headless=true' });
+ *
+ * @example
+ * ```ts
+ * etcDefault('tomcat9', { JAVA_OPTS: '-Xmx1g' });
+ * ```
  */
 export function etcDefault(
   name: string,
@@ -154,7 +164,14 @@ function normaliseEntry(e: LimitEntry | [string, string, string, string | number
 const limitsFacility = 'limits-conf';
 const defaultLimitsFile = '/etc/security/limits.d/pallet.conf';
 
-/** Write limits entries to their file (the whole file: exactly these entries). */
+/**
+ * Write limits entries to their file (the whole file: exactly these entries).
+ *
+ * @example
+ * ```ts
+ * limitsConf([{ domain: '@web', type: 'soft', item: 'nofile', value: 4096 }]);
+ * ```
+ */
 export function limitsConf(
   entries: NonNullable<LimitsConfSettings['entries']>,
   opts: Omit<LimitsConfSettings, 'entries'> = {},
@@ -170,7 +187,14 @@ export function limitsConf(
   });
 }
 
-/** Settings phase: the limits settings of this node (entries are added to those declared before). */
+/**
+ * Settings phase: the limits settings of this node (entries are added to those declared before).
+ *
+ * @example
+ * ```ts
+ * limitsConfSettings({ entries: [{ domain: 'deploy', type: 'hard', item: 'nproc', value: 512 }] });
+ * ```
+ */
 export function limitsConfSettings(settings: LimitsConfSettings, opts: SettingsOptions = {}): void {
   inPhase('limitsConfSettings');
   const entries = (settings.entries ?? []).map(normaliseEntry);
@@ -181,7 +205,14 @@ export function limitsConfSettings(settings: LimitsConfSettings, opts: SettingsO
   );
 }
 
-/** Declare one limit (Pallet's `ulimit`); may be called many times, from any plan function of the settings phase. */
+/**
+ * Declare one limit (Pallet's `ulimit`); may be called many times, from any plan function of the settings phase.
+ *
+ * @example
+ * ```ts
+ * ulimit(['deploy', 'hard', 'nproc', 512]);
+ * ```
+ */
 export function ulimit(
   entry: LimitEntry | [string, string, string, string | number],
   opts: SettingsOptions = {},
@@ -189,7 +220,14 @@ export function ulimit(
   limitsConfSettings({ entries: [entry] }, opts);
 }
 
-/** Configure phase: write the file from the settings. */
+/**
+ * Configure phase: write the file from the settings.
+ *
+ * @example
+ * ```ts
+ * configureLimitsConf();
+ * ```
+ */
 export function configureLimitsConf(opts: SettingsOptions = {}): void {
   const s = getSettings<LimitsConfSettings & { entries?: LimitEntry[] } & Record<string, unknown>>(limitsFacility, {
     ...opts,
@@ -199,7 +237,14 @@ export function configureLimitsConf(opts: SettingsOptions = {}): void {
   limitsConf(entries, rest);
 }
 
-/** A server spec: `settings` declares the limits, `configure` writes them. */
+/**
+ * A server spec: `settings` declares the limits, `configure` writes them.
+ *
+ * @example
+ * ```ts
+ * const web = groupSpec('web', { extends: [limitsConfServer({ entries: [{ domain: '*', type: 'soft', item: 'nofile', value: 4096 }] })] });
+ * ```
+ */
 export function limitsConfServer(settings: LimitsConfSettings = {}, opts: SettingsOptions = {}): ServerSpec {
   return serverSpec({
     phases: {

@@ -56,7 +56,14 @@ const defaultOrigins = [
 const list = (name: string, items: string[]) =>
   `#clear ${name};\n${name} {\n${items.map((i) => `  "${i}";\n`).join('')}};\n`;
 
-/** The policy file's content (exported for review and tests). */
+/**
+ * The policy file's content (exported for review and tests).
+ *
+ * @example
+ * ```ts
+ * const text = unattendedUpgradesPolicy({ autoReboot: true });
+ * ```
+ */
 export function unattendedUpgradesPolicy(settings: UnattendedUpgradesSettings = {}): string {
   const s = validate(schema, settings, 'unattendedUpgrades') as UnattendedUpgradesSettings;
   return [
@@ -70,6 +77,15 @@ export function unattendedUpgradesPolicy(settings: UnattendedUpgradesSettings = 
   ].join('');
 }
 
+/**
+ * Automatic security updates (Debian, Ubuntu): installs unattended-upgrades, turns on apt's periodic runs and
+ * writes its policy to a file of its own, each file checked with `apt-config` before it replaces the old one.
+ *
+ * @example
+ * ```ts
+ * unattendedUpgrades({ autoReboot: false });
+ * ```
+ */
 export function unattendedUpgrades(settings: UnattendedUpgradesSettings = {}): void {
   return withContext('unattendedUpgrades', () => {
     currentSession('unattendedUpgrades');

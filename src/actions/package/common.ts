@@ -8,7 +8,14 @@ import { shQuote, writeBytes } from '../../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../../script/fs.js';
 import type { CheckMode } from '../../script/check.js';
 
-/** The flag set when a package source changed (then run packageManager('update')). */
+/**
+ * The flag set when a package source changed (then run packageManager('update')).
+ *
+ * @example
+ * ```ts
+ * planWhen(targetFlag(packageSourceChangedFlag), () => void packageManager('update'));
+ * ```
+ */
 export const packageSourceChangedFlag = 'packagesourcechanged';
 
 export const pkgName = z

@@ -39,6 +39,11 @@ function parseSelection(sel: DebconfSelection | { line: string }): DebconfSelect
  * Preseed a debconf answer. Each answer is compared first (passwords with
  * debconf's password database, the value on stdin, never on a command line),
  * so a second run changes nothing.
+ *
+ * @example
+ * ```ts
+ * debconfSetSelections({ package: 'tzdata', question: 'tzdata/Areas', type: 'select', value: 'Europe' });
+ * ```
  */
 export const debconfSetSelections = defineAction<
   [selection: DebconfSelection | { line: string }, opts?: ChangeOptions],

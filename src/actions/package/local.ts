@@ -15,6 +15,12 @@ interface LocalPkgArgs {
  * Install a `.deb` already on the node, unless that version is installed. It is
  * installed through apt (its dependencies from the node's sources; conffiles as
  * `pkg`: the admin's kept).
+ *
+ * @example
+ * ```ts
+ * remoteFile('/tmp/app.deb', { localFile: 'dist/app.deb' });
+ * installDeb('/tmp/app.deb');
+ * ```
  */
 export const installDeb = defineAction<[path: string, opts?: ChangeOptions], LocalPkgArgs>({
   name: 'installDeb',
@@ -42,7 +48,15 @@ export const installDeb = defineAction<[path: string, opts?: ChangeOptions], Loc
   },
 });
 
-/** Install an `.rpm` already on the node, unless that package version is installed. */
+/**
+ * Install an `.rpm` already on the node, unless that package version is installed.
+ *
+ * @example
+ * ```ts
+ * remoteFile('/tmp/app.rpm', { localFile: 'dist/app.rpm' });
+ * addRpm('/tmp/app.rpm');
+ * ```
+ */
 export const addRpm = defineAction<[path: string, opts?: ChangeOptions], LocalPkgArgs>({
   name: 'addRpm',
   execution: 'in-sequence',

@@ -231,6 +231,17 @@ function parse(action: PackageManagerAction, opts: PackageManagerOptions = {}): 
   return { action: act, opts: o };
 }
 
+/**
+ * The node's package manager itself: `update` (skipped within `maxAge` seconds of the last successful
+ * update), `upgrade` (every package), `configure` (a proxy), `addScope` (an apt component; `universe` and
+ * `multiverse` are its shorthands). Check mode says what would run.
+ *
+ * @example
+ * ```ts
+ * packageManager('update', { maxAge: 3600 });
+ * packageManager('configure', { proxy: 'http://proxy.internal:3128' });
+ * ```
+ */
 export const packageManager = defineAction<[action: PackageManagerAction, opts?: PackageManagerOptions], PmArgs>({
   name: 'packageManager',
   execution: 'aggregated',

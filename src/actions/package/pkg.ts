@@ -379,6 +379,13 @@ function parsePkg(name: string, opts: PackageOptions = {}): PkgArgs {
 /**
  * Install (or make latest, remove, upgrade, purge) a package. All calls in a
  * scope become one package-manager call per kind of change.
+ *
+ * @example
+ * ```ts
+ * pkg('nginx');
+ * pkg('curl', { action: 'latest' });
+ * pkg('telnet', { action: 'remove' });
+ * ```
  */
 export const pkg = defineAction<[name: string, opts?: PackageOptions], PkgArgs>({
   name: 'pkg',
@@ -398,6 +405,11 @@ export type PackagesByManager = Partial<
 /**
  * Install the list of packages given for the node's package manager
  * (`apt` and `aptitude` stand in for each other, as do `yum` and `dnf`).
+ *
+ * @example
+ * ```ts
+ * packages({ apt: ['build-essential'], yum: ['gcc', 'make'], apk: ['build-base'] });
+ * ```
  */
 export function packages(byManager: PackagesByManager, opts: PackageOptions = {}): void {
   const s = currentSession('packages');
@@ -407,7 +419,14 @@ export function packages(byManager: PackagesByManager, opts: PackageOptions = {}
   for (const name of list) pkg(name, opts);
 }
 
-/** The packages every managed node needs (coreutils and sudo). */
+/**
+ * The packages every managed node needs (coreutils and sudo).
+ *
+ * @example
+ * ```ts
+ * minimalPackages();
+ * ```
+ */
 export const minimalPackages = defineAction<[opts?: ChangeOptions], null>({
   name: 'minimalPackages',
   execution: 'aggregated',

@@ -87,6 +87,16 @@ const schema = z.strictObject({
     .optional(),
 });
 
+/**
+ * A package source (an apt list with its own keyring, a yum/dnf repo file, an apk repository, a pacman
+ * repository, a brew tap) for the node's package manager. When it changes, it sets the flag
+ * `packageSourceChangedFlag`, so a following `packageManager('update')` can run only then.
+ *
+ * @example
+ * ```ts
+ * packageSource('backports', { apt: { url: 'http://deb.debian.org/debian', release: 'bookworm-backports' } });
+ * ```
+ */
 export const packageSource = defineAction<[name: string, opts: PackageSourceOptions], SourceArgs>({
   name: 'packageSource',
   execution: 'aggregated',
