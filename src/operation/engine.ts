@@ -18,15 +18,13 @@
  */
 import { PlanError, SpecError } from '../core/errors.js';
 import { execScript } from '../actions/exec.js';
-import { shapeScope } from '../plan/plan-fn.js';
+import { recordPlan } from '../plan/plan-fn.js';
 import { assocSettings, factsFacility, updateSettings } from '../plan/settings.js';
 import {
   emptyPlanState,
   FactsNeeded,
   mergePlanStates,
   newCheckTrack,
-  phaseItems,
-  runInSession,
   withActionValues,
   type CheckTrack,
   type PlanState,
@@ -209,10 +207,7 @@ export class Operation {
       factsOnDemand: this.probeLater,
     });
     try {
-      await runInSession(session, async () => {
-        for (const fn of p.fns) await (fn as (...a: unknown[]) => unknown)(...args);
-      });
-      return { session, items: phaseItems(session, shapeScope) };
+      return { session, items: await recordPlan(session, p.fns, args) };
     } catch (e) {
       if (e instanceof FactsNeeded) throw e;
       const err = e as Error;

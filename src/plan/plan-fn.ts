@@ -2,9 +2,9 @@
  * Plan functions and the ordering of recorded actions.
  */
 import { PlanError } from '../core/errors.js';
-import { withContext } from './session.js';
+import { phaseItems, runInSession, withContext, type Session } from './session.js';
 import type { ActionCall, PlanItem } from './types.js';
-import type { PlanFunction } from '../model/specs.js';
+import type { PhaseFn, PlanFunction } from '../model/specs.js';
 
 /**
  * A plan function. With a name, the name is added to the context of every
@@ -24,6 +24,22 @@ export function planFn<A extends unknown[]>(
   const wrapped = (...args: A) => withContext(name, () => fn(...args));
   Object.defineProperty(wrapped, 'planName', { value: name, enumerable: true });
   return wrapped;
+}
+
+/**
+ * Run a phase's plan functions in `session`, in order, with the phase's arguments, and return what they
+ * recorded in the order it runs (pre-phase actions, the phase's own shaped by `shapeScope`, post-phase
+ * actions, handlers). The one way a plan is built: by the engine, by `explainPlan` and by tests.
+ */
+export async function recordPlan(
+  session: Session,
+  fns: ReadonlyArray<PhaseFn>,
+  args: ReadonlyArray<unknown> = [],
+): Promise<PlanItem[]> {
+  await runInSession(session, async () => {
+    for (const fn of fns) await (fn as (...a: unknown[]) => unknown)(...args);
+  });
+  return phaseItems(session, shapeScope);
 }
 
 /**

@@ -7,9 +7,9 @@ import { hasDeferred } from '../plan/action.js';
 import { isPalletError, PlanError } from '../core/errors.js';
 import { prelude } from '../operation/batch.js';
 import { Secrets } from '../core/secrets.js';
-import { shapeScope } from '../plan/plan-fn.js';
+import { recordPlan } from '../plan/plan-fn.js';
 import { conditionFlags, conditionName } from '../plan/flags.js';
-import { newSession, phaseItems, runInSession, scriptContext, type Session } from '../plan/session.js';
+import { newSession, scriptContext, type Session } from '../plan/session.js';
 import { nodeStateRoot } from '../compute/node-state.js';
 import { factsFacility } from '../plan/settings.js';
 import type { PlanItem } from '../plan/types.js';
@@ -205,10 +205,9 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
       : {}),
     os: { osFamily, osVersion, ...(packager ? { packager } : {}) },
   });
+  let items: PlanItem[];
   try {
-    await runInSession(session, async () => {
-      await (plan as (...a: unknown[]) => unknown)(...(opts.args ?? []));
-    });
+    items = await recordPlan(session, [plan], opts.args ?? []);
   } catch (e) {
     if (isPalletError(e)) throw e;
     const err = e as Error;
@@ -225,7 +224,7 @@ export async function explainPlan(plan: PhaseFn, opts: ExplainPlanOptions = {}):
     indent(common, '  | '),
   ];
   const secrets = Secrets.ofUser(session.user);
-  describeItems(phaseItems(session, shapeScope), '  ', {
+  describeItems(items, '  ', {
     session,
     out,
     secrets,

@@ -3,8 +3,8 @@
  * without a node (script-level tests).
  */
 import { spawnSync } from 'node:child_process';
-import { shapeScope } from '../../src/plan/plan-fn.js';
-import { newSession, phaseItems, runInSession, scriptContext } from '../../src/plan/session.js';
+import { recordPlan } from '../../src/plan/plan-fn.js';
+import { newSession, scriptContext } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { packagerForOs } from '../../src/script/os.js';
 import { groupSpec } from '../../src/model/specs.js';
@@ -53,7 +53,7 @@ export async function compile(
     user: { username: 'root' },
     os: { osFamily: os.osFamily, osVersion: os.osVersion, ...(packager ? { packager } : {}) },
   });
-  await runInSession(s, plan);
+  const items = await recordPlan(s, [plan]);
   const out: Array<{ action: string; script: string; checked?: boolean }> = [];
   const walk = (items: PlanItem[]) => {
     for (const i of items) {
@@ -64,7 +64,7 @@ export async function compile(
       }
     }
   };
-  walk(phaseItems(s, shapeScope));
+  walk(items);
   return out;
 }
 
