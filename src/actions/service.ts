@@ -4,6 +4,7 @@
  * and `serviceScript` (install an init script or a systemd unit).
  */
 import { z } from 'zod';
+import { withContext } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shQuote } from '../script/quote.js';
@@ -153,9 +154,11 @@ export function serviceScript(name: string, opts: ServiceScriptOptions): void {
  * ```
  */
 export function withServiceRestart<T>(name: string, body: () => T): T {
-  service(name, { action: 'stop' });
-  const r = body();
-  if (r instanceof Promise) return r.then((v) => (service(name, { action: 'start' }), v)) as T;
-  service(name, { action: 'start' });
-  return r;
+  return withContext('withServiceRestart', () => {
+    service(name, { action: 'stop' });
+    const r = body();
+    if (r instanceof Promise) return r.then((v) => (service(name, { action: 'start' }), v)) as T;
+    service(name, { action: 'start' });
+    return r;
+  });
 }

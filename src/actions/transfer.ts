@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
-import { asAction, currentSession, withActionValues, type NodeValue } from '../plan/session.js';
+import { withContext, asAction, currentSession, withActionValues, type NodeValue } from '../plan/session.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
 import { execScript } from './exec.js';
@@ -42,7 +42,9 @@ export function transferFile(
   remotePath: string,
   opts: Pick<RemoteFileOptions, 'owner' | 'group' | 'mode'> = {},
 ): void {
-  remoteFile(remotePath, { ...opts, localFile: localPath, noVersioning: true });
+  return withContext('transferFile', () => {
+    remoteFile(remotePath, { ...opts, localFile: localPath, noVersioning: true });
+  });
 }
 
 /** A node's file, base64, for the controller only (results show its size). */

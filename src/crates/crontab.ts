@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { defineAction } from '../plan/action.js';
 import { remoteFile } from '../actions/remote-file.js';
-import { currentSession } from '../plan/session.js';
+import { withContext, currentSession } from '../plan/session.js';
 import { getSettings, updateSettings, type SettingsOptions } from '../plan/settings.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
@@ -105,11 +105,13 @@ export function systemCrontab(
   content: CrontabContent,
   opts: { action?: 'create' | 'remove' } & ChangeOptions = {},
 ): void {
-  currentSession('systemCrontab');
-  const path = `/etc/cron.d/${validate(cronName, name, 'systemCrontab')}`;
-  const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
-  if (opts.action === 'remove') remoteFile(path, { action: 'delete', ...flag });
-  else remoteFile(path, { content: text(content), owner: 'root', group: 'root', mode: '0644', ...flag });
+  return withContext('systemCrontab', () => {
+    currentSession('systemCrontab');
+    const path = `/etc/cron.d/${validate(cronName, name, 'systemCrontab')}`;
+    const flag = opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged };
+    if (opts.action === 'remove') remoteFile(path, { action: 'delete', ...flag });
+    else remoteFile(path, { content: text(content), owner: 'root', group: 'root', mode: '0644', ...flag });
+  });
 }
 
 /** The `crontab` settings: user crontabs and system crontabs by name. */

@@ -114,17 +114,19 @@ export function etcDefault(
   values: Record<string, string | number | boolean>,
   opts: EtcDefaultOptions = {},
 ): void {
-  const what = `etcDefault '${name}'`;
-  inPhase('etcDefault');
-  const path = name.startsWith('/') ? name : `/etc/default/${validate(fileName, name, what)}`;
-  const kv = vars(what, values);
-  remoteFile(path, {
-    content: `${kv.map(([k, v]) => `${k}=${shQuote(v)}\n`).join('')}`,
-    owner: 'root',
-    group: 'root',
-    mode: '0644',
-    ...(opts.overwriteChanges ? { overwriteChanges: true } : {}),
-    ...(opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged }),
+  return withContext('etcDefault', () => {
+    const what = `etcDefault '${name}'`;
+    inPhase('etcDefault');
+    const path = name.startsWith('/') ? name : `/etc/default/${validate(fileName, name, what)}`;
+    const kv = vars(what, values);
+    remoteFile(path, {
+      content: `${kv.map(([k, v]) => `${k}=${shQuote(v)}\n`).join('')}`,
+      owner: 'root',
+      group: 'root',
+      mode: '0644',
+      ...(opts.overwriteChanges ? { overwriteChanges: true } : {}),
+      ...(opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged }),
+    });
   });
 }
 
@@ -176,14 +178,16 @@ export function limitsConf(
   entries: NonNullable<LimitsConfSettings['entries']>,
   opts: Omit<LimitsConfSettings, 'entries'> = {},
 ): void {
-  inPhase('limitsConf');
-  const lines = entries.map(normaliseEntry).map((e) => `${e.domain} ${e.type ?? '-'} ${e.item} ${e.value}\n`);
-  remoteFile(opts.configFile ?? defaultLimitsFile, {
-    content: `# managed by pallet\n${lines.join('')}`,
-    owner: 'root',
-    group: 'root',
-    mode: '0644',
-    ...(opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged }),
+  return withContext('limitsConf', () => {
+    inPhase('limitsConf');
+    const lines = entries.map(normaliseEntry).map((e) => `${e.domain} ${e.type ?? '-'} ${e.item} ${e.value}\n`);
+    remoteFile(opts.configFile ?? defaultLimitsFile, {
+      content: `# managed by pallet\n${lines.join('')}`,
+      owner: 'root',
+      group: 'root',
+      mode: '0644',
+      ...(opts.flagOnChanged === undefined ? {} : { flagOnChanged: opts.flagOnChanged }),
+    });
   });
 }
 

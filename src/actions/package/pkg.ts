@@ -26,7 +26,7 @@ import { z } from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { PlanError } from '../../core/errors.js';
 import { defineAction } from '../../plan/action.js';
-import { currentSession } from '../../plan/session.js';
+import { withContext, currentSession } from '../../plan/session.js';
 import type { ScriptContext } from '../../plan/types.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { shQuote } from '../../script/quote.js';
@@ -412,11 +412,14 @@ export type PackagesByManager = Partial<
  * ```
  */
 export function packages(byManager: PackagesByManager, opts: PackageOptions = {}): void {
-  const s = currentSession('packages');
-  const p = s.os.packager;
-  const alias: Record<string, string> = { apt: 'aptitude', aptitude: 'apt', yum: 'dnf', dnf: 'yum' };
-  const list = (p && (byManager[p as keyof PackagesByManager] ?? byManager[alias[p] as keyof PackagesByManager])) ?? [];
-  for (const name of list) pkg(name, opts);
+  return withContext('packages', () => {
+    const s = currentSession('packages');
+    const p = s.os.packager;
+    const alias: Record<string, string> = { apt: 'aptitude', aptitude: 'apt', yum: 'dnf', dnf: 'yum' };
+    const list =
+      (p && (byManager[p as keyof PackagesByManager] ?? byManager[alias[p] as keyof PackagesByManager])) ?? [];
+    for (const name of list) pkg(name, opts);
+  });
 }
 
 /**
