@@ -2,15 +2,20 @@
  * A batch: many actions of one target sent as ONE shell script, in one round
  * trip, that still reports one result per action.
  *
- * Each action's script travels base64-encoded (so no shell quirk can alter a
- * byte of it: dash drops bytes inside heredocs, see `safeDelimiter`), is
- * decoded into a private temporary directory and run by its own `sh`, so a
- * syntax error or an `exit` in one action cannot disturb the others. After
- * each action the batch prints a frame on stdout:
+ * Each action's script is written into a private temporary directory and run
+ * in a subshell of its own (`( . file )`), so a syntax error or an `exit` in one
+ * action cannot disturb the others. A script of plain ASCII travels as one
+ * single-quoted word written by the shell's own `printf`; any other byte makes it
+ * travel base64-encoded (no shell quirk can alter a byte of it: dash drops bytes
+ * inside heredocs, see `safeDelimiter`). After each action the batch prints a
+ * frame on stdout:
  *
  *     \n@@PALLET:<nonce> <key> <exit> <stdout bytes> <stderr bytes> <control bytes>\n<stdout><stderr><control>
  *
- * and stops at the first action that fails. Control data (a change report, flags,
+ * and stops at the first action that fails. An action that printed nothing and
+ * reported nothing (most of an idempotent run) gets its frame from builtins
+ * alone; the cost of the batch machinery is then one fork per action, no exec.
+ * Control data (a change report, flags,
  * values) travels out of band: the helpers `pallet_changed`, `pallet_set_flag`
  * and `pallet_set_value` append NUL-separated records to the file named by
  * `$PALLET_CONTROL`, never to the output, so nothing a node prints can set a
@@ -86,6 +91,17 @@ export function sudoControlMark(nonce: string): string {
 }
 
 /**
+ * The command that writes `file` to `"$pallet_d/s"`, byte for byte. Plain ASCII (no NUL, no byte above
+ * 0x7f: the bytes no shell treats specially inside single quotes) is one single-quoted word printed by
+ * the builtin `printf`, with no process; anything else is decoded by `base64 -d` from a heredoc whose
+ * lines (base64 never contains '_') cannot end it early.
+ */
+export function writeScript(file: string): string {
+  if (/^[\x01-\x7f]*$/.test(file)) return `printf '%s' ${shQuote(file)} > "$pallet_d/s" || exit 97`;
+  return `base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`;
+}
+
+/**
  * How an entry's script file `"$pallet_d/s"` is run. Under sudo the other user
  * cannot read the batch's private directory: the script goes on stdin, the
  * wrapper keeps it in a file of its own (so the script's own commands read
@@ -106,7 +122,7 @@ function runCommand(options: ActionOptions, nonce: string): { cmd: string; viaSt
     ].join('; ');
     return { cmd: `sudo -n -u ${shQuote(options.sudoUser)} sh -c ${shQuote(wrapper)}`, viaStdin: true };
   }
-  return { cmd: 'sh "$pallet_d/s"', viaStdin: false };
+  return { cmd: 'pallet_source', viaStdin: false };
 }
 
 interface EmitOptions {
@@ -165,8 +181,7 @@ function emit(entries: ReadonlyArray<BatchEntry>, nonce: string, out: string[], 
     }
     const body = e.kind === 'action' ? e.script : e.cond;
     const file = `${prelude(e.options, o.uploadDir, o.check)}\n${body}\n`;
-    // Base64 lines never contain '_', so the constant delimiter cannot occur in them.
-    out.push(`${indent}base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`);
+    out.push(`${indent}${writeScript(file)}`);
     const { cmd, viaStdin } = runCommand(e.options, nonce);
     const input = viaStdin ? '"$pallet_d/s"' : '/dev/null';
     if (e.kind === 'action' && o.noteFlags && !e.options.sudoUser) {
@@ -219,12 +234,19 @@ export function buildBatch(
     `  : > "$pallet_d/c"`,
     `  PALLET_CONTROL="$pallet_d/c" "$@" < "$pallet_in" > "$pallet_d/o" 2> "$pallet_d/e"`,
     `  pallet_rc=$?`,
+    // Nothing printed, nothing reported: the frame needs no process.
+    `  if [ -s "$pallet_d/o" ] || [ -s "$pallet_d/e" ] || [ -s "$pallet_d/c" ]; then`,
     // One wc for the three sizes (in the batch's directory, so no path is split into words).
-    `  set -- $(cd "$pallet_d" && wc -c o e c)`,
-    `  printf '\\n@@PALLET:%s %s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" "$1" "$3" "$5"`,
-    `  cat "$pallet_d/o" "$pallet_d/e" "$pallet_d/c"`,
+    `    set -- $(cd "$pallet_d" && wc -c o e c)`,
+    `    printf '\\n@@PALLET:%s %s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" "$1" "$3" "$5"`,
+    `    cat "$pallet_d/o" "$pallet_d/e" "$pallet_d/c"`,
+    `  else`,
+    `    printf '\\n@@PALLET:%s %s %s 0 0 0\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc"`,
+    `  fi`,
     `  return $pallet_rc`,
     `}`,
+    // An action runs in a subshell: its exit, its syntax errors, variables and traps stay there.
+    `pallet_source() { ( export PALLET_CONTROL; . "$pallet_d/s" ); }`,
   ];
   if (noteFlags) out.push(...flagHelpers(knownFlags));
   emit(entries, nonce, out, '', { uploadDir, check, noteFlags });

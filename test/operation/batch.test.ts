@@ -226,3 +226,57 @@ test('flag tests are decided in the batch: flagOnChanged on a change, pallet_set
   assert.deepEqual(taken, ['real-set', 'a0-set', 'changed-set', 'own-set', 'before-set', 'any-set', 'x-not-set']);
   assert.deepEqual(parseControl(f[0]!.ctl).flagValues, { k: 'F', F: 'x', 'C\nF': 'x', D: 'x\nF\nx' });
 });
+
+test('an action runs in a subshell: its exit, variables and traps do not reach the batch or the next action', () => {
+  const nonce = 'n1';
+  const script = buildBatch(
+    [
+      {
+        kind: 'action',
+        key: 'a0',
+        script: "pallet_d=/nonexistent; x=leaked; trap 'echo trapped' EXIT; exit 0",
+        options: {},
+      },
+      { kind: 'action', key: 'a1', script: 'echo "x=${x:-unset}"; [ -d "$pallet_d" ] && echo dir-kept', options: {} },
+      { kind: 'action', key: 'a2', script: 'sh -c \'printf "C\\000" >> "$PALLET_CONTROL"\'', options: {} },
+    ],
+    nonce,
+  );
+  for (const shell of ['dash', 'bash']) {
+    const r = spawnSync(shell, ['-s'], { input: script });
+    assert.equal(r.status, 0, shell);
+    const { frames: f } = frames(r.stdout, nonce);
+    assert.deepEqual(
+      f.map((x) => [x.key, x.exit, x.out.toString()]),
+      [
+        ['a0', 0, 'trapped\n'],
+        ['a1', 0, 'x=unset\ndir-kept\n'],
+        ['a2', 0, ''],
+      ],
+      shell,
+    );
+    // A program the action runs reports through the exported PALLET_CONTROL.
+    assert.deepEqual([...f[2]!.ctl], [0x43, 0]);
+  }
+});
+
+test('scripts reach the node byte for byte: ASCII by the builtin printf, anything else through base64', () => {
+  const ascii = "printf '%s' 'it''s \\ $HOME `x` \"q\"'; printf '\\001\\037'";
+  const other = "printf '%s' 'caf\u00e9 \u0081\u0088'";
+  const script = buildBatch(
+    [
+      { kind: 'action', key: 'a0', script: ascii, options: {} },
+      { kind: 'action', key: 'a1', script: other, options: {} },
+    ],
+    'n2',
+  );
+  // The ASCII script costs no process to write; the other one is decoded.
+  assert.equal(script.split('\n').filter((l) => l.startsWith('base64 -d')).length, 1);
+  assert.match(script, /^printf '%s' '/m);
+  for (const shell of ['dash', 'bash']) {
+    const r = spawnSync(shell, ['-s'], { input: script });
+    const { frames: f } = frames(r.stdout, 'n2');
+    assert.deepEqual(f[0]!.out, Buffer.from('its \\ $HOME `x` "q"\x01\x1f', 'latin1'), shell);
+    assert.deepEqual(f[1]!.out, Buffer.from('caf\u00e9 \u0081\u0088'), shell);
+  }
+});
