@@ -216,6 +216,9 @@ export function editScript(
         ? '  pallet_src=/dev/null'
         : `  ${fail('does not exist (give create: true to create it)')}`,
     'else pallet_src=$pallet_p; fi',
+    // Exit 3 is "nothing to change" (most runs): then nothing is staged.
+    `${compute} < "$pallet_src" > /dev/null`,
+    'if [ "$?" -ne 3 ]; then',
     stageBeside(
       `echo ${shQuote(`${what} ${path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`,
       ctx,
@@ -234,6 +237,7 @@ export function editScript(
         ]
       : []),
     installStaged('"$pallet_p"', 'pallet_changed', {}, ctx).replace(/^/gm, '  '),
+    'fi',
     'fi',
     ensureAttrs(
       '"$pallet_p"',

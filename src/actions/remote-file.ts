@@ -318,6 +318,20 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
   return [];
 }
 
+/**
+ * The bytes the file will have, when the controller knows them (given content, a local file sent inline,
+ * a rendered template), for files that are not sensitive: their SHA-256 goes into the script, and a hash
+ * of a secret would let anyone who sees the script guess a weak one.
+ */
+function knownContent(a: RemoteFileArgs, ctx: ScriptContext): Buffer | undefined {
+  const o = a.opts;
+  if (o.sensitive) return undefined;
+  if (o.content !== undefined && o.literal !== false) return Buffer.from(o.content as string | Buffer);
+  if (a.local !== undefined) return Buffer.from(a.local);
+  if (o.template !== undefined) return Buffer.from(rendered(a, ctx)!);
+  return undefined;
+}
+
 function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   const o = a.opts;
   const p = shQuote(a.path);
@@ -345,7 +359,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       'fi',
     ].join('\n');
   }
-  const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true })];
+  const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true }), 'pallet_ms='];
   // A sensitive file keeps only a checksum in the state root: no plaintext copy, no backups.
   const checksumOnly = versioned && o.sensitive === true && !o.keepSensitiveCopies;
   const md5File = shQuote(`${state}.md5`);
@@ -361,10 +375,13 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       );
     } else {
       lines.push(
-        `if [ -e "$pallet_p" ] && [ -e ${st} ] && ! cmp -s "$pallet_p" ${st}; then`,
-        `  diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
-        `  echo ${shQuote(`${changedOnNode} (it no longer matches the master copy ${state}). ${advice}`)} >&2`,
-        '  exit 1',
+        // pallet_ms: the file is its master copy (then an unchanged file needs no second comparison).
+        `if [ -e "$pallet_p" ] && [ -e ${st} ]; then`,
+        `  if cmp -s "$pallet_p" ${st}; then pallet_ms=1; else`,
+        `    diff -u ${st} "$pallet_p" 2>/dev/null | head -n 40 >&2`,
+        `    echo ${shQuote(`${changedOnNode} (it no longer matches the master copy ${state}). ${advice}`)} >&2`,
+        '    exit 1',
+        '  fi',
         'fi',
       );
     }
@@ -380,7 +397,13 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       `if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = "$pallet_md5" ]; then pallet_skip=1; else pallet_skip=; fi`,
     );
   } else {
-    lines.push('pallet_skip=');
+    const known = knownContent(a, ctx);
+    lines.push(
+      known === undefined
+        ? 'pallet_skip='
+        : // The content is known here: a file that already has it (by its SHA-256) needs no staged copy.
+          `if [ -f "$pallet_p" ] && [ ! -L "$pallet_p" ] && [ "$(sha256sum < "$pallet_p" 2>/dev/null)" = '${createHash('sha256').update(known).digest('hex')}  -' ]; then pallet_skip=1; else pallet_skip=; fi`,
+    );
   }
   const noDir = `echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`;
   if (check && a.upload) {
@@ -447,7 +470,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     const max = o.maxVersions ?? 5;
     lines.push(
       // Few processes: this runs for every changed file, on every node at once.
-      `if ! cmp -s "$pallet_p" ${st} 2>/dev/null; then (`,
+      `if { [ -z "$pallet_skip" ] || [ -z "$pallet_ms" ]; } && ! cmp -s "$pallet_p" ${st} 2>/dev/null; then (`,
       '  umask 077',
       `  ${privateDirs}`,
       `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
