@@ -317,6 +317,7 @@ export const sed = defineAction<
         `[ -f "$pallet_p" ] || { echo ${shQuote(`sed ${a!.path}: does not exist`)} >&2; exit 1; }`,
         // Unchanged by the expressions (most runs): nothing is staged.
         `sed -e ${shQuote(program)} "$pallet_p" | cmp -s - "$pallet_p" && exit 0`,
+        'pallet_differs=1',
         stageBeside('exit 1', ctx),
         `trap 'rm -f "$pallet_t"' EXIT`,
         `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,

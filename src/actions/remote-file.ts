@@ -285,9 +285,9 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
       const doc = heredoc(String(o.content), { quoted: false });
       return [`cat > ${t} ${doc.open} || exit 1\n${doc.text}`];
     }
-    return [writeBytes(o.content as string | Buffer, t, 'exit 1')];
+    return [writeBytes(o.content as string | Buffer, t, 'exit 1', { plain: !o.sensitive })];
   }
-  if (a.local !== undefined) return [writeBytes(a.local, t, 'exit 1')];
+  if (a.local !== undefined) return [writeBytes(a.local, t, 'exit 1', { plain: !o.sensitive })];
   if (a.upload !== undefined) {
     const staged = `"$PALLET_UPLOADS/${a.upload.md5}"`;
     return [
@@ -297,7 +297,7 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
       ...(a.opts.sensitive ? [`rm -f ${staged}`] : []),
     ];
   }
-  if (o.template !== undefined) return [writeBytes(rendered(a, ctx)!, t, 'exit 1')];
+  if (o.template !== undefined) return [writeBytes(rendered(a, ctx)!, t, 'exit 1', { plain: !o.sensitive })];
   if (o.remoteFile !== undefined) return [`cp -f ${shQuote(o.remoteFile)} ${t} || exit 1`];
   if (o.url !== undefined) {
     const u = shQuote(o.url);
@@ -402,7 +402,14 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       known === undefined
         ? 'pallet_skip='
         : // The content is known here: a file that already has it (by its SHA-256) needs no staged copy.
-          `if [ -f "$pallet_p" ] && [ ! -L "$pallet_p" ] && [ "$(sha256sum < "$pallet_p" 2>/dev/null)" = '${createHash('sha256').update(known).digest('hex')}  -' ]; then pallet_skip=1; else pallet_skip=; fi`,
+          // pallet_differs: it certainly differs (installStaged then compares nothing again).
+          [
+            'pallet_skip=',
+            'if [ -f "$pallet_p" ] && [ ! -L "$pallet_p" ]; then',
+            '  pallet_h=$(sha256sum < "$pallet_p" 2>/dev/null)',
+            `  if [ "$pallet_h" = '${createHash('sha256').update(known).digest('hex')}  -' ]; then pallet_skip=1; elif [ -n "$pallet_h" ]; then pallet_differs=1; fi`,
+            'fi',
+          ].join('\n'),
     );
   }
   const noDir = `echo ${shQuote(`remoteFile ${a.path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`;

@@ -10,7 +10,7 @@
  * inside heredocs, see `safeDelimiter`). After each action the batch prints a
  * frame on stdout:
  *
- *     \n@@PALLET:<nonce> <key> <exit> <stdout bytes> <stderr bytes> <control bytes>\n<stdout><stderr><control>
+ *     \n@@PALLET:<nonce> <key> <exit> <stdout bytes> <stderr bytes> <control bytes> <changed>\n<stdout><stderr><control>
  *
  * and stops at the first action that fails. An action that printed nothing and
  * reported nothing (most of an idempotent run) gets its frame from builtins
@@ -72,7 +72,8 @@ export function prelude(options: ActionOptions, uploadDir?: string, check = fals
     lines.push(`${k}=${shQuote(v)}; export ${k}`);
   }
   lines.push(
-    `pallet_changed() { printf 'C\\000' >> "$PALLET_CONTROL"; }`,
+    // A change is a byte in $PALLET_CHANGED (the batch reads it without a process), else a record.
+    `pallet_changed() { if [ -n "\${PALLET_CHANGED:-}" ]; then printf x >> "$PALLET_CHANGED"; else printf 'C\\000' >> "$PALLET_CONTROL"; fi; }`,
     `pallet_set_flag() { printf 'F\\000%s\\000' "$1" >> "$PALLET_CONTROL"; }`,
     `pallet_set_value() { printf 'V\\000%s\\000%s\\000' "$1" "$2" >> "$PALLET_CONTROL"; }`,
   );
@@ -110,6 +111,8 @@ export function writeScript(file: string): string {
 function runCommand(options: ActionOptions, nonce: string): { cmd: string; viaStdin: boolean } {
   if (options.sudoUser) {
     const wrapper = [
+      // The batch's change marker is not the other user's to write: changes travel as records.
+      'unset PALLET_CHANGED',
       'pallet_f=$(mktemp) && PALLET_CONTROL=$(mktemp) || exit 97',
       'export PALLET_CONTROL',
       'cat > "$pallet_f"',
@@ -146,6 +149,8 @@ function flagHelpers(known: ReadonlyArray<string>): string[] {
     `: > "$pallet_d/flags" || exit 97`,
     ...(known.length ? [`printf '%s\\n' ${known.map(shQuote).join(' ')} >> "$pallet_d/flags"`] : []),
     `pallet_note() {`,
+    `  if [ -s "$pallet_d/m" ] && [ -n "$1" ]; then printf '%s\\n' "$1" >> "$pallet_d/flags"; fi`,
+    `  [ -s "$pallet_d/c" ] || return 0`,
     `  tr '\\000\\n' '\\n\\001' < "$pallet_d/c" | awk -v f="$1" '`,
     `    n > 0 { n--; if (w) { print; w = 0 } next }`,
     `    $0 == "C" { if (f != "") print f; next }`,
@@ -231,28 +236,32 @@ export function buildBatch(
     `pallet_run() {`,
     `  [ -z "\${pallet_stop:-}" ] || exit 0`,
     `  pallet_k=$1; pallet_in=$2; shift 2`,
-    `  : > "$pallet_d/c"`,
-    `  PALLET_CONTROL="$pallet_d/c" "$@" < "$pallet_in" > "$pallet_d/o" 2> "$pallet_d/e"`,
+    `  : > "$pallet_d/c"; : > "$pallet_d/m"`,
+    `  PALLET_CONTROL="$pallet_d/c" PALLET_CHANGED="$pallet_d/m" "$@" < "$pallet_in" > "$pallet_d/o" 2> "$pallet_d/e"`,
     `  pallet_rc=$?`,
+    // The last header field: 1 when the action reported a change through $PALLET_CHANGED.
+    `  if [ -s "$pallet_d/m" ]; then pallet_m=1; else pallet_m=0; fi`,
     // Nothing printed, nothing reported: the frame needs no process.
     `  if [ -s "$pallet_d/o" ] || [ -s "$pallet_d/e" ] || [ -s "$pallet_d/c" ]; then`,
     // One wc for the three sizes (in the batch's directory, so no path is split into words).
     `    set -- $(cd "$pallet_d" && wc -c o e c)`,
-    `    printf '\\n@@PALLET:%s %s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" "$1" "$3" "$5"`,
+    `    printf '\\n@@PALLET:%s %s %s %s %s %s %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" "$1" "$3" "$5" "$pallet_m"`,
     `    cat "$pallet_d/o" "$pallet_d/e" "$pallet_d/c"`,
     `  else`,
-    `    printf '\\n@@PALLET:%s %s %s 0 0 0\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc"`,
+    `    printf '\\n@@PALLET:%s %s %s 0 0 0 %s\\n' ${shQuote(nonce)} "$pallet_k" "$pallet_rc" "$pallet_m"`,
     `  fi`,
     `  return $pallet_rc`,
     `}`,
     // An action runs in a subshell: its exit, its syntax errors, variables and traps stay there.
-    `pallet_source() { ( export PALLET_CONTROL; . "$pallet_d/s" ); }`,
+    `pallet_source() { ( export PALLET_CONTROL PALLET_CHANGED; . "$pallet_d/s" ); }`,
   ];
   if (noteFlags) out.push(...flagHelpers(knownFlags));
   emit(entries, nonce, out, '', { uploadDir, check, noteFlags });
   out.push('exit 0');
   return `${out.join('\n')}\n`;
 }
+
+const changeRecord = Buffer.from('C\0');
 
 /** At most this much of the bytes between frames is kept (they are a sign of trouble, not data). */
 const garbageLimit = 64 * 1024;
@@ -267,7 +276,7 @@ const garbageLimit = 64 * 1024;
 export class FrameParser {
   private chunks: Buffer[] = [];
   private size = 0;
-  private body: { key: string; exit: number; o: number; e: number; c: number } | undefined;
+  private body: { key: string; exit: number; o: number; e: number; c: number; changed: boolean } | undefined;
   private readonly header: Buffer;
   garbage = '';
   /** Bytes copied while joining chunks: linear parsing keeps it near the input's size. */
@@ -309,14 +318,16 @@ export class FrameParser {
         const total = this.body.o + this.body.e + this.body.c;
         if (this.size < total) return;
         const buf = this.take();
-        const { key, exit, o, e } = this.body;
+        const { key, exit, o, e, changed } = this.body;
         this.body = undefined;
+        const ctl = buf.subarray(o + e, total);
         this.onFrame({
           key,
           exit,
           out: buf.subarray(0, o),
           err: buf.subarray(o, o + e),
-          ctl: buf.subarray(o + e, total),
+          // A change marked in the header is the same as a change record.
+          ctl: changed ? Buffer.concat([ctl, changeRecord]) : ctl,
         });
         this.keep(buf.subarray(total));
         continue;
@@ -347,19 +358,25 @@ export class FrameParser {
         return;
       }
       const fields = buf.subarray(this.header.length, eol).toString('utf8').trim().split(/\s+/);
-      const [key, exit, o, e, c] = fields.map((f, i) => (i === 0 ? f : Number(f))) as [
+      const [key, exit, o, e, c, m = 0] = fields.map((f, i) => (i === 0 ? f : Number(f))) as [
         string,
         number,
         number,
         number,
         number,
+        number?,
       ];
-      if (key === undefined || ![exit, o, e, c].every((n) => Number.isInteger(n) && n >= 0)) {
+      if (
+        key === undefined ||
+        fields.length > 6 ||
+        ![exit, o, e, c].every((n) => Number.isInteger(n) && n >= 0) ||
+        (m !== 0 && m !== 1)
+      ) {
         this.addGarbage(buf.subarray(0, eol + 1));
         this.keep(buf.subarray(eol + 1));
         continue;
       }
-      this.body = { key, exit, o, e, c };
+      this.body = { key, exit, o, e, c, changed: m === 1 };
       this.keep(buf.subarray(eol + 1));
     }
   }

@@ -225,13 +225,16 @@ export function installStaged(
       ? ['  chmod 644 "$pallet_t" || exit 1']
       : [
           `  if [ -e ${target} ]; then`,
-          `    chmod "$(stat -L -c %a ${target})" "$pallet_t" && chown "$(stat -L -c %u:%g ${target})" "$pallet_t" || exit 1`,
+          // One stat for both files; chmod and chown only where they differ.
+          '    pallet_attrs() { [ "$1" = "$3" ] || chmod "$1" "$pallet_t" || return 1; [ "$2" = "$4" ] || chown "$2" "$pallet_t"; }',
+          `    pallet_attrs $(stat -L -c '%a %u:%g' ${target} "$pallet_t") || exit 1`,
           '  else',
           '    chmod 644 "$pallet_t" || exit 1',
           '  fi',
         ];
   return [
-    `if [ ! -L ${target} ] && [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
+    // $pallet_differs: the caller has shown that the content differs; then it is not compared again.
+    `if [ -z "\${pallet_differs:-}" ] && [ ! -L ${target} ] && [ -f ${target} ] && cmp -s "$pallet_t" ${target}; then`,
     '  rm -f "$pallet_t"',
     'else',
     ...attrs,

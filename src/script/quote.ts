@@ -70,10 +70,22 @@ export function heredoc(body: string, opts: { quoted?: boolean } = {}): { open: 
  * quoted; `onFailure` runs if writing fails). The content travels base64-encoded inside a heredoc, so any bytes
  * survive: no trailing-newline change, no expansion, no early termination.
  */
-export function writeBytes(bytes: string | Buffer, target: string, onFailure = ''): string {
+export function writeBytes(
+  bytes: string | Buffer,
+  target: string,
+  onFailure = '',
+  opts: { plain?: boolean } = {},
+): string {
+  const tail = onFailure ? ` || ${onFailure}` : '';
+  // `plain` (content that is not secret): printable ASCII without a single quote is written by the builtin printf
+  // as one single-quoted word, byte for byte and without a process; every substring of it (a secret registered
+  // elsewhere) appears in the script as itself, so redaction still finds it.
+  if (opts.plain) {
+    const text = Buffer.isBuffer(bytes) ? bytes.toString('latin1') : bytes;
+    if (/^[\x01-\x26\x28-\x7f]*$/.test(text)) return `printf '%s' '${text}' > ${target}${tail}`;
+  }
   // Base64 lines are plain ASCII without '_': a constant delimiter is safe and stable.
   const doc = { open: "<<'PALLET_B64'", text: `${base64Lines(bytes)}PALLET_B64` };
-  const tail = onFailure ? ` || ${onFailure}` : '';
   return `base64 -d > ${target} ${doc.open}${tail}\n${doc.text}`;
 }
 

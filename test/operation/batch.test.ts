@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildBatch, FrameParser, parseControl, type BatchEntry, type Frame } from '../../src/operation/batch.js';
 import { renderDiffs } from '../../src/operation/check.js';
@@ -279,4 +282,34 @@ test('scripts reach the node byte for byte: ASCII by the builtin printf, anythin
     assert.deepEqual(f[0]!.out, Buffer.from('its \\ $HOME `x` "q"\x01\x1f', 'latin1'), shell);
     assert.deepEqual(f[1]!.out, Buffer.from('caf\u00e9 \u0081\u0088'), shell);
   }
+});
+
+test('a quiet action costs the batch no process, even when it reports a change; its change still arrives', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pallet-shim-'));
+  const log = `${dir}/log`;
+  // Every program the batch may start is shimmed to log its name first.
+  for (const p of ['wc', 'cat', 'base64', 'sh', 'tr', 'awk', 'mktemp']) {
+    writeFileSync(`${dir}/${p}`, `#!/bin/sh\necho ${p} >> ${log}\nexec /usr/bin/${p} "$@"\n`);
+    chmodSync(`${dir}/${p}`, 0o755);
+  }
+  const nonce = 'n3';
+  const script = buildBatch(
+    [
+      { kind: 'action', key: 'a0', script: 'pallet_changed', options: { flagOnChanged: 'x' } },
+      { kind: 'action', key: 'a1', script: ':', options: {} },
+    ],
+    nonce,
+  );
+  const r = spawnSync('/bin/sh', ['-s'], { input: script, env: { PATH: `${dir}:/usr/bin:/bin` } });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const { frames: f } = frames(r.stdout, nonce);
+  assert.deepEqual(
+    f.map((x) => [x.key, parseControl(x.ctl).changed]),
+    [
+      ['a0', true],
+      ['a1', false],
+    ],
+  );
+  // mktemp makes the batch's directory, once; nothing else runs.
+  assert.deepEqual(existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [], ['mktemp']);
 });
