@@ -132,7 +132,7 @@ test('explain shows the exact scripts and touches nothing', () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /GROUP web PHASE configure:/);
   assert.match(r.out, /ACTION: remoteFile .*web\.txt/);
-  assert.match(r.out, /base64 -d/);
+  assert.match(r.out, /printf '%s' 'web/);
   const bootstrap = pallet(['explain', '-g', 'db', '-a', 'bootstrap']);
   assert.match(bootstrap.out, /automated-admin-user/);
   assert.match(bootstrap.out, /visudo -c -q -f/);
