@@ -114,7 +114,12 @@ export async function startNodes(n: number, pub: string, portsPerNode = 1): Prom
   return out;
 }
 
-export function runParallel(nodes: BenchNode[], key: string, known: string, script: string): Promise<number> {
+export function runParallel(
+  nodes: BenchNode[],
+  key: string,
+  known: string,
+  script: string | ((n: BenchNode) => string),
+): Promise<number> {
   const t0 = performance.now();
   return Promise.all(
     nodes.map(
@@ -142,7 +147,7 @@ export function runParallel(nodes: BenchNode[], key: string, known: string, scri
           let err = '';
           p.stderr.on('data', (c: Buffer) => (err += c.toString()));
           p.on('close', (code) => (code === 0 ? res() : rej(new Error(`${n.name}: exit ${code}: ${err}`))));
-          p.stdin.end(script);
+          p.stdin.end(typeof script === 'string' ? script : script(n));
         }),
     ),
   ).then(() => performance.now() - t0);
