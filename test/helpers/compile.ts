@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { recordPlan } from '../../src/plan/plan-fn.js';
-import { newSession, scriptContext } from '../../src/plan/session.js';
+import { newSession, scriptContext, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
 import { packagerForOs } from '../../src/script/os.js';
 import { groupSpec } from '../../src/model/specs.js';
@@ -27,6 +27,26 @@ export const families: Os[] = [
   { osFamily: 'opensuse-leap', osVersion: '15.6' },
   { osFamily: 'darwin', osVersion: '14' },
 ];
+
+/** A session for plan-level tests: one Debian node 'n1' in group 'g', admin user 'admin'. */
+export function testSession(environment: Record<string, unknown> = {}): Session {
+  const node = {
+    id: 'n1',
+    hostname: 'n1',
+    groupName: 'g',
+    primaryIp: '0.0.0.0',
+    sshPort: 22,
+    running: true,
+    service: 'test',
+  };
+  return newSession({
+    target: { node, spec: groupSpec('g'), groupNames: ['g'] },
+    phase: 'configure',
+    environment,
+    user: { username: 'admin' },
+    os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
+  });
+}
 
 /** The scripts of a plan's actions; with `check`, as check mode compiles them (`checked`: they honour it). */
 export async function compile(

@@ -3,16 +3,16 @@
  * stable explain output, rsync's command line.
  */
 import { test } from 'node:test';
+import { testSession } from '../helpers/compile.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { defineAction, explainPlan, file, PlanError, remoteFile, withActionOptions } from '../../src/index.js';
 import { rsyncArgv } from '../../src/actions/rsync.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
-import { newSession, runInSession, type Session } from '../../src/plan/session.js';
+import { runInSession, type Session } from '../../src/plan/session.js';
 import { normaliseMode } from '../../src/script/fs.js';
 import { heredoc, safeDelimiter } from '../../src/script/quote.js';
-import { groupSpec } from '../../src/model/specs.js';
 
 test('modes: strings and 0o literals work; numbers that are octal typed as decimal are refused', () => {
   assert.equal(normaliseMode('0644'), '644');
@@ -35,29 +35,7 @@ test('modes: strings and 0o literals work; numbers that are octal typed as decim
   assert.throws(() => normaliseMode('u+x'), /symbolic/);
 });
 
-function session(): Session {
-  const g = groupSpec('g');
-  const t = {
-    node: {
-      id: 'n1',
-      hostname: 'n1',
-      groupName: 'g',
-      primaryIp: '0.0.0.0',
-      sshPort: 22,
-      running: true,
-      service: 'test',
-    },
-    spec: g,
-    groupNames: ['g'],
-  };
-  return newSession({
-    target: t,
-    phase: 'configure',
-    environment: {},
-    user: { username: 'admin' },
-    os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
-  });
-}
+const session = (): Session => testSession();
 
 test('a cycle in alwaysBefore / alwaysAfter is a PlanError that names it', async () => {
   const step = defineAction<[name: string], string>({

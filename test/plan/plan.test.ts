@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { testSession } from '../helpers/compile.js';
 import assert from 'node:assert/strict';
 import {
   defineAction,
@@ -21,33 +22,10 @@ import {
 } from '../../src/index.js';
 import { shapeScope } from '../../src/plan/plan-fn.js';
 import { conditionFlags } from '../../src/plan/flags.js';
-import { newSession, phaseItems, runInSession, type Session } from '../../src/plan/session.js';
+import { phaseItems, runInSession, type Session } from '../../src/plan/session.js';
 import type { PlanItem } from '../../src/plan/types.js';
-import { groupSpec } from '../../src/model/specs.js';
 
-function session(): Session {
-  const g = groupSpec('g');
-  const t = {
-    node: {
-      id: 'n1',
-      hostname: 'n1',
-      groupName: 'g',
-      primaryIp: '0.0.0.0',
-      sshPort: 22,
-      running: true,
-      service: 'test',
-    },
-    spec: g,
-    groupNames: ['g'],
-  };
-  return newSession({
-    target: t,
-    phase: 'configure',
-    environment: { app: { port: 8080 } },
-    user: { username: 'admin' },
-    os: { osFamily: 'debian', osVersion: '12', packager: 'apt' },
-  });
-}
+const session = (): Session => testSession({ app: { port: 8080 } });
 
 const record = async (fn: () => void | Promise<void>): Promise<PlanItem[]> => {
   const s = session();
