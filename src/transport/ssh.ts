@@ -16,7 +16,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import SSHConfig from 'ssh-config';
+import { createRequire } from 'node:module';
 import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import { TransportError } from '../core/errors.js';
 import { shQuote } from '../script/quote.js';
@@ -91,6 +91,8 @@ function resolveWithConfig(opts: SshOptions): ResolvedTarget {
   let port = opts.port;
   let identityFiles: string[] = [];
   if (path && existsSync(path)) {
+    // ssh-config is loaded only when there is a config file to read.
+    const SSHConfig = (createRequire(import.meta.url)('ssh-config') as typeof import('ssh-config')).default;
     const c = SSHConfig.parse(readFileSync(path, 'utf8')).compute(opts.host);
     if (typeof c.HostName === 'string') host = c.HostName;
     if ((port === undefined || port === 22) && typeof c.Port === 'string') port = Number(c.Port);

@@ -2,11 +2,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { serviceFromConfig, supportedProviders } from '../../compute/index.js';
 import { loadConfig, palletHome } from '../../config/config.js';
 import { UsageError } from '../common.js';
 import type { CommandKit } from '../kit.js';
+
+const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export function register(program: Command, kit: CommandKit): void {
   program
@@ -30,13 +32,13 @@ export function register(program: Command, kit: CommandKit): void {
         for (const kv of options) {
           const i = kv.indexOf('=');
           if (i <= 0) throw new UsageError(`'${kv}' is not key=value`);
-          opts[kv.slice(0, i)] = parseYaml(kv.slice(i + 1)) as unknown;
+          opts[kv.slice(0, i)] = yaml().parse(kv.slice(i + 1)) as unknown;
         }
         const dir = join(palletHome(), 'services');
         const file = join(dir, `${name}.yaml`);
         if (existsSync(file)) throw new UsageError(`${file} already exists; edit it or remove it first`);
         mkdirSync(dir, { recursive: true });
-        writeFileSync(file, stringifyYaml({ [name]: opts }), { mode: 0o600 });
+        writeFileSync(file, yaml().stringify({ [name]: opts }), { mode: 0o600 });
         serviceFromConfig(loadConfig(), name);
         kit.ctx().write(`wrote ${file}\n`);
         return 0;
