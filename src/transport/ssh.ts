@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import type { Client, ConnectConfig, SFTPWrapper, Stats } from 'ssh2';
 import { TransportError } from '../core/errors.js';
 import { shQuote } from '../script/quote.js';
 import type { User } from '../core/user.js';
@@ -202,7 +202,8 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
 
   /** One connection attempt; the error it fails with says whether another attempt may succeed. */
   const connectOnce = async (): Promise<Client> => {
-    const client = new Client();
+    // ssh2 is loaded with the first SSH connection: commands that make none (explain, localhost) start faster.
+    const client = new (createRequire(import.meta.url)('ssh2') as typeof import('ssh2')).Client();
     // ssh2 may emit 'error' more than once (a handshake that times out, then "Connection lost before
     // handshake"): one listener stays for the client's whole life, so no error is ever unhandled.
     let settled = false;
