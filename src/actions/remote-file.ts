@@ -360,6 +360,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ].join('\n');
   }
   const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true }), 'pallet_ms='];
+  const known = knownContent(a, ctx);
   // A sensitive file keeps only a checksum in the state root: no plaintext copy, no backups.
   const checksumOnly = versioned && o.sensitive === true && !o.keepSensitiveCopies;
   const md5File = shQuote(`${state}.md5`);
@@ -397,7 +398,6 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       `if [ -f "$pallet_p" ] && [ "$(md5sum < "$pallet_p" | cut -d' ' -f1)" = "$pallet_md5" ]; then pallet_skip=1; else pallet_skip=; fi`,
     );
   } else {
-    const known = knownContent(a, ctx);
     lines.push(
       known === undefined
         ? 'pallet_skip='
@@ -481,7 +481,10 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       '  umask 077',
       `  ${privateDirs}`,
       `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
-      `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${md5File} || exit 1`,
+      // The file now has the content the controller knows (when it does): its md5 needs no md5sum.
+      known === undefined
+        ? `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${md5File} || exit 1`
+        : `  printf '%s  %s\\n' '${createHash('md5').update(known).digest('hex')}' ${shQuote(posix.basename(state))} > ${md5File} || exit 1`,
       // Numbered backups beyond maxVersions are removed, oldest first.
       `  set -- ${st}.~*~`,
       `  if [ -e "$1" ] && [ $# -gt ${max} ]; then`,
