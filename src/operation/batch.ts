@@ -252,8 +252,9 @@ export function buildBatch(
     `  fi`,
     `  return $pallet_rc`,
     `}`,
-    // An action runs in a subshell: its exit, its syntax errors, variables and traps stay there.
-    `pallet_source() { ( export PALLET_CONTROL PALLET_CHANGED; . "$pallet_d/s" ); }`,
+    // An action runs in a subshell: its exit, its syntax errors, variables and traps stay there; it starts
+    // without the batch's own variables, as a script run by a new sh would.
+    `pallet_source() { ( unset pallet_k pallet_in pallet_rc pallet_m pallet_o pallet_op pallet_stop; export PALLET_CONTROL PALLET_CHANGED; . "$pallet_d/s" ); }`,
   ];
   if (noteFlags) out.push(...flagHelpers(knownFlags));
   emit(entries, nonce, out, '', { uploadDir, check, noteFlags });

@@ -240,7 +240,12 @@ test('an action runs in a subshell: its exit, variables and traps do not reach t
         script: "pallet_d=/nonexistent; x=leaked; trap 'echo trapped' EXIT; exit 0",
         options: {},
       },
-      { kind: 'action', key: 'a1', script: 'echo "x=${x:-unset}"; [ -d "$pallet_d" ] && echo dir-kept', options: {} },
+      {
+        kind: 'action',
+        key: 'a1',
+        script: 'echo "x=${x:-unset} rc=${pallet_rc:-unset} k=${pallet_k:-unset}"; [ -d "$pallet_d" ] && echo dir-kept',
+        options: {},
+      },
       { kind: 'action', key: 'a2', script: 'sh -c \'printf "C\\000" >> "$PALLET_CONTROL"\'', options: {} },
     ],
     nonce,
@@ -253,7 +258,7 @@ test('an action runs in a subshell: its exit, variables and traps do not reach t
       f.map((x) => [x.key, x.exit, x.out.toString()]),
       [
         ['a0', 0, 'trapped\n'],
-        ['a1', 0, 'x=unset\ndir-kept\n'],
+        ['a1', 0, 'x=unset rc=unset k=unset\ndir-kept\n'],
         ['a2', 0, ''],
       ],
       shell,
