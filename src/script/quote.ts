@@ -77,7 +77,7 @@ export function writeBytes(
   opts: { plain?: boolean } = {},
 ): string {
   const tail = onFailure ? ` || ${onFailure}` : '';
-  // `plain` (content that is not secret): printable ASCII without a single quote is written by the builtin printf
+  // `plain` (content that is not secret): ASCII without NUL or a single quote is written by the builtin printf
   // as one single-quoted word, byte for byte and without a process; every substring of it (a secret registered
   // elsewhere) appears in the script as itself, so redaction still finds it.
   if (opts.plain) {
