@@ -216,28 +216,24 @@ export function editScript(
         ? '  pallet_src=/dev/null'
         : `  ${fail('does not exist (give create: true to create it)')}`,
     'else pallet_src=$pallet_p; fi',
-    // Exit 3 is "nothing to change" (most runs): then nothing is staged.
+    // Exit 3 is "nothing to change" (most runs): then nothing is staged; 0 is an edit to make.
     `${compute} < "$pallet_src" > /dev/null`,
-    'if [ "$?" -ne 3 ]; then',
+    'pallet_rc=$?',
+    'if [ "$pallet_rc" -ne 3 ]; then',
+    `  [ "$pallet_rc" -eq 0 ] || ${fail('could not compute the new content')}`,
     stageBeside(
       `echo ${shQuote(`${what} ${path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`,
       ctx,
     ),
     `trap 'rm -f "$pallet_t"' EXIT`,
-    `${compute} < "$pallet_src" > "$pallet_t"`,
-    'pallet_rc=$?',
-    'if [ "$pallet_rc" -eq 3 ]; then',
-    '  rm -f "$pallet_t"',
-    'else',
-    `  [ "$pallet_rc" -eq 0 ] || ${fail('could not compute the new content')}`,
+    `${compute} < "$pallet_src" > "$pallet_t" || ${fail('could not compute the new content')}`,
     // Check mode runs no command of the user's: validate is not run (a real run may still refuse the edit).
     ...(o.validate && !ctx.check
       ? [
           `  pallet_v=$(${o.validate.split('%s').join('"$pallet_t"')} 2>&1) || { printf '%s\\n' "$pallet_v" >&2; ${fail(`validation failed (${o.validate}); the file is unchanged`)}; }`,
         ]
       : []),
-    installStaged('"$pallet_p"', 'pallet_changed', {}, ctx).replace(/^/gm, '  '),
-    'fi',
+    installStaged('"$pallet_p"', 'pallet_changed', {}, ctx),
     'fi',
     ensureAttrs(
       '"$pallet_p"',

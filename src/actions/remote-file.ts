@@ -276,7 +276,8 @@ function renderForNode(path: string, o: RemoteFileOptions): string {
   }
 }
 
-function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
+/** The commands that put the new content in "$pallet_t"; `known`: its bytes, when already computed. */
+function produce(a: RemoteFileArgs, ctx: ScriptContext, known: Buffer | undefined): string[] {
   const o = a.opts;
   const t = '"$pallet_t"';
   if (o.content !== undefined) {
@@ -297,7 +298,7 @@ function produce(a: RemoteFileArgs, ctx: ScriptContext): string[] {
       ...(a.opts.sensitive ? [`rm -f ${staged}`] : []),
     ];
   }
-  if (o.template !== undefined) return [writeBytes(rendered(a, ctx)!, t, 'exit 1', { plain: !o.sensitive })];
+  if (o.template !== undefined) return [writeBytes(known ?? rendered(a, ctx)!, t, 'exit 1', { plain: !o.sensitive })];
   if (o.remoteFile !== undefined) return [`cp -f ${shQuote(o.remoteFile)} ${t} || exit 1`];
   if (o.url !== undefined) {
     const u = shQuote(o.url);
@@ -431,7 +432,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     'if [ -z "$pallet_skip" ]; then',
     stageBeside(noDir, ctx),
     `trap 'rm -f "$pallet_t"' EXIT`,
-    ...produce(a, ctx),
+    ...produce(a, ctx, known),
   );
   if (o.md5Url && o.url !== undefined) {
     lines.push(
@@ -443,7 +444,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
   // replaces nothing, and a verify command (fail2ban-client -t, nginx -t) can cost more than the rest of the file.
   if (o.verify && !check) {
     lines.push(
-      `if ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; }; then`,
+      `if [ -n "\${pallet_differs:-}" ] || ! { [ ! -L "$pallet_p" ] && [ -f "$pallet_p" ] && cmp -s "$pallet_t" "$pallet_p"; }; then`,
       `  ${o.verify} "$pallet_t" || { echo ${shQuote(`remoteFile ${a.path}: verify failed: ${o.verify}`)} >&2; exit 1; }`,
       'fi',
     );

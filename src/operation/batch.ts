@@ -27,7 +27,7 @@
  * are tested together in test/operation/batch.test.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { base64Lines, shQuote } from '../script/quote.js';
+import { shQuote, writeBytes } from '../script/quote.js';
 import type { ActionOptions } from '../plan/types.js';
 import { checkHelpers } from '../script/check.js';
 
@@ -91,15 +91,9 @@ export function sudoControlMark(nonce: string): string {
   return `\n@@PALLET-CTL:${nonce}\n`;
 }
 
-/**
- * The command that writes `file` to `"$pallet_d/s"`, byte for byte. Plain ASCII (no NUL, no byte above
- * 0x7f: the bytes no shell treats specially inside single quotes) is one single-quoted word printed by
- * the builtin `printf`, with no process; anything else is decoded by `base64 -d` from a heredoc whose
- * lines (base64 never contains '_') cannot end it early.
- */
+/** The command that writes `file` to `"$pallet_d/s"`, byte for byte (printf for plain ASCII, else base64). */
 export function writeScript(file: string): string {
-  if (/^[\x01-\x7f]*$/.test(file)) return `printf '%s' ${shQuote(file)} > "$pallet_d/s" || exit 97`;
-  return `base64 -d > "$pallet_d/s" <<'PALLET_B64' || exit 97\n${base64Lines(file)}PALLET_B64`;
+  return writeBytes(file, '"$pallet_d/s"', 'exit 97', { plain: true, quotes: true });
 }
 
 /**

@@ -74,15 +74,17 @@ export function writeBytes(
   bytes: string | Buffer,
   target: string,
   onFailure = '',
-  opts: { plain?: boolean } = {},
+  opts: { plain?: boolean; quotes?: boolean } = {},
 ): string {
   const tail = onFailure ? ` || ${onFailure}` : '';
-  // `plain` (content that is not secret): ASCII without NUL or a single quote is written by the builtin printf
-  // as one single-quoted word, byte for byte and without a process; every substring of it (a secret registered
-  // elsewhere) appears in the script as itself, so redaction still finds it.
+  // `plain`: ASCII without NUL (the bytes no shell treats specially inside single quotes) is written by the
+  // builtin printf as one single-quoted word, byte for byte and without a process. Unless `quotes` allows
+  // them, text with a single quote is not: then every substring of the text (a secret registered elsewhere)
+  // appears in the script as itself, so redaction still finds it. Scripts (`quotes`) are never shown whole.
   if (opts.plain) {
     const text = Buffer.isBuffer(bytes) ? bytes.toString('latin1') : bytes;
-    if (/^[\x01-\x26\x28-\x7f]*$/.test(text)) return `printf '%s' '${text}' > ${target}${tail}`;
+    if ((opts.quotes ? /^[\x01-\x7f]*$/ : /^[\x01-\x26\x28-\x7f]*$/).test(text))
+      return `printf '%s' ${shQuote(text)} > ${target}${tail}`;
   }
   // Base64 lines are plain ASCII without '_': a constant delimiter is safe and stable.
   const doc = { open: "<<'PALLET_B64'", text: `${base64Lines(bytes)}PALLET_B64` };
