@@ -10,6 +10,7 @@
  *   npm run bench -- --nodes 10 --reps 5 --no-ansible
  *   npm run bench -- --controller 1,10,50,200   # controller cost only
  *   npm run bench -- --workload 2,10            # the real workload (bench/workload), against Ansible
+ *   npm run bench -- --startup 30               # start-up with a TypeScript project (no nodes; bench/startup.ts)
  *
  * Needs root (podman, apt). Every container it starts is labelled and removed.
  */
@@ -17,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { measureStartup } from './startup.js';
 import { measureWorkload } from './workload.js';
 import { fmt, log, median, runTimed, removeAll, runParallel, setup, sh, startNodes, type BenchNode } from './lib.js';
 
@@ -27,10 +29,12 @@ interface Args {
   controller: number[];
   /** Node counts for the real-workload scenario (bench/workload). */
   workload: number[];
+  /** Runs of each start-up command (bench/startup.ts); 0: not measured. */
+  startup: number;
 }
 
 function parseArgs(): Args {
-  const a: Args = { nodes: [10, 50], reps: 3, ansible: true, controller: [], workload: [] };
+  const a: Args = { nodes: [10, 50], reps: 3, ansible: true, controller: [], workload: [], startup: 0 };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -39,6 +43,7 @@ function parseArgs(): Args {
     else if (k === '--no-ansible') a.ansible = false;
     else if (k === '--controller') a.controller = argv[++i]!.split(',').map(Number);
     else if (k === '--workload') a.workload = argv[++i]!.split(',').map(Number);
+    else if (k === '--startup') a.startup = Number(argv[++i] ?? 30);
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -253,6 +258,10 @@ async function controllerCost(sizes: number[], dir: string, key: string, pub: st
 
 async function main() {
   const a = parseArgs();
+  if (a.startup) {
+    process.stdout.write(`${measureStartup(a.startup).join('\n')}\n`);
+    return;
+  }
   setup(a.ansible && a.controller.length === 0);
   const dir = mkdtempSync(join(tmpdir(), 'pallet-bench-'));
   sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);

@@ -1,7 +1,7 @@
 /**
  * Validation shared by the file actions.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { normaliseMode } from '../script/fs.js';
 
 /** An octal mode such as '0644' (or a number). */

@@ -5,7 +5,7 @@
  * script is not fail-fast: it fails only if its last command fails. Use
  * `execCheckedScript` to stop at the first failing command.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';

@@ -3,7 +3,7 @@
  * `file`, `symbolicLink`, `fifo`, `sed`. Owner, group and mode are re-applied
  * only when they drift, so a second run changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';

@@ -16,7 +16,7 @@
  * only when it differs; owner and mode are kept (or set); symbolic links are
  * followed. In check mode the edit is shown as a diff.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { PlanError } from '../core/errors.js';
 import { defineAction } from '../plan/action.js';

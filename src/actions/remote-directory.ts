@@ -2,7 +2,7 @@
  * `remoteDirectory`: unpack an archive (a URL, a controller file or a node file) into a directory on
  * the node; the archive is kept in the state root and an unchanged archive is not unpacked again.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction, withChangeFlag } from '../plan/action.js';
 import { currentSession, withContext } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import type { ChangeOptions } from '../plan/types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import { currentSession, FactsNeeded } from '../plan/session.js';
 import { facts, settingsSnapshot } from '../plan/settings.js';

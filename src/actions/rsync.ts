@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import { withContext, currentSession, type NodeValue } from '../plan/session.js';
 import type { ActionDef, ChangeOptions } from '../plan/types.js';

@@ -3,7 +3,7 @@
  * systemd, OpenRC and sysvinit implementations chosen by what the node runs,
  * and `serviceScript` (install an init script or a systemd unit).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { withContext } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';

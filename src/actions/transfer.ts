@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import { withContext, asAction, currentSession, withActionValues, type NodeValue } from '../plan/session.js';
 import { shQuote } from '../script/quote.js';

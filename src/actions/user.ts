@@ -3,7 +3,7 @@
  * scope) and runs after `group`. Each field is compared with what the node
  * has, and only differing fields are changed, so a second run changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shArgs, shQuote } from '../script/quote.js';

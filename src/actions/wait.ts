@@ -2,7 +2,7 @@
  * Waiting on the node: `waitForFile` (a path appears or goes) and `retryUntil` (a shell
  * condition becomes true). Neither changes the node; both run in check mode as in a real run.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';

@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig, serviceName, type PalletConfig, type ServiceConfig } from '../config/config.js';
 import { SpecError } from '../core/errors.js';
 import { deepMerge } from '../core/merge.js';

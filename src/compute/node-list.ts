@@ -11,7 +11,7 @@
  * `name-ip` ids instead, so ids stay unique. An Ansible inventory (`inventory: path`, or the service name
  * `ansible:path`) gives entries too (see ansible-inventory.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ComputeError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { localTransport } from '../transport/local.js';

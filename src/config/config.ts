@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { makeUser, type User } from '../core/user.js';

@@ -2,8 +2,13 @@
  * Input validation at the boundary: a zod schema checks what a user gave, and a
  * mistake becomes a SpecError that names the spec (or action) and the key.
  */
-import type { z } from 'zod';
+import * as z from 'zod';
 import { SpecError } from './errors.js';
+
+// zod compiles a fast path for each object schema the first time it parses (a generated function); a run parses
+// most of its schemas a handful of times, so that compile is all cost: with it off, a start-up is faster and a
+// lift of 200 targets is not slower (bench/RESULTS.md, "Start-up").
+z.config({ jitless: true });
 
 /** Validate `value` against `schema`, throwing a SpecError that names the spec and the key. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

@@ -5,7 +5,7 @@
  * checks before it is installed.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { pkg } from '../actions/package/index.js';
 import { sudoers } from './sudoers.js';

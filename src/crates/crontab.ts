@@ -5,7 +5,7 @@
  * `systemCrontabSettings` in the settings phase, `configureCrontabs` in
  * configure, or `crontabServer(settings)`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { withContext, currentSession } from '../plan/session.js';

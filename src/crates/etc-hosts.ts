@@ -8,7 +8,7 @@
  * rewritten in place there (a rename over a mount point is impossible), see
  * `replaceWith` in src/script/fs.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { blockInFile, lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { execScript } from '../actions/exec.js';

@@ -4,7 +4,7 @@
  * with `fail2ban-client -t` against a copy of the whole configuration before it replaces the old one, keeps
  * the service running, and restarts it once, at the end of the phase, when the file changed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { service } from '../actions/service.js';

@@ -8,7 +8,7 @@
  * left alone, and a filesystem of another type than the one asked for is an
  * error, never a reformat.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { directory } from '../actions/file.js';
 import { lineInFile } from '../actions/line.js';
 import { defineAction } from '../plan/action.js';

@@ -5,7 +5,7 @@
  * nothing. In check mode they look once and do not wait: what is not there yet
  * "may change" (an earlier change may start it).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';

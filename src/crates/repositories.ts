@@ -2,7 +2,7 @@
  * Repository crates (Pallet's `pallet.crate.package.debian-backports` and
  * `pallet.crate.package.epel`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { execScript } from '../actions/exec.js';
 import { packageManager } from '../actions/package/manager.js';
 import { packageSource } from '../actions/package/source/index.js';

@@ -8,7 +8,7 @@
  * private keys are 0600 from the moment they exist (staged with mktemp, never
  * readable by others), public keys 0644.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { blockInFile } from '../actions/line.js';
 import { directory } from '../actions/file.js';
 import { defineAction } from '../plan/action.js';

@@ -14,7 +14,7 @@
  * keyword (cloud images ship one for PasswordAuthentication) would silently win. sshdConfig fails instead,
  * naming the file, before it changes anything.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { awkCommon, editScript } from '../actions/line.js';
 import { service } from '../actions/service.js';
 import { defineAction } from '../plan/action.js';

@@ -13,7 +13,7 @@
  *
  * `sudoers('deploy')` (a user name) keeps its old meaning: passwordless sudo for that user, in a file of its own.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { remoteFile } from '../actions/remote-file.js';
 import { defineAction } from '../plan/action.js';
 import { withContext, currentSession } from '../plan/session.js';

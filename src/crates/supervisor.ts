@@ -9,7 +9,7 @@
  * service (`initd`, `systemd`, `nohup`) and start, stop or enable it the same
  * way whatever it is.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { service, type ServiceAction } from '../actions/service.js';
 import { defineAction } from '../plan/action.js';
 import { withContext, currentSession } from '../plan/session.js';

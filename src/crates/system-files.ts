@@ -5,7 +5,7 @@
  * settings-phase pattern Pallet crates follow (settings in `settings`, the file
  * written in `configure`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanError } from '../core/errors.js';
 import { lineInFile } from '../actions/line.js';
 import { remoteFile } from '../actions/remote-file.js';

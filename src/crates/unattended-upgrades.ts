@@ -7,7 +7,7 @@
  * `#clear`). Each file is checked with `apt-config` before it replaces the old
  * one: a syntax error in apt.conf.d breaks every apt command on the node.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { withContext, currentSession } from '../plan/session.js';

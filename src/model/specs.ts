@@ -15,7 +15,7 @@
  * Why this file is long: the four spec builders share their zod schemas and Pallet's merge rules; apart, the merge rules
  * would be read without the shapes they merge.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
 import type { Node, NodeSpecOptions, PhaseResult } from '../core/types.js';
 import { deepMerge, isPlainObject, totalOrderMerge } from '../core/merge.js';

@@ -2,7 +2,7 @@
  * What an operation is asked to do: its options (validated at the boundary),
  * its events, and the phases to run.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ComputeService } from '../compute/types.js';
 import type { ConnectOverrides } from '../compute/connect.js';
 import type { PlanState } from '../plan/session.js';

@@ -2,13 +2,15 @@
  * Loading a TypeScript project file (project/load.ts): compiled with esbuild into one module for the moment
  * it is imported. Each file keeps its own import.meta.url, local imports and packages resolve as from the file,
  * `pallet` is the copy already loaded, nothing is left behind, and a compile error names the file and line.
+ * The compiled module is cached and used again only when every input has the same bytes and every folder
+ * holding one the same names.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadProject } from '../../src/project/load.js';
+import { compileProject, loadProject } from '../../src/project/load.js';
 import { tempDir } from '../helpers/nodes.js';
 
 function project(files: Record<string, string>): string {
@@ -58,4 +60,57 @@ test('a compile error names the file, line and column; a missing default export 
   assert.deepEqual(readdirSync(bad).sort(), ['node_modules', 'pallet.config.ts']);
   const none = project({ 'pallet.config.ts': 'export const x = 1;\n' });
   await assert.rejects(loadProject(join(none, 'pallet.config.ts')), /the default export must be defineProject/);
+});
+
+test('the compiled project is used again only while its files and folders are the same', async (t) => {
+  const home = tempDir('pallet-home-');
+  const before = process.env.PALLET_HOME;
+  process.env.PALLET_HOME = home;
+  t.after(() => {
+    if (before === undefined) delete process.env.PALLET_HOME;
+    else process.env.PALLET_HOME = before;
+  });
+  const dir = project({
+    'pallet.config.ts': [
+      "import { defineProject, groupSpec } from 'pallet';",
+      "import { value } from './lib';",
+      "import data from './data.json';",
+      "export default defineProject({ groups: [groupSpec('web')], environment: { value, data } });",
+    ].join('\n'),
+    'lib.ts': "export const value = 'aaa';\n",
+    'data.json': '{ "n": 1 }\n',
+  });
+  const file = join(dir, 'pallet.config.ts');
+  const env = async () => (await loadProject(file)).environment!;
+
+  assert.equal((await compileProject(file)).cached, false, 'first compile');
+  const again = await compileProject(file);
+  assert.equal(again.cached, true, 'nothing changed: the cached module');
+  const [entry] = readdirSync(join(home, 'cache', 'projects'));
+  assert.equal(statSync(join(home, 'cache', 'projects', entry!)).mode & 0o777, 0o600, 'only its owner reads it');
+  assert.deepEqual(await env(), { value: 'aaa', data: { n: 1 } });
+
+  // The same size and the same modification time, other bytes: compiled again.
+  const lib = join(dir, 'lib.ts');
+  const { atime, mtime } = statSync(lib);
+  writeFileSync(lib, "export const value = 'bbb';\n");
+  utimesSync(lib, atime, mtime);
+  assert.equal((await compileProject(file)).cached, false, 'an imported file changed');
+  assert.deepEqual(await env(), { value: 'bbb', data: { n: 1 } });
+
+  writeFileSync(join(dir, 'data.json'), '{ "n": 2 }\n');
+  assert.deepEqual(await env(), { value: 'bbb', data: { n: 2 } }, 'a JSON file is an input too');
+
+  // A new file that changes what './lib' means (esbuild tries .tsx before .ts), no input changed.
+  writeFileSync(join(dir, 'lib.tsx'), "export const value = 'ccc';\n");
+  assert.deepEqual(await env(), { value: 'ccc', data: { n: 2 } }, 'a new file in a folder of the inputs');
+  assert.equal((await compileProject(file)).cached, true);
+
+  // A damaged cache is compiled over, as is one that cannot be written.
+  writeFileSync(join(home, 'cache', 'projects', entry!), '{"key": tru');
+  assert.equal((await compileProject(file)).cached, false, 'a damaged cache entry is not used');
+  assert.equal((await compileProject(file)).cached, true, 'and is written again');
+  process.env.PALLET_HOME = join(file, 'not-a-folder');
+  assert.deepEqual(await env(), { value: 'ccc', data: { n: 2 } }, 'no cache: the project still loads');
+  assert.equal(readFileSync(file, 'utf8').includes('defineProject'), true);
 });

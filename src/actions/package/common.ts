@@ -3,7 +3,7 @@
  * half-configured), whole-file writes, the package-lists stamp and the
  * packagesourcechanged flag.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { shQuote, writeBytes } from '../../script/quote.js';
 import { installStaged, resolveTarget, stageBeside } from '../../script/fs.js';
 import type { CheckMode } from '../../script/check.js';

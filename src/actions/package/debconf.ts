@@ -1,5 +1,5 @@
 /** `debconfSetSelections`: preseed debconf answers before the packages that ask them are installed. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';

@@ -1,5 +1,5 @@
 /** `installDeb` and `addRpm`: install a package file already on the node, unless that version is installed. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { defineAction } from '../../plan/action.js';
 import { shQuote } from '../../script/quote.js';

@@ -11,7 +11,7 @@
  *   `debian.sources` / `ubuntu.sources`); `universe` and `multiverse` are
  *   shorthands. Sets the flag `packagesourcechanged` when a file changed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { PlanError } from '../../core/errors.js';
 import { defineAction } from '../../plan/action.js';

@@ -22,7 +22,7 @@
  * its check path; the managers share the aggregation and version logic here, and a table per manager would
  * scatter it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeOptions } from '../../plan/types.js';
 import { PlanError } from '../../core/errors.js';
 import { defineAction } from '../../plan/action.js';

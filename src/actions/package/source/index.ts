@@ -6,7 +6,7 @@
  * is not a change. Sets the flag `packagesourcechanged` when it changed; follow
  * it with `planWhen(targetFlag(packageSourceChangedFlag), () => packageManager('update'))`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineAction } from '../../../plan/action.js';
 import { dispatch, type Implementation } from '../../../script/dispatch.js';
 import { validate } from '../../../core/validate.js';
