@@ -6,7 +6,14 @@
 import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
-import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
+import {
+  ensureAttrs,
+  installStaged,
+  normaliseMode,
+  removeStagedOnExit,
+  resolveTarget,
+  stageBeside,
+} from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { mutation, type CheckMode } from '../script/check.js';
 import { validate } from '../core/validate.js';
@@ -319,7 +326,7 @@ export const sed = defineAction<
         `sed -e ${shQuote(program)} "$pallet_p" | cmp -s - "$pallet_p" && exit 0`,
         'pallet_differs=1',
         stageBeside('exit 1', ctx),
-        `trap 'rm -f "$pallet_t"' EXIT`,
+        removeStagedOnExit,
         `sed -e ${shQuote(program)} "$pallet_p" > "$pallet_t" || exit 1`,
         installStaged('"$pallet_p"', 'pallet_changed', {}, ctx),
       ].join('\n'),

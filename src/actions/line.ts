@@ -21,7 +21,14 @@ import type { ChangeOptions } from '../plan/types.js';
 import { PlanError } from '../core/errors.js';
 import { defineAction } from '../plan/action.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
-import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
+import {
+  ensureAttrs,
+  installStaged,
+  normaliseMode,
+  removeStagedOnExit,
+  resolveTarget,
+  stageBeside,
+} from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { validate } from '../core/validate.js';
 import { checkPath, modeSchema } from './arguments.js';
@@ -225,7 +232,7 @@ export function editScript(
       `echo ${shQuote(`${what} ${path}: cannot write in the directory of the file (does it exist?)`)} >&2; exit 1`,
       ctx,
     ),
-    `trap 'rm -f "$pallet_t"' EXIT`,
+    removeStagedOnExit,
     `${compute} < "$pallet_src" > "$pallet_t" || ${fail('could not compute the new content')}`,
     // Check mode runs no command of the user's: validate is not run (a real run may still refuse the edit).
     ...(o.validate && !ctx.check

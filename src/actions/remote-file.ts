@@ -31,8 +31,15 @@ import type { Facts } from '../script/facts.js';
 import { templateContext } from '../template/context.js';
 import { renderJinjaFile, type TemplateValue } from '../template/jinja.js';
 import type { Deferred, ScriptContext } from '../plan/types.js';
-import { ensureAttrs, installStaged, normaliseMode, resolveTarget, stageBeside } from '../script/fs.js';
-import { base64Lines, heredoc, shQuote, writeBytes } from '../script/quote.js';
+import {
+  ensureAttrs,
+  installStaged,
+  normaliseMode,
+  removeStagedOnExit,
+  resolveTarget,
+  stageBeside,
+} from '../script/fs.js';
+import { base64Lines, heredoc, isPlainText, shQuote, writeBytes } from '../script/quote.js';
 import { mutation } from '../script/check.js';
 import { validate } from '../core/validate.js';
 import { checkPath, modeSchema } from './arguments.js';
@@ -346,11 +353,14 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ].join('\n');
   }
   const check = ctx.check === true;
-  const attrs = ensureAttrs(
+  const modeOnly = o.mode !== undefined && o.owner === undefined && o.group === undefined && !ctx.check;
+  const checkAttrs = ensureAttrs(
     '"$pallet_p"',
     { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) },
     ctx,
   );
+  // A new file with only a mode asked for is staged with that mode: then there is nothing to read back.
+  const attrs = modeOnly ? `if [ -z "$pallet_fresh" ]; then\n${checkAttrs}\nfi` : checkAttrs;
   if (o.link !== undefined) {
     const l = shQuote(o.link);
     return [
@@ -360,7 +370,11 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
       'fi',
     ].join('\n');
   }
-  const lines: string[] = [resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true }), 'pallet_ms='];
+  const lines: string[] = [
+    resolveTarget(a.path, 'remoteFile', { follow: o.follow ?? true }),
+    'pallet_ms=',
+    ...(modeOnly ? ['pallet_fresh='] : []),
+  ];
   const known = knownContent(a, ctx);
   // A sensitive file keeps only a checksum in the state root: no plaintext copy, no backups.
   const checksumOnly = versioned && o.sensitive === true && !o.keepSensitiveCopies;
@@ -428,12 +442,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     lines.push(attrs);
     return lines.filter(Boolean).join('\n');
   }
-  lines.push(
-    'if [ -z "$pallet_skip" ]; then',
-    stageBeside(noDir, ctx),
-    `trap 'rm -f "$pallet_t"' EXIT`,
-    ...produce(a, ctx, known),
-  );
+  lines.push('if [ -z "$pallet_skip" ]; then', stageBeside(noDir, ctx), removeStagedOnExit, ...produce(a, ctx, known));
   if (o.md5Url && o.url !== undefined) {
     lines.push(
       `[ "$(md5sum < "$pallet_t" | cut -d' ' -f1)" = "$pallet_md5" ] || { echo ${shQuote(`remoteFile ${a.path}: download of ${o.url} failed to match md5`)} >&2; exit 1; }`,
@@ -450,7 +459,12 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     );
   }
   lines.push(
-    installStaged('"$pallet_p"', 'pallet_changed', { ...(o.sensitive ? { sensitive: true } : {}) }, ctx),
+    installStaged(
+      '"$pallet_p"',
+      'pallet_changed',
+      { ...(o.sensitive ? { sensitive: true } : {}), ...(modeOnly ? { newFileMode: normaliseMode(o.mode!) } : {}) },
+      ctx,
+    ),
     'fi',
   );
   if (check) {
@@ -478,10 +492,13 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     const max = o.maxVersions ?? 5;
     lines.push(
       // Few processes: this runs for every changed file, on every node at once.
-      `if { [ -z "$pallet_skip" ] || [ -z "$pallet_ms" ]; } && ! cmp -s "$pallet_p" ${st} 2>/dev/null; then (`,
+      `if { [ -z "$pallet_skip" ] || [ -z "$pallet_ms" ]; } && { [ ! -e ${st} ] || ! cmp -s "$pallet_p" ${st}; }; then (`,
       '  umask 077',
       `  ${privateDirs}`,
-      `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
+      // The first master copy of short plain content the controller knows is written by the builtin printf.
+      known !== undefined && known.length <= 4096 && isPlainText(known)
+        ? `  if [ -e ${st} ]; then cp -f --backup=numbered "$pallet_p" ${st} || exit 1; else ${writeBytes(known, st, 'exit 1', { plain: true })}; fi`
+        : `  cp -f --backup=numbered "$pallet_p" ${st} || exit 1`,
       // The file now has the content the controller knows (when it does): its md5 needs no md5sum.
       known === undefined
         ? `  pallet_m=$(md5sum < ${st}) && printf '%s  %s\\n' "\${pallet_m%% *}" ${shQuote(posix.basename(state))} > ${md5File} || exit 1`

@@ -15,6 +15,7 @@ import { defineAction } from '../plan/action.js';
 import { planFn } from '../plan/plan-fn.js';
 import { adminUser } from '../plan/accessors.js';
 import { shQuote } from '../script/quote.js';
+import { removeStagedOnExit } from '../script/fs.js';
 import { mutation } from '../script/check.js';
 import { serverSpec, type PhaseFn, type ServerSpec } from '../model/specs.js';
 import { validate } from '../core/validate.js';
@@ -56,7 +57,7 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
       `[ -e "$pallet_ak" ] || { ${mutation(ctx, ': > "$pallet_ak"', '"create $pallet_ak"')}; pallet_changed; }`,
     ];
     // Missing keys are added to a copy that replaces the file in one rename (check mode: named, not added).
-    lines.push('pallet_t=', `trap 'rm -f "$pallet_t"' EXIT`);
+    lines.push('pallet_t=', removeStagedOnExit);
     for (const k of a!.keys) {
       const [type, blob, ...comment] = k.split(' ');
       const add = ctx.check

@@ -159,6 +159,12 @@ export function resolveTarget(path: string, what: string, opts: { follow?: boole
 }
 
 /**
+ * The staged file is removed however the script ends; after the rename there is nothing to remove, and then no
+ * `rm` is started (this runs for every changed file on every node).
+ */
+export const removeStagedOnExit = `trap '[ ! -e "$pallet_t" ] || rm -f "$pallet_t"' EXIT`;
+
+/**
  * The two halves of an atomic file replacement. `stageBeside` creates the
  * staging file `"$pallet_t"` in the directory of `"$pallet_p"` (see
  * `resolveTarget`), so the final rename is atomic; `installStaged` renames it
@@ -181,6 +187,8 @@ export function stageBeside(onFailure = 'exit 1', c?: CheckMode): string {
 export interface InstallOptions {
   /** The file gets mode 0644 (new or not). */
   mode?: '644';
+  /** A new file gets this mode (octal digits) instead of 0644, and `pallet_fresh=1` says it was new. */
+  newFileMode?: string;
   /** Check mode: the content is secret: "content differs", no diff. */
   sensitive?: boolean;
 }
@@ -229,7 +237,9 @@ export function installStaged(
           '    pallet_attrs() { [ "$1" = "$3" ] || chmod "$1" "$pallet_t" || return 1; [ "$2" = "$4" ] || chown "$2" "$pallet_t"; }',
           `    pallet_attrs $(stat -L -c '%a %u:%g' ${target} "$pallet_t") || exit 1`,
           '  else',
-          '    chmod 644 "$pallet_t" || exit 1',
+          opts.newFileMode === undefined
+            ? '    chmod 644 "$pallet_t" || exit 1'
+            : `    chmod ${shQuote(opts.newFileMode)} "$pallet_t" || exit 1; pallet_fresh=1`,
           '  fi',
         ];
   return [

@@ -81,14 +81,19 @@ export function writeBytes(
   // builtin printf as one single-quoted word, byte for byte and without a process. Unless `quotes` allows
   // them, text with a single quote is not: then every substring of the text (a secret registered elsewhere)
   // appears in the script as itself, so redaction still finds it. Scripts (`quotes`) are never shown whole.
-  if (opts.plain) {
+  if (opts.plain && isPlainText(bytes, opts.quotes)) {
     const text = Buffer.isBuffer(bytes) ? bytes.toString('latin1') : bytes;
-    if ((opts.quotes ? /^[\x01-\x7f]*$/ : /^[\x01-\x26\x28-\x7f]*$/).test(text))
-      return `printf '%s' ${shQuote(text)} > ${target}${tail}`;
+    return `printf '%s' ${shQuote(text)} > ${target}${tail}`;
   }
   // Base64 lines are plain ASCII without '_': a constant delimiter is safe and stable.
   const doc = { open: "<<'PALLET_B64'", text: `${base64Lines(bytes)}PALLET_B64` };
   return `base64 -d > ${target} ${doc.open}${tail}\n${doc.text}`;
+}
+
+/** Whether `writeBytes(bytes, target, f, { plain: true, quotes })` writes with the builtin printf (no program). */
+export function isPlainText(bytes: string | Buffer, quotes = false): boolean {
+  const text = Buffer.isBuffer(bytes) ? bytes.toString('latin1') : bytes;
+  return (quotes ? /^[\x01-\x7f]*$/ : /^[\x01-\x26\x28-\x7f]*$/).test(text);
 }
 
 /** The base64 text `writeBytes` embeds for `bytes` (to recognise it, e.g. to hide sensitive content). */

@@ -192,6 +192,27 @@ test('installDeb and transferFile: a package built on the controller', async () 
   );
 });
 
+test('remoteFile with only a mode: a new file is staged with it (nothing read back), a changed mode is still put right', async () => {
+  const files = () => {
+    remoteFile('/srv/mode/private', { content: 'secret-ish\n', mode: '0600' });
+    remoteFile('/srv/mode/shared', { content: 'x\n', mode: '2775' });
+  };
+  node.exec('mkdir -p /srv/mode');
+  await twice(files, () => {
+    assert.equal(sh('stat -c "%a %U" /srv/mode/private /srv/mode/shared'), '600 root\n2775 root\n');
+    assert.equal(sh('cat /var/lib/pallet/srv/mode/private'), 'secret-ish\n', 'the master copy is written');
+  });
+  node.exec('chmod 644 /srv/mode/private');
+  const r = await run(files);
+  assert.deepEqual(changed(r), ['remoteFile /srv/mode/private'], 'a mode changed by hand is put right');
+  assert.equal(sh('stat -c %a /srv/mode/private'), '600\n');
+  // Other content: the file is replaced and keeps the mode.
+  const r2 = await run(() => void remoteFile('/srv/mode/private', { content: 'other\n', mode: '0600' }));
+  assert.deepEqual(changed(r2), ['remoteFile /srv/mode/private']);
+  assert.equal(sh('stat -c %a /srv/mode/private; cat /srv/mode/private'), '600\nother\n');
+  assert.equal(sh('ls -a /srv/mode | grep -c pallet-new || true').trim(), '0', 'no temporary file left behind');
+});
+
 test('remoteFile: every content source, ownership, flags, verify, backups', async () => {
   const tpl = join(dir, 'app.conf');
   writeFileSync(tpl, 'port=~{port}\nname=~{name}\n');
