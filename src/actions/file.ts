@@ -3,6 +3,7 @@
  * `file`, `symbolicLink`, `fifo`, `sed`. Owner, group and mode are re-applied
  * only when they drift, so a second run changes nothing.
  */
+import { posix } from 'node:path';
 import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
@@ -155,8 +156,22 @@ function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): st
   const p = shQuote(path);
   if (opts.action === 'delete')
     return `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(c, `rm -rf ${p}`, shQuote(`delete directory ${path} and everything in it`))}; pallet_changed; fi`;
+  const refuse = `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`;
+  if (opts.mode !== undefined && opts.owner === undefined && opts.group === undefined && !c?.check) {
+    // Only a mode: a new directory is made with it (mkdir -m, once its parent exists), so there is nothing to read
+    // back. mkdir without -p fails on a directory that appeared meanwhile: then the mode is read as usual.
+    const m = shQuote(normaliseMode(opts.mode));
+    return [
+      refuse,
+      'pallet_fresh=',
+      `if [ ! -d ${p} ]; then { [ -d ${shQuote(posix.dirname(path))} ] || mkdir -p ${shQuote(posix.dirname(path))}; } && { mkdir -m ${m} ${p} && pallet_fresh=1 || [ -d ${p} ]; } || exit 1; pallet_changed; fi`,
+      `if [ -z "$pallet_fresh" ]; then`,
+      ensureAttrs(p, { mode: modeStr(opts.mode) }, c),
+      'fi',
+    ].join('\n');
+  }
   return [
-    `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`,
+    refuse,
     `if [ ! -d ${p} ]; then ${mutation(c, `mkdir -p ${p}`, shQuote(`create directory ${path}`))}; pallet_changed; fi`,
     ensureAttrs(
       p,

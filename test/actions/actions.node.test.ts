@@ -192,6 +192,20 @@ test('installDeb and transferFile: a package built on the controller', async () 
   );
 });
 
+test('directory with only a mode: made with it (parents too), a directory changed by hand is put right', async () => {
+  const dirs = () => {
+    directory('/srv/dmode/a/b', { mode: '0750' });
+    directory('/srv/dmode/a/c', { mode: '2770' });
+  };
+  await twice(dirs, () =>
+    assert.equal(sh('stat -c "%a %n" /srv/dmode/a/b /srv/dmode/a/c'), '750 /srv/dmode/a/b\n2770 /srv/dmode/a/c\n'),
+  );
+  node.exec('chmod 755 /srv/dmode/a/b');
+  const r = await run(dirs);
+  assert.deepEqual(changed(r), ['directory /srv/dmode/a/b']);
+  assert.equal(sh('stat -c %a /srv/dmode/a/b'), '750\n');
+});
+
 test('remoteFile with only a mode: a new file is staged with it (nothing read back), a changed mode is still put right', async () => {
   const files = () => {
     remoteFile('/srv/mode/private', { content: 'secret-ish\n', mode: '0600' });

@@ -54,6 +54,7 @@ const tables: Record<string, Row[]> = {
     ['file', () => void file('/srv/x/f', { mode: '0600', owner: 'root', group: 'root' })],
     ['file delete', () => void file('/srv/x/f', { action: 'delete' })],
     ['directory', () => void directory('/srv/x', { owner: 'root', mode: '0755' })],
+    ['directory with only a mode', () => void directory('/srv/x/y', { mode: '0750' })],
     ['directories', () => void directories(['/srv/y', "/srv/it's"], { mode: '0700' })],
     ['symbolicLink', () => void symbolicLink('/srv/x/f', '/srv/x/l')],
     ['fifo', () => void fifo('/srv/x/p')],
