@@ -13,7 +13,16 @@
  * and variants chosen with `--selector`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -96,8 +105,9 @@ export function findProjectFile(dir: string): string | undefined {
  * `$PALLET_HOME/cache/projects/` and used again only when it is certainly the same: every file it was compiled
  * from has the same bytes (SHA-256 of the bytes esbuild was given, not a modification time), every folder
  * holding one has the same names in it (a new `lib/index.ts` beside `lib.ts` could change what an import
- * means), and esbuild and this compiler are the same versions. Anything else, or a cache that cannot be read
- * or written, compiles again: the cache can make a run faster, never different.
+ * means), every symbolic link on the way leads where it led, and esbuild and this compiler are the same
+ * versions. Anything else, or a cache that cannot be read or written, compiles again: the cache can make a run
+ * faster, never different.
  */
 export async function compileProject(path: string): Promise<{ code: string; cached: boolean }> {
   const cacheFile = join(palletHome(), 'cache', 'projects', `${sha256(path).slice(0, 32)}.json`);
@@ -141,25 +151,51 @@ export async function compileProject(path: string): Promise<{ code: string; cach
     ],
   });
   const code = built.outputFiles[0]!.text;
+  // esbuild reads files by their real paths; what a path in the source leads to is recorded too: the real path of
+  // the project file and of every folder a relative import goes through (a symbolic link pointed elsewhere
+  // changes it), and those folders' names.
+  const links: Record<string, string> = { [path]: realPath(path) };
+  dirs[dirname(path)] ??= listing(dirname(path));
+  for (const [file, info] of Object.entries(built.metafile.inputs)) {
+    for (const imp of info.imports) {
+      if (imp.external || imp.original === undefined || !/^(\.{1,2}(\/|$)|\/)/.test(imp.original)) continue;
+      const via = dirname(resolve(dirname(resolve(file)), imp.original));
+      links[via] ??= realPath(via);
+      dirs[via] ??= listing(via);
+    }
+  }
   // Every input came through the plugin (its bytes are known), or the result is not kept.
   const inputs = Object.keys(built.metafile.inputs).map((p) => resolve(p));
-  if (inputs.every((p) => p in files)) writeCache(cacheFile, { key, files, dirs, code });
+  if (inputs.every((p) => p in files)) writeCache(cacheFile, { key, files, dirs, links, code });
   return { code, cached: false };
 }
 
 /** Bump when the compiled output changes for the same inputs (the plugin, the options above). */
-const COMPILER = 'pallet-project-1';
+const COMPILER = 'pallet-project-2';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** A folder's names, as one hash (pallet's own temporary modules left out: another run may be importing one). */
+/**
+ * A folder's names, as one hash, each symbolic link with the real path it leads to (pallet's own temporary
+ * modules left out: another run may be importing one).
+ */
 function listing(dir: string): string {
   return sha256(
-    readdirSync(dir)
-      .filter((n) => !n.startsWith(TMP_PREFIX))
+    readdirSync(dir, { withFileTypes: true })
+      .filter((d) => !d.name.startsWith(TMP_PREFIX))
+      .map((d) => (d.isSymbolicLink() ? `${d.name} -> ${realPath(join(dir, d.name))}` : d.name))
       .sort()
       .join('\0'),
   );
+}
+
+/** The path with every symbolic link resolved; '' when it leads nowhere. */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return '';
+  }
 }
 
 function esbuildVersion(): string {
@@ -169,8 +205,12 @@ function esbuildVersion(): string {
 
 interface CacheEntry {
   key: string;
+  /** Each input file's SHA-256. */
   files: Record<string, string>;
+  /** Each folder's names (see `listing`). */
   dirs: Record<string, string>;
+  /** Paths as the source names them, and the real paths they led to. */
+  links: Record<string, string>;
   code: string;
 }
 
@@ -180,6 +220,7 @@ function readCache(file: string, key: string): string | undefined {
     if (e.key !== key || typeof e.code !== 'string') return undefined;
     for (const [p, h] of Object.entries(e.files)) if (sha256(readFileSync(p)) !== h) return undefined;
     for (const [d, h] of Object.entries(e.dirs)) if (listing(d) !== h) return undefined;
+    for (const [p, real] of Object.entries(e.links)) if (realPath(p) !== real) return undefined;
     return e.code;
   } catch {
     return undefined;

@@ -7,7 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileProject, loadProject } from '../../src/project/load.js';
@@ -113,4 +122,53 @@ test('the compiled project is used again only while its files and folders are th
   process.env.PALLET_HOME = join(file, 'not-a-folder');
   assert.deepEqual(await env(), { value: 'ccc', data: { n: 2 } }, 'no cache: the project still loads');
   assert.equal(readFileSync(file, 'utf8').includes('defineProject'), true);
+});
+
+test('a symbolic link pointed elsewhere is another project: a linked file, a linked folder, the project file', async (t) => {
+  const home = tempDir('pallet-home-');
+  const before = process.env.PALLET_HOME;
+  process.env.PALLET_HOME = home;
+  t.after(() => {
+    if (before === undefined) delete process.env.PALLET_HOME;
+    else process.env.PALLET_HOME = before;
+  });
+  const dir = project({
+    'pallet.config.ts': [
+      "import { defineProject, groupSpec } from 'pallet';",
+      "import { stage } from './settings';",
+      "import { where } from './lib/where';",
+      "export default defineProject({ groups: [groupSpec('web')], environment: { stage, where } });",
+    ].join('\n'),
+    'settings.prod.ts': "export const stage = 'prod';\n",
+    'settings.dev.ts': "export const stage = 'dev';\n",
+    'lib-a/where.ts': "export const where = 'a';\n",
+    'lib-b/where.ts': "export const where = 'b';\n",
+  });
+  const file = join(dir, 'pallet.config.ts');
+  const relink = (target: string, link: string) => {
+    rmSync(join(dir, link), { force: true });
+    symlinkSync(target, join(dir, link));
+  };
+  relink('settings.prod.ts', 'settings.ts');
+  relink('lib-a', 'lib');
+  const env = async (f = file) => (await loadProject(f)).environment!;
+  assert.deepEqual(await env(), { stage: 'prod', where: 'a' });
+  assert.equal((await compileProject(file)).cached, true);
+  relink('settings.dev.ts', 'settings.ts');
+  assert.deepEqual(await env(), { stage: 'dev', where: 'a' }, 'a linked file pointed elsewhere');
+  relink('lib-b', 'lib');
+  assert.deepEqual(await env(), { stage: 'dev', where: 'b' }, 'a linked folder pointed elsewhere');
+  // The project file itself a link: pointed at another project file, it is that one.
+  writeFileSync(join(dir, 'other.config.ts'), readFileSync(file, 'utf8').replace('web', 'api'));
+  relink('pallet.config.ts', 'current.config.ts');
+  const current = join(dir, 'current.config.ts');
+  assert.deepEqual(
+    (await loadProject(current)).groups.map((g) => g.groupName),
+    ['web'],
+  );
+  relink('other.config.ts', 'current.config.ts');
+  assert.deepEqual(
+    (await loadProject(current)).groups.map((g) => g.groupName),
+    ['api'],
+  );
 });
