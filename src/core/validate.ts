@@ -6,8 +6,8 @@ import * as z from 'zod';
 import { SpecError } from './errors.js';
 
 // zod compiles a fast path for each object schema the first time it parses (a generated function); a run parses
-// most of its schemas a handful of times, so that compile is all cost: with it off, a start-up is faster and a
-// lift of 200 targets is not slower (bench/RESULTS.md, "Start-up").
+// most of its schemas a handful of times, so that compile is mostly cost: with it off, a lift of 200 targets took
+// 2340-2423 ms of CPU and 137-141 MB, with it on 2573 ms and 147 MB (bench/RESULTS.md, "Start-up and first runs").
 z.config({ jitless: true });
 
 /** Validate `value` against `schema`, throwing a SpecError that names the spec and the key. */
