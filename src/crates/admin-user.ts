@@ -57,12 +57,14 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
       `[ -e "$pallet_ak" ] || { ${mutation(ctx, ': > "$pallet_ak"', '"create $pallet_ak"')}; pallet_changed; }`,
     ];
     // Missing keys are added to a copy that replaces the file in one rename (check mode: named, not added).
-    lines.push('pallet_t=', removeStagedOnExit);
+    // (Check mode marks a key it would add in pallet_add: pallet_t only ever names the staged copy, which the
+    // trap removes.)
+    lines.push('pallet_t=', ...(ctx.check ? ['pallet_add='] : [removeStagedOnExit]));
     for (const k of a!.keys) {
       const [type, blob, ...comment] = k.split(' ');
       const add = ctx.check
         ? [
-            `  pallet_would ${shQuote(`authorize key ${type} ${blob!.slice(0, 12)}... ${comment.join(' ')} for ${name}`.trimEnd())}; pallet_t=check`,
+            `  pallet_would ${shQuote(`authorize key ${type} ${blob!.slice(0, 12)}... ${comment.join(' ')} for ${name}`.trimEnd())}; pallet_add=1`,
           ]
         : [
             '  [ -n "$pallet_t" ] || { pallet_t=$(mktemp "$pallet_ak.XXXXXXXX") && cat "$pallet_ak" > "$pallet_t"; } || exit 1',
@@ -76,7 +78,7 @@ export const authorizeKeys = defineAction<[username: string, keys: string[], opt
     }
     lines.push(
       ctx.check
-        ? 'if [ -n "$pallet_t" ]; then pallet_t=; pallet_changed; fi'
+        ? 'if [ -n "$pallet_add" ]; then pallet_changed; fi'
         : 'if [ -n "$pallet_t" ]; then mv -f "$pallet_t" "$pallet_ak" || exit 1; pallet_changed; fi',
     );
     lines.push(sshFileAttrs(name, '"$pallet_ak"', '600', ctx));
