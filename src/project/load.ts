@@ -116,7 +116,11 @@ export async function compileProject(path: string): Promise<{ code: string; cach
   if (hit !== undefined) return { code: hit, cached: true };
   const esbuild = await import('esbuild');
   const files: Record<string, string> = {};
-  const dirs: Record<string, string> = {};
+  // What a path in the source leads to, recorded before esbuild follows it: the real path of the project file and
+  // of every folder a relative import goes through (a symbolic link pointed elsewhere changes it), and the names
+  // in those folders and in the folders of the files read.
+  const links: Record<string, string> = { [path]: realPath(path) };
+  const dirs: Record<string, string> = { [dirname(path)]: listing(dirname(path)) };
   const remember = (p: string, bytes: Buffer) => {
     files[p] = sha256(bytes);
     dirs[dirname(p)] ??= listing(dirname(p));
@@ -138,6 +142,12 @@ export async function compileProject(path: string): Promise<{ code: string; cach
       {
         name: 'pallet-project',
         setup(b) {
+          b.onResolve({ filter: /^(\.{1,2}(\/|$)|\/)/ }, (r) => {
+            const via = dirname(resolve(r.resolveDir, r.path));
+            links[via] ??= realPath(via);
+            dirs[via] ??= listing(via);
+            return undefined;
+          });
           b.onLoad({ filter: /\.([cm]?[jt]sx?|json)$/ }, (a) => {
             const bytes = readFileSync(a.path);
             remember(a.path, bytes);
@@ -151,19 +161,6 @@ export async function compileProject(path: string): Promise<{ code: string; cach
     ],
   });
   const code = built.outputFiles[0]!.text;
-  // esbuild reads files by their real paths; what a path in the source leads to is recorded too: the real path of
-  // the project file and of every folder a relative import goes through (a symbolic link pointed elsewhere
-  // changes it), and those folders' names.
-  const links: Record<string, string> = { [path]: realPath(path) };
-  dirs[dirname(path)] ??= listing(dirname(path));
-  for (const [file, info] of Object.entries(built.metafile.inputs)) {
-    for (const imp of info.imports) {
-      if (imp.external || imp.original === undefined || !/^(\.{1,2}(\/|$)|\/)/.test(imp.original)) continue;
-      const via = dirname(resolve(dirname(resolve(file)), imp.original));
-      links[via] ??= realPath(via);
-      dirs[via] ??= listing(via);
-    }
-  }
   // Every input came through the plugin (its bytes are known), or the result is not kept.
   const inputs = Object.keys(built.metafile.inputs).map((p) => resolve(p));
   if (inputs.every((p) => p in files)) writeCache(cacheFile, { key, files, dirs, links, code });
@@ -177,9 +174,10 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
 
 /**
  * A folder's names, as one hash, each symbolic link with the real path it leads to (pallet's own temporary
- * modules left out: another run may be importing one).
+ * modules left out: another run may be importing one); 'none' for a folder that is not there.
  */
 function listing(dir: string): string {
+  if (!existsSync(dir)) return 'none';
   return sha256(
     readdirSync(dir, { withFileTypes: true })
       .filter((d) => !d.name.startsWith(TMP_PREFIX))

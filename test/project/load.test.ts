@@ -67,6 +67,14 @@ test('a compile error names the file, line and column; a missing default export 
     /cannot load the project file: .*pallet\.config\.ts:2:\d+: Unexpected ";"/,
   );
   assert.deepEqual(readdirSync(bad).sort(), ['node_modules', 'pallet.config.ts']);
+  const missing = project({
+    'pallet.config.ts': "import { x } from './nowhere/x';\nexport default x;\n",
+  });
+  await assert.rejects(
+    loadProject(join(missing, 'pallet.config.ts')),
+    /pallet\.config\.ts:1:\d+: Could not resolve "\.\/nowhere\/x"/,
+    'an import of a folder that is not there is a compile error',
+  );
   const none = project({ 'pallet.config.ts': 'export const x = 1;\n' });
   await assert.rejects(loadProject(join(none, 'pallet.config.ts')), /the default export must be defineProject/);
 });
@@ -158,6 +166,22 @@ test('a symbolic link pointed elsewhere is another project: a linked file, a lin
   assert.deepEqual(await env(), { stage: 'dev', where: 'a' }, 'a linked file pointed elsewhere');
   relink('lib-b', 'lib');
   assert.deepEqual(await env(), { stage: 'dev', where: 'b' }, 'a linked folder pointed elsewhere');
+  // A folder outside the project, reached through a link in a folder that holds no file of the project.
+  mkdirSync(join(dir, 'outside', 'shared-a'), { recursive: true });
+  mkdirSync(join(dir, 'outside', 'shared-b'));
+  writeFileSync(join(dir, 'outside', 'shared-a', 'team.ts'), "export const team = 'a';\n");
+  writeFileSync(join(dir, 'outside', 'shared-b', 'team.ts'), "export const team = 'b';\n");
+  relink('shared-a', 'outside/shared');
+  mkdirSync(join(dir, 'sub'));
+  const sub = join(dir, 'sub', 'pallet.config.ts');
+  writeFileSync(
+    sub,
+    "import { defineProject, groupSpec } from 'pallet';\nimport { team } from '../outside/shared/team';\n" +
+      "export default defineProject({ groups: [groupSpec('web')], environment: { team } });\n",
+  );
+  assert.deepEqual(await env(sub), { team: 'a' });
+  relink('shared-b', 'outside/shared');
+  assert.deepEqual(await env(sub), { team: 'b' }, 'a folder on the way pointed elsewhere');
   // The project file itself a link: pointed at another project file, it is that one.
   writeFileSync(join(dir, 'other.config.ts'), readFileSync(file, 'utf8').replace('web', 'api'));
   relink('pallet.config.ts', 'current.config.ts');
