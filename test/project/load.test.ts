@@ -5,7 +5,7 @@
  * The compiled module is cached and used again only when every input has the same bytes and every folder
  * holding one the same names.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   mkdirSync,
@@ -79,7 +79,8 @@ test('a compile error names the file, line and column; a missing default export 
   await assert.rejects(loadProject(join(none, 'pallet.config.ts')), /the default export must be defineProject/);
 });
 
-test('the compiled project is used again only while its files and folders are the same', async (t) => {
+/** A PALLET_HOME of the test's own (the cache lives there), restored when the test ends. */
+function ownHome(t: TestContext): string {
   const home = tempDir('pallet-home-');
   const before = process.env.PALLET_HOME;
   process.env.PALLET_HOME = home;
@@ -87,6 +88,11 @@ test('the compiled project is used again only while its files and folders are th
     if (before === undefined) delete process.env.PALLET_HOME;
     else process.env.PALLET_HOME = before;
   });
+  return home;
+}
+
+test('the compiled project is used again only while its files and folders are the same', async (t) => {
+  const home = ownHome(t);
   const dir = project({
     'pallet.config.ts': [
       "import { defineProject, groupSpec } from 'pallet';",
@@ -133,13 +139,7 @@ test('the compiled project is used again only while its files and folders are th
 });
 
 test('a symbolic link pointed elsewhere is another project: a linked file, a linked folder, the project file', async (t) => {
-  const home = tempDir('pallet-home-');
-  const before = process.env.PALLET_HOME;
-  process.env.PALLET_HOME = home;
-  t.after(() => {
-    if (before === undefined) delete process.env.PALLET_HOME;
-    else process.env.PALLET_HOME = before;
-  });
+  ownHome(t);
   const dir = project({
     'pallet.config.ts': [
       "import { defineProject, groupSpec } from 'pallet';",
