@@ -101,7 +101,7 @@ export function findProjectFile(dir: string): string | undefined {
 /**
  * A TypeScript project file and the local files it imports, compiled by esbuild into one ES module (packages
  * stay imports). Each file keeps its own `import.meta.url`; stack traces point into the TypeScript (inline
- * source maps). About 30 ms with esbuild loaded; so the compiled module is kept in
+ * source maps). About 40 ms, esbuild's start included; so the compiled module is kept in
  * `$PALLET_HOME/cache/projects/` and used again only when it is certainly the same: every file it was compiled
  * from has the same bytes (SHA-256 of the bytes esbuild was given, not a modification time), every folder
  * holding one has the same names in it (a new `lib/index.ts` beside `lib.ts` could change what an import
