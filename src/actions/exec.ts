@@ -10,7 +10,7 @@ import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { checkedBlock, shArgs, shQuote, writeBytes } from '../script/quote.js';
 import type { CompiledScript, ScriptContext } from '../plan/types.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 export interface ExecScriptOptions extends ChangeOptions {
   /** Skip the script when this path exists (makes a command idempotent). */
@@ -31,14 +31,12 @@ export interface ExecScriptOptions extends ChangeOptions {
   runInCheck?: boolean;
 }
 
-const execOptions = lazySchema(() =>
-  z.strictObject({
-    creates: z.string().optional(),
-    unless: z.string().optional(),
-    changes: z.enum(['always', 'never', 'reported']).optional(),
-    runInCheck: z.boolean().optional(),
-  }),
-);
+const execOptions = z.strictObject({
+  creates: z.string().optional(),
+  unless: z.string().optional(),
+  changes: z.enum(['always', 'never', 'reported']).optional(),
+  runInCheck: z.boolean().optional(),
+});
 
 interface ExecArgs {
   script: string;
@@ -184,7 +182,7 @@ export const exec = defineAction<[opts: ExecOptions, script: string | (() => str
   parse: (opts, script) => ({
     script: script as string,
     opts: validate(
-      execOptions().extend({
+      execOptions.extend({
         language: z
           .string()
           .regex(/^[A-Za-z0-9._+-]+$/)

@@ -17,7 +17,7 @@ import {
 } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { mutation, type CheckMode } from '../script/check.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { checkPath, modeSchema } from './arguments.js';
 
 const attrShape = {
@@ -37,13 +37,11 @@ export interface DirectoryOptions extends ChangeOptions {
   recursive?: boolean;
 }
 
-const directoryOptions = lazySchema(() =>
-  z.strictObject({
-    ...attrShape,
-    action: z.enum(['create', 'delete']).optional(),
-    recursive: z.boolean().optional(),
-  }),
-);
+const directoryOptions = z.strictObject({
+  ...attrShape,
+  action: z.enum(['create', 'delete']).optional(),
+  recursive: z.boolean().optional(),
+});
 
 interface PathArgs<O> {
   path: string;
@@ -78,9 +76,7 @@ export interface FileOptions extends ChangeOptions {
   mode?: string | number;
 }
 
-const fileOptions = lazySchema(() =>
-  z.strictObject({ ...attrShape, action: z.enum(['create', 'touch', 'delete']).optional() }),
-);
+const fileOptions = z.strictObject({ ...attrShape, action: z.enum(['create', 'touch', 'delete']).optional() });
 
 /**
  * Make an (empty if new) file exist with the given owner, group and mode, touch it, or remove it.

@@ -30,7 +30,7 @@ import {
   stageBeside,
 } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { checkPath, modeSchema } from './arguments.js';
 
 export interface Common extends ChangeOptions {
@@ -83,31 +83,27 @@ const common = {
   mode: modeSchema.optional(),
 };
 
-const lineSchema = lazySchema(() =>
-  z.strictObject({
-    ...common,
-    line: z
-      .string()
-      .regex(/^[^\n\x00\x01]*$/, 'line: a single line (a line with a newline would be added again on every run)')
-      .optional(),
-    regexp: singleLine('regexp').optional(),
-    backrefs: z.boolean().optional(),
-  }),
-);
+const lineSchema = z.strictObject({
+  ...common,
+  line: z
+    .string()
+    .regex(/^[^\n\x00\x01]*$/, 'line: a single line (a line with a newline would be added again on every run)')
+    .optional(),
+  regexp: singleLine('regexp').optional(),
+  backrefs: z.boolean().optional(),
+});
 
-const blockSchema = lazySchema(() =>
-  z.strictObject({
-    ...common,
-    block: z
-      .string()
-      .regex(/^[^\x00]*$/)
-      .optional(),
-    name: singleLine('name').optional(),
-    marker: singleLine('marker').includes('{mark}', { message: "marker: a template with '{mark}'" }).optional(),
-    markerBegin: singleLine('markerBegin').optional(),
-    markerEnd: singleLine('markerEnd').optional(),
-  }),
-);
+const blockSchema = z.strictObject({
+  ...common,
+  block: z
+    .string()
+    .regex(/^[^\x00]*$/)
+    .optional(),
+  name: singleLine('name').optional(),
+  marker: singleLine('marker').includes('{mark}', { message: "marker: a template with '{mark}'" }).optional(),
+  markerBegin: singleLine('markerBegin').optional(),
+  markerEnd: singleLine('markerEnd').optional(),
+});
 
 function checkCommon(what: string, o: Common): void {
   if (o.insertAfter !== undefined && o.insertBefore !== undefined)

@@ -13,7 +13,7 @@ import type { ActionDef, ChangeOptions } from '../plan/types.js';
 import type { Node } from '../core/types.js';
 import type { User } from '../core/user.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { checkPath } from './arguments.js';
 import { directory } from './file.js';
 
@@ -187,9 +187,7 @@ export function rsync(from: string, to: string, opts: RsyncOptions = {}): NodeVa
   return rsyncAction(from, to, opts);
 }
 
-const rsyncOptions = lazySchema(() =>
-  z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() }),
-);
+const rsyncOptions = z.strictObject({ args: z.array(z.string()).optional(), delete: z.boolean().optional() });
 
 /** rsync runs the system ssh in batch mode: it can use a key file or an agent, nothing else. */
 function rsyncCredentials(what: string): void {

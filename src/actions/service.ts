@@ -8,7 +8,7 @@ import { withContext } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { mutation, type CheckMode } from '../script/check.js';
 import { remoteFile, type RemoteFileOptions } from './remote-file.js';
 
@@ -21,9 +21,7 @@ export interface ServiceOptions extends ChangeOptions {
   serviceImpl?: 'systemd' | 'openrc' | 'sysvinit';
 }
 
-const serviceName = lazySchema(() =>
-  z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'service names are letters, digits and @ . _ : -'),
-);
+const serviceName = z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'service names are letters, digits and @ . _ : -');
 
 interface ServiceArgs {
   name: string;

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import type { ChangeOptions } from '../plan/types.js';
 import { defineAction } from '../plan/action.js';
 import { shArgs, shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { mutation, type CheckMode } from '../script/check.js';
 
 const accountName = z
@@ -40,38 +40,36 @@ export interface UserOptions extends ChangeOptions {
   removeHome?: boolean;
 }
 
-const userOptions = lazySchema(() =>
-  z.strictObject({
-    action: z.enum(['manage', 'create', 'lock', 'unlock', 'remove']).optional(),
-    shell: z
-      .string()
-      .regex(/^(bash|csh|ksh|rsh|sh|tcsh|zsh|false|\/[^:\n]*)$/)
-      .optional(),
-    createHome: z.boolean().optional(),
-    baseDir: z
-      .string()
-      .regex(/^\/[^:\n]*$/)
-      .optional(),
-    home: z
-      .string()
-      .regex(/^\/[^:\n]*$/)
-      .optional(),
-    system: z.boolean().optional(),
-    // Control characters make useradd fail (and would garble /etc/passwd): refused at plan time.
-    comment: z
-      .string()
-      .regex(/^[^:\x00-\x1f\x7f]*$/, 'no colon and no control characters (newline, tab, ...)')
-      .optional(),
-    group: accountName.optional(),
-    groups: z.array(accountName).optional(),
-    append: z.boolean().optional(),
-    password: z
-      .string()
-      .regex(/^[^:\x00-\x1f\x7f]*$/, 'a crypted password: no colon and no control characters')
-      .optional(),
-    removeHome: z.boolean().optional(),
-  }),
-);
+const userOptions = z.strictObject({
+  action: z.enum(['manage', 'create', 'lock', 'unlock', 'remove']).optional(),
+  shell: z
+    .string()
+    .regex(/^(bash|csh|ksh|rsh|sh|tcsh|zsh|false|\/[^:\n]*)$/)
+    .optional(),
+  createHome: z.boolean().optional(),
+  baseDir: z
+    .string()
+    .regex(/^\/[^:\n]*$/)
+    .optional(),
+  home: z
+    .string()
+    .regex(/^\/[^:\n]*$/)
+    .optional(),
+  system: z.boolean().optional(),
+  // Control characters make useradd fail (and would garble /etc/passwd): refused at plan time.
+  comment: z
+    .string()
+    .regex(/^[^:\x00-\x1f\x7f]*$/, 'no colon and no control characters (newline, tab, ...)')
+    .optional(),
+  group: accountName.optional(),
+  groups: z.array(accountName).optional(),
+  append: z.boolean().optional(),
+  password: z
+    .string()
+    .regex(/^[^:\x00-\x1f\x7f]*$/, 'a crypted password: no colon and no control characters')
+    .optional(),
+  removeHome: z.boolean().optional(),
+});
 
 interface UserArgs {
   name: string;

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 export interface WaitOptions extends ChangeOptions {
   /** `create` (default): wait until the path exists; `remove`: until it is gone. */
@@ -17,13 +17,11 @@ export interface WaitOptions extends ChangeOptions {
   standoff?: number;
 }
 
-const waitSchema = lazySchema(() =>
-  z.strictObject({
-    action: z.enum(['create', 'remove']).optional(),
-    maxRetries: z.number().int().positive().optional(),
-    standoff: z.number().nonnegative().optional(),
-  }),
-);
+const waitSchema = z.strictObject({
+  action: z.enum(['create', 'remove']).optional(),
+  maxRetries: z.number().int().positive().optional(),
+  standoff: z.number().nonnegative().optional(),
+});
 
 function loop(test: string, what: string, max: number, standoff: number): string {
   return [

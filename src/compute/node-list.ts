@@ -13,7 +13,7 @@
  */
 import * as z from 'zod';
 import { ComputeError } from '../core/errors.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { localTransport } from '../transport/local.js';
 import type { Node } from '../core/types.js';
 import { readAnsibleInventory } from './ansible-inventory.js';
@@ -40,32 +40,30 @@ export interface NodeListServiceOptions {
   inventory?: string;
 }
 
-const entrySchema = lazySchema(() =>
-  z.strictObject({
-    name: z.string().min(1),
-    group: z.string().min(1),
-    ip: z.string().min(1),
-    osFamily: z.string().optional(),
-    osVersion: z.string().optional(),
-    sshPort: z.number().int().positive().optional(),
-    id: z.string().optional(),
-    privateIp: z.string().optional(),
-    hostKeys: z.array(z.string()).optional(),
-    transport: z.enum(['ssh', 'local']).optional(),
-    loginUser: z.string().min(1).optional(),
-    bootstrapped: z.boolean().optional(),
-    groups: z.array(z.string().min(1)).optional(),
-    adminUser: z
-      .strictObject({
-        username: z.string().min(1).optional(),
-        privateKeyPath: z.string().min(1).optional(),
-        noSudo: z.boolean().optional(),
-        sudoUser: z.string().min(1).optional(),
-      })
-      .optional(),
-    vars: z.record(z.string(), z.unknown()).optional(),
-  }),
-);
+const entrySchema = z.strictObject({
+  name: z.string().min(1),
+  group: z.string().min(1),
+  ip: z.string().min(1),
+  osFamily: z.string().optional(),
+  osVersion: z.string().optional(),
+  sshPort: z.number().int().positive().optional(),
+  id: z.string().optional(),
+  privateIp: z.string().optional(),
+  hostKeys: z.array(z.string()).optional(),
+  transport: z.enum(['ssh', 'local']).optional(),
+  loginUser: z.string().min(1).optional(),
+  bootstrapped: z.boolean().optional(),
+  groups: z.array(z.string().min(1)).optional(),
+  adminUser: z
+    .strictObject({
+      username: z.string().min(1).optional(),
+      privateKeyPath: z.string().min(1).optional(),
+      noSudo: z.boolean().optional(),
+      sudoUser: z.string().min(1).optional(),
+    })
+    .optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+});
 
 function toEntry(n: NodeListEntry | NodeListTuple, i: number): NodeListEntry {
   if (Array.isArray(n)) {

@@ -23,7 +23,7 @@ import { extname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import { makeUser, type User } from '../core/user.js';
 
 export interface ServiceConfig {
@@ -77,14 +77,12 @@ const adminUserSchema = z.strictObject({
   stateRoot: z.string().optional(),
 });
 
-const configSchema = lazySchema(() =>
-  z.strictObject({
-    defaultService: z.string().optional(),
-    adminUser: adminUserSchema.optional(),
-    environment: z.record(z.string(), z.unknown()).optional(),
-    services: z.record(z.string(), serviceSchema).optional(),
-  }),
-);
+const configSchema = z.strictObject({
+  defaultService: z.string().optional(),
+  adminUser: adminUserSchema.optional(),
+  environment: z.record(z.string(), z.unknown()).optional(),
+  services: z.record(z.string(), serviceSchema).optional(),
+});
 
 /** `~/.pallet`, or `PALLET_HOME`. */
 export function palletHome(): string {

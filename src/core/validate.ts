@@ -10,19 +10,8 @@ import { SpecError } from './errors.js';
 // 2340-2423 ms of CPU and 137-141 MB, with it on 2573 ms and 147 MB (bench/RESULTS.md, "Start-up and first runs").
 z.config({ jitless: true });
 
-/**
- * A schema built the first time it is asked for: a run uses a few of pallet's schemas, and building every one
- * when the modules load costs start-up time (bench/RESULTS.md, "Start-up and first runs"). `validate` takes one
- * as it takes a schema.
- */
-export function lazySchema<S extends z.ZodType>(build: () => S): () => S {
-  let s: S | undefined;
-  return () => (s ??= build());
-}
-
-/** Validate `value` against `schema` (or a `lazySchema`), throwing a SpecError that names the spec and the key. */
-export function validate<T>(schemaOrLazy: z.ZodType<T> | (() => z.ZodType<T>), value: unknown, what: string): T {
-  const schema = typeof schemaOrLazy === 'function' ? schemaOrLazy() : schemaOrLazy;
+/** Validate `value` against `schema`, throwing a SpecError that names the spec and the key. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

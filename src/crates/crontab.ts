@@ -14,9 +14,9 @@ import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote, writeBytes } from '../script/quote.js';
 import { serverSpec, type ServerSpec } from '../model/specs.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
-const account = lazySchema(() => z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name'));
+const account = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name');
 // cron skips files in /etc/cron.d whose names have a dot (or other characters run-parts refuses).
 const cronName = z
   .string()

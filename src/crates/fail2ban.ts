@@ -10,7 +10,7 @@ import { remoteFile } from '../actions/remote-file.js';
 import { service } from '../actions/service.js';
 import { withContext, currentSession } from '../plan/session.js';
 import { handler } from '../plan/flags.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 /** A jail's settings (fail2ban's own names). */
 export interface Fail2banJail {
@@ -60,19 +60,17 @@ const jail = z.strictObject({
   ignoreip: z.array(z.string().regex(/^[0-9A-Fa-f.:/]+$/, 'an address or network')).optional(),
   action: word.optional(),
 });
-const schema = lazySchema(() =>
-  z.strictObject({
-    defaults: jail
-      .omit({ enabled: true, port: true, filter: true, logpath: true })
-      .extend({ banaction: word.optional() })
-      .optional(),
-    jails: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a jail name'), jail).optional(),
-    service: z
-      .string()
-      .regex(/^[A-Za-z0-9@._-]+$/)
-      .optional(),
-  }),
-);
+const schema = z.strictObject({
+  defaults: jail
+    .omit({ enabled: true, port: true, filter: true, logpath: true })
+    .extend({ banaction: word.optional() })
+    .optional(),
+  jails: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a jail name'), jail).optional(),
+  service: z
+    .string()
+    .regex(/^[A-Za-z0-9@._-]+$/)
+    .optional(),
+});
 
 function section(name: string, values: Record<string, unknown>): string {
   const lines = Object.entries(values)

@@ -16,13 +16,13 @@ import { withContext, currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { mutation } from '../script/check.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 const devicePath = z
   .string()
   .regex(/^\/[^\s\n]*$/, 'an absolute path without blanks (a device such as /dev/vdb, or an image file)');
 const fsType = z.string().regex(/^[a-z0-9]+$/, 'a filesystem type such as ext4, xfs, vfat');
-const mountOption = lazySchema(() => z.string().regex(/^[A-Za-z0-9_=.:/-]+$/, 'one mount option (no blank or comma)'));
+const mountOption = z.string().regex(/^[A-Za-z0-9_=.:/-]+$/, 'one mount option (no blank or comma)');
 
 interface MkfsArgs {
   device: string;

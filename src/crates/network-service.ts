@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { defineAction } from '../plan/action.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 export interface WaitNetOptions extends ChangeOptions {
   /** Seconds to wait (default 60). */
@@ -18,12 +18,10 @@ export interface WaitNetOptions extends ChangeOptions {
   interval?: number;
 }
 
-const waitSchema = lazySchema(() =>
-  z.strictObject({
-    timeout: z.number().positive().optional(),
-    interval: z.number().positive().optional(),
-  }),
-);
+const waitSchema = z.strictObject({
+  timeout: z.number().positive().optional(),
+  interval: z.number().positive().optional(),
+});
 
 interface PortArgs {
   port: number;
@@ -71,7 +69,7 @@ export const waitForPortListen = defineAction<
   optionsParam: 1,
   parse: (port, opts = {}) => {
     const o = validate(
-      waitSchema().extend({ protocol: z.enum(['tcp', 'udp']).optional() }),
+      waitSchema.extend({ protocol: z.enum(['tcp', 'udp']).optional() }),
       opts,
       `waitForPortListen ${port}`,
     );

@@ -22,7 +22,7 @@ import type { ChangeOptions, ScriptContext } from '../plan/types.js';
 import { ensureAttrs, resolveTarget, stageBeside } from '../script/fs.js';
 import { shQuote, writeBytes } from '../script/quote.js';
 import { serverSpec, type ServerSpec } from '../model/specs.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 type AliasMap = Record<string, string[]>;
 
@@ -105,27 +105,25 @@ const specLine = z.strictObject({
     .optional(),
   commands: z.union([item, z.array(item).min(1)]),
 });
-const specSchema = lazySchema(() =>
-  z.strictObject({
-    aliases: z
-      .strictObject({
-        user: aliasMap.optional(),
-        runas: aliasMap.optional(),
-        host: aliasMap.optional(),
-        cmnd: aliasMap.optional(),
-      })
-      .optional(),
-    defaults: z
-      .record(
-        z.string().regex(/^(default|[@:>!][^\s,=#"\\]+)$/, "'default', '@host', ':user', '>runas' or '!cmnd'"),
-        z.record(word, defaultValue),
-      )
-      .optional(),
-    specs: z
-      .record(z.string().regex(/^%?[^\s,=:#\\"]+$/, 'a user or %group'), z.union([specLine, z.array(specLine)]))
-      .optional(),
-  }),
-);
+const specSchema = z.strictObject({
+  aliases: z
+    .strictObject({
+      user: aliasMap.optional(),
+      runas: aliasMap.optional(),
+      host: aliasMap.optional(),
+      cmnd: aliasMap.optional(),
+    })
+    .optional(),
+  defaults: z
+    .record(
+      z.string().regex(/^(default|[@:>!][^\s,=#"\\]+)$/, "'default', '@host', ':user', '>runas' or '!cmnd'"),
+      z.record(word, defaultValue),
+    )
+    .optional(),
+  specs: z
+    .record(z.string().regex(/^%?[^\s,=:#\\"]+$/, 'a user or %group'), z.union([specLine, z.array(specLine)]))
+    .optional(),
+});
 const fileName = z
   .string()
   .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - (sudo skips files in sudoers.d with a dot or a trailing ~)');

@@ -15,7 +15,7 @@ import { defineAction } from '../plan/action.js';
 import { withContext, currentSession } from '../plan/session.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 export interface NohupOptions extends ChangeOptions {
   /** The command line, run by `sh -c` (use `exec` for the last command, so the pid is the process's own). */
@@ -143,13 +143,11 @@ export interface SupervisorSettings {
   nohup?: Omit<NohupOptions, 'action'>;
 }
 
-const supervisorSchema = lazySchema(() =>
-  z.strictObject({
-    supervisor: z.enum(['initd', 'systemd', 'nohup']),
-    serviceName,
-    nohup: z.looseObject({ run: z.string() }).optional(),
-  }),
-);
+const supervisorSchema = z.strictObject({
+  supervisor: z.enum(['initd', 'systemd', 'nohup']),
+  serviceName,
+  nohup: z.looseObject({ run: z.string() }).optional(),
+});
 
 /**
  * Start, stop, restart (or enable, disable: initd and systemd) a crate's service through the supervisor its

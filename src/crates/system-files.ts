@@ -15,14 +15,12 @@ import { osFamily } from '../plan/accessors.js';
 import type { ChangeOptions } from '../plan/types.js';
 import { shQuote } from '../script/quote.js';
 import { serverSpec, type ServerSpec } from '../model/specs.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits and _, not starting with a digit');
-const fileName = lazySchema(() =>
-  z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name: letters, digits, _ . - (no slash)'),
-);
+const fileName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a file name: letters, digits, _ . - (no slash)');
 /** A value of one line: files read line by line cannot hold a newline in a value. */
 const oneLine = z
   .union([z.string(), z.number(), z.boolean()])
@@ -153,14 +151,12 @@ export interface LimitsConfSettings extends ChangeOptions {
 }
 
 const field = z.string().regex(/^[^\s#]+$/, 'one word (no blank, no #)');
-const entrySchema = lazySchema(() =>
-  z.strictObject({
-    domain: field,
-    type: z.enum(['soft', 'hard', '-']).optional(),
-    item: field,
-    value: z.union([field, z.number()]),
-  }),
-);
+const entrySchema = z.strictObject({
+  domain: field,
+  type: z.enum(['soft', 'hard', '-']).optional(),
+  item: field,
+  value: z.union([field, z.number()]),
+});
 
 function normaliseEntry(e: LimitEntry | [string, string, string, string | number]): LimitEntry {
   const m = Array.isArray(e) ? { domain: e[0], type: e[1] as LimitEntry['type'], item: e[2], value: e[3] } : e;

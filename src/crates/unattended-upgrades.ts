@@ -11,7 +11,7 @@ import * as z from 'zod';
 import { pkg } from '../actions/package/index.js';
 import { remoteFile } from '../actions/remote-file.js';
 import { withContext, currentSession } from '../plan/session.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 export interface UnattendedUpgradesSettings {
   /**
@@ -34,20 +34,18 @@ export interface UnattendedUpgradesSettings {
 }
 
 const text = z.string().regex(/^[^"\n\r\\]+$/, 'no quote, backslash or newline');
-const schema = lazySchema(() =>
-  z.strictObject({
-    origins: z.array(text).min(1).optional(),
-    blacklist: z.array(text).optional(),
-    autoReboot: z.boolean().optional(),
-    autoRebootTime: z
-      .string()
-      .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM')
-      .optional(),
-    removeUnusedDependencies: z.boolean().optional(),
-    mail: text.optional(),
-    interval: z.number().int().nonnegative().optional(),
-  }),
-);
+const schema = z.strictObject({
+  origins: z.array(text).min(1).optional(),
+  blacklist: z.array(text).optional(),
+  autoReboot: z.boolean().optional(),
+  autoRebootTime: z
+    .string()
+    .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM')
+    .optional(),
+  removeUnusedDependencies: z.boolean().optional(),
+  mail: text.optional(),
+  interval: z.number().int().nonnegative().optional(),
+});
 
 const defaultOrigins = [
   'origin=Debian,codename=${distro_codename},label=Debian',

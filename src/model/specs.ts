@@ -19,7 +19,7 @@ import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
 import type { Node, NodeSpecOptions, PhaseResult } from '../core/types.js';
 import { deepMerge, isPlainObject, totalOrderMerge } from '../core/merge.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 
 /**
  * A plan function taking arguments `A` (a phase's arguments, given with `{ name, args }`). Plan functions
@@ -217,25 +217,21 @@ const serverShape = {
   extends: z.union([specRef, z.array(specRef)]).optional(),
   roles: z.union([z.string(), z.array(z.string())]).optional(),
 };
-const nodeSpecSchema = lazySchema(() => z.strictObject(nodeSpecShape));
-const serverSpecSchema = lazySchema(() => z.strictObject(serverShape));
-const groupSpecSchema = lazySchema(() =>
-  z.strictObject({
-    ...serverShape,
-    count: z.number().int().nonnegative().optional(),
-    nodeFilter: fn.optional(),
-  }),
-);
-const clusterSpecSchema = lazySchema(() =>
-  z.strictObject({
-    extends: z.union([specRef, z.array(specRef)]).optional(),
-    groups: z.array(z.unknown()),
-    phases: z.record(z.string(), fn).optional(),
-    nodeSpec: z.looseObject({}).optional(),
-    roles: z.union([z.string(), z.array(z.string())]).optional(),
-    count: z.number().int().nonnegative().optional(),
-  }),
-);
+const nodeSpecSchema = z.strictObject(nodeSpecShape);
+const serverSpecSchema = z.strictObject(serverShape);
+const groupSpecSchema = z.strictObject({
+  ...serverShape,
+  count: z.number().int().nonnegative().optional(),
+  nodeFilter: fn.optional(),
+});
+const clusterSpecSchema = z.strictObject({
+  extends: z.union([specRef, z.array(specRef)]).optional(),
+  groups: z.array(z.unknown()),
+  phases: z.record(z.string(), fn).optional(),
+  nodeSpec: z.looseObject({}).optional(),
+  roles: z.union([z.string(), z.array(z.string())]).optional(),
+  count: z.number().int().nonnegative().optional(),
+});
 
 // ---------------------------------------------------------------------------
 // Building and merging

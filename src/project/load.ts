@@ -31,7 +31,7 @@ import { automatedAdminUser } from '../crates/admin-user.js';
 import { SpecError } from '../core/errors.js';
 import { deepMerge, isPlainObject } from '../core/merge.js';
 import { groupSpec, serverSpec, type GroupSpec, type NodeSpec, type PhaseFn } from '../model/specs.js';
-import { lazySchema, validate } from '../core/validate.js';
+import { validate } from '../core/validate.js';
 import type { NodeSpecOptions } from '../core/types.js';
 import { palletHome } from '../config/config.js';
 
@@ -74,21 +74,16 @@ const variantShape = {
   groupSuffix: z.string().optional(),
   groups: z.record(z.string(), z.strictObject({ nodeSpec: z.looseObject({}).optional() })).optional(),
 };
-const projectSchema = lazySchema(() =>
-  z.strictObject({
-    groups: z
-      .array(z.custom<GroupSpec>((v) => isPlainObject(v) && v.kind === 'group-spec', 'expected a groupSpec'))
-      .min(1, 'a project needs at least one group'),
-    phases: z.record(z.string(), fn).optional(),
-    environment: z.record(z.string(), z.unknown()).optional(),
-    providers: z
-      .record(
-        z.string(),
-        z.strictObject({ ...variantShape, variants: z.array(z.strictObject(variantShape)).optional() }),
-      )
-      .optional(),
-  }),
-);
+const projectSchema = z.strictObject({
+  groups: z
+    .array(z.custom<GroupSpec>((v) => isPlainObject(v) && v.kind === 'group-spec', 'expected a groupSpec'))
+    .min(1, 'a project needs at least one group'),
+  phases: z.record(z.string(), fn).optional(),
+  environment: z.record(z.string(), z.unknown()).optional(),
+  providers: z
+    .record(z.string(), z.strictObject({ ...variantShape, variants: z.array(z.strictObject(variantShape)).optional() }))
+    .optional(),
+});
 
 /** Declare a project (validated). */
 export function defineProject(opts: ProjectOptions): Project {

@@ -18,7 +18,7 @@ import { defineAction } from '../../plan/action.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { editFile } from '../../script/fs.js';
 import { shQuote } from '../../script/quote.js';
-import { lazySchema, validate } from '../../core/validate.js';
+import { validate } from '../../core/validate.js';
 import {
   aptFunctionsFor,
   aptListsFor,
@@ -206,19 +206,17 @@ function unsupported(packager: string, a: PmArgs): string {
   throw new PlanError(`packageManager ${a.action}: only for apt, not ${packager}`);
 }
 
-const pmOptions = lazySchema(() =>
-  z.strictObject({
-    proxy: z
-      .string()
-      .regex(/^[^\s"\\]*$/, 'a URL without spaces, quotes or backslashes')
-      .optional(),
-    maxAge: z.number().int().nonnegative().optional(),
-    scope: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/, 'a component name: letters, digits, . _ -')
-      .optional(),
-  }),
-);
+const pmOptions = z.strictObject({
+  proxy: z
+    .string()
+    .regex(/^[^\s"\\]*$/, 'a URL without spaces, quotes or backslashes')
+    .optional(),
+  maxAge: z.number().int().nonnegative().optional(),
+  scope: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'a component name: letters, digits, . _ -')
+    .optional(),
+});
 
 function parse(action: PackageManagerAction, opts: PackageManagerOptions = {}): PmArgs {
   const act = validate(

@@ -30,7 +30,7 @@ import { withContext, currentSession } from '../../plan/session.js';
 import type { ScriptContext } from '../../plan/types.js';
 import { dispatch, type Implementation } from '../../script/dispatch.js';
 import { shQuote } from '../../script/quote.js';
-import { lazySchema, validate } from '../../core/validate.js';
+import { validate } from '../../core/validate.js';
 import { aptFunctionsFor, aptListsFor, dpkgOptions, pkgName, type ConffilePolicy } from './common.js';
 import type { CheckMode } from '../../script/check.js';
 
@@ -64,19 +64,17 @@ export interface PackageOptions extends ChangeOptions {
   priority?: number;
 }
 
-const pkgOptions = lazySchema(() =>
-  z.strictObject({
-    action: z.enum(['install', 'latest', 'remove', 'upgrade', 'purge']).optional(),
-    enable: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/)
-      .optional(),
-    allowUnsigned: z.boolean().optional(),
-    disableServiceStart: z.boolean().optional(),
-    conffiles: z.enum(['keep', 'maintainer']).optional(),
-    priority: z.number().int().optional(),
-  }),
-);
+const pkgOptions = z.strictObject({
+  action: z.enum(['install', 'latest', 'remove', 'upgrade', 'purge']).optional(),
+  enable: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
+  allowUnsigned: z.boolean().optional(),
+  disableServiceStart: z.boolean().optional(),
+  conffiles: z.enum(['keep', 'maintainer']).optional(),
+  priority: z.number().int().optional(),
+});
 
 export interface PkgArgs {
   name: string;

@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import { defineAction } from '../../../plan/action.js';
 import { dispatch, type Implementation } from '../../../script/dispatch.js';
-import { lazySchema, validate } from '../../../core/validate.js';
+import { validate } from '../../../core/validate.js';
 import { block } from '../common.js';
 import { apkSource } from './apk.js';
 import { aptSource } from './apt.js';
@@ -36,58 +36,56 @@ const impls: ReadonlyArray<Implementation<SourceScript>> = [
 const word = /^[A-Za-z0-9._/-]+$/;
 const noSpace = z.string().regex(/^\S+$/, 'no spaces');
 
-const schema = lazySchema(() =>
-  z.strictObject({
-    apt: z
-      .strictObject({
-        url: noSpace,
-        scopes: z.array(z.string().regex(word)).optional(),
-        release: z
-          .string()
-          .regex(/^([A-Za-z0-9._/-]|\{codename\})+$/, 'a release name, may hold {codename}')
-          .optional(),
-        sourceType: z.enum(['deb', 'deb-src']).optional(),
-        key: z.string().optional(),
-        keyUrl: noSpace.optional(),
-        keyId: z
-          .string()
-          .regex(/^(0x)?[0-9A-Fa-f]{16,40}$/, 'a key fingerprint or long id (hex)')
-          .transform((s) => s.replace(/^0x/, '').toUpperCase())
-          .optional(),
-        keyServer: z
-          .string()
-          .regex(/^(hkps?|hkp|ldap):\/\/[A-Za-z0-9.:[\]-]+\/?$/, 'a key server URL such as hkps://keyserver.ubuntu.com')
-          .optional(),
-      })
-      .refine(
-        (a) => [a.key, a.keyUrl, a.keyId].filter((x) => x !== undefined).length <= 1,
-        'give at most one of key, keyUrl, keyId',
-      )
-      .optional(),
-    yum: z
-      .strictObject({
-        url: noSpace.optional(),
-        mirrorlist: noSpace.optional(),
-        gpgkey: noSpace.optional(),
-        priority: z.number().int().optional(),
-        enabled: z.boolean().optional(),
-      })
-      .optional(),
-    apk: z.strictObject({ url: noSpace }).optional(),
-    pacman: z
-      .strictObject({
-        url: noSpace,
-        sigLevel: z
-          .string()
-          .regex(/^[A-Za-z ]+$/)
-          .optional(),
-      })
-      .optional(),
-    brew: z
-      .strictObject({ tap: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/), url: noSpace.optional() })
-      .optional(),
-  }),
-);
+const schema = z.strictObject({
+  apt: z
+    .strictObject({
+      url: noSpace,
+      scopes: z.array(z.string().regex(word)).optional(),
+      release: z
+        .string()
+        .regex(/^([A-Za-z0-9._/-]|\{codename\})+$/, 'a release name, may hold {codename}')
+        .optional(),
+      sourceType: z.enum(['deb', 'deb-src']).optional(),
+      key: z.string().optional(),
+      keyUrl: noSpace.optional(),
+      keyId: z
+        .string()
+        .regex(/^(0x)?[0-9A-Fa-f]{16,40}$/, 'a key fingerprint or long id (hex)')
+        .transform((s) => s.replace(/^0x/, '').toUpperCase())
+        .optional(),
+      keyServer: z
+        .string()
+        .regex(/^(hkps?|hkp|ldap):\/\/[A-Za-z0-9.:[\]-]+\/?$/, 'a key server URL such as hkps://keyserver.ubuntu.com')
+        .optional(),
+    })
+    .refine(
+      (a) => [a.key, a.keyUrl, a.keyId].filter((x) => x !== undefined).length <= 1,
+      'give at most one of key, keyUrl, keyId',
+    )
+    .optional(),
+  yum: z
+    .strictObject({
+      url: noSpace.optional(),
+      mirrorlist: noSpace.optional(),
+      gpgkey: noSpace.optional(),
+      priority: z.number().int().optional(),
+      enabled: z.boolean().optional(),
+    })
+    .optional(),
+  apk: z.strictObject({ url: noSpace }).optional(),
+  pacman: z
+    .strictObject({
+      url: noSpace,
+      sigLevel: z
+        .string()
+        .regex(/^[A-Za-z ]+$/)
+        .optional(),
+    })
+    .optional(),
+  brew: z
+    .strictObject({ tap: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/), url: noSpace.optional() })
+    .optional(),
+});
 
 /**
  * A package source (an apt list with its own keyring, a yum/dnf repo file, an apk repository, a pacman
