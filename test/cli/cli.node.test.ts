@@ -6,18 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { makeKey, tempDir, TEST_IMAGE } from '../helpers/nodes.js';
+import { linkPallet, makeKey, tempDir, TEST_IMAGE } from '../helpers/nodes.js';
 
 const BIN = resolve('dist/cli/main.js');
 let project: string;
@@ -30,9 +21,8 @@ before(() => {
   project = join(dir, 'project');
   home = join(dir, 'home');
   root = join(dir, 'out');
-  mkdirSync(join(project, 'node_modules'), { recursive: true });
+  linkPallet(project);
   mkdirSync(root);
-  symlinkSync(resolve('.'), join(project, 'node_modules', 'pallet'));
   copyFileSync(resolve('test/fixtures/sample-project/pallet.config.ts'), join(project, 'pallet.config.ts'));
 });
 
@@ -358,8 +348,7 @@ test('SIGINT: the running action ends, nothing new starts, the partial summary i
 
 test('init writes a starter that is harmless on localhost; localhost runs that touch packages or services say so first', () => {
   const empty = tempDir('pallet-init2-');
-  mkdirSync(join(empty, 'node_modules'), { recursive: true });
-  symlinkSync(resolve('.'), join(empty, 'node_modules', 'pallet'));
+  linkPallet(empty);
   assert.equal(pallet(['init'], { cwd: empty }).code, 0);
   const text = readFileSync(join(empty, 'pallet.config.ts'), 'utf8');
   assert.doesNotMatch(text, /^\s*(pkg|service)\(/m, 'no package or service work outside comments');

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   debconfSetSelections,
@@ -37,6 +37,7 @@ import { imageCredentials } from '../../src/core/user.js';
 import {
   assertTestNodesReady,
   knownHostsFor,
+  linkPallet,
   makeKey,
   removeNodes,
   startNodes,
@@ -202,8 +203,7 @@ test('the CLI: --json, --verbose, the default summary and explain show no secret
   const home = join(dir, 'home');
   const project = join(dir, 'project');
   mkdirSync(home, { recursive: true });
-  mkdirSync(join(project, 'node_modules'), { recursive: true });
-  symlinkSync(resolve('.'), join(project, 'node_modules', 'pallet'));
+  linkPallet(project);
   writeFileSync(
     join(home, 'config.json'),
     JSON.stringify({

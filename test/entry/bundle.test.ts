@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { tempDir } from '../helpers/nodes.js';
+import { linkPallet, tempDir } from '../helpers/nodes.js';
 
 function outputs(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -39,8 +39,7 @@ test('a start-up loads only what the command uses: no SSH, Docker, diff or compi
   const dir = tempDir('pallet-bundle-');
   const home = join(dir, 'home');
   const project = join(dir, 'project');
-  mkdirSync(join(project, 'node_modules'), { recursive: true });
-  symlinkSync(resolve('.'), join(project, 'node_modules', 'pallet'));
+  linkPallet(project);
   writeFileSync(
     join(project, 'pallet.config.ts'),
     "import { defineProject, groupSpec, planFn, remoteFile } from 'pallet';\n" +

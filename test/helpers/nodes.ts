@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { waitForSsh } from '../../src/transport/ssh.js';
 import { nodeListService } from '../../src/compute/node-list.js';
 import { makeUser } from '../../src/core/user.js';
@@ -120,6 +120,12 @@ export function makeKey(dir: string, name: string, passphrase = ''): { path: str
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Make `import 'pallet'` in `dir` resolve to this package, as in a user's project (node_modules/pallet). */
+export function linkPallet(dir: string): void {
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(resolve('.'), join(dir, 'node_modules', 'pallet'));
 }
 
 /** sshd logs each request it serves (for tests that count exec requests: `execRequests`). */

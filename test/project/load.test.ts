@@ -17,16 +17,14 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileProject, loadProject } from '../../src/project/load.js';
-import { tempDir } from '../helpers/nodes.js';
+import { linkPallet, tempDir } from '../helpers/nodes.js';
 
 function project(files: Record<string, string>): string {
   const dir = tempDir('pallet-project-');
-  mkdirSync(join(dir, 'node_modules'));
-  // `pallet` as a user's project has it: the package, its built files.
-  symlinkSync(resolve('.'), join(dir, 'node_modules', 'pallet'));
+  linkPallet(dir);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), text);
