@@ -14,6 +14,7 @@ import {
   removeStagedOnExit,
   resolveTarget,
   stageBeside,
+  unlessFresh,
 } from '../script/fs.js';
 import { shQuote } from '../script/quote.js';
 import { mutation, type CheckMode } from '../script/check.js';
@@ -165,9 +166,7 @@ function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): st
       refuse,
       'pallet_fresh=',
       `if [ ! -d ${p} ]; then { [ -d ${shQuote(posix.dirname(path))} ] || mkdir -p ${shQuote(posix.dirname(path))}; } && { mkdir -m ${m} ${p} && pallet_fresh=1 || [ -d ${p} ]; } || exit 1; pallet_changed; fi`,
-      `if [ -z "$pallet_fresh" ]; then`,
-      ensureAttrs(p, { mode: modeStr(opts.mode) }, c),
-      'fi',
+      unlessFresh(ensureAttrs(p, { mode: modeStr(opts.mode) }, c)),
     ].join('\n');
   }
   return [

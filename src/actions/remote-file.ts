@@ -38,6 +38,7 @@ import {
   removeStagedOnExit,
   resolveTarget,
   stageBeside,
+  unlessFresh,
 } from '../script/fs.js';
 import { base64Lines, heredoc, isPlainText, shQuote, writeBytes } from '../script/quote.js';
 import { mutation } from '../script/check.js';
@@ -360,7 +361,7 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ctx,
   );
   // A new file with only a mode asked for is staged with that mode: then there is nothing to read back.
-  const attrs = modeOnly ? `if [ -z "$pallet_fresh" ]; then\n${checkAttrs}\nfi` : checkAttrs;
+  const attrs = modeOnly ? unlessFresh(checkAttrs) : checkAttrs;
   if (o.link !== undefined) {
     const l = shQuote(o.link);
     return [

@@ -165,6 +165,14 @@ export function resolveTarget(path: string, what: string, opts: { follow?: boole
 export const removeStagedOnExit = `trap '[ ! -e "$pallet_t" ] || rm -f "$pallet_t"' EXIT`;
 
 /**
+ * `attrs` (an `ensureAttrs` script) unless the path was just made with them (`pallet_fresh=1`, set by
+ * `installStaged`'s `newFileMode` or a directory made with `mkdir -m`): then there is nothing to read back.
+ */
+export function unlessFresh(attrs: string): string {
+  return `if [ -z "$pallet_fresh" ]; then\n${attrs}\nfi`;
+}
+
+/**
  * The two halves of an atomic file replacement. `stageBeside` creates the
  * staging file `"$pallet_t"` in the directory of `"$pallet_p"` (see
  * `resolveTarget`), so the final rename is atomic; `installStaged` renames it
