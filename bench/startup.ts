@@ -4,7 +4,8 @@
  * service (start-up, the configuration, a TypeScript project, its groups and counts; no node is contacted) for
  * the quick start's project (examples/hello) and for the real workload's (bench/workload: it also loads the
  * yaml package for its variables), with the compiled project cached (every run after the first) and compiled
- * anew (the first run after an edit). The commands take turns, so a slower minute slows all of them; medians of
+ * anew (the first run after an edit), and with pallet itself compiled from source instead of run from V8's code
+ * cache (src/boot/image.ts). The commands take turns, so a slower minute slows all of them; medians of
  * `reps` runs each.
  *
  *   npm run bench -- --startup 30
@@ -21,15 +22,18 @@ export function measureStartup(reps: number): string[] {
   const bin = resolve('dist/cli/main.js');
   const project = resolve('bench/workload/pallet.config.ts');
   const env = { ...process.env, PALLET_HOME: home, NO_COLOR: '1' };
-  const time = ({ args, home: caseHome, before }: (typeof cases)[number]): number => {
+  const time = ({ args, home: caseHome, env: extra, before }: (typeof cases)[number]): number => {
     before?.();
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { env: { ...env, PALLET_HOME: caseHome ?? home }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, args, {
+      env: { ...env, ...extra, PALLET_HOME: caseHome ?? home },
+      encoding: 'utf8',
+    });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
     return ms;
   };
-  const cases: Array<{ name: string; args: string[]; home?: string; before?: () => void }> = [
+  const cases: Array<{ name: string; args: string[]; home?: string; env?: NodeJS.ProcessEnv; before?: () => void }> = [
     { name: '`node -e 0`', args: ['-e', '0'] },
     { name: '`pallet --version`', args: [bin, '--version'] },
     {
@@ -39,6 +43,11 @@ export function measureStartup(reps: number): string[] {
     {
       name: '`pallet --project bench/workload/pallet.config.ts lift --dry-run`, project cached',
       args: [bin, '--project', project, 'lift', '--dry-run'],
+    },
+    {
+      name: 'the same, pallet compiled from source (`PALLET_CODE_CACHE=off`)',
+      args: [bin, '--project', project, 'lift', '--dry-run'],
+      env: { PALLET_CODE_CACHE: 'off' },
     },
     {
       name: 'the same, project compiled (cache removed first)',

@@ -1,48 +1,86 @@
 /**
- * `npm run build`: the package's JavaScript is one esbuild bundle with shared chunks, its types come from tsc.
+ * `npm run build`: the package's JavaScript is one esbuild bundle, the image, run through V8's code cache; its
+ * types come from tsc.
  *
- * Why a bundle: Node's ESM loader resolves, reads and compiles each module on its own, and pallet with zod and
- * commander is about 230 of them; as chunks it starts in about two thirds of the time (bench/RESULTS.md,
- * "Start-up"). Why shared chunks, not one file per entry: a project file imports `pallet` (dist/index.js) while
- * the CLI (dist/cli/main.js) runs it, and both must see one copy of every module (the secrets a project
- * registers are redacted by the CLI's renderer; a second copy would not know them). esbuild puts every module
- * two entries use into a chunk both import, so each is loaded once (test/entry/bundle.test.ts proves it on the
- * built package).
+ * - dist/pallet.cjs, the image: the library and the CLI (src/boot/contents.ts) in one CommonJS-shaped script.
+ *   Why one script: Node's ESM loader resolves, reads and compiles each module on its own, and pallet with zod
+ *   and commander is about 230 of them; and a script, unlike an ES module on Node 20, can be run from V8's code
+ *   cache (src/boot/image.ts), which saves compiling it on every start-up (bench/RESULTS.md, "Start-up").
+ * - dist/load.js (src/boot/load.ts) runs the image once per process. dist/index.js, dist/entry/*.js and
+ *   dist/cli/main.js are written here: each takes its exports from load.js, so a project's `import 'pallet'` and
+ *   the running CLI see one copy of every module (the secrets a project registers are redacted by the CLI's
+ *   renderer; a second copy would not know them). test/entry/bundle.test.ts checks the built package.
  *
  * Left as imports, loaded at run time from node_modules: packages with native parts or loaded only by a few
- * commands (ssh2, dockerode, esbuild, tsx, nunjucks, ssh-config; the lazy ones are loaded through
- * `createRequire`, which esbuild does not follow). zod and commander are bundled. (Tried and measured: yaml
- * bundled into one CommonJS file of its own loaded about 10 ms slower than from its own forty files.)
+ * commands (ssh2, dockerode, esbuild, tsx, nunjucks, ssh-config, yaml, diff). zod and commander are in the
+ * image. (Tried and measured: yaml bundled into one CommonJS file of its own loaded about 10 ms slower than from
+ * its own forty files.)
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { loadImage } from '../src/boot/image.js';
 
 const external = ['ssh2', 'dockerode', 'esbuild', 'tsx', 'tsx/*', 'nunjucks', 'yaml', 'diff', 'ssh-config'];
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' } as const;
 
 rmSync('dist', { recursive: true, force: true });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--emitDeclarationOnly'], { stdio: 'inherit' });
+
 await esbuild.build({
-  entryPoints: {
-    index: 'src/index.ts',
-    'entry/providers': 'src/entry/providers.ts',
-    'entry/report': 'src/entry/report.ts',
-    'entry/config': 'src/entry/config.ts',
-    'cli/main': 'src/cli/main.ts',
-  },
-  outdir: 'dist',
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
+  ...common,
+  entryPoints: ['src/boot/contents.ts'],
+  outfile: 'dist/pallet.cjs',
+  format: 'cjs',
   external,
-  sourcemap: true,
-  logLevel: 'warning',
-  // commander is CommonJS: its require() of Node's own modules needs a require in an ES module.
-  banner: {
-    js: "import { createRequire as __palletRequire } from 'node:module';\nconst require = __palletRequire(import.meta.url);",
-  },
+  // What src/boot/image.ts passes the image: its own URL, and the loader's import().
+  define: { 'import.meta.url': '__palletUrl' },
+  plugins: [
+    {
+      name: 'pallet-import',
+      setup(b) {
+        b.onLoad({ filter: /[/\\]src[/\\]core[/\\]import-module\.ts$/ }, () => ({
+          contents: 'export const importModule = (specifier) => __palletImport(specifier);',
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });
+// esbuild writes every string, template and identifier in ASCII (escaped); what is left is a comment of a package's
+// (zod has an em dash). Made ASCII too, a character for a character (the source map's columns stay right): the
+// loader then reads the image as one-byte text, half the memory of a string with one wide character in it.
+const image = readFileSync('dist/pallet.cjs', 'utf8').replace(/[^\x00-\x7f]/g, '?');
+writeFileSync('dist/pallet.cjs', image);
+const stray = /(?<![\w$.])import\s*\(/.exec(image);
+if (stray) {
+  const line = image.slice(0, stray.index).split('\n').length;
+  throw new Error(`dist/pallet.cjs:${line}: import() outside src/core/import-module.ts (see its comment)`);
+}
+
+await esbuild.build({ ...common, entryPoints: ['src/boot/load.ts'], outfile: 'dist/load.js', format: 'esm' });
+
+// The entries: each names what it exports (ES modules need the names when they are loaded), read from the image.
+const lib = loadImage<Record<string, Record<string, unknown>>>(resolve('dist/pallet.cjs'), {
+  importer: (s) => import(s),
+}).exports;
+const stub = (file: string, from: string, names: string[]) => {
+  mkdirSync(dirname(file), { recursive: true });
+  const list = names.length ? `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = lib.${from};\n` : '';
+  writeFileSync(
+    file,
+    `// Written by scripts/build.ts: the exports of src/${from === 'index' ? 'index' : `entry/${from}`}.ts, ` +
+      `from the image (dist/pallet.cjs, run by dist/load.js).\n` +
+      `import { lib } from '${file.includes('/entry/') || file.includes('/cli/') ? '../' : './'}load.js';\n${list}`,
+  );
+};
+for (const from of ['index', 'providers', 'report', 'config']) {
+  const names = Object.keys(lib[from]!).sort();
+  stub(from === 'index' ? 'dist/index.js' : `dist/entry/${from}.js`, from, names);
+}
+writeFileSync(
+  'dist/cli/main.js',
+  "#!/usr/bin/env node\n// Written by scripts/build.ts: the `pallet` command (src/cli/main.ts), from the image.\nimport { lib } from '../load.js';\n\nlib.run();\n",
+);
 chmodSync('dist/cli/main.js', 0o755);

@@ -86,9 +86,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-const viaBin = process.argv[1] && /[/\\]pallet$/.test(process.argv[1]);
-if (invoked || viaBin) {
+/** Runs the command line of this process and sets its exit code (dist/cli/main.js calls it). */
+export function run(): void {
   main().then(
     (code) => {
       process.exitCode = code;
@@ -99,3 +98,6 @@ if (invoked || viaBin) {
     },
   );
 }
+
+// Run from the sources (`tsx src/cli/main.ts ...`); the built package runs `run` from dist/cli/main.js.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) run();

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { ComputeError } from '../core/errors.js';
+import { importModule } from '../core/import-module.js';
 import { shQuote } from '../script/quote.js';
 import { waitForSsh } from '../transport/ssh.js';
 import type { GroupSpec } from '../model/specs.js';
@@ -127,7 +128,10 @@ export function dockerService(opts: DockerServiceOptions = {}): ComputeService {
       : defaultSocket();
   // dockerode is loaded on first use: programs that never touch Docker do not pay for it.
   let dockerP: Promise<Docker> | undefined;
-  const client = () => (dockerP ??= import('dockerode').then((m) => new m.default(conn as Docker.DockerOptions)));
+  const client = () =>
+    (dockerP ??= importModule<{ default: typeof Docker }>('dockerode').then(
+      (m) => new m.default(conn as Docker.DockerOptions),
+    ));
   const where =
     'socketPath' in conn && conn.socketPath
       ? `unix://${conn.socketPath}`

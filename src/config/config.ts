@@ -25,6 +25,7 @@ import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { makeUser, type User } from '../core/user.js';
+import { palletHome } from './home.js';
 
 export interface ServiceConfig {
   provider: string;
@@ -84,10 +85,7 @@ const configSchema = z.strictObject({
   services: z.record(z.string(), serviceSchema).optional(),
 });
 
-/** `~/.pallet`, or `PALLET_HOME`. */
-export function palletHome(): string {
-  return process.env.PALLET_HOME ?? join(homedir(), '.pallet');
-}
+export { palletHome };
 
 // The YAML parser is loaded only when a YAML file is read: most runs have none, and start-up time counts.
 const requireYaml = () => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;

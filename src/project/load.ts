@@ -34,6 +34,7 @@ import { groupSpec, serverSpec, type GroupSpec, type NodeSpec, type PhaseFn } fr
 import { validate } from '../core/validate.js';
 import type { NodeSpecOptions } from '../core/types.js';
 import { palletHome } from '../config/config.js';
+import { importModule } from '../core/import-module.js';
 
 export interface ProjectVariant {
   /** Selectors that choose this variant (default: ['default']). */
@@ -114,7 +115,7 @@ export async function compileProject(path: string): Promise<{ code: string; cach
   const key = `${COMPILER}|esbuild ${esbuildVersion()}|node ${process.versions.node.split('.')[0]}|${path}`;
   const hit = readCache(cacheFile, key);
   if (hit !== undefined) return { code: hit, cached: true };
-  const esbuild = await import('esbuild');
+  const esbuild = await importModule<typeof import('esbuild')>('esbuild');
   const files: Record<string, string> = {};
   // What a path in the source leads to, recorded before esbuild follows it: the real path of the project file and
   // of every folder a relative import goes through (a symbolic link pointed elsewhere changes it), and the names
@@ -261,7 +262,7 @@ async function importTypeScript(path: string): Promise<{ default?: unknown }> {
   writeFileSync(out, code, { mode: 0o600 });
   try {
     process.setSourceMapsEnabled(true);
-    return (await import(pathToFileURL(out).href)) as { default?: unknown };
+    return await importModule<{ default?: unknown }>(pathToFileURL(out).href);
   } finally {
     rmSync(out, { force: true });
   }
@@ -287,11 +288,11 @@ export async function loadProject(file: string): Promise<Project> {
       } catch (e) {
         // A compile error is the user's to fix; anything else (a read-only folder): tsx's loader instead.
         if ((e as { errors?: unknown[] }).errors?.length) throw new Error(esbuildMessage(e));
-        const { tsImport } = await import('tsx/esm/api');
+        const { tsImport } = await importModule<typeof import('tsx/esm/api')>('tsx/esm/api');
         mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
       }
     } else {
-      mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      mod = await importModule<{ default?: unknown }>(pathToFileURL(path).href);
     }
   } catch (e) {
     throw new SpecError(`${file}: cannot load the project file: ${(e as Error).message}`, file);

@@ -31,6 +31,7 @@ const layers = [
   'cli',
   'entry',
   '.', // src/index.ts, the package's root export
+  'boot', // the built package's loader (dist/load.js)
 ];
 
 function sources(dir: string): string[] {

@@ -1,38 +1,41 @@
 /**
- * The built package (scripts/build.ts): esbuild chunks shared by the CLI and the root export, so each module is
- * loaded once (a project's `import 'pallet'` and the running CLI see one secrets registry, one provider table),
+ * The built package (scripts/build.ts): one image (dist/pallet.cjs) holding the library and the CLI, run once per
+ * process by dist/load.js through V8's code cache; every entry takes its exports from there, so a project's
+ * `import 'pallet'` and the running CLI share one copy of every module (one secrets registry, one provider table),
  * and a start-up loads no package the command does not use. Needs `npm run build` (npm test builds first).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { linkPallet, tempDir } from '../helpers/nodes.js';
 
-function outputs(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.js.map'))
-    .map((f) => join(dir, f));
-}
+const sources = (map: string) => (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources;
 
-test('every source module is in exactly one built file', () => {
-  const where = new Map<string, string[]>();
-  for (const map of outputs('dist')) {
-    const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
-    for (const s of sources) where.set(s, [...(where.get(s) ?? []), map]);
-  }
-  const ours = [...where].filter(([s]) => s.includes('/src/'));
-  assert.ok(ours.length > 100, `the built files hold pallet's modules (${ours.length})`);
+test('every source module is in the image once; the loader holds only itself and the home folder', () => {
+  const image = sources('dist/pallet.cjs.map');
+  const ours = image.filter((s) => s.includes('/src/'));
+  assert.ok(ours.length > 100, `the image holds pallet's modules (${ours.length})`);
+  assert.equal(new Set(image).size, image.length, 'no module is in the image twice');
+  for (const pkg of ['zod', 'commander'])
+    assert.ok(
+      image.some((s) => s.includes(`node_modules/${pkg}/`)),
+      `${pkg} is in the image`,
+    );
   assert.deepEqual(
-    ours.filter(([, maps]) => maps.length > 1),
-    [],
-    'no module is copied into two built files',
+    sources('dist/load.js.map')
+      .map((s) => s.replace(/^(\.\.\/)+/, ''))
+      .sort(),
+    ['src/boot/image.ts', 'src/boot/load.ts', 'src/config/home.ts'],
+    'the loader bundles nothing else (a module in both would be two copies)',
   );
-  for (const pkg of ['zod', 'commander']) {
-    const copies = [...where].filter(([s]) => s.includes(`node_modules/${pkg}/`)).map(([, m]) => m);
-    assert.ok(copies.length > 0 && copies.every((m) => m.length === 1), `${pkg} is bundled once`);
-  }
+  const maps = readdirSync('dist', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.map'));
+  assert.deepEqual(maps.sort(), ['load.js.map', 'pallet.cjs.map'], 'no other built file holds code');
+  assert.ok(
+    readFileSync('dist/pallet.cjs').every((b) => b < 0x80),
+    'the image is ASCII (one-byte text in V8)',
+  );
 });
 
 test('a start-up loads only what the command uses: no SSH, Docker, diff or compiler for a cached project', () => {
@@ -80,4 +83,36 @@ test('a start-up loads only what the command uses: no SSH, Docker, diff or compi
     [],
     'the second run uses the compiled project: no esbuild, and no package this command does not need',
   );
+});
+
+test('the command keeps its compiled image in $PALLET_HOME/cache/code and starts from it the next time', () => {
+  const dir = tempDir('pallet-bundle-');
+  const pallet = (home: string, extra: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [resolve('dist/cli/main.js'), '--version'], {
+      env: { ...process.env, PALLET_HOME: home, ...extra },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  };
+  const home = join(dir, 'home');
+  const code = join(home, 'cache', 'code');
+  pallet(home);
+  const [name, ...more] = readdirSync(code);
+  assert.ok(name?.startsWith('image-') && more.length === 0, `one cache file (${readdirSync(code).join(', ')})`);
+  const file = join(code, name!);
+  const written = statSync(file);
+  assert.equal(written.mode & 0o777, 0o600);
+  assert.equal(statSync(code).mode & 0o777, 0o700);
+  pallet(home);
+  const used = statSync(file);
+  assert.deepEqual([used.ino, used.mtimeMs], [written.ino, written.mtimeMs], 'used, not written again');
+
+  writeFileSync(file, Buffer.alloc(written.size, 1), { mode: 0o600 });
+  pallet(home);
+  assert.notEqual(statSync(file).ino, written.ino, 'a damaged cache is replaced (the command still ran)');
+
+  const off = join(dir, 'off');
+  pallet(off, { PALLET_CODE_CACHE: 'off' });
+  assert.throws(() => statSync(join(off, 'cache', 'code')), /ENOENT/, 'PALLET_CODE_CACHE=off keeps nothing');
 });
