@@ -85,6 +85,7 @@ export class Operation {
   readonly results: PhaseResult[] = [];
   readonly phasesRun: string[] = [];
   readonly warnings: string[] = [];
+  readonly skipped: Array<{ node: Node; reason: string }> = [];
   /** Every secret of this operation: results, errors and events are redacted with them where they are made. */
   readonly secrets: Secrets;
   readonly connections: Connections;
@@ -520,6 +521,20 @@ export class Operation {
     return matchTargets(await compute.nodes({ groups: groups.map((g) => g.groupName) }), groups);
   }
 
+  /**
+   * Stopped nodes of the selected groups, which lift and facts leave out (they do not start nodes; converge does):
+   * said in the result and as an event, so a run that configured some of a group's nodes never looks like one
+   * that configured all of them.
+   */
+  skipStopped(stopped: Target[], what: 'lift' | 'facts'): void {
+    const does = what === 'lift' ? 'lift runs its phases' : 'facts are gathered';
+    for (const t of stopped) {
+      const reason = `stopped: ${does} on running nodes only; start it (pallet up, or converge) to include it`;
+      this.skipped.push({ node: t.node, reason });
+      this.emit({ type: 'node-skipped', node: t.node, groupName: t.spec.groupName, reason });
+    }
+  }
+
   /** A stopped node that could not be started: reported, left out, never replaced. */
   reportStopped(t: Target, why: string): void {
     const r = this.failedResult(t, 'converge', 'unreachable', 'start', why);
@@ -642,6 +657,7 @@ export class Operation {
       environment: { ...this.environment, user: redactUser(this.user) },
       phases: this.phasesRun,
       warnings: this.warnings,
+      skipped: this.skipped,
       ...(this.check ? { check: this.check } : {}),
     };
   }

@@ -16,6 +16,7 @@ import {
   type PhaseArgsOf,
 } from './options.js';
 import type { OperationResult } from './result.js';
+import type { Target } from '../model/specs.js';
 import { considerGroupsOf, flattenNodeSet, sliceOf, type NodeSet } from './targets.js';
 import type { Facts } from '../script/facts.js';
 
@@ -54,14 +55,21 @@ export async function lift<const N extends NodeSet>(
     phaseCalls.map((c) => c.name),
   );
   try {
-    let targets = (await op.findTargets(groups)).running;
+    const found = await op.findTargets(groups);
+    let targets = found.running;
+    let stopped = found.stopped;
     for (const e of explicit) {
       for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
         if (!targets.some((t) => t.node.id === node.id))
           targets.push({ node, spec: e.group, groupNames: [e.group.groupName] });
       }
     }
-    if (opts.slice) targets = targets.filter((t) => sliceOf(t.node.id, opts.slice!.count) === opts.slice!.index);
+    if (opts.slice) {
+      const inSlice = (t: Target) => sliceOf(t.node.id, opts.slice!.count) === opts.slice!.index;
+      targets = targets.filter(inSlice);
+      stopped = stopped.filter(inSlice);
+    }
+    op.skipStopped(stopped, 'lift');
     const consider = (await op.findTargets(considerGroupsOf(opts.considerGroups))).running.filter(
       (c) => !targets.some((t) => t.node.id === c.node.id),
     );
@@ -98,7 +106,9 @@ export async function gatherFacts(
   const op = new Operation({ ...opts, osDetect: 'auto', check: true }, {});
   op.start('lift', []);
   try {
-    const targets = (await op.findTargets(groups)).running;
+    const found = await op.findTargets(groups);
+    const targets = found.running;
+    op.skipStopped(found.stopped, 'facts');
     for (const e of explicit) {
       for (const node of Array.isArray(e.nodes) ? e.nodes : [e.nodes]) {
         if (!targets.some((t) => t.node.id === node.id))

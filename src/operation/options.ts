@@ -49,6 +49,8 @@ export type OperationEvent =
   | { type: 'operation-start'; operation: 'lift' | 'converge'; phases: string[] }
   | { type: 'node-created'; node: Node; groupName: string }
   | { type: 'node-destroyed'; node: Node; groupName: string }
+  /** A node of a selected group that lift (or facts) leaves out, and why (it is stopped). */
+  | { type: 'node-skipped'; node: Node; groupName: string; reason: string }
   | { type: 'phase-start'; phase: string; targets: string[] }
   | { type: 'target-start'; phase: string; target: string }
   /** A batch of actions is being sent to the target (in order); the first not yet reported is running. */

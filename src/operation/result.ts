@@ -25,6 +25,8 @@ export interface OperationResult {
   phases: string[];
   /** Problems outside the phases' actions, each reported once (an `onEvent` callback that threw). */
   warnings: string[];
+  /** Nodes of the selected groups that were left out, and why: lift runs on running nodes only. */
+  skipped: Array<{ node: Node; reason: string }>;
   /** Check mode: what converge would do to the node counts (nothing was created, destroyed or started). */
   check?: CheckedCounts;
 }

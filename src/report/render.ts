@@ -65,13 +65,15 @@ const tailLines = (s: string, n = 5) => s.trimEnd().split('\n').slice(-n).join('
  * `time`, an ISO timestamp):
  * - `operation-start` { operation: 'lift'|'converge', phases: string[] }
  * - `node-created` / `node-destroyed` { node: { id, group, ip, sshPort } }
+ * - `node-skipped` { node: { id, group }, reason } (a stopped node lift or facts leaves out)
  * - `phase-start` { phase, targets: string[] }
  * - `action` { phase, target, action, summary, context: string[], changed, exit?, durationMs, ok, error?: string,
  *    out?/err?/script? (with --verbose); in check mode wouldChange, mayChange? (the reason), would?: string[], diff? }
  * - `target-end` { phase, target, ok, actions, changed, failed; in check mode wouldChange, mayChange (counts) }
  * - `phase-end` { phase, ok }
  * - `summary` { ok, nodes: [{ target, ok, actions, changed, failed, wouldChange, mayChange, failures: [{ phase, action, exit, message }] }],
- *    check?: { create: [{ groupName, count }], destroy: [node ids], start: [node ids] } }
+ *    check?: { create: [{ groupName, count }], destroy: [node ids], start: [node ids] },
+ *    skipped?: [{ id, group, reason }] (stopped nodes left out) }
  * - `error` { message, exitCode } (a usage, configuration or engine error)
  */
 export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
@@ -89,6 +91,9 @@ export function jsonRenderer(o: RenderOptions): (e: OperationEvent) => void {
           event: e.type,
           node: { id: e.node.id, group: e.groupName, ip: e.node.primaryIp, sshPort: e.node.sshPort },
         });
+        break;
+      case 'node-skipped':
+        emit({ event: e.type, node: { id: e.node.id, group: e.groupName }, reason: e.reason });
         break;
       case 'phase-start':
         emit({ event: e.type, phase: e.phase, targets: e.targets });
@@ -190,9 +195,11 @@ export function jsonSummary(result: OperationResult, o: RenderOptions): void {
   const check = c
     ? { check: { create: c.create, destroy: c.destroy.map((n) => n.id), start: c.start.map((n) => n.id) } }
     : {};
-  o.write(
-    `${r(JSON.stringify({ event: 'summary', ok: result.ok, nodes: summarise(result), ...check, time: new Date().toISOString() }))}\n`,
-  );
+  const skipped = result.skipped.length
+    ? { skipped: result.skipped.map((s) => ({ id: s.node.id, group: s.node.groupName, reason: s.reason })) }
+    : {};
+  const summary = { event: 'summary', ok: result.ok, nodes: summarise(result), ...check, ...skipped };
+  o.write(`${r(JSON.stringify({ ...summary, time: new Date().toISOString() }))}\n`);
 }
 
 const paint = (on: boolean) => ({
@@ -223,6 +230,9 @@ export function lineRenderer(o: RenderOptions): (e: OperationEvent) => void {
         break;
       case 'node-destroyed':
         line(`node destroyed: ${e.node.id} (${e.groupName})`);
+        break;
+      case 'node-skipped':
+        line(`node skipped: ${e.node.id} (${e.groupName}): ${e.reason}`);
         break;
       case 'phase-start':
         line(`phase ${e.phase}: ${e.targets.length} target(s)`);
@@ -303,6 +313,11 @@ export function summaryText(
     lines.push(`created ${result.newNodes.length} node(s): ${result.newNodes.map((n) => n.id).join(', ')}`);
   if (result.oldNodes.length)
     lines.push(`destroyed ${result.oldNodes.length} node(s): ${result.oldNodes.map((n) => n.id).join(', ')}`);
+  if (result.skipped.length)
+    lines.push(
+      `left out ${result.skipped.length} stopped node(s): ${result.skipped.map((s) => s.node.id).join(', ')} ` +
+        '(start them with pallet up, or converge)',
+    );
   for (const g of result.check?.create ?? [])
     lines.push(c.yellow(`would create ${g.count} node(s) in group ${g.groupName}`));
   if (result.check?.destroy.length)
@@ -431,6 +446,9 @@ export function liveRenderer(o: RenderOptions & { interval?: number }): {
         break;
       case 'node-destroyed':
         notes.push(`node destroyed: ${e.node.id} (${e.groupName})`);
+        break;
+      case 'node-skipped':
+        notes.push(`node skipped: ${e.node.id} (${e.groupName}): ${e.reason}`);
         break;
       case 'phase-start':
         for (const t of e.targets)

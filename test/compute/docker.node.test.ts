@@ -21,6 +21,9 @@ import {
   withActionValues,
   type OperationResult,
 } from '../../src/index.js';
+import { jsonRenderer, lineRenderer, summaryText } from '../../src/entry/report.js';
+import { jsonSummary } from '../../src/report/render.js';
+import { sliceOf } from '../../src/operation/targets.js';
 import { assertTestNodesReady, makeKey, TEST_IMAGE, tempDir } from '../helpers/nodes.js';
 
 const SOCK = process.env.PALLET_PODMAN_SOCK ?? '/run/podman/podman.sock';
@@ -292,16 +295,71 @@ test('other containers are never touched', async () => {
   }
 });
 
-test('a stopped node counts toward its group: converge starts it and creates no replacement', async () => {
+test('a stopped node: lift leaves it out and says so; converge starts it and creates no replacement', async () => {
   const g = spec('sleepy');
-  const r1 = await converge([[g, 1]], { compute: compute(), user: admin });
+  const r1 = await converge([[g, 2]], { compute: compute(), user: admin });
   assert.equal(r1.ok, true, explainSession(r1));
-  const id = r1.newNodes[0]!.id;
+  const [id, awake] = r1.newNodes.map((n) => n.id) as [string, string];
   execFileSync('podman', ['stop', '-t', '0', id]);
-  const r2 = await converge([[g, 1]], { compute: compute(), user: admin });
+
+  // lift runs on running nodes only (as Pallet's): the stopped one is not started, and the run says it left it out.
+  const lines: string[] = [];
+  const json: string[] = [];
+  const line = lineRenderer({ write: (s) => void lines.push(s) });
+  const events = jsonRenderer({ write: (s) => void json.push(s) });
+  const lifted = await lift(g, {
+    compute: compute(),
+    user: admin,
+    onEvent: (e) => {
+      line(e);
+      events(e);
+    },
+  });
+  assert.equal(lifted.ok, true, explainSession(lifted));
+  assert.deepEqual(
+    lifted.results.filter((x) => x.phase === 'configure').map((x) => x.node?.id),
+    [awake],
+    'configured the running node only',
+  );
+  assert.deepEqual(
+    lifted.skipped.map((s) => s.node.id),
+    [id],
+  );
+  assert.match(lifted.skipped[0]!.reason, /^stopped: lift runs its phases on running nodes only/);
+  assert.equal(
+    execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim(),
+    'false',
+    'lift does not start it',
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`node skipped: ${id} (sleepy): stopped:`)),
+    lines.join(''),
+  );
+  const skippedEvent = json
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e.event === 'node-skipped');
+  assert.deepEqual(skippedEvent?.node, { id, group: 'sleepy' });
+  assert.match(summaryText(lifted, {}), new RegExp(`left out 1 stopped node\\(s\\): ${id} `));
+  // A controller running another slice of the fleet does not speak for this node.
+  const mine = sliceOf(id, 2);
+  for (const index of [mine, 1 - mine]) {
+    const sliced = await lift(g, { compute: compute(), user: admin, slice: { index, count: 2 } });
+    assert.deepEqual(
+      sliced.skipped.map((s) => s.node.id),
+      index === mine ? [id] : [],
+      `slice ${index}/2`,
+    );
+  }
+  const summary: string[] = [];
+  jsonSummary(lifted, { write: (s) => void summary.push(s) });
+  assert.deepEqual((JSON.parse(summary[0]!) as { skipped: unknown }).skipped, [
+    { id, group: 'sleepy', reason: lifted.skipped[0]!.reason },
+  ]);
+
+  const r2 = await converge([[g, 2]], { compute: compute(), user: admin });
   assert.equal(r2.ok, true, explainSession(r2));
   assert.equal(r2.newNodes.length, 0, 'no replacement');
-  assert.equal(count('sleepy'), 1);
+  assert.equal(count('sleepy'), 2);
   assert.equal(
     execFileSync('podman', ['inspect', '-f', '{{.State.Running}}', id], { encoding: 'utf8' }).trim(),
     'true',

@@ -113,6 +113,7 @@ export function register(program: Command, kit: CommandKit): void {
           for (const a of r.actions.filter((x) => x.error))
             ctx.note(`${r.node?.id ?? r.groupName}: ${a.error!.message}`);
         }
+        for (const s of result.skipped) ctx.note(`${s.node.id} (${s.node.groupName}): ${s.reason}`);
         return failed.length ? EXIT_FAILED : 0;
       }),
     );
