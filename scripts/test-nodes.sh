@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up what the tests need for real Debian test nodes on this machine:
-#   - packages: podman (with runc), debootstrap, openssh-client, sudo;
+#   - packages: podman (with runc), debootstrap, openssh-client, sudo, gpg (signed test repositories);
 #   - podman configured for this kind of machine (runc, lower ulimits);
 #   - the test image localhost/pallet-debian:12 (Debian 12 minbase with sshd, sudo, cron, unattended-upgrades, rsync, fail2ban, curl; built once, then cached);
 #   - podman's Docker-compatible API service on /run/podman/podman.sock.
@@ -23,6 +23,9 @@ command -v curl >/dev/null || need+=(curl)
 command -v rsync >/dev/null || need+=(rsync)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v tmux >/dev/null || need+=(tmux)
+command -v gpg >/dev/null || need+=(gpg)
+command -v gpgconf >/dev/null || need+=(gpgconf)
+command -v gpg-agent >/dev/null || need+=(gpg-agent)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -64,6 +64,8 @@ import {
   type TestNode,
 } from '../helpers/nodes.js';
 import { demoInitScript as initScript } from '../helpers/fixtures.js';
+import { serveAptRepos } from '../helpers/debs.js';
+import { shQuote } from '../../src/script/quote.js';
 
 const LABEL = 'actions-suite';
 let dir: string;
@@ -90,6 +92,21 @@ before(async () => {
 after(() => removeNodes(LABEL));
 
 const sh = (cmd: string, n: TestNode = node) => n.exec(cmd).stdout;
+
+/**
+ * Files served over HTTP on the first node, by Python's http.server on its own loopback (no internet; the
+ * container goes with the node): the base URL, once the server answers.
+ */
+function serveHttp(files: Record<string, string>): string {
+  const root = '/srv/www';
+  node.exec(`mkdir -p ${root}`);
+  for (const [name, content] of Object.entries(files)) node.exec(`printf '%s' ${shQuote(content)} > ${root}/${name}`);
+  node.exec(`setsid python3 -m http.server 8765 --bind 127.0.0.1 --directory ${root} >/dev/null 2>&1 < /dev/null &`);
+  const base = 'http://127.0.0.1:8765';
+  const ready = node.exec(`for i in $(seq 50); do curl -fsS -o /dev/null ${base}/ && exit 0; sleep 0.1; done; exit 1`);
+  assert.equal(ready.status, 0, 'the HTTP server on the node answers');
+  return base;
+}
 
 /** Lift `phase` on the first node only. */
 async function run(phase: PhaseFn, onlyFirst = true): Promise<OperationResult> {
@@ -127,18 +144,27 @@ async function twice(phase: PhaseFn, verify: () => void, steady: RegExp[] = []):
   return r1;
 }
 
-test('packages: update, install, packages(), debconf, a package source with its flag, remove', async () => {
+test('packages: update, install, packages(), debconf, a signed package source with its flag, remove', async () => {
+  // Packages from local repositories on the node (no internet): `stable` in its sources, `extra` signed by a key
+  // of its own and added by packageSource.
+  const tiny = (name: string) => ({ name, version: '1.0', files: { [`usr/share/${name}/x`]: `${name}\n` } });
+  const keys = serveAptRepos(join(dir, 'apt'), node, [
+    { suite: 'stable', debs: ['pallet-a', 'pallet-b', 'pallet-c'].map(tiny) },
+    { suite: 'extra', debs: [tiny('pallet-extra')], signed: true, listed: false },
+    { suite: 'other', debs: [tiny('pallet-other')], signed: true, listed: false },
+  ]);
+  const installed = (p: string) => /install ok installed/.test(sh(`dpkg-query -W -f='\${Status}' ${p} 2>&1 || true`));
   await twice(
     () => {
       packageManager('update');
       debconfSetSelections({ package: 'tzdata', question: 'tzdata/Areas', type: 'select', value: 'Europe' });
-      pkg('rsync');
-      pkg('curl');
-      packages({ apt: ['less'], yum: ['not-this-one'] });
+      pkg('pallet-a');
+      pkg('pallet-b');
+      packages({ apt: ['pallet-c'], yum: ['not-this-one'] });
     },
     () => {
-      for (const p of ['rsync', 'curl', 'less'])
-        assert.match(sh(`dpkg-query -W -f='\${Status}' ${p}`), /install ok installed/, p);
+      for (const p of ['pallet-a', 'pallet-b', 'pallet-c']) assert.ok(installed(p), p);
+      assert.equal(sh('cat /usr/share/pallet-c/x'), 'pallet-c\n');
       assert.match(sh('debconf-show tzdata'), /tzdata\/Areas: Europe/);
     },
     [/^packageManager update/],
@@ -146,27 +172,46 @@ test('packages: update, install, packages(), debconf, a package source with its 
   const flagged: string[] = [];
   await twice(
     () => {
-      packageSource('backports', {
-        apt: { url: 'http://deb.debian.org/debian', release: 'bookworm-backports', scopes: ['main'] },
-      });
+      packageSource('extra', { apt: { url: 'file:/srv/repo/extra', release: './', scopes: [], key: keys.extra } });
       planWhen(targetFlag(packageSourceChangedFlag), () => {
         packageManager('update');
         withActionValues([], () => void flagged.push('updated'));
       });
+      pkg('pallet-extra');
     },
     () => {
       assert.equal(
-        sh('cat /etc/apt/sources.list.d/backports.list'),
-        'deb http://deb.debian.org/debian bookworm-backports main\n',
+        sh('cat /etc/apt/sources.list.d/extra.list'),
+        'deb [signed-by=/etc/apt/keyrings/extra.asc] file:/srv/repo/extra ./\n',
       );
-      assert.match(sh('ls /var/lib/apt/lists/'), /bookworm-backports/);
+      assert.match(sh('ls /var/lib/apt/lists/'), /_srv_repo_extra_\._InRelease/);
+      assert.ok(installed('pallet-extra'), 'installed from the signed source (apt checked the signature)');
     },
     [/^packageManager update/],
   );
   assert.deepEqual(flagged, ['updated'], 'the update ran only when the source changed');
+  // The key is checked: a copy of that repository given another suite's key is refused by apt.
+  node.exec('cp -r /srv/repo/extra /srv/repo/forged');
+  const forged = await lift(groupSpec('box', { nodeFilter: (n) => n.id === node.name }), {
+    compute,
+    user: user0,
+    phase: () => {
+      packageSource('forged', { apt: { url: 'file:/srv/repo/forged', release: './', scopes: [], key: keys.other } });
+      packageManager('update');
+    },
+  });
+  assert.equal(forged.ok, false, 'apt refuses a repository signed by another key');
+  assert.match(
+    phaseErrors(forged)[0]!.message +
+      actionsOf(forged)
+        .map((a) => a.err)
+        .join(''),
+    /NO_PUBKEY|not signed/,
+  );
+  node.exec('rm -f /etc/apt/sources.list.d/forged.list /etc/apt/keyrings/forged.asc');
   await twice(
-    () => void pkg('less', { action: 'remove' }),
-    () => assert.doesNotMatch(sh("dpkg-query -W -f='${Status}' less"), /ok installed/),
+    () => void pkg('pallet-c', { action: 'remove' }),
+    () => assert.ok(!installed('pallet-c')),
   );
   // Already present: a first run that has nothing to do is fine for minimalPackages.
   const r = await run(() => void minimalPackages());
@@ -232,6 +277,7 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
   writeFileSync(tpl, 'port=~{port}\nname=~{name}\n');
   writeFileSync(`${tpl}_box`, 'group-specific port=~{port}\n');
   writeFileSync(join(dir, 'local.txt'), 'from the controller\n');
+  const download = serveHttp({ 'download.txt': 'served over HTTP by the node itself\n' });
   const restarted: string[] = [];
   await twice(
     () => {
@@ -250,7 +296,7 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
       remoteFile('/etc/demo/link', { link: '/etc/demo/content' });
       remoteFile('/etc/demo/expanded', { content: 'home=$HOME', literal: false });
       remoteFile('/etc/demo/verified', { content: 'ok\n', verify: 'grep -q ok' });
-      remoteFile('/etc/demo/url', { url: 'http://deb.debian.org/debian/dists/bookworm/Release.gpg' });
+      remoteFile('/etc/demo/url', { url: `${download}/download.txt` });
       planWhen(targetFlag('demoChanged'), () => void withActionValues([], () => void restarted.push('restart')));
     },
     () => {
@@ -261,7 +307,7 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
       assert.equal(sh('cat /etc/demo/copy'), sh('cat /etc/hostname'));
       assert.equal(sh('readlink /etc/demo/link').trim(), '/etc/demo/content');
       assert.equal(sh('cat /etc/demo/expanded'), 'home=/root\n');
-      assert.match(sh('head -c 30 /etc/demo/url'), /BEGIN PGP SIGNATURE/);
+      assert.equal(sh('cat /etc/demo/url'), 'served over HTTP by the node itself\n');
       assert.equal(sh('cat /var/lib/pallet/etc/demo/content'), 'a\nb');
       // The recorded checksum is the master copy's, as md5sum on the node computes it.
       assert.equal(
@@ -324,7 +370,7 @@ test('remoteFile: every content source, ownership, flags, verify, backups', asyn
   );
   // A download with an md5: fetched once, skipped when the file already has it, refused when it does not match.
   const md5 = sh('md5sum < /etc/demo/url').split(' ')[0]!;
-  const url = 'http://deb.debian.org/debian/dists/bookworm/Release.gpg';
+  const url = `${download}/download.txt`;
   await twice(
     () => void remoteFile('/etc/demo/url-md5', { url, md5 }),
     () => assert.equal(sh('md5sum < /etc/demo/url-md5').split(' ')[0], md5),

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TestNode } from './nodes.js';
 
@@ -78,14 +78,36 @@ export interface Suite {
   debs: Deb[];
   /** Like experimental: its packages only when asked for by release. */
   notAutomatic?: boolean;
+  /** Signed with a new key (InRelease), for a source that names its key (signed-by) instead of trusted=yes. */
+  signed?: boolean;
+  /** false: copied to the node but not in its apt sources (a test adds it). Default true. */
+  listed?: boolean;
+}
+
+/** Clear-sign a repository's Release as InRelease with a new key, made in a keyring of its own; the key, armored. */
+export function signRepo(repo: string, dir: string): string {
+  const home = mkdtempSync(join(dir, 'gnupg-'));
+  const gpg = (...args: string[]) =>
+    execFileSync('gpg', ['--batch', '--homedir', home, '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  try {
+    gpg('--quick-gen-key', 'pallet tests <t@example.invalid>', 'ed25519', 'sign', 'never');
+    gpg('--clearsign', '--output', join(repo, 'InRelease'), join(repo, 'Release'));
+    return gpg('--armor', '--export');
+  } finally {
+    execFileSync('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore' });
+  }
 }
 
 /**
  * Build the suites' packages and repositories under `dir` and make them the
  * node's only apt sources (at /srv/repo/<suite>, trusted, package lists
- * removed): nothing is fetched from the internet.
+ * removed): nothing is fetched from the internet. Returns the armored key of
+ * each signed suite.
  */
-export function serveAptRepos(dir: string, node: TestNode, suites: Suite[]): void {
+export function serveAptRepos(dir: string, node: TestNode, suites: Suite[]): Record<string, string> {
   const debs = join(dir, 'debs');
   mkdirSync(debs, { recursive: true });
   const repos = suites.map((s) =>
@@ -99,7 +121,15 @@ export function serveAptRepos(dir: string, node: TestNode, suites: Suite[]): voi
   node.exec(
     'mkdir -p /srv/repo && rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && rm -rf /var/lib/apt/lists/*',
   );
+  const keys: Record<string, string> = {};
+  suites.forEach((s, i) => {
+    if (s.signed) keys[s.suite] = signRepo(repos[i]!, dir);
+  });
   for (const r of repos) execFileSync('podman', ['cp', r, `${node.container}:/srv/repo/`]);
-  const lines = suites.map((s) => `'deb [trusted=yes] file:/srv/repo/${s.suite} ./'`).join(' ');
+  const lines = suites
+    .filter((s) => s.listed !== false)
+    .map((s) => `'deb [trusted=yes] file:/srv/repo/${s.suite} ./'`)
+    .join(' ');
   node.exec(`printf '%s\\n' ${lines} > /etc/apt/sources.list.d/local.list`);
+  return keys;
 }

@@ -94,7 +94,8 @@ export const aptSource: SourceScript = (name, opts, ctx) => {
   const url = ppa ? `https://ppa.launchpadcontent.net/${ppa[1]}/${ppa[2]}/ubuntu` : a.url;
   const signed = key.path ? ` [signed-by=${key.path}]` : '';
   const release = (a.release ?? '{codename}').split('{codename}').join('__PALLET_CODENAME__');
-  const line = `${a.sourceType ?? 'deb'}${signed} ${url} ${release} ${(a.scopes ?? ['main']).join(' ')}`;
+  // A flat repository (release './', scopes []) has no components: nothing after the release.
+  const line = [`${a.sourceType ?? 'deb'}${signed}`, url, release, ...(a.scopes ?? ['main'])].join(' ');
   const file = `/etc/apt/sources.list.d/${name}.list`;
   const parts = key.script ? [key.script] : [];
   if (!release.includes('__PALLET_CODENAME__'))

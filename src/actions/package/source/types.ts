@@ -5,7 +5,7 @@ import type { ChangeOptions } from '../../../plan/types.js';
 export interface AptSource {
   /** Repository URL, or a `ppa:user/name` (Ubuntu). */
   url: string;
-  /** Components (default ['main']). */
+  /** Components (default ['main']); none for a flat repository (release './'). */
   scopes?: string[];
   /** Release (default: the node's codename; `{codename}` in it is replaced by the node's, e.g. `{codename}-backports`). */
   release?: string;
