@@ -3,6 +3,7 @@
  * 127.0.0.1 ports, labelled, removed by label), commands over raw SSH, and medians.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const LABEL = 'pallet-bench';
@@ -16,7 +17,40 @@ export function log(s: string) {
   process.stderr.write(`[bench] ${s}\n`);
 }
 
+/**
+ * One benchmark at a time on a machine: its containers have fixed names and one label, and a second run would
+ * remove the first one's nodes in the middle of a measurement. The lock names the process holding it; a lock
+ * left by a process that is gone is taken over.
+ */
+export function lockBench(file = '/run/pallet-bench.lock'): void {
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      process.once('exit', () => {
+        if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (holder && holder !== process.pid && alive(holder))
+        throw new Error(`another benchmark is running (pid ${holder}, ${file}); wait for it or stop it`);
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function setup(ansible: boolean) {
+  lockBench();
   sh('bash', [resolve('scripts/test-nodes.sh')]);
   if (ansible && spawnSync('ansible-playbook', ['--version']).status !== 0) {
     log('installing ansible-core');
