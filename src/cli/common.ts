@@ -6,11 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import type { PhaseRef } from '../operation/operation.js';
-
-/** yaml is loaded when a value is parsed, not at start-up (most commands never parse one). */
-const yamlParse = () => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+import { yaml } from '../core/lazy.js';
 
 /** Exit codes (the table is in the README). */
 export const EXIT_FAILED = 1;
@@ -95,7 +92,7 @@ export function parsePhase(p: string): PhaseRef {
     .split(',')
     .map((a) => {
       try {
-        return yamlParse()(a) as unknown;
+        return yaml().parse(a) as unknown;
       } catch {
         return a;
       }

@@ -26,12 +26,12 @@
  * place so it can be compared with Ansible's own inventory plugins rule by rule.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { SpecError } from '../core/errors.js';
 import type { NodeListEntry } from './types.js';
 import { pythonLiteral } from './python-literal.js';
+import { yaml } from '../core/lazy.js';
 
 /** A group as the inventory declares it. */
 export interface InventoryGroup {
@@ -56,8 +56,6 @@ export interface AnsibleInventory {
   entries: NodeListEntry[];
   warnings: string[];
 }
-
-const requireYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 class InventoryError extends SpecError {
   constructor(source: string, line: number | undefined, message: string) {
@@ -329,10 +327,10 @@ export function parseYamlInventory(
 }
 
 function readYaml(text: string, source: string, warn: (w: string) => void): unknown {
-  const yaml = requireYaml();
+  const Y = yaml();
   const vault = { tag: '!vault', resolve: () => vaultMarker };
   const unsafe = { tag: '!unsafe', resolve: (s: string) => s };
-  const doc = yaml.parseDocument(text, {
+  const doc = Y.parseDocument(text, {
     version: '1.1',
     customTags: [vault, unsafe],
     prettyErrors: true,

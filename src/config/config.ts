@@ -20,12 +20,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import * as z from 'zod';
 import { SpecError } from '../core/errors.js';
 import { validate } from '../core/validate.js';
 import { makeUser, type User } from '../core/user.js';
 import { palletHome } from './home.js';
+import { yaml } from '../core/lazy.js';
 
 export interface ServiceConfig {
   provider: string;
@@ -87,13 +87,11 @@ const configSchema = z.strictObject({
 
 export { palletHome };
 
-// The YAML parser is loaded only when a YAML file is read: most runs have none, and start-up time counts.
-const requireYaml = () => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
-
+// The YAML parser is loaded only when a YAML file is read (core/lazy.ts): most runs have none.
 function readStructured(path: string): unknown {
   const text = readFileSync(path, 'utf8');
   try {
-    return extname(path) === '.json' ? JSON.parse(text) : requireYaml()(text);
+    return extname(path) === '.json' ? JSON.parse(text) : yaml().parse(text);
   } catch (e) {
     throw new SpecError(`${path}: cannot parse: ${(e as Error).message}`, path);
   }

@@ -1,5 +1,6 @@
 /**
- * `import(specifier)`, the one place pallet loads a module at run time (dockerode, esbuild, tsx, a project file).
+ * `import(specifier)`, the one place pallet calls `import()` (dockerode, esbuild, tsx, a project file; the
+ * packages it `require`s on first use are in ./lazy.ts).
  *
  * Why one place: the built package runs from V8's code cache (src/boot/image.ts), and on Node 20 a script
  * compiled from a code cache cannot call `import()` itself (the host options that would say which loader to use

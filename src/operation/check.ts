@@ -2,12 +2,9 @@
  * Check mode on the controller: what a check result says, and the diffs of
  * files rendered from the contents the node sent (`pallet_diff`).
  */
-import { createRequire } from 'node:module';
 import type { CheckTrack } from '../plan/session.js';
 import type { ActionResult } from './result.js';
-
-/** jsdiff is loaded when a diff is shown (check mode with --diff), not at start-up. */
-const createTwoFilesPatch = () => (createRequire(import.meta.url)('diff') as typeof import('diff')).createTwoFilesPatch;
+import { jsdiff } from '../core/lazy.js';
 
 /**
  * Complete a check-mode result: inside a block whose condition depended on a
@@ -39,7 +36,7 @@ export function renderDiffs(diffs: ReadonlyArray<{ label: string; old: string; n
       lines.push(`${d.label}: binary content differs`);
       continue;
     }
-    const patch = createTwoFilesPatch()(
+    const patch = jsdiff().createTwoFilesPatch(
       d.label,
       d.label,
       before.toString('utf8'),

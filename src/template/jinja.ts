@@ -24,11 +24,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import type * as Nunjucks from 'nunjucks';
+import { nunjucks as requireNunjucks, yaml } from '../core/lazy.js';
 
 // nunjucks is loaded on first use: most runs render no Jinja template, and start-up time counts.
-const require = createRequire(import.meta.url);
 let loaded: typeof Nunjucks | undefined;
 let pythonic = false;
 
@@ -131,7 +130,7 @@ function pyJson(v: unknown, indentBy: number | undefined, sortKeys: boolean, lev
 
 /** A YAML dump in PyYAML's block style, as Ansible's `to_nice_yaml` (indent 4, sorted keys) and `to_yaml` print it. */
 function pyYaml(v: unknown, opts: { indent: number; sortKeys: boolean; flow: boolean }): string {
-  const Y = require('yaml') as typeof import('yaml');
+  const Y = yaml();
   const sort = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(sort);
     if (x && typeof x === 'object') {
@@ -571,7 +570,7 @@ function patchGrammar(n: Internals): void {
 
 function nunjucks(): typeof Nunjucks {
   if (loaded) return loaded;
-  const n = require('nunjucks') as typeof Nunjucks & { runtime: Record<string, (...a: unknown[]) => unknown> };
+  const n = requireNunjucks() as typeof Nunjucks & { runtime: Record<string, (...a: unknown[]) => unknown> };
   n.installJinjaCompat();
   patchGrammar(n as unknown as Internals);
   const lookup = n.runtime.contextOrFrameLookup!;

@@ -16,7 +16,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Client, ConnectConfig, SFTPWrapper, Stats } from 'ssh2';
 import { TransportError } from '../core/errors.js';
 import { shQuote } from '../script/quote.js';
@@ -31,6 +30,7 @@ import {
   type KnownKey,
 } from './known-hosts.js';
 import type { RunOptions, RunResult, Transport } from './types.js';
+import { ssh2, sshConfig } from '../core/lazy.js';
 
 /**
  * How unknown host keys are treated: `strict` (default) rejects them;
@@ -92,8 +92,7 @@ function resolveWithConfig(opts: SshOptions): ResolvedTarget {
   let identityFiles: string[] = [];
   if (path && existsSync(path)) {
     // ssh-config is loaded only when there is a config file to read.
-    const SSHConfig = (createRequire(import.meta.url)('ssh-config') as typeof import('ssh-config')).default;
-    const c = SSHConfig.parse(readFileSync(path, 'utf8')).compute(opts.host);
+    const c = sshConfig().default.parse(readFileSync(path, 'utf8')).compute(opts.host);
     if (typeof c.HostName === 'string') host = c.HostName;
     if ((port === undefined || port === 22) && typeof c.Port === 'string') port = Number(c.Port);
     const ids = c.IdentityFile;
@@ -203,7 +202,7 @@ export async function sshTransport(opts: SshOptions): Promise<Transport> {
   /** One connection attempt; the error it fails with says whether another attempt may succeed. */
   const connectOnce = async (): Promise<Client> => {
     // ssh2 is loaded with the first SSH connection: commands that make none (explain, localhost) start faster.
-    const client = new (createRequire(import.meta.url)('ssh2') as typeof import('ssh2')).Client();
+    const client = new (ssh2().Client)();
     // ssh2 may emit 'error' more than once (a handshake that times out, then "Connection lost before
     // handshake"): one listener stays for the client's whole life, so no error is ever unhandled.
     let settled = false;

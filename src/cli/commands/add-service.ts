@@ -2,13 +2,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { serviceFromConfig, supportedProviders } from '../../compute/index.js';
 import { loadConfig, palletHome } from '../../config/config.js';
 import { UsageError } from '../common.js';
 import type { CommandKit } from '../kit.js';
-
-const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+import { yaml } from '../../core/lazy.js';
 
 export function register(program: Command, kit: CommandKit): void {
   program
