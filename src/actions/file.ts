@@ -11,6 +11,7 @@ import {
   ensureAttrs,
   installStaged,
   normaliseMode,
+  onlyMode,
   removeStagedOnExit,
   resolveTarget,
   stageBeside,
@@ -158,15 +159,16 @@ function directoryScript(path: string, opts: DirectoryOptions, c: CheckMode): st
   if (opts.action === 'delete')
     return `if [ -e ${p} ] || [ -L ${p} ]; then ${mutation(c, `rm -rf ${p}`, shQuote(`delete directory ${path} and everything in it`))}; pallet_changed; fi`;
   const refuse = `if [ -e ${p} ] && [ ! -d ${p} ]; then echo ${shQuote(`directory ${path}: exists and is not a directory: pallet does not replace it`)} >&2; exit 1; fi`;
-  if (opts.mode !== undefined && opts.owner === undefined && opts.group === undefined && !c?.check) {
+  const mode = onlyMode(opts, c);
+  if (mode !== undefined) {
     // Only a mode: a new directory is made with it (mkdir -m, once its parent exists), so there is nothing to read
     // back. mkdir without -p fails on a directory that appeared meanwhile: then the mode is read as usual.
-    const m = shQuote(normaliseMode(opts.mode));
+    const m = shQuote(normaliseMode(mode));
     return [
       refuse,
       'pallet_fresh=',
       `if [ ! -d ${p} ]; then { [ -d ${shQuote(posix.dirname(path))} ] || mkdir -p ${shQuote(posix.dirname(path))}; } && { mkdir -m ${m} ${p} && pallet_fresh=1 || [ -d ${p} ]; } || exit 1; pallet_changed; fi`,
-      unlessFresh(ensureAttrs(p, { mode: modeStr(opts.mode) }, c)),
+      unlessFresh(ensureAttrs(p, { mode: modeStr(mode) }, c)),
     ].join('\n');
   }
   return [

@@ -35,6 +35,7 @@ import {
   ensureAttrs,
   installStaged,
   normaliseMode,
+  onlyMode,
   removeStagedOnExit,
   resolveTarget,
   stageBeside,
@@ -354,7 +355,8 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     ].join('\n');
   }
   const check = ctx.check === true;
-  const modeOnly = o.mode !== undefined && o.owner === undefined && o.group === undefined && !ctx.check;
+  const freshMode = onlyMode(o, ctx);
+  const modeOnly = freshMode !== undefined;
   const checkAttrs = ensureAttrs(
     '"$pallet_p"',
     { owner: o.owner, group: o.group, ...(o.mode !== undefined ? { mode: normaliseMode(o.mode) } : {}) },
@@ -463,7 +465,10 @@ function script(a: RemoteFileArgs, ctx: ScriptContext): string {
     installStaged(
       '"$pallet_p"',
       'pallet_changed',
-      { ...(o.sensitive ? { sensitive: true } : {}), ...(modeOnly ? { newFileMode: normaliseMode(o.mode!) } : {}) },
+      {
+        ...(o.sensitive ? { sensitive: true } : {}),
+        ...(freshMode !== undefined ? { newFileMode: normaliseMode(freshMode) } : {}),
+      },
       ctx,
     ),
     'fi',

@@ -165,6 +165,14 @@ export function resolveTarget(path: string, what: string, opts: { follow?: boole
 export const removeStagedOnExit = `trap '[ ! -e "$pallet_t" ] || rm -f "$pallet_t"' EXIT`;
 
 /**
+ * The mode, when it is all that is asked for (no owner, no group) outside check mode: a new file or directory can
+ * then be made with it, and `unlessFresh` skips reading it back. Else undefined.
+ */
+export function onlyMode<M>(a: { mode?: M; owner?: unknown; group?: unknown }, c?: CheckMode): M | undefined {
+  return a.owner === undefined && a.group === undefined && !c?.check ? a.mode : undefined;
+}
+
+/**
  * `attrs` (an `ensureAttrs` script) unless the path was just made with them (`pallet_fresh=1`, set by
  * `installStaged`'s `newFileMode` or a directory made with `mkdir -m`): then there is nothing to read back.
  */
