@@ -18,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { loadImage } from '../src/boot/image.js';
 
@@ -65,22 +65,28 @@ await esbuild.build({ ...common, entryPoints: ['src/boot/load.ts'], outfile: 'di
 const lib = loadImage<Record<string, Record<string, unknown>>>(resolve('dist/pallet.cjs'), {
   importer: (s) => import(s),
 }).exports;
-const stub = (file: string, from: string, names: string[]) => {
-  mkdirSync(dirname(file), { recursive: true });
-  const list = names.length ? `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = lib.${from};\n` : '';
-  writeFileSync(
-    file,
-    `// Written by scripts/build.ts: the exports of src/${from === 'index' ? 'index' : `entry/${from}`}.ts, ` +
-      `from the image (dist/pallet.cjs, run by dist/load.js).\n` +
-      `import { lib } from '${file.includes('/entry/') || file.includes('/cli/') ? '../' : './'}load.js';\n${list}`,
-  );
-};
-for (const from of ['index', 'providers', 'report', 'config']) {
+// Each entry: its file in dist/, the source it stands for, and what it does with the image's exports `lib`.
+const entries: Array<[file: string, source: string, body: string]> = [
+  ['index.js', 'src/index.ts', exportsOf('index')],
+  ...['providers', 'report', 'config'].map((e): [string, string, string] => [
+    `entry/${e}.js`,
+    `src/entry/${e}.ts`,
+    exportsOf(e),
+  ]),
+  ['cli/main.js', 'src/cli/main.ts (the `pallet` command)', 'lib.run();\n'],
+];
+function exportsOf(from: string): string {
   const names = Object.keys(lib[from]!).sort();
-  stub(from === 'index' ? 'dist/index.js' : `dist/entry/${from}.js`, from, names);
+  return `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = lib.${from};\n`;
 }
-writeFileSync(
-  'dist/cli/main.js',
-  "#!/usr/bin/env node\n// Written by scripts/build.ts: the `pallet` command (src/cli/main.ts), from the image.\nimport { lib } from '../load.js';\n\nlib.run();\n",
-);
+for (const [file, source, body] of entries) {
+  const path = `dist/${file}`;
+  mkdirSync(dirname(path), { recursive: true });
+  const load = relative(dirname(path), 'dist/load.js');
+  writeFileSync(
+    path,
+    `${file === 'cli/main.js' ? '#!/usr/bin/env node\n' : ''}// Written by scripts/build.ts: ${source}, from the ` +
+      `image (dist/pallet.cjs, run by dist/load.js).\nimport { lib } from '${load.startsWith('.') ? load : `./${load}`}';\n${body}`,
+  );
+}
 chmodSync('dist/cli/main.js', 0o755);
